@@ -1,0 +1,37 @@
+"""Service configuration read once from the environment (prefix ``DISPATCH_``).
+
+Domain code never reads settings; the API and CLI pass the values it needs as plain parameters.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Everything an operator may tune; defaults give the embedded single-process setup."""
+
+    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore")
+
+    database_url: str = f"sqlite:///{DEFAULT_VAR_DIR / 'dispatch.sqlite3'}"
+    redis_url: str | None = None
+    admin_token: str | None = None
+    payment_secret: str = "demo-payment-secret"
+    payment_window_s: int = 300
+    price_tolerance: Decimal = Decimal("0.02")
+    prepaid_timeout_s: int = 1800
+    max_position_age_s: float = 900.0
+    match_fallback_steps_m: tuple[float, ...] = (3000.0, 5000.0, 8000.0, 12000.0)
+    log_json: bool = True
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,214 @@
+"""Throwaway PostgreSQL+PostGIS and Redis servers on free ports, for tests and benchmarks.
+
+Nothing here touches a server that is already running: each call creates its own data directory,
+picks a free port, and removes everything on exit. PostgreSQL refuses to run as root, so when we
+are root the cluster is created and started as the unprivileged ``postgres`` user via ``runuser``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+POSTGIS_CONTROL_GLOB = "/usr/share/postgresql/*/extension/postgis.control"
+
+
+class ThrowawayServerError(RuntimeError):
+    """A throwaway server could not be started; the message says what to install or check."""
+
+
+def free_port() -> int:
+    """A TCP port that is free on the loopback interface right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _postgres_bin_dir() -> Path:
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+    if candidates:
+        return Path(candidates[0]).parent
+    initdb = shutil.which("initdb")
+    if initdb:
+        return Path(initdb).parent
+    raise ThrowawayServerError("PostgreSQL server binaries not found: apt-get install postgresql-15")
+
+
+def _run_as_postgres_prefix() -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError as exc:
+        raise ThrowawayServerError("running as root but no 'postgres' user exists") from exc
+    return ["runuser", "-u", "postgres", "--"]
+
+
+def _wait_for_port(port: int, timeout_s: float, what: str, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    detail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+    raise ThrowawayServerError(f"{what} did not start on port {port} within {timeout_s}s\n{detail}")
+
+
+@contextlib.contextmanager
+def throwaway_postgres(database: str = "dispatch") -> Iterator[str]:
+    """Start a private PostgreSQL cluster with PostGIS; yield a ``postgresql+psycopg://`` URL."""
+    if not glob.glob(POSTGIS_CONTROL_GLOB):
+        raise ThrowawayServerError("PostGIS is not installed: apt-get install -y postgresql-15-postgis-3")
+    bin_dir = _postgres_bin_dir()
+    prefix = _run_as_postgres_prefix()
+    root = Path(tempfile.mkdtemp(prefix="dispatch-pg-"))
+    data_dir = root / "data"
+    log = root / "postgres.log"
+    if prefix:
+        shutil.chown(root, user="postgres", group="postgres")
+    port = free_port()
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        subprocess.run(
+            [
+                *prefix,
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        with open(log, "wb") as log_file:
+            process = subprocess.Popen(
+                [
+                    *prefix,
+                    str(bin_dir / "postgres"),
+                    "-D",
+                    str(data_dir),
+                    "-p",
+                    str(port),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    f"unix_socket_directories={root}",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                    "-c",
+                    "shared_buffers=256MB",
+                ],
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_for_port(port, 30, "PostgreSQL", log)
+        _create_database(port, database)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
+    except subprocess.CalledProcessError as exc:
+        raise ThrowawayServerError(f"initdb failed: {exc.stderr.decode(errors='replace')}") from exc
+    finally:
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _create_database(port: int, database: str) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with psycopg.connect(
+                f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+            ) as conn:
+                conn.execute(f'CREATE DATABASE "{database}"')
+            break
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    with psycopg.connect(
+        f"host=127.0.0.1 port={port} user=postgres dbname={database}", autocommit=True
+    ) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+
+def create_database(postgres_url: str, name: str) -> str:
+    """Create another database (with PostGIS) on the same throwaway server; return its URL."""
+    import psycopg
+
+    base, _, _ = postgres_url.rpartition("/")
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(f"{plain}/{name}", autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return f"{base}/{name}"
+
+
+@contextlib.contextmanager
+def throwaway_redis() -> Iterator[str]:
+    """Start a private, memory-only Redis server; yield a ``redis://`` URL."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise ThrowawayServerError("redis-server is not installed: apt-get install -y redis-server")
+    root = Path(tempfile.mkdtemp(prefix="dispatch-redis-"))
+    log = root / "redis.log"
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(root),
+            "--logfile",
+            str(log),
+            "--daemonize",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for_port(port, 20, "Redis", log)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(root, ignore_errors=True)
