@@ -1,0 +1,12 @@
+"""HTTP routers, one module per area of the product."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+
+def ROUTERS() -> list[APIRouter]:  # noqa: N802 - reads as the constant it stands for
+    """Every router of the service, imported lazily so that importing ``api`` stays cheap."""
+    from api.routers import tokens
+
+    return [tokens.router]

@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is a convenience.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format bench system-deps install clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## virtualenv with the locked dependencies
+
+system-deps: ## PostgreSQL+PostGIS and Redis system packages (tests start throwaway servers from them)
+	bash scripts/ensure_system_packages.sh
+
+run: install ## serve the API on 127.0.0.1:8000 with the embedded store and demo data
+	$(BIN)/dispatch serve --host 127.0.0.1 --port 8000
+
+lint: install ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: system-deps install lint ## everything: lint, types, the whole suite against throwaway PostGIS and Redis
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install system-deps ## every benchmark, human-readable
+	$(BIN)/dispatch bench match
+	$(BIN)/dispatch bench pick
+	$(BIN)/dispatch bench pipeline
+
+lock: ## refresh requirements.lock from the current virtualenv
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

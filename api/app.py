@@ -1,0 +1,56 @@
+"""The FastAPI application: routers, auth, error mapping, logs and metrics, wired to a container."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.container import Container
+from api.errors import install_error_handlers
+from api.observability import configure_logging, install_request_middleware
+from api.routers import ROUTERS
+from infra.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, on_started: list | None = None) -> FastAPI:
+    """Build the app; the container (stores, indexes) is created and migrated at startup."""
+    settings = settings or get_settings()
+    configure_logging(json_logs=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = Container(settings)
+        container.start()
+        app.state.container = container
+        for callback in on_started or []:
+            callback(container)
+        try:
+            yield
+        finally:
+            container.close()
+
+    app = FastAPI(
+        title="Dispatch",
+        version="0.1.0",
+        description="Order pipeline, stock locks, carrier matching and pick paths for a regional distributor.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    install_request_middleware(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus exposition."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in ROUTERS():
+        app.include_router(router)
+    return app

@@ -1,0 +1,170 @@
+"""The ``dispatch`` command line: serve the API, run benchmarks, manage tokens and stores."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Geospatial dispatch and order-pipeline service.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks against named baselines, measured in the same run.", no_args_is_help=True
+)
+token_app = typer.Typer(help="Bearer tokens by role (stored hashed).", no_args_is_help=True)
+stock_app = typer.Typer(help="Stock-lock store maintenance.", no_args_is_help=True)
+orders_app = typer.Typer(help="Order maintenance jobs.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+app.add_typer(token_app, name="token")
+app.add_typer(stock_app, name="stock")
+app.add_typer(orders_app, name="orders")
+
+BENCHMARKS = ("match", "pick", "pipeline")
+for _name in BENCHMARKS:
+    bench_app.command(_name)(importlib.import_module(f"api.bench.{_name}").command)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not load the demo data set.")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Serve the API (embedded SQLite + in-process stores unless DISPATCH_* says otherwise)."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.container import Container
+    from api.demo import load_demo_data
+    from infra.settings import get_settings
+
+    settings = get_settings()
+
+    def announce(container: Container) -> None:
+        if not no_demo:
+            summary = load_demo_data(container)
+            typer.echo(f"demo data: {summary}", err=True)
+        typer.echo(f"dispatch serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)", err=True)
+        typer.echo(f"database: {container.engine.url.render_as_string(hide_password=True)}", err=True)
+        typer.echo(f"redis: {settings.redis_url or 'in-process stores'}", err=True)
+        source = "generated for this run" if container.admin_token_generated else "from DISPATCH_ADMIN_TOKEN"
+        typer.echo(f"admin token ({source}): {container.admin_token}", err=True)
+
+    uvicorn.run(create_app(settings, on_started=[announce]), host=host, port=port, log_level=log_level)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest revision."""
+    from infra.db import make_engine
+    from infra.migrate import current_revision, upgrade
+    from infra.settings import get_settings
+
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    typer.echo(f"schema at {current_revision(engine)}")
+
+
+def _container():  # type: ignore[no-untyped-def]
+    from api.container import Container
+    from infra.settings import get_settings
+
+    container = Container(get_settings())
+    container.start()
+    return container
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="admin, dispatcher, warehouse, carrier or customer.")],
+    subject: Annotated[str | None, typer.Option(help="Carrier or customer id the token acts for.")] = None,
+    label: Annotated[str | None, typer.Option(help="Free text to recognise the token later.")] = None,
+) -> None:
+    """Create a token and print it once."""
+    from api.tokens import create_token
+    from geo.errors import DispatchError
+
+    container = _container()
+    try:
+        with container.uow() as uow:
+            value = create_token(uow.session, role, subject, label)
+            uow.commit()
+    except DispatchError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        container.close()
+    typer.echo(value)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens (ids, roles, subjects; never values)."""
+    from api.tokens import list_tokens
+
+    container = _container()
+    with container.uow() as uow:
+        for row in list_tokens(uow.session):
+            state = "revoked" if row.revoked_at else "live"
+            typer.echo(f"{row.id}  {row.role:<10} {row.subject or '-':<16} {state:<8} {row.label or ''}")
+    container.close()
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token by id."""
+    from api.tokens import revoke_token
+
+    container = _container()
+    with container.uow() as uow:
+        found = revoke_token(uow.session, token_id)
+        uow.commit()
+    container.close()
+    if not found:
+        typer.echo(f"no live token {token_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {token_id}")
+
+
+@stock_app.command("rebuild")
+def stock_rebuild() -> None:
+    """Rebuild the fast stock-lock store (Redis or in-process) from the relational store."""
+    from orders_core.stock.rebuild import rebuild_fast_store
+
+    container = _container()
+    with container.uow() as uow:
+        summary = rebuild_fast_store(uow, container.stock.locks)
+        uow.commit()
+    container.close()
+    typer.echo(f"rebuilt: {summary}")
+
+
+@orders_app.command("release-expired")
+def release_expired() -> None:
+    """Cancel unpaid prepaid orders past their payment timeout and release their stock."""
+    from orders_core.timeouts import release_expired_orders
+
+    container = _container()
+    released = release_expired_orders(
+        container.uow, container.stock, timeout_s=container.settings.prepaid_timeout_s
+    )
+    container.close()
+    typer.echo(f"released {len(released)} order(s)")
+
+
+@app.command("demo")
+def demo() -> None:
+    """Load the demo data set into the configured store (idempotent)."""
+    from api.demo import load_demo_data
+
+    container = _container()
+    typer.echo(load_demo_data(container))
+    container.close()
+
+
+def main() -> None:
+    """Entry point of the ``dispatch`` script."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

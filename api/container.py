@@ -1,0 +1,73 @@
+"""The process's wiring: one object that builds the stores and engines from settings.
+
+Routers get it through ``api.deps.get_container``; nothing else holds global state. The embedded
+default (SQLite + in-process stores) and production (PostGIS + Redis) differ only here.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import redis
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.auth import PrincipalCache
+from api.tokens import hash_token
+from infra.db import make_engine, make_session_factory
+from infra.migrate import upgrade
+from infra.settings import Settings
+from orders_core.dispatching import CarrierMatching, build_carrier_matching
+from orders_core.stock.service import StockService, build_stock_service
+from orders_core.unit_of_work import UnitOfWork
+
+log = structlog.get_logger("api.container")
+
+
+class Container:
+    """Everything a request handler may need, built once per app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: Engine = make_engine(settings.database_url)
+        self.session_factory: sessionmaker[Session] = make_session_factory(self.engine)
+        self.redis: redis.Redis | None = (
+            redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+        )
+        self.admin_token_generated = settings.admin_token is None
+        self.admin_token: str = settings.admin_token or "dsp_admin_" + secrets.token_urlsafe(24)
+        self.admin_token_hash = hash_token(self.admin_token)
+        self.principal_cache = PrincipalCache()
+        self.stock: StockService = build_stock_service(self.redis)
+        self.carriers: CarrierMatching = build_carrier_matching(
+            self.session_factory, self.redis, max_position_age_s=settings.max_position_age_s
+        )
+
+    def uow(self) -> UnitOfWork:
+        """A fresh unit of work (one transaction)."""
+        return UnitOfWork(self.session_factory)
+
+    def start(self) -> None:
+        """Migrate the schema and warm the in-memory stores from the source of truth."""
+        upgrade(self.engine)
+        with self.uow() as uow:
+            rebuilt = self.stock.rebuild_if_needed(uow)
+            uow.commit()
+        with self.uow() as uow:
+            self.carriers.load(uow)
+        log.info(
+            "container_started",
+            database=self.engine.url.render_as_string(hide_password=True),
+            redis=bool(self.redis),
+            stock_rebuilt=rebuilt,
+        )
+
+    def close(self) -> None:
+        """Release connections and background threads."""
+        close = getattr(self.carriers, "close", None)
+        if callable(close):
+            close()
+        if self.redis is not None:
+            self.redis.close()
+        self.engine.dispose()

@@ -1,0 +1,87 @@
+"""The one place where domain errors and request-validation failures become HTTP answers.
+
+Every 4xx uses the contract's shape ``{"error": {"code": str, "message": str}}``.
+"""
+
+from __future__ import annotations
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geo.errors import DispatchError
+
+log = structlog.get_logger("api.errors")
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, details: object | None = None) -> dict[str, object]:
+    """The contract's error envelope."""
+    error: dict[str, object] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def describe_validation_errors(errors: list[dict[str, object]]) -> str:
+    """Turn pydantic's error list into one sentence naming each field and problem."""
+    parts = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]  # type: ignore[union-attr]
+        where = ".".join(location) or "body"
+        if error.get("type") == "json_invalid":
+            parts.append(f"malformed JSON: {error.get('msg')}")
+            continue
+        parts.append(f"{where}: {error.get('msg')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(DispatchError)
+    async def _domain_error(_request: Request, exc: DispatchError) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.http_status,
+            content=error_body(exc.code, exc.message, exc.details or None),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        clean = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))}
+            for e in errors
+        ]
+        return JSONResponse(
+            status_code=422,
+            content=error_body("validation_error", describe_validation_errors(errors), {"errors": clean}),
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(
+            status_code=exc.status_code,
+            content=error_body(code, str(exc.detail)),
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return JSONResponse(status_code=500, content=error_body("internal_error", "internal server error"))

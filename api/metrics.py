@@ -1,0 +1,35 @@
+"""Prometheus metrics of the service, exposed at ``/metrics``.
+
+Defined in one place so that routers and background workers share the same series.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REQUEST_LATENCY = Histogram(
+    "dispatch_http_request_duration_seconds",
+    "HTTP request latency by route template, method and status class.",
+    ["method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+ORDERS_BY_STATUS = Counter(
+    "dispatch_order_transitions_total",
+    "Order transitions into each status (orders by status over time).",
+    ["status"],
+)
+STOCK_LOCK_OUTCOMES = Counter(
+    "dispatch_stock_lock_outcomes_total",
+    "Stock-lock attempts by outcome: locked, insufficient, released, expired.",
+    ["outcome"],
+)
+MATCH_LATENCY = Histogram(
+    "dispatch_match_duration_seconds",
+    "Time to answer one carrier-match query inside the service.",
+    buckets=(0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05),
+)
+WEBHOOK_DELIVERIES = Counter(
+    "dispatch_webhook_deliveries_total",
+    "Outgoing webhook delivery attempts by outcome.",
+    ["outcome"],
+)

@@ -1,0 +1,96 @@
+"""API tokens: random bearer secrets stored only as SHA-256 hashes, one role each.
+
+Roles are coarse on purpose (admin, dispatcher, warehouse, carrier, customer); a carrier or customer
+token carries the subject id it may act for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from geo.errors import InvalidInput
+from infra.db import Base
+
+ROLES = ("admin", "dispatcher", "warehouse", "carrier", "customer")
+TOKEN_PREFIX = "dsp_"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the token's role and, for carriers and customers, the id they act for."""
+
+    role: str
+    subject: str | None
+    token_id: str
+
+
+class ApiToken(Base):
+    """A stored token; the plaintext is shown once at creation and never stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token (tokens are high-entropy, so a plain SHA-256 suffices)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token_value() -> str:
+    """A fresh random bearer token."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_token(session: Session, role: str, subject: str | None = None, label: str | None = None) -> str:
+    """Store a new token for ``role`` and return its plaintext (the only time it is visible)."""
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    if role in ("carrier", "customer") and not subject:
+        raise InvalidInput(f"a {role} token needs --subject (the {role} id it acts for)")
+    value = new_token_value()
+    session.add(
+        ApiToken(
+            id=secrets.token_hex(8),
+            token_sha256=hash_token(value),
+            role=role,
+            subject=subject,
+            label=label,
+            created_at=datetime.now(UTC),
+        )
+    )
+    return value
+
+
+def find_principal(session: Session, token: str) -> Principal | None:
+    """The principal of a live (not revoked) token, or None."""
+    row = session.scalars(
+        select(ApiToken).where(ApiToken.token_sha256 == hash_token(token), ApiToken.revoked_at.is_(None))
+    ).first()
+    return None if row is None else Principal(role=row.role, subject=row.subject, token_id=row.id)
+
+
+def revoke_token(session: Session, token_id: str) -> bool:
+    """Revoke a token by id; False when no such live token exists."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = datetime.now(UTC)
+    return True
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """All tokens, newest first (hashes only)."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())))
