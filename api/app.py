@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from api.container import Container
 from api.errors import install_error_handlers
 from api.observability import configure_logging, install_request_middleware
-from api.routers import ROUTERS
+from api.routers import all_routers
 from infra.settings import Settings, get_settings
 
 
@@ -51,6 +51,6 @@ def create_app(settings: Settings | None = None, *, on_started: list | None = No
         """Prometheus exposition."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    for router in ROUTERS():
+    for router in all_routers():
         app.include_router(router)
     return app

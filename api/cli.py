@@ -9,9 +9,7 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(help="Geospatial dispatch and order-pipeline service.", no_args_is_help=True)
-bench_app = typer.Typer(
-    help="Benchmarks against named baselines, measured in the same run.", no_args_is_help=True
-)
+bench_app = typer.Typer(help="Benchmarks against named baselines, measured in the same run.", no_args_is_help=True)
 token_app = typer.Typer(help="Bearer tokens by role (stored hashed).", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock-lock store maintenance.", no_args_is_help=True)
 orders_app = typer.Typer(help="Order maintenance jobs.", no_args_is_help=True)
@@ -147,9 +145,7 @@ def release_expired() -> None:
     from orders_core.timeouts import release_expired_orders
 
     container = _container()
-    released = release_expired_orders(
-        container.uow, container.stock, timeout_s=container.settings.prepaid_timeout_s
-    )
+    released = release_expired_orders(container.uow, container.stock, timeout_s=container.settings.prepaid_timeout_s)
     container.close()
     typer.echo(f"released {len(released)} order(s)")
 

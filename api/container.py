@@ -10,6 +10,8 @@ import secrets
 
 import redis
 import structlog
+from orders_core.dispatching import CarrierMatching, build_carrier_matching
+from orders_core.stock.service import StockService, build_stock_service
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,8 +20,6 @@ from api.tokens import hash_token
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
 from infra.settings import Settings
-from orders_core.dispatching import CarrierMatching, build_carrier_matching
-from orders_core.stock.service import StockService, build_stock_service
 from orders_core.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("api.container")
@@ -32,9 +32,7 @@ class Container:
         self.settings = settings
         self.engine: Engine = make_engine(settings.database_url)
         self.session_factory: sessionmaker[Session] = make_session_factory(self.engine)
-        self.redis: redis.Redis | None = (
-            redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
-        )
+        self.redis: redis.Redis | None = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
         self.admin_token_generated = settings.admin_token is None
         self.admin_token: str = settings.admin_token or "dsp_admin_" + secrets.token_urlsafe(24)
         self.admin_token_hash = hash_token(self.admin_token)

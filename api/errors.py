@@ -63,10 +63,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = list(exc.errors())
-        clean = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))}
-            for e in errors
-        ]
+        clean = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in errors]
         return JSONResponse(
             status_code=422,
             content=error_body("validation_error", describe_validation_errors(errors), {"errors": clean}),

@@ -144,18 +144,14 @@ def _create_database(port: int, database: str) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            with psycopg.connect(
-                f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
-            ) as conn:
+            with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{database}"')
             break
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-    with psycopg.connect(
-        f"host=127.0.0.1 port={port} user=postgres dbname={database}", autocommit=True
-    ) as conn:
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname={database}", autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 
-def ROUTERS() -> list[APIRouter]:  # noqa: N802 - reads as the constant it stands for
+def all_routers() -> list[APIRouter]:
     """Every router of the service, imported lazily so that importing ``api`` stays cheap."""
     from api.routers import tokens
 

@@ -16,9 +16,7 @@ admin_only = require_roles("admin")
 
 
 @router.post("", status_code=201, response_model=TokenCreated)
-def create(
-    body: TokenCreate, container: Container = Depends(get_container), _=Depends(admin_only)
-) -> TokenCreated:
+def create(body: TokenCreate, container: Container = Depends(get_container), _=Depends(admin_only)) -> TokenCreated:
     """Issue a token for a role; the plaintext appears only in this answer."""
     with container.uow() as uow:
         value = create_token(uow.session, body.role, body.subject, body.label)
