@@ -39,10 +39,11 @@ def serve(
     from infra.settings import get_settings
 
     settings = get_settings()
+    app = create_app(settings, on_started=[lambda container: announce(container)])
 
     def announce(container: Container) -> None:
         if not no_demo:
-            summary = load_demo_data(container)
+            summary = load_demo_data(app, container.admin_token)
             typer.echo(f"demo data: {summary}", err=True)
         typer.echo(f"dispatch serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)", err=True)
         typer.echo(f"database: {container.engine.url.render_as_string(hide_password=True)}", err=True)
@@ -50,7 +51,7 @@ def serve(
         source = "generated for this run" if container.admin_token_generated else "from DISPATCH_ADMIN_TOKEN"
         typer.echo(f"admin token ({source}): {container.admin_token}", err=True)
 
-    uvicorn.run(create_app(settings, on_started=[announce]), host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 @app.command()
@@ -153,11 +154,16 @@ def release_expired() -> None:
 @app.command("demo")
 def demo() -> None:
     """Load the demo data set into the configured store (idempotent)."""
-    from api.demo import load_demo_data
+    from fastapi.testclient import TestClient
 
-    container = _container()
-    typer.echo(load_demo_data(container))
-    container.close()
+    from api.app import create_app
+    from api.demo import load_demo_data
+    from infra.settings import get_settings
+
+    app = create_app(get_settings())
+    with TestClient(app):
+        container = app.state.container
+        typer.echo(load_demo_data(app, container.admin_token))
 
 
 def main() -> None:
