@@ -1,0 +1,176 @@
+"""Master data: warehouses, SKUs and customers as idempotent PUT upserts with GET at the same path.
+
+PUT answers 201 when it created the resource and 200 when it replaced it. Dispatchers write;
+dispatchers and warehouse staff read; a customer token may read its own customer record.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from api.auth import Forbidden, require_roles
+from api.container import Container
+from api.deps import get_container
+from api.schemas.master_data import (
+    CustomerIn,
+    CustomerOut,
+    LatLng,
+    SkuIn,
+    SkuOut,
+    WarehouseIn,
+    WarehouseOut,
+)
+from api.tokens import Principal
+from geo.errors import NotFound
+from orders_core.master_data.model import Customer, Sku, Warehouse
+from orders_core.master_data.repository import MasterDataRepository
+from orders_core.master_data.service import put_customer, put_sku, put_warehouse
+
+router = APIRouter(prefix="/v1", tags=["master data"])
+writers = require_roles("dispatcher")
+readers = require_roles("dispatcher", "warehouse")
+customer_readers = require_roles("dispatcher", "warehouse", "customer")
+
+ResourceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+def _warehouse_out(warehouse: Warehouse) -> WarehouseOut:
+    return WarehouseOut(
+        id=warehouse.id,
+        name=warehouse.name,
+        location=LatLng(lat=warehouse.lat, lng=warehouse.lng),
+        layout=warehouse.layout,
+    )
+
+
+def _sku_out(sku: Sku) -> SkuOut:
+    return SkuOut(
+        sku=sku.sku, name=sku.name, unit_price=sku.unit_price, weight_kg=sku.weight_kg, volume_m3=sku.volume_m3
+    )
+
+
+def _customer_out(customer: Customer) -> CustomerOut:
+    location = None if customer.lat is None or customer.lng is None else LatLng(lat=customer.lat, lng=customer.lng)
+    return CustomerOut(
+        id=customer.id,
+        name=customer.name,
+        credit_limit=customer.credit_limit,
+        location=location,
+        overdue_amount=customer.overdue_amount,
+        prepaid=customer.prepaid,
+        temporary_credit_limit=customer.temporary_credit_limit,
+        effective_credit_limit=customer.effective_credit_limit,
+    )
+
+
+@router.put("/warehouses/{warehouse_id}", response_model=WarehouseOut)
+def put_warehouse_endpoint(
+    warehouse_id: ResourceId,
+    body: WarehouseIn,
+    response: Response,
+    container: Container = Depends(get_container),
+    _: Principal = Depends(writers),
+) -> WarehouseOut:
+    """Create or replace a warehouse (its layout, when given, must parse)."""
+    warehouse = Warehouse(
+        id=warehouse_id, name=body.name, lat=body.location.lat, lng=body.location.lng, layout=body.layout
+    )
+    with container.uow() as uow:
+        created = put_warehouse(uow, warehouse)
+        uow.commit()
+    response.status_code = 201 if created else 200
+    return _warehouse_out(warehouse)
+
+
+@router.get("/warehouses/{warehouse_id}", response_model=WarehouseOut)
+def get_warehouse_endpoint(
+    warehouse_id: str, container: Container = Depends(get_container), _: Principal = Depends(readers)
+) -> WarehouseOut:
+    """One warehouse."""
+    with container.uow() as uow:
+        warehouse = MasterDataRepository(uow.session).get_warehouse(warehouse_id)
+    if warehouse is None:
+        raise NotFound(f"no warehouse {warehouse_id!r}")
+    return _warehouse_out(warehouse)
+
+
+@router.get("/warehouses", response_model=list[WarehouseOut])
+def list_warehouses_endpoint(
+    container: Container = Depends(get_container), _: Principal = Depends(readers)
+) -> list[WarehouseOut]:
+    """Every warehouse."""
+    with container.uow() as uow:
+        return [_warehouse_out(w) for w in MasterDataRepository(uow.session).list_warehouses()]
+
+
+@router.put("/skus/{sku}", response_model=SkuOut)
+def put_sku_endpoint(
+    sku: ResourceId,
+    body: SkuIn,
+    response: Response,
+    container: Container = Depends(get_container),
+    _: Principal = Depends(writers),
+) -> SkuOut:
+    """Create or replace a catalogue item."""
+    item = Sku(sku=sku, name=body.name, unit_price=body.unit_price, weight_kg=body.weight_kg, volume_m3=body.volume_m3)
+    with container.uow() as uow:
+        created = put_sku(uow, item)
+        uow.commit()
+    response.status_code = 201 if created else 200
+    return _sku_out(item)
+
+
+@router.get("/skus/{sku}", response_model=SkuOut)
+def get_sku_endpoint(
+    sku: str, container: Container = Depends(get_container), _: Principal = Depends(readers)
+) -> SkuOut:
+    """One catalogue item."""
+    with container.uow() as uow:
+        item = MasterDataRepository(uow.session).get_sku(sku)
+    if item is None:
+        raise NotFound(f"no sku {sku!r}")
+    return _sku_out(item)
+
+
+@router.put("/customers/{customer_id}", response_model=CustomerOut)
+def put_customer_endpoint(
+    customer_id: ResourceId,
+    body: CustomerIn,
+    response: Response,
+    container: Container = Depends(get_container),
+    _: Principal = Depends(writers),
+) -> CustomerOut:
+    """Create or replace a customer (a temporary credit limit granted earlier is kept unless given)."""
+    customer = Customer(
+        id=customer_id,
+        name=body.name,
+        credit_limit=body.credit_limit,
+        temporary_credit_limit=body.temporary_credit_limit,
+        overdue_amount=body.overdue_amount,
+        lat=None if body.location is None else body.location.lat,
+        lng=None if body.location is None else body.location.lng,
+        prepaid=body.prepaid,
+    )
+    with container.uow() as uow:
+        created = put_customer(uow, customer)
+        stored = MasterDataRepository(uow.session).get_customer(customer_id)
+        uow.commit()
+    assert stored is not None
+    response.status_code = 201 if created else 200
+    return _customer_out(stored)
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerOut)
+def get_customer_endpoint(
+    customer_id: str, container: Container = Depends(get_container), principal: Principal = Depends(customer_readers)
+) -> CustomerOut:
+    """One customer; a customer token sees only itself."""
+    if principal.role == "customer" and principal.subject != customer_id:
+        raise Forbidden("a customer token may only read its own customer record")
+    with container.uow() as uow:
+        customer = MasterDataRepository(uow.session).get_customer(customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    return _customer_out(customer)

@@ -1,0 +1,48 @@
+"""Master data as plain values: warehouses, SKUs and customers, read by every other part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """A site that holds stock; ``layout`` is the JSON layout picking reads (None when not given)."""
+
+    id: str
+    name: str
+    lat: float
+    lng: float
+    layout: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Sku:
+    """A catalogue item; ``unit_price`` is the list price order lines are checked against."""
+
+    sku: str
+    name: str
+    unit_price: Decimal
+    weight_kg: float
+    volume_m3: float
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A buyer with a credit line; prepaid customers' orders wait for payment before they may ship."""
+
+    id: str
+    name: str
+    credit_limit: Decimal
+    temporary_credit_limit: Decimal | None = None
+    overdue_amount: Decimal = Decimal("0")
+    lat: float | None = None
+    lng: float | None = None
+    prepaid: bool = False
+
+    @property
+    def effective_credit_limit(self) -> Decimal:
+        """The limit the credit check applies: a temporary limit overrides the standing one."""
+        return self.temporary_credit_limit if self.temporary_credit_limit is not None else self.credit_limit
