@@ -1,0 +1,19 @@
+"""Reload a fast stock store from the durable mirror: after a Redis restart or at process start."""
+
+from __future__ import annotations
+
+from orders_core.stock.locks import StockLocks
+from orders_core.stock.repository import StockRepository
+from orders_core.unit_of_work import UnitOfWork
+
+
+def rebuild_fast_store(uow: UnitOfWork, locks: StockLocks) -> dict[str, int]:
+    """Replace the fast store with on-hand counts and held reservations from the database; answers counts."""
+    snapshot = StockRepository(uow.session).snapshot()
+    locks.load(snapshot)
+    return {
+        "levels": len(snapshot.on_hand),
+        "orders_holding": len(snapshot.holds),
+        "held_lines": sum(len(lines) for lines in snapshot.holds.values()),
+        "reserved_units": sum(line.qty for lines in snapshot.holds.values() for line in lines),
+    }

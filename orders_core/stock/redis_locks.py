@@ -1,0 +1,211 @@
+"""Stock locks in Redis: one Lua script call per warehouse group, atomic inside the group.
+
+Keys are hash-tagged by warehouse so a script touches one hash slot:
+``stock:{wh:<id>}:<sku>`` (hash: wh, sku, on_hand, reserved) and ``resv:{wh:<id>}:<order_id>`` (hash:
+sku -> held qty, the per-order record that makes release idempotent). ``resv-wh:{order:<id>}`` is the set
+of warehouses an order holds stock at (so ``release(order_id)`` finds them).
+
+An order whose lines sit at one warehouse is reserved in ONE round trip, all lines or none. An order
+spanning warehouses touches several hash slots, which Redis Cluster cannot script atomically: it is
+reserved one script call per warehouse group, in sorted order, and if a later group is short the groups
+already taken are released again (compensation). Stock is therefore never oversold; at worst another
+order racing with the compensation sees a transient shortage.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Sequence
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from orders_core.stock.locks import StockKey, StockSnapshot
+from orders_core.stock.model import (
+    InsufficientStock,
+    NegativeQuantity,
+    ReservationLine,
+    Shortage,
+    StockBelowReserved,
+    StockLevel,
+    merge_lines,
+)
+
+LOADED_MARKER = "stock-meta:loaded"
+SCRIPT_PATH = Path(__file__).with_name("stock.lua")
+
+
+def stock_key(warehouse_id: str, sku: str) -> str:
+    """Hash of one SKU's counts at one warehouse."""
+    return f"stock:{{wh:{warehouse_id}}}:{sku}"
+
+
+def reservation_key(warehouse_id: str, order_id: str) -> str:
+    """Hash of what one order holds at one warehouse (same slot as the warehouse's stock keys)."""
+    return f"resv:{{wh:{warehouse_id}}}:{order_id}"
+
+
+def order_index_key(order_id: str) -> str:
+    """Set of warehouses where the order holds stock."""
+    return f"resv-wh:{{order:{order_id}}}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _by_warehouse(lines: Sequence[ReservationLine]) -> list[tuple[str, list[ReservationLine]]]:
+    merged = merge_lines(lines)  # sorted by (warehouse, sku)
+    return [(wh, list(group)) for wh, group in groupby(merged, key=lambda line: line.warehouse_id)]
+
+
+class RedisStockLocks:
+    """``StockLocks`` over Redis; many service processes may share it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._script = client.register_script(SCRIPT_PATH.read_text())
+
+    def _call(self, keys: list[str], args: list[Any]) -> Any:
+        return self._script(keys=keys, args=args)
+
+    def _group_call(self, op: str, order_id: str, warehouse_id: str, lines: Sequence[ReservationLine]) -> Any:
+        keys = [reservation_key(warehouse_id, order_id)] + [stock_key(warehouse_id, line.sku) for line in lines]
+        args: list[Any] = [op]
+        for line in lines:
+            args += [line.sku, line.qty]
+        return self._call(keys, args)
+
+    def set_on_hand(self, warehouse_id: str, sku: str, on_hand: int) -> tuple[StockLevel | None, StockLevel]:
+        if on_hand < 0:
+            raise NegativeQuantity(f"on_hand must not be negative, got {on_hand}")
+        answer = self._call([stock_key(warehouse_id, sku)], ["set", warehouse_id, sku, on_hand])
+        if int(answer[0]) == 0:
+            reserved = int(answer[1])
+            raise StockBelowReserved(
+                f"on_hand of {sku} at {warehouse_id} cannot be {on_hand}: {reserved} are reserved by orders"
+            )
+        previous, reserved = int(answer[1]), int(answer[2])
+        before = StockLevel.of(previous, reserved) if previous >= 0 else None
+        return before, StockLevel.of(on_hand, reserved)
+
+    def adjust_on_hand(self, warehouse_id: str, sku: str, delta: int) -> None:
+        self.client.hincrby(stock_key(warehouse_id, sku), "on_hand", delta)
+
+    def reserve(self, order_id: str, lines: Sequence[ReservationLine]) -> None:
+        groups = _by_warehouse(lines)
+        if not groups:
+            return
+        self.client.sadd(order_index_key(order_id), *[wh for wh, _ in groups])
+        taken: list[tuple[str, list[ReservationLine]]] = []
+        for index, (warehouse_id, group) in enumerate(groups):
+            answer = self._group_call("reserve", order_id, warehouse_id, group)
+            if int(answer[0]) == 1:
+                taken.append((warehouse_id, group))
+                continue
+            shortages = [
+                Shortage(warehouse_id, group[int(i) - 1].sku, group[int(i) - 1].qty, max(int(available), 0))
+                for i, available in zip(answer[1::2], answer[2::2], strict=True)
+            ]
+            for wh, done in taken:  # compensation: give back the groups already held
+                self._group_call("release", order_id, wh, done)
+            shortages += self._shortages_of(groups[index + 1 :])
+            raise InsufficientStock(shortages)
+
+    def _shortages_of(self, groups: list[tuple[str, list[ReservationLine]]]) -> list[Shortage]:
+        """Read-only check of the groups not tried, so the answer names every short line."""
+        lines = [line for _, group in groups for line in group]
+        found = self.levels([(line.warehouse_id, line.sku) for line in lines])
+        shortages = []
+        for line in lines:
+            level = found.get((line.warehouse_id, line.sku))
+            available = level.available if level is not None else 0
+            if available < line.qty:
+                shortages.append(Shortage(line.warehouse_id, line.sku, line.qty, max(available, 0)))
+        return shortages
+
+    def _held_at(self, order_id: str, warehouse_id: str) -> list[ReservationLine]:
+        record = self.client.hgetall(reservation_key(warehouse_id, order_id))
+        return [ReservationLine(warehouse_id, _text(sku), int(qty)) for sku, qty in sorted(record.items())]
+
+    def _warehouses_of(self, order_id: str) -> list[str]:
+        return sorted(_text(wh) for wh in self.client.smembers(order_index_key(order_id)))
+
+    def _take(self, op: str, order_id: str, lines: Sequence[ReservationLine] | None) -> list[ReservationLine]:
+        if lines is None:
+            groups = [(wh, self._held_at(order_id, wh)) for wh in self._warehouses_of(order_id)]
+        else:
+            groups = _by_warehouse(lines)
+        taken: list[ReservationLine] = []
+        for warehouse_id, group in groups:
+            if group:
+                answer = self._group_call(op, order_id, warehouse_id, group)
+                taken += [
+                    ReservationLine(warehouse_id, line.sku, int(qty))
+                    for line, qty in zip(group, answer, strict=True)
+                    if int(qty) > 0
+                ]
+            if not self.client.exists(reservation_key(warehouse_id, order_id)):
+                self.client.srem(order_index_key(order_id), warehouse_id)
+        return taken
+
+    def release(self, order_id: str, lines: Sequence[ReservationLine] | None = None) -> list[ReservationLine]:
+        return self._take("release", order_id, lines)
+
+    def consume(self, order_id: str, lines: Sequence[ReservationLine]) -> list[ReservationLine]:
+        return self._take("consume", order_id, lines)
+
+    def holds(self, order_id: str) -> list[ReservationLine]:
+        return [line for wh in self._warehouses_of(order_id) for line in self._held_at(order_id, wh)]
+
+    def levels(self, keys: Collection[StockKey]) -> dict[StockKey, StockLevel]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        pipe = self.client.pipeline(transaction=False)
+        for warehouse_id, sku in keys:
+            pipe.hmget(stock_key(warehouse_id, sku), "on_hand", "reserved")
+        found = {}
+        for key, (on_hand, reserved) in zip(keys, pipe.execute(), strict=True):
+            if on_hand is not None:
+                found[key] = StockLevel.of(int(on_hand), int(reserved or 0))
+        return found
+
+    def all_levels(self) -> dict[StockKey, StockLevel]:
+        found = {}
+        for key in self.client.scan_iter(match="stock:*", count=1000):
+            record = {_text(k): _text(v) for k, v in self.client.hgetall(key).items()}
+            if "on_hand" in record:
+                found[(record["wh"], record["sku"])] = StockLevel.of(
+                    int(record["on_hand"]), int(record.get("reserved", 0))
+                )
+        return found
+
+    def load(self, snapshot: StockSnapshot) -> None:
+        for pattern in ("stock:*", "resv:*", "resv-wh:*"):
+            batch = list(self.client.scan_iter(match=pattern, count=1000))
+            for start in range(0, len(batch), 500):
+                self.client.delete(*batch[start : start + 500])
+        reserved: dict[StockKey, int] = {}
+        pipe = self.client.pipeline(transaction=False)
+        for order_id, lines in snapshot.holds.items():
+            for line in merge_lines(lines):
+                key = (line.warehouse_id, line.sku)
+                reserved[key] = reserved.get(key, 0) + line.qty
+                pipe.hincrby(reservation_key(line.warehouse_id, order_id), line.sku, line.qty)
+                pipe.sadd(order_index_key(order_id), line.warehouse_id)
+        for key in set(snapshot.on_hand) | set(reserved):
+            pipe.hset(
+                stock_key(*key),
+                mapping={
+                    "wh": key[0],
+                    "sku": key[1],
+                    "on_hand": snapshot.on_hand.get(key, 0),
+                    "reserved": reserved.get(key, 0),
+                },
+            )
+        pipe.set(LOADED_MARKER, str(time.time()))
+        pipe.execute()
+
+    def is_loaded(self) -> bool:
+        return bool(self.client.exists(LOADED_MARKER))

@@ -1,0 +1,181 @@
+"""Reads and writes of the durable stock mirror, inside the caller's session (the use case's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from orders_core.stock.locks import StockKey, StockSnapshot
+from orders_core.stock.model import ConsumeExceedsReservation, ReservationLine, StockLevel, merge_lines
+from orders_core.stock.tables import StockLevelRow, StockReservationRow, utc_now
+
+HELD, RELEASED, CONSUMED = "held", "released", "consumed"
+
+
+class StockRepository:
+    """The stock tables behind a small interface; keys are always touched in sorted order (no deadlocks)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _insert(self) -> Any:
+        if self.session.get_bind().dialect.name == "postgresql":
+            return postgresql.insert(StockLevelRow)
+        return sqlite.insert(StockLevelRow)
+
+    def set_on_hand(self, warehouse_id: str, sku: str, on_hand: int) -> None:
+        """Upsert the on-hand count; on PostgreSQL the row stays locked until the transaction ends."""
+        now = utc_now()
+        statement = (
+            self._insert()
+            .values(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0, updated_at=now)
+            .on_conflict_do_update(index_elements=["warehouse_id", "sku"], set_={"on_hand": on_hand, "updated_at": now})
+        )
+        self.session.execute(statement)
+
+    def level(self, warehouse_id: str, sku: str) -> StockLevel | None:
+        """The mirrored level, or None when never set."""
+        row = self.session.get(StockLevelRow, (warehouse_id, sku))
+        return StockLevel.of(row.on_hand, row.reserved) if row is not None else None
+
+    def all_levels(self) -> dict[StockKey, StockLevel]:
+        """Every mirrored level."""
+        rows = self.session.execute(select(StockLevelRow)).scalars()
+        return {(row.warehouse_id, row.sku): StockLevel.of(row.on_hand, row.reserved) for row in rows}
+
+    def keys_for_skus(self, skus: Collection[str]) -> list[StockKey]:
+        """(warehouse, sku) pairs that have a level for any of ``skus``."""
+        if not skus:
+            return []
+        rows = self.session.execute(
+            select(StockLevelRow.warehouse_id, StockLevelRow.sku).where(StockLevelRow.sku.in_(list(skus)))
+        )
+        return [(wh, sku) for wh, sku in rows]
+
+    def _shift(self, key: StockKey, *, on_hand: int = 0, reserved: int = 0) -> None:
+        self.session.execute(
+            update(StockLevelRow)
+            .where(StockLevelRow.warehouse_id == key[0], StockLevelRow.sku == key[1])
+            .values(
+                on_hand=StockLevelRow.on_hand + on_hand,
+                reserved=StockLevelRow.reserved + reserved,
+                updated_at=utc_now(),
+            )
+        )
+
+    def add_holds(self, order_id: str, lines: Sequence[ReservationLine]) -> None:
+        """Record held lines and raise the mirrored ``reserved`` counts."""
+        now = utc_now()
+        for line in merge_lines(lines):
+            self.session.add(
+                StockReservationRow(
+                    order_id=order_id,
+                    warehouse_id=line.warehouse_id,
+                    sku=line.sku,
+                    qty=line.qty,
+                    state=HELD,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self._shift((line.warehouse_id, line.sku), reserved=line.qty)
+        self.session.flush()
+
+    def _held_rows(self, order_id: str) -> list[StockReservationRow]:
+        statement = (
+            select(StockReservationRow)
+            .where(StockReservationRow.order_id == order_id, StockReservationRow.state == HELD)
+            .order_by(StockReservationRow.warehouse_id, StockReservationRow.sku, StockReservationRow.id)
+            .with_for_update()
+        )
+        return list(self.session.execute(statement).scalars())
+
+    def held_lines(self, order_id: str) -> list[ReservationLine]:
+        """What the order holds according to the durable mirror."""
+        return merge_lines(ReservationLine(r.warehouse_id, r.sku, r.qty) for r in self._held_rows(order_id))
+
+    def release_order(self, order_id: str) -> list[ReservationLine]:
+        """Mark every held row of the order released and lower ``reserved``; answers what was released."""
+        rows = self._held_rows(order_id)
+        now = utc_now()
+        for row in rows:
+            row.state = RELEASED
+            row.updated_at = now
+        released = merge_lines(ReservationLine(r.warehouse_id, r.sku, r.qty) for r in rows)
+        for line in released:
+            self._shift((line.warehouse_id, line.sku), reserved=-line.qty)
+        self.session.flush()
+        return released
+
+    def consume(self, order_id: str, picked: Sequence[ReservationLine]) -> list[ReservationLine]:
+        """Turn held quantities into consumed ones (splitting rows), lowering on_hand and reserved.
+
+        Raises ConsumeExceedsReservation (before writing anything) when a line is not fully held.
+        """
+        wanted = merge_lines(picked)
+        rows = self._held_rows(order_id)
+        by_key: dict[StockKey, list[StockReservationRow]] = {}
+        for row in rows:
+            by_key.setdefault((row.warehouse_id, row.sku), []).append(row)
+        for line in wanted:
+            held = sum(r.qty for r in by_key.get((line.warehouse_id, line.sku), []))
+            if held < line.qty:
+                raise ConsumeExceedsReservation(
+                    f"order {order_id} holds {held} of {line.sku} at {line.warehouse_id}, cannot consume {line.qty}"
+                )
+        now = utc_now()
+        for line in wanted:
+            remaining = line.qty
+            for row in by_key[(line.warehouse_id, line.sku)]:
+                if remaining == 0:
+                    break
+                take = min(row.qty, remaining)
+                remaining -= take
+                row.updated_at = now
+                if take == row.qty:
+                    row.state = CONSUMED
+                else:
+                    row.qty -= take
+                    self.session.add(
+                        StockReservationRow(
+                            order_id=order_id,
+                            warehouse_id=line.warehouse_id,
+                            sku=line.sku,
+                            qty=take,
+                            state=CONSUMED,
+                            created_at=row.created_at,
+                            updated_at=now,
+                        )
+                    )
+            self._shift((line.warehouse_id, line.sku), on_hand=-line.qty, reserved=-line.qty)
+        self.session.flush()
+        return wanted
+
+    def reservations(self, order_id: str) -> list[tuple[ReservationLine, str]]:
+        """Every reservation row of an order with its state (audit, tests)."""
+        rows = self.session.execute(
+            select(StockReservationRow).where(StockReservationRow.order_id == order_id).order_by(StockReservationRow.id)
+        ).scalars()
+        return [(ReservationLine(r.warehouse_id, r.sku, r.qty), r.state) for r in rows]
+
+    def held_totals(self) -> dict[StockKey, int]:
+        """Sum of held quantities per key (consistency checks)."""
+        totals: dict[StockKey, int] = {}
+        for row in self.session.execute(select(StockReservationRow).where(StockReservationRow.state == HELD)).scalars():
+            key = (row.warehouse_id, row.sku)
+            totals[key] = totals.get(key, 0) + row.qty
+        return totals
+
+    def snapshot(self) -> StockSnapshot:
+        """On-hand counts and held lines per order: everything a fast store needs to be rebuilt."""
+        snapshot = StockSnapshot()
+        for row in self.session.execute(select(StockLevelRow)).scalars():
+            snapshot.on_hand[(row.warehouse_id, row.sku)] = row.on_hand
+        held = self.session.execute(select(StockReservationRow).where(StockReservationRow.state == HELD)).scalars()
+        for r in held:
+            snapshot.holds.setdefault(r.order_id, []).append(ReservationLine(r.warehouse_id, r.sku, r.qty))
+        return snapshot

@@ -1,0 +1,143 @@
+"""Stock use cases: set counts, reserve for an order, release, consume picked goods.
+
+The fast store (``locks``) decides concurrent reservations atomically; the durable mirror is written in
+the caller's unit of work. A reservation touches the fast store during the use case and is compensated
+``after_rollback``; releases and consumption only free stock, so they reach the fast store
+``after_commit`` (until then the stock stays held: never oversold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+import structlog
+
+from orders_core.stock.locks import MemoryStockLocks, StockLocks
+from orders_core.stock.model import (
+    InsufficientStock,
+    NegativeQuantity,
+    ReservationLine,
+    StockLevel,
+    StockLevelNotFound,
+    validate_lines,
+)
+from orders_core.stock.rebuild import rebuild_fast_store
+from orders_core.stock.repository import StockRepository
+from orders_core.unit_of_work import UnitOfWork
+
+log = structlog.get_logger("orders_core.stock")
+
+OutcomeHook = Callable[[str], None]
+
+
+class StockService:
+    """Stock levels and per-order reservations over a fast store plus the durable mirror."""
+
+    def __init__(self, locks: StockLocks, on_outcome: OutcomeHook | None = None) -> None:
+        self.locks = locks
+        self._on_outcome = on_outcome or (lambda _outcome: None)
+
+    def set_on_hand(self, uow: UnitOfWork, warehouse_id: str, sku: str, on_hand: int) -> StockLevel:
+        """Set the count of goods at a warehouse; refused (409) below what orders hold, 422 if negative."""
+        if on_hand < 0:
+            raise NegativeQuantity(f"on_hand must not be negative, got {on_hand}")
+        # The durable row is locked first so concurrent setters reach the fast store in commit order.
+        StockRepository(uow.session).set_on_hand(warehouse_id, sku, on_hand)
+        before, after = self.locks.set_on_hand(warehouse_id, sku, on_hand)
+        delta = on_hand - (before.on_hand if before is not None else 0)
+        if delta:
+            uow.after_rollback(lambda: self.locks.adjust_on_hand(warehouse_id, sku, -delta))
+        return after
+
+    def level(self, uow: UnitOfWork, warehouse_id: str, sku: str) -> StockLevel:
+        """The current level (fast store: includes holds of use cases still running)."""
+        found = self.locks.levels([(warehouse_id, sku)]).get((warehouse_id, sku))
+        if found is None:
+            raise StockLevelNotFound(f"no stock level set for sku {sku!r} at warehouse {warehouse_id!r}")
+        return found
+
+    def available_by_warehouse(self, uow: UnitOfWork, skus: Collection[str]) -> dict[str, dict[str, int]]:
+        """Available units per warehouse per SKU, for allocation to choose a warehouse."""
+        keys = StockRepository(uow.session).keys_for_skus(set(skus))
+        answer: dict[str, dict[str, int]] = {}
+        for (warehouse_id, sku), found in sorted(self.locks.levels(keys).items()):
+            answer.setdefault(warehouse_id, {})[sku] = found.available
+        return answer
+
+    def reserve(self, uow: UnitOfWork, order_id: str, lines: Sequence[ReservationLine]) -> None:
+        """Hold every line for the order or none (InsufficientStock lists each short line)."""
+        merged = validate_lines(lines)
+        if not merged:
+            return
+        try:
+            self.locks.reserve(order_id, merged)
+        except InsufficientStock:
+            self._on_outcome("insufficient")
+            raise
+        uow.after_rollback(lambda: self._compensate(order_id, merged))
+        StockRepository(uow.session).add_holds(order_id, merged)
+        self._on_outcome("reserved")
+
+    def _compensate(self, order_id: str, lines: list[ReservationLine]) -> None:
+        self.locks.release(order_id, lines)
+        log.info("stock_reservation_compensated", order_id=order_id, lines=len(lines))
+
+    def release(self, uow: UnitOfWork, order_id: str) -> list[ReservationLine]:
+        """Give back everything the order holds (idempotent); the fast store frees it after commit."""
+        released = StockRepository(uow.session).release_order(order_id)
+        uow.after_commit(lambda: self._release_fast(order_id))
+        if released:
+            self._on_outcome("released")
+        return released
+
+    def _release_fast(self, order_id: str) -> None:
+        # Everything the order holds in the fast store goes, so a hold leaked by a crash cannot linger.
+        self.locks.release(order_id, None)
+
+    def consume(self, uow: UnitOfWork, order_id: str, picked: Sequence[ReservationLine]) -> None:
+        """Picked goods leave: on_hand and reserved both drop; the rest of the hold stays."""
+        merged = validate_lines(picked)
+        if not merged:
+            return
+        consumed = StockRepository(uow.session).consume(order_id, merged)
+        uow.after_commit(lambda: self._consume_fast(order_id, consumed))
+
+    def _consume_fast(self, order_id: str, consumed: list[ReservationLine]) -> None:
+        self.locks.consume(order_id, consumed)
+
+    def reservations_of(self, uow: UnitOfWork, order_id: str) -> list[ReservationLine]:
+        """What the order holds (durable mirror)."""
+        return StockRepository(uow.session).held_lines(order_id)
+
+    def rebuild_if_needed(self, uow: UnitOfWork) -> bool:
+        """Load the fast store from the database when it is empty (process start, Redis restart)."""
+        if self.locks.is_loaded():
+            return False
+        summary = rebuild_fast_store(uow, self.locks)
+        log.info("stock_fast_store_rebuilt", **summary)
+        return True
+
+
+def _metric_hook() -> OutcomeHook | None:
+    try:
+        from api.metrics import STOCK_LOCK_OUTCOMES
+    except ImportError:  # the domain runs without the API (benchmarks, scripts)
+        return None
+
+    def hook(outcome: str) -> None:
+        STOCK_LOCK_OUTCOMES.labels(outcome=outcome).inc()
+
+    return hook
+
+
+def build_stock_service(redis_client: Any | None = None, *, on_outcome: OutcomeHook | None = None) -> StockService:
+    """The stock service over Redis when a client is given, else over the in-process store."""
+    locks: StockLocks
+    if redis_client is not None:
+        from orders_core.stock.redis_locks import RedisStockLocks
+
+        locks = RedisStockLocks(redis_client)
+    else:
+        locks = MemoryStockLocks()
+    return StockService(locks, on_outcome=on_outcome or _metric_hook())
