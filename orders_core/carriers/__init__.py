@@ -1,0 +1,1 @@
+"""Carriers: master data (vehicle, capacity, coverage, webhook) and their last known positions."""

@@ -1,0 +1,93 @@
+"""Carrier use cases: maintain master data and record position fixes (validated as a whole batch)."""
+
+from __future__ import annotations
+
+import base64
+import math
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from orders_core.carriers.model import Carrier, CarrierNotFound, InvalidPosition, PositionFix, UnknownCarriers
+from orders_core.carriers.repository import CarrierRepository
+from orders_core.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from orders_core.dispatching import CarrierMatching
+
+# A fix from the future would shadow every real fix that follows it; allow only clock skew.
+MAX_FUTURE_SKEW_S = 300.0
+EARLIEST_TS_S = 946_684_800.0  # 2000-01-01T00:00:00Z: anything older is a client bug, not a GPS fix
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def save_carrier(uow: UnitOfWork, matching: CarrierMatching, carrier: Carrier) -> tuple[Carrier, bool]:
+    """Upsert a carrier; the live index follows once the transaction commits. Returns (carrier, created).
+
+    A carrier with a webhook URL but no secret keeps its previous secret (PUT stays idempotent) or gets
+    a fresh one on first save.
+    """
+    repository = CarrierRepository(uow.session)
+    if carrier.webhook_url and not carrier.webhook_secret:
+        previous = repository.get(carrier.id)
+        secret = previous.webhook_secret if previous and previous.webhook_secret else new_webhook_secret()
+        carrier = replace(carrier, webhook_secret=secret)
+    created = repository.upsert(carrier)
+    saved = carrier
+    uow.after_commit(lambda: matching.carrier_saved(saved))
+    return carrier, created
+
+
+def get_carrier(uow: UnitOfWork, carrier_id: str) -> Carrier:
+    """One carrier or 404."""
+    carrier = CarrierRepository(uow.session).get(carrier_id)
+    if carrier is None:
+        raise CarrierNotFound(f"no carrier with id {carrier_id!r}")
+    return carrier
+
+
+def validate_fixes(fixes: Sequence[PositionFix], now_s: float) -> None:
+    """Refuse the whole batch at the first impossible fix (coordinates out of range, bad time)."""
+    for i, fix in enumerate(fixes):
+        where = f"positions[{i}] (carrier {fix.carrier_id!r})"
+        if not math.isfinite(fix.lat) or not -90.0 <= fix.lat <= 90.0:
+            raise InvalidPosition(f"{where}: lat {fix.lat} is out of range [-90, 90]")
+        if not math.isfinite(fix.lng) or not -180.0 <= fix.lng <= 180.0:
+            raise InvalidPosition(f"{where}: lng {fix.lng} is out of range [-180, 180]")
+        if not math.isfinite(fix.ts_s) or fix.ts_s < EARLIEST_TS_S:
+            raise InvalidPosition(f"{where}: ts is not a plausible time")
+        if fix.ts_s > now_s + MAX_FUTURE_SKEW_S:
+            raise InvalidPosition(
+                f"{where}: ts is {fix.ts_s - now_s:.0f} s in the future (allowed clock skew {MAX_FUTURE_SKEW_S:.0f} s)"
+            )
+
+
+def record_positions(
+    uow: UnitOfWork, matching: CarrierMatching, fixes: Sequence[PositionFix], *, now_s: float | None = None
+) -> int:
+    """Validate a batch of fixes as a whole, store the newest per carrier and feed the live index.
+
+    Returns how many fixes were accepted: fixes older than (or as old as) the carrier's stored fix are
+    ignored, not errors, because GPS uplinks deliver out of order.
+    """
+    validate_fixes(fixes, time.time() if now_s is None else now_s)
+    repository = CarrierRepository(uow.session)
+    ids = {fix.carrier_id for fix in fixes}
+    unknown = sorted(ids - repository.existing_ids(ids))
+    if unknown:
+        shown = ", ".join(repr(cid) for cid in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        raise UnknownCarriers(f"unknown carrier ids: {shown}; nothing was applied", details={"unknown": unknown})
+    newest_ts = {cid: fix.ts_s for cid, fix in repository.positions_of(ids).items()}
+    accepted: list[PositionFix] = []
+    for fix in sorted(fixes, key=lambda f: f.ts_s):
+        if fix.ts_s > newest_ts.get(fix.carrier_id, -math.inf):
+            newest_ts[fix.carrier_id] = fix.ts_s
+            accepted.append(fix)
+    matching.ingest(uow, accepted)
+    return len(accepted)
