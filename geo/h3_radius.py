@@ -1,0 +1,99 @@
+"""H3 grid disks that provably contain every point within a radius of a query point.
+
+The argument (used by the matcher's bucket index, so that no eligible carrier is ever missed):
+
+1. Let ``e_min(res)`` be the shortest cell edge at a resolution. Two cells that are not neighbours
+   are separated by at least one other cell whose shared edges with them are non-adjacent edges of
+   it (if they shared a vertex, three cells would meet there and the two would be neighbours), so the
+   closed cells are at least ``gap(res) >= e_min(res)`` apart (H3 hexagons are near-regular, with
+   interior angles near 120 degrees, so non-adjacent edges of one cell are no closer than an edge).
+2. Walk the great circle from the query point ``p`` to a point ``q`` at distance ``d`` in steps
+   shorter than ``gap``. Consecutive step points lie in the same cell or in neighbouring cells, so the
+   grid distance grows by at most one per step: ``grid_distance(cell(p), cell(q)) <= floor(d / gap) + 1``.
+3. Hence ``k = floor(radius / gap_lb) + 1`` with a lower bound ``gap_lb <= gap`` makes
+   ``grid_disk(cell(p), k)`` contain ``cell(q)`` for every ``q`` within ``radius`` of ``p``.
+
+``gap_lb`` comes from ``h3.average_hexagon_edge_length(res)`` times :data:`MIN_EDGE_FACTOR`. We measured
+the shortest edge of *every* cell (pentagons and their neighbours included) at resolutions 0 to 4:
+min edge / average edge = 0.933, 0.787, 0.773, 0.714, 0.748; H3's distortion is the same gnomonic
+icosahedron projection at every resolution (aperture-7 subdivision), so finer resolutions repeat these
+ratios (class II and class III alternate). We use 0.6, about 16% below the smallest observed ratio,
+to absorb the difference between an edge's length and the distance between non-adjacent edges.
+Hypothesis tests (tests/geo/test_geo_h3_radius.py) check the claim at random points, next to all
+pentagons, at latitude +-85 and across the antimeridian.
+
+The disk is then pruned: a cell whose centre is farther than ``radius + 2 * r_max`` from the centre
+of the query cell cannot hold a point within ``radius`` of ``p`` (``p`` and every point of that cell
+are within ``r_max``, the largest centre-to-vertex distance, of their centres). ``r_max`` is bounded by
+:data:`MAX_CIRCUMRADIUS_FACTOR` times the average edge (measured maximum over all cells at
+resolutions 0 to 4: 1.10 times; we use 1.5).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import h3
+import numpy as np
+import numpy.typing as npt
+
+from geo.distance import EARTH_RADIUS_M, haversine_many_m
+
+MIN_EDGE_FACTOR = 0.6
+MAX_CIRCUMRADIUS_FACTOR = 1.5
+
+IntArray = npt.NDArray[np.int64]
+
+
+def edge_lower_bound_m(res: int) -> float:
+    """A lower bound, in metres, of the distance between two non-neighbouring cells at ``res``."""
+    return MIN_EDGE_FACTOR * float(h3.average_hexagon_edge_length(res, unit="m"))
+
+
+def circumradius_upper_bound_m(res: int) -> float:
+    """An upper bound, in metres, of the distance from any cell's centre to any point of the cell."""
+    return MAX_CIRCUMRADIUS_FACTOR * float(h3.average_hexagon_edge_length(res, unit="m"))
+
+
+def disk_k_for_radius(res: int, radius_m: float) -> int:
+    """The grid-disk size ``k`` that contains every point within ``radius_m`` (see module docstring)."""
+    if radius_m < 0 or not math.isfinite(radius_m):
+        raise ValueError(f"radius_m must be a finite non-negative number, got {radius_m}")
+    return math.floor(radius_m / edge_lower_bound_m(res)) + 1
+
+
+def choose_resolution(radius_m: float, max_k: int = 12) -> int:
+    """The finest resolution whose covering disk for ``radius_m`` needs at most ``max_k`` rings."""
+    for res in range(15, -1, -1):
+        if disk_k_for_radius(res, radius_m) <= max_k:
+            return res
+    return 0
+
+
+@lru_cache(maxsize=65536)
+def _covering_cells_cached(cell: int, radius_m: float) -> tuple[int, ...]:
+    res = h3.get_resolution(h3.int_to_str(cell))
+    k = disk_k_for_radius(res, radius_m)
+    # Past a quarter of the Earth's circumference the pruning bound is meaningless; keep the whole disk.
+    disk = h3.grid_disk(h3.int_to_str(cell), k)
+    if radius_m > EARTH_RADIUS_M:
+        return tuple(sorted(h3.str_to_int(c) for c in disk))
+    lat, lng = h3.cell_to_latlng(h3.int_to_str(cell))
+    centres = np.array([h3.cell_to_latlng(c) for c in disk], dtype=np.float64)
+    dist = haversine_many_m(lat, lng, centres[:, 0], centres[:, 1])
+    keep = dist <= radius_m + 2.0 * circumradius_upper_bound_m(res)
+    return tuple(sorted(h3.str_to_int(c) for c, ok in zip(disk, keep, strict=True) if ok))
+
+
+def covering_cells(cell: int, radius_m: float) -> tuple[int, ...]:
+    """Cells (integer ids, same resolution) that hold every point within ``radius_m`` of any point of ``cell``.
+
+    Cached per (cell, radius): the matcher asks for the same few radii over and over.
+    """
+    return _covering_cells_cached(int(cell), float(radius_m))
+
+
+def covering_cells_for_point(lat: float, lng: float, radius_m: float, res: int) -> tuple[int, ...]:
+    """Cells at ``res`` that hold every point within ``radius_m`` of (lat, lng)."""
+    return covering_cells(h3.str_to_int(h3.latlng_to_cell(lat, lng, res)), radius_m)

@@ -1,0 +1,463 @@
+"""The live carrier index: H3 buckets over NumPy columns, answering "who can take this job?" in microseconds.
+
+Layout
+    One row per carrier. Hot columns sit in one float64 matrix (``_hot``) so a query gathers all it
+    needs with a single fancy-index: latitude/longitude in radians, cos(latitude), effective fix time
+    (``-inf`` when inactive or without a position), capacities, vehicle code, coverage group, and the
+    query-independent part of the score. Rows are bucketed by their H3 cell at ``resolution``
+    (``dict cell -> int64 array of rows``); bucket arrays are replaced, never mutated, on updates.
+
+Query
+    The pickup's cell and :func:`geo.h3_radius.covering_cells` give the cells that provably hold every
+    point within the radius (pentagons and distortion included; see that module). Candidate rows are
+    concatenated, filtered by fix age / active / capacity / vehicle *before* any trigonometry, then by
+    exact haversine distance (``<= radius_m``), then by coverage: coverages are deduplicated into groups,
+    each with an H3 cover (:mod:`geofences.cover`); the dropoff's cell answers "interior" groups outright
+    and only "boundary" groups need an exact polygon test, once per query rather than once per carrier.
+
+Concurrency
+    One writer and many readers: every public method takes one lock, so a reader never sees a half-applied
+    batch. (NumPy releases the GIL rarely at these sizes; a lock costs ~0.1 us.)
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import h3.api.basic_int as h3i
+import numpy as np
+import numpy.typing as npt
+
+from geo.distance import haversine_m, haversine_rad_m
+from geo.errors import InvalidInput
+from geo.h3_radius import covering_cells
+from geofences.cover import Cover, build_cover
+from matcher.model import Candidate, CarrierProfile, MatchQuery, ScoreWeights
+
+if TYPE_CHECKING:
+    from matcher.model import BatchResult
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_RESOLUTION = 8
+
+# Columns of the hot matrix.
+PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
+_N_HOT = 11
+
+_EMPTY_ROWS: IntArray = np.zeros(0, dtype=np.int64)
+
+
+def _check_latlng(lat: float, lng: float, what: str) -> None:
+    if not (math.isfinite(lat) and math.isfinite(lng) and -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0):
+        raise InvalidInput(f"{what} must have lat in [-90, 90] and lng in [-180, 180], got ({lat}, {lng})")
+
+
+def validate_query(query: MatchQuery) -> None:
+    """Raise :class:`InvalidInput` for a query no carrier could answer sensibly."""
+    _check_latlng(query.pickup_lat, query.pickup_lng, "pickup")
+    _check_latlng(query.dropoff_lat, query.dropoff_lng, "dropoff")
+    if not (math.isfinite(query.radius_m) and 0.0 <= query.radius_m <= 1_000_000.0):
+        raise InvalidInput(f"radius_m must be between 0 and 1,000,000 metres, got {query.radius_m}")
+    if not (math.isfinite(query.weight_kg) and query.weight_kg >= 0):
+        raise InvalidInput(f"weight_kg must be a non-negative number, got {query.weight_kg}")
+    if not (math.isfinite(query.volume_m3) and query.volume_m3 >= 0):
+        raise InvalidInput(f"volume_m3 must be a non-negative number, got {query.volume_m3}")
+    if query.limit < 1:
+        raise InvalidInput(f"limit must be at least 1, got {query.limit}")
+    if query.rank_by not in ("score", "distance"):
+        raise InvalidInput(f"rank_by must be 'score' or 'distance', got {query.rank_by!r}")
+
+
+class CarrierIndex:
+    """In-memory index of carriers and their latest positions; see the module docstring."""
+
+    def __init__(
+        self,
+        weights: ScoreWeights | None = None,
+        max_position_age_s: float = 900.0,
+        *,
+        resolution: int = DEFAULT_RESOLUTION,
+        initial_capacity: int = 1024,
+    ) -> None:
+        self.weights = weights or ScoreWeights()
+        self.max_position_age_s = float(max_position_age_s)
+        self.resolution = resolution
+        self._lock = threading.RLock()
+        cap = max(16, initial_capacity)
+        self._hot: FloatArray = np.zeros((cap, _N_HOT), dtype=np.float64)
+        self._hot[:, TS_EFF] = -np.inf
+        self._lat: FloatArray = np.full(cap, np.nan)
+        self._lng: FloatArray = np.full(cap, np.nan)
+        self._ts: FloatArray = np.full(cap, -np.inf)
+        self._active = np.zeros(cap, dtype=bool)
+        self._cell: IntArray = np.zeros(cap, dtype=np.int64)
+        self._ids: list[str | None] = [None] * cap
+        self._profiles: list[CarrierProfile | None] = [None] * cap
+        self._row: dict[str, int] = {}
+        self._free: list[int] = list(range(cap - 1, -1, -1))
+        self._buckets: dict[int, IntArray] = {}
+        self._vehicle_codes: dict[str, int] = {}
+        # Coverage groups: identical polygons share one cover and one group id.
+        self._group_of_wkb: dict[bytes, int] = {}
+        self._covers: list[Cover] = []
+        self._group_refs: list[int] = []
+        self._cover_interior: dict[int, dict[int, list[int]]] = {}
+        self._cover_boundary: dict[int, dict[int, list[int]]] = {}
+
+    # ----------------------------------------------------------------------------------------- sizes
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._row)
+
+    def _grow(self, needed: int) -> None:
+        cap = len(self._ids)
+        if needed <= cap:
+            return
+        new_cap = max(needed, cap * 2)
+        extra = new_cap - cap
+        hot = np.zeros((new_cap, _N_HOT), dtype=np.float64)
+        hot[:cap] = self._hot
+        hot[cap:, TS_EFF] = -np.inf
+        self._hot = hot
+        self._lat = np.concatenate([self._lat, np.full(extra, np.nan)])
+        self._lng = np.concatenate([self._lng, np.full(extra, np.nan)])
+        self._ts = np.concatenate([self._ts, np.full(extra, -np.inf)])
+        self._active = np.concatenate([self._active, np.zeros(extra, dtype=bool)])
+        self._cell = np.concatenate([self._cell, np.zeros(extra, dtype=np.int64)])
+        self._ids.extend([None] * extra)
+        self._profiles.extend([None] * extra)
+        self._free.extend(range(new_cap - 1, cap - 1, -1))
+
+    # -------------------------------------------------------------------------------- master data
+    def _vehicle_code(self, vehicle_type: str) -> int:
+        code = self._vehicle_codes.get(vehicle_type)
+        if code is None:
+            code = len(self._vehicle_codes) + 1
+            self._vehicle_codes[vehicle_type] = code
+        return code
+
+    def _group_for(self, profile: CarrierProfile) -> int:
+        if profile.coverage is None:
+            return -1
+        key = profile.coverage.wkb
+        group = self._group_of_wkb.get(key)
+        if group is None:
+            cover = build_cover(profile.coverage)
+            group = len(self._covers)
+            self._covers.append(cover)
+            self._group_refs.append(0)
+            self._group_of_wkb[key] = group
+            interior = self._cover_interior.setdefault(cover.res, {})
+            boundary = self._cover_boundary.setdefault(cover.res, {})
+            for cell in cover.interior:
+                interior.setdefault(cell, []).append(group)
+            for cell in cover.boundary:
+                boundary.setdefault(cell, []).append(group)
+        self._group_refs[group] += 1
+        return group
+
+    def _release_group(self, group: int) -> None:
+        if group >= 0:
+            self._group_refs[group] -= 1
+
+    def _static_score(self, profile: CarrierProfile) -> float:
+        w = self.weights
+        return (
+            w.lateness * (1.0 - profile.on_time_rate)
+            + w.load_per_job * profile.current_load
+            + w.rating_gap * (5.0 - profile.rating)
+        )
+
+    def upsert_carrier(self, profile: CarrierProfile) -> None:
+        """Add a carrier or replace its master data; a known position is kept."""
+        with self._lock:
+            row = self._row.get(profile.carrier_id)
+            if row is None:
+                if not self._free:
+                    self._grow(len(self._ids) + 1)
+                row = self._free.pop()
+                self._row[profile.carrier_id] = row
+                self._ids[row] = profile.carrier_id
+            else:
+                old = self._profiles[row]
+                if old is not None:
+                    self._release_group(int(self._hot[row, COVG]))
+            self._profiles[row] = profile
+            self._active[row] = profile.active
+            hot = self._hot[row]
+            hot[KG] = profile.capacity_kg
+            hot[M3] = profile.capacity_m3
+            hot[VEH] = self._vehicle_code(profile.vehicle_type)
+            hot[COVG] = self._group_for(profile)
+            hot[STATIC] = self._static_score(profile)
+            hot[RATE] = profile.rate_per_km
+            hot[BASE] = profile.base_fare
+            hot[TS_EFF] = self._ts[row] if profile.active and self._cell[row] != 0 else -np.inf
+
+    def remove_carrier(self, carrier_id: str) -> bool:
+        """Forget a carrier (profile and position); answers whether it was known."""
+        with self._lock:
+            row = self._row.pop(carrier_id, None)
+            if row is None:
+                return False
+            self._release_group(int(self._hot[row, COVG]))
+            cell = int(self._cell[row])
+            if cell:
+                self._bucket_remove(cell, np.array([row], dtype=np.int64))
+            self._hot[row] = 0.0
+            self._hot[row, TS_EFF] = -np.inf
+            self._lat[row] = self._lng[row] = np.nan
+            self._ts[row] = -np.inf
+            self._active[row] = False
+            self._cell[row] = 0
+            self._ids[row] = None
+            self._profiles[row] = None
+            self._free.append(row)
+            return True
+
+    def profile_of(self, carrier_id: str) -> CarrierProfile | None:
+        """The master data the index holds for a carrier."""
+        with self._lock:
+            row = self._row.get(carrier_id)
+            return None if row is None else self._profiles[row]
+
+    def carrier_ids(self) -> list[str]:
+        """Ids of all carriers in the index."""
+        with self._lock:
+            return list(self._row)
+
+    # ----------------------------------------------------------------------------------- positions
+    def position_of(self, carrier_id: str) -> tuple[float, float, float] | None:
+        """Latest accepted fix of a carrier as (lat, lng, ts_s), or None."""
+        with self._lock:
+            row = self._row.get(carrier_id)
+            if row is None or self._cell[row] == 0:
+                return None
+            return float(self._lat[row]), float(self._lng[row]), float(self._ts[row])
+
+    def _bucket_remove(self, cell: int, rows: IntArray) -> None:
+        current = self._buckets.get(cell)
+        if current is None:
+            return
+        kept = current[~np.isin(current, rows)] if len(rows) > 1 else current[current != rows[0]]
+        if len(kept):
+            self._buckets[cell] = kept
+        else:
+            del self._buckets[cell]
+
+    def _bucket_add(self, cell: int, rows: IntArray) -> None:
+        current = self._buckets.get(cell)
+        self._buckets[cell] = rows.copy() if current is None else np.concatenate([current, rows])
+
+    def _rebuild_buckets(self) -> None:
+        rows = np.flatnonzero(self._cell != 0).astype(np.int64)
+        if len(rows) == 0:
+            self._buckets = {}
+            return
+        cells = self._cell[rows]
+        order = np.argsort(cells, kind="stable")
+        rows = rows[order]
+        cells = cells[order]
+        starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
+        groups = np.split(rows, starts[1:])
+        self._buckets = dict(zip(cells[starts].tolist(), groups, strict=True))
+
+    def update_positions(
+        self,
+        ids: Sequence[str],
+        lats: npt.ArrayLike,
+        lngs: npt.ArrayLike,
+        ts_s: npt.ArrayLike,
+    ) -> int:
+        """Apply a batch of fixes (vectorised); unknown carriers, invalid coordinates and fixes not newer
+        than the one held are ignored. Answers how many fixes were accepted."""
+        lat_a = np.asarray(lats, dtype=np.float64).reshape(-1)
+        lng_a = np.asarray(lngs, dtype=np.float64).reshape(-1)
+        ts_a = np.asarray(ts_s, dtype=np.float64).reshape(-1)
+        n = len(ids)
+        if not (len(lat_a) == len(lng_a) == len(ts_a) == n):
+            raise InvalidInput("ids, lats, lngs and ts_s must have the same length")
+        if n == 0:
+            return 0
+        with self._lock:
+            get = self._row.get
+            rows = np.fromiter((get(i, -1) for i in ids), dtype=np.int64, count=n)
+            ok = (
+                (rows >= 0)
+                & np.isfinite(lat_a)
+                & np.isfinite(lng_a)
+                & np.isfinite(ts_a)
+                & (np.abs(lat_a) <= 90.0)
+                & (np.abs(lng_a) <= 180.0)
+            )
+            sel = np.flatnonzero(ok)
+            if len(sel) == 0:
+                return 0
+            rows, lat_a, lng_a, ts_a = rows[sel], lat_a[sel], lng_a[sel], ts_a[sel]
+            # Keep the newest fix per carrier within the batch.
+            if len(np.unique(rows)) != len(rows):
+                order = np.lexsort((ts_a, rows))
+                rows, lat_a, lng_a, ts_a = rows[order], lat_a[order], lng_a[order], ts_a[order]
+                last = np.concatenate([rows[1:] != rows[:-1], [True]])
+                rows, lat_a, lng_a, ts_a = rows[last], lat_a[last], lng_a[last], ts_a[last]
+            newer = ts_a > self._ts[rows]
+            if not newer.all():
+                rows, lat_a, lng_a, ts_a = rows[newer], lat_a[newer], lng_a[newer], ts_a[newer]
+            accepted = len(rows)
+            if accepted == 0:
+                return 0
+            to_cell = h3i.latlng_to_cell
+            res = self.resolution
+            new_cells = np.fromiter(
+                (to_cell(la, ln, res) for la, ln in zip(lat_a.tolist(), lng_a.tolist(), strict=True)),
+                dtype=np.int64,
+                count=accepted,
+            )
+            old_cells = self._cell[rows]
+            self._lat[rows] = lat_a
+            self._lng[rows] = lng_a
+            self._ts[rows] = ts_a
+            phi = np.radians(lat_a)
+            hot = self._hot
+            hot[rows, PHI] = phi
+            hot[rows, LMB] = np.radians(lng_a)
+            hot[rows, COSPHI] = np.cos(phi)
+            hot[rows, TS_EFF] = np.where(self._active[rows], ts_a, -np.inf)
+            self._cell[rows] = new_cells
+            moved = np.flatnonzero(old_cells != new_cells)
+            if len(moved) > max(2048, len(self._row) // 20):
+                self._rebuild_buckets()
+            elif len(moved):
+                self._move_rows(rows[moved], old_cells[moved], new_cells[moved])
+            return accepted
+
+    def _move_rows(self, rows: IntArray, old_cells: IntArray, new_cells: IntArray) -> None:
+        order = np.argsort(old_cells, kind="stable")
+        self._apply_grouped(rows[order], old_cells[order], self._bucket_remove, skip_zero=True)
+        order = np.argsort(new_cells, kind="stable")
+        self._apply_grouped(rows[order], new_cells[order], self._bucket_add, skip_zero=False)
+
+    @staticmethod
+    def _apply_grouped(rows: IntArray, cells: IntArray, action: object, *, skip_zero: bool) -> None:
+        starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
+        ends = np.append(starts[1:], len(cells))
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            cell = int(cells[start])
+            if skip_zero and cell == 0:
+                continue
+            action(cell, rows[start:end])  # type: ignore[operator]
+
+    # --------------------------------------------------------------------------------------- query
+    def _coverage_ok(self, lat: float, lng: float) -> npt.NDArray[np.bool_]:
+        """Per coverage group (shifted by one; index 0 = "no coverage"), whether it holds (lat, lng)."""
+        ok = np.zeros(len(self._covers) + 1, dtype=bool)
+        ok[0] = True
+        for res, interior in self._cover_interior.items():
+            cell = h3i.latlng_to_cell(lat, lng, res)
+            for group in interior.get(cell, ()):
+                ok[group + 1] = True
+            for group in self._cover_boundary[res].get(cell, ()):
+                if not ok[group + 1] and self._covers[group].contains_in_cell(lat, lng, cell):
+                    ok[group + 1] = True
+        return ok
+
+    def _eligible(self, query: MatchQuery, cutoff: float) -> tuple[IntArray, FloatArray, FloatArray]:
+        """Rows eligible for the query with their pickup distance and hot rows (caller holds the lock)."""
+        plat, plng = query.pickup_lat, query.pickup_lng
+        cell = h3i.latlng_to_cell(plat, plng, self.resolution)
+        buckets = self._buckets
+        parts = [b for c in covering_cells(cell, query.radius_m) if (b := buckets.get(c)) is not None]
+        if not parts:
+            return _EMPTY_ROWS, np.zeros(0), np.zeros((0, _N_HOT))
+        idx = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        sub = self._hot[idx]
+        mask = (sub[:, TS_EFF] >= cutoff) & (sub[:, KG] >= query.weight_kg) & (sub[:, M3] >= query.volume_m3)
+        if query.vehicle_type is not None:
+            code = self._vehicle_codes.get(query.vehicle_type)
+            if code is None:
+                return _EMPTY_ROWS, np.zeros(0), np.zeros((0, _N_HOT))
+            mask &= sub[:, VEH] == code
+        idx = idx[mask]
+        sub = sub[mask]
+        phi = math.radians(plat)
+        dist = haversine_rad_m(phi, math.radians(plng), math.cos(phi), sub[:, PHI], sub[:, LMB], sub[:, COSPHI])
+        within = dist <= query.radius_m
+        idx, sub, dist = idx[within], sub[within], dist[within]
+        if len(idx) and self._covers:
+            groups = sub[:, COVG].astype(np.int64)
+            if (groups >= 0).any():
+                covered = self._coverage_ok(query.dropoff_lat, query.dropoff_lng)[groups + 1]
+                idx, sub, dist = idx[covered], sub[covered], dist[covered]
+        return idx, dist, sub
+
+    def _scores(self, query: MatchQuery, sub: FloatArray, dist: FloatArray) -> FloatArray:
+        w = self.weights
+        trip_km = haversine_m(query.pickup_lat, query.pickup_lng, query.dropoff_lat, query.dropoff_lng) / 1000.0
+        return np.asarray(
+            (w.distance_per_km / 1000.0) * dist + w.price * (sub[:, BASE] + sub[:, RATE] * trip_km) + sub[:, STATIC],
+            dtype=np.float64,
+        )
+
+    def match(self, query: MatchQuery, now_s: float | None = None) -> list[Candidate]:
+        """Eligible carriers for the query, best first (by score, or by distance with rank_by="distance")."""
+        validate_query(query)
+        now = time.time() if now_s is None else now_s
+        with self._lock:
+            idx, dist, sub = self._eligible(query, now - self.max_position_age_s)
+            n = len(idx)
+            if n == 0:
+                return []
+            score = self._scores(query, sub, dist)
+            key = dist if query.rank_by == "distance" else score
+            limit = query.limit
+            top = np.argpartition(key, limit - 1)[:limit] if n > limit else np.arange(n)
+            ids = self._ids
+            order = sorted(top.tolist(), key=lambda i: (key[i], ids[idx[i]]))
+            if not query.explain:
+                return [Candidate(str(ids[idx[i]]), float(dist[i]), float(score[i]), None) for i in order]
+            return [
+                Candidate(str(ids[idx[i]]), float(dist[i]), float(score[i]), self._explain(query, int(idx[i]), dist[i]))
+                for i in order
+            ]
+
+    def _explain(self, query: MatchQuery, row: int, distance_m: float) -> dict[str, float]:
+        profile = self._profiles[row]
+        assert profile is not None
+        w = self.weights
+        trip_km = haversine_m(query.pickup_lat, query.pickup_lng, query.dropoff_lat, query.dropoff_lng) / 1000.0
+        return {
+            "pickup_distance": w.distance_per_km * distance_m / 1000.0,
+            "price": w.price * (profile.base_fare + profile.rate_per_km * trip_km),
+            "lateness": w.lateness * (1.0 - profile.on_time_rate),
+            "load": w.load_per_job * profile.current_load,
+            "rating": w.rating_gap * (5.0 - profile.rating),
+        }
+
+    def eligible_with_scores(self, query: MatchQuery, now_s: float | None = None) -> list[tuple[str, float, float]]:
+        """Every eligible carrier as (carrier_id, distance_m, score), unordered; used by batch assignment."""
+        validate_query(query)
+        now = time.time() if now_s is None else now_s
+        with self._lock:
+            idx, dist, sub = self._eligible(query, now - self.max_position_age_s)
+            if len(idx) == 0:
+                return []
+            score = self._scores(query, sub, dist)
+            ids = self._ids
+            return [(str(ids[r]), d, s) for r, d, s in zip(idx.tolist(), dist.tolist(), score.tolist(), strict=True)]
+
+    def match_batch(
+        self, queries: Sequence[MatchQuery], now_s: float | None = None, per_carrier_capacity: int = 1
+    ) -> BatchResult:
+        """Assign many jobs at once with minimum total score (see :mod:`matcher.batch`)."""
+        from matcher.batch import assign_batch
+
+        return assign_batch(self, queries, now_s=now_s, per_carrier_capacity=per_carrier_capacity)
+
+
+__all__ = ["DEFAULT_RESOLUTION", "CarrierIndex", "validate_query"]
