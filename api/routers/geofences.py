@@ -1,0 +1,77 @@
+"""Geofences: PUT/GET /v1/geofences/{id} and the point query GET /v1/geofences/containing?lat=&lng=."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from api.auth import require_roles
+from api.container import Container
+from api.deps import get_container
+from api.schemas.geofences import GeofenceIn, GeofenceOut, GeofencesOut, Kind
+from api.tokens import Principal
+from geofences.model import Geofence, GeofenceKind, GeofenceNotFound
+from geofences.repository import GeofenceRepository
+from geofences.validation import parse_polygonal, to_geojson
+
+router = APIRouter(prefix="/v1/geofences", tags=["geofences"])
+writers = require_roles("dispatcher")
+readers = require_roles("dispatcher", "warehouse", "carrier")
+
+FenceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+def _fence_out(fence: Geofence) -> GeofenceOut:
+    geometry = to_geojson(fence.geometry)
+    assert geometry is not None
+    return GeofenceOut(id=fence.id, kind=fence.kind.value, geometry=geometry, owner_id=fence.owner_id, name=fence.name)
+
+
+@router.get("/containing", response_model=GeofencesOut)
+def containing(
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False)],
+    lng: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False)],
+    kind: Kind | None = None,
+    container: Container = Depends(get_container),
+    _: Principal = Depends(readers),
+) -> GeofencesOut:
+    """Every fence that covers the point (boundary counts as inside), optionally of one kind."""
+    with container.uow() as uow:
+        fences = GeofenceRepository(uow.session).containing(lat, lng, None if kind is None else GeofenceKind(kind))
+    return GeofencesOut(geofences=[_fence_out(f) for f in fences])
+
+
+@router.put("/{fence_id}", response_model=GeofenceOut)
+def put_geofence(
+    fence_id: FenceId,
+    body: GeofenceIn,
+    response: Response,
+    container: Container = Depends(get_container),
+    _: Principal = Depends(writers),
+) -> GeofenceOut:
+    """Create (201) or replace (200) a fence; the geometry must be a valid GeoJSON (Multi)Polygon."""
+    fence = Geofence(
+        id=fence_id,
+        kind=GeofenceKind(body.kind),
+        geometry=parse_polygonal(body.geometry, field="geometry"),
+        owner_id=body.owner_id,
+        name=body.name,
+    )
+    with container.uow() as uow:
+        created = GeofenceRepository(uow.session).upsert(fence)
+        uow.commit()
+    response.status_code = 201 if created else 200
+    return _fence_out(fence)
+
+
+@router.get("/{fence_id}", response_model=GeofenceOut)
+def get_geofence(
+    fence_id: FenceId, container: Container = Depends(get_container), _: Principal = Depends(readers)
+) -> GeofenceOut:
+    """One fence or 404."""
+    with container.uow() as uow:
+        fence = GeofenceRepository(uow.session).get(fence_id)
+    if fence is None:
+        raise GeofenceNotFound(f"no geofence with id {fence_id!r}")
+    return _fence_out(fence)

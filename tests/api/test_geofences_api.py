@@ -1,0 +1,93 @@
+"""Geofences over HTTP: upsert, read back, point queries, precise 422s, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+
+ADMIN = {"Authorization": "Bearer test-admin"}
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.1, 30.1], [120.0, 30.1], [120.0, 30.0]]],
+}
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=False))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def _token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
+    response = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def test_put_then_get_roundtrip_and_upsert_status(client: TestClient) -> None:
+    body = {"kind": "service_area", "geometry": SQUARE, "name": "Centre"}
+    first = client.put("/v1/geofences/zone-1", json=body, headers=ADMIN)
+    assert first.status_code == 201, first.text
+    again = client.put("/v1/geofences/zone-1", json=body, headers=ADMIN)
+    assert again.status_code == 200
+    got = client.get("/v1/geofences/zone-1", headers=ADMIN)
+    assert got.status_code == 200
+    assert got.json()["geometry"] == SQUARE
+    assert got.json()["kind"] == "service_area"
+
+
+def test_absent_fence_is_404(client: TestClient) -> None:
+    response = client.get("/v1/geofences/nope", headers=ADMIN)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "geofence_not_found"
+
+
+def test_containing_returns_only_fences_covering_the_point(client: TestClient) -> None:
+    client.put("/v1/geofences/a", json={"kind": "service_area", "geometry": SQUARE}, headers=ADMIN)
+    triangle = {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.0, 30.1], [120.0, 30.0]]]}
+    client.put("/v1/geofences/b", json={"kind": "restricted_zone", "geometry": triangle}, headers=ADMIN)
+    inside_both = client.get("/v1/geofences/containing", params={"lat": 30.02, "lng": 120.02}, headers=ADMIN)
+    assert [f["id"] for f in inside_both.json()["geofences"]] == ["a", "b"]
+    # In the square's bbox and the triangle's bbox, but outside the triangle (above its diagonal).
+    only_square = client.get("/v1/geofences/containing", params={"lat": 30.09, "lng": 120.09}, headers=ADMIN)
+    assert [f["id"] for f in only_square.json()["geofences"]] == ["a"]
+    by_kind = client.get(
+        "/v1/geofences/containing", params={"lat": 30.02, "lng": 120.02, "kind": "restricted_zone"}, headers=ADMIN
+    )
+    assert [f["id"] for f in by_kind.json()["geofences"]] == ["b"]
+    outside = client.get("/v1/geofences/containing", params={"lat": 31.0, "lng": 120.02}, headers=ADMIN)
+    assert outside.json()["geofences"] == []
+
+
+@pytest.mark.parametrize(
+    ("geometry", "fragment"),
+    [
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}, "Self-intersection"),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}, "not closed"),
+        ({"type": "Point", "coordinates": [0, 0]}, "type must be one of"),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]}, "at least 4 positions"),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 95], [0, 0]]]}, "latitude 95"),
+    ],
+)
+def test_invalid_geometry_is_422_and_nothing_is_written(client: TestClient, geometry: dict, fragment: str) -> None:
+    response = client.put("/v1/geofences/bad", json={"kind": "service_area", "geometry": geometry}, headers=ADMIN)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_geometry"
+    assert fragment in response.json()["error"]["message"]
+    assert client.get("/v1/geofences/bad", headers=ADMIN).status_code == 404
+
+
+def test_roles(client: TestClient) -> None:
+    body = {"kind": "service_area", "geometry": SQUARE}
+    assert client.put("/v1/geofences/z", json=body).status_code == 401
+    carrier = _token(client, "carrier", "CAR-1")
+    assert client.put("/v1/geofences/z", json=body, headers=carrier).status_code == 403
+    dispatcher = _token(client, "dispatcher")
+    assert client.put("/v1/geofences/z", json=body, headers=dispatcher).status_code == 201
+    assert client.get("/v1/geofences/z", headers=carrier).status_code == 200
