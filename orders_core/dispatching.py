@@ -1,19 +1,44 @@
 """The process's carrier matching: one live CarrierIndex, warmed from the DB and fed by positions.
 
-Minimal first version: the container can build, load and close it; positions and carrier upserts are
-applied to the in-process index. The Redis feed and durable positions follow.
+Without Redis, positions go straight into this process's index. With Redis, they are also written to a
+shared latest-position hash and an update stream that a background feed (``matcher.feeds``) tails into
+every process's index; carrier master-data changes travel on the same stream. The relational store
+keeps each carrier's newest fix, so a restart without Redis still knows where carriers are.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
+import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from matcher.fallback import match_with_fallback
+from matcher.feeds import RedisPositionFeed, RedisPositionStore
+from matcher.index import CarrierIndex
+from matcher.model import BatchResult, Candidate, CarrierProfile, MatchQuery
+from orders_core.carriers.model import Carrier, PositionFix
+from orders_core.carriers.repository import CarrierRepository
 from orders_core.unit_of_work import UnitOfWork
 
-if TYPE_CHECKING:
-    from matcher.index import CarrierIndex
+log = structlog.get_logger("orders_core.dispatching")
+
+
+def carrier_profile(carrier: Carrier) -> CarrierProfile:
+    """The matcher's view of a carrier (floats only; the matcher never handles money precisely)."""
+    return CarrierProfile(
+        carrier_id=carrier.id,
+        vehicle_type=carrier.vehicle_type,
+        capacity_kg=float(carrier.capacity_kg),
+        capacity_m3=float(carrier.capacity_m3),
+        coverage=carrier.coverage,
+        active=carrier.active,
+        rate_per_km=float(carrier.rate_per_km),
+        base_fare=float(carrier.base_fare),
+        on_time_rate=float(carrier.on_time_rate),
+        rating=float(carrier.rating),
+    )
 
 
 class CarrierMatching:
@@ -27,25 +52,119 @@ class CarrierMatching:
         max_position_age_s: float = 900.0,
     ) -> None:
         self.session_factory = session_factory
-        self.redis = redis_client
         self.max_position_age_s = max_position_age_s
-        self._index: CarrierIndex | None = None
+        self.index = CarrierIndex(max_position_age_s=max_position_age_s)
+        self.store: RedisPositionStore | None = None if redis_client is None else RedisPositionStore(redis_client)
+        self.feed: RedisPositionFeed | None = None
 
-    @property
-    def index(self) -> CarrierIndex:
-        """The live index (created on first use so that importing this module stays cheap)."""
-        if self._index is None:
-            from matcher.index import CarrierIndex
-
-            self._index = CarrierIndex(max_position_age_s=self.max_position_age_s)
-        return self._index
+    # --- lifecycle -------------------------------------------------------------------------------
 
     def load(self, uow: UnitOfWork) -> int:
-        """Warm the index from the source of truth; returns how many carriers were loaded."""
-        return 0
+        """Warm the index from the DB (and Redis), then start tailing the stream; returns carriers loaded."""
+        repository = CarrierRepository(uow.session)
+        # Remember where the stream is *before* reading state, so nothing published meanwhile is missed.
+        start_id = self.store.last_stream_id() if self.store is not None else "0-0"
+        carriers = repository.list_all()
+        for carrier in carriers:
+            self.index.upsert_carrier(carrier_profile(carrier))
+        self._apply(repository.positions())
+        if self.store is not None:
+            known = {carrier.id for carrier in carriers}
+            latest = [PositionFix(cid, *fix) for cid, fix in self.store.latest().items() if cid in known]
+            self._apply(latest)
+            if self.feed is None:
+                self.feed = RedisPositionFeed(self.store, self.index, start_id=start_id, on_carrier_changed=self.reload)
+                self.feed.start()
+        log.info("carrier_index_loaded", carriers=len(carriers), redis=self.store is not None)
+        return len(carriers)
 
     def close(self) -> None:
-        """Stop background work (none yet)."""
+        """Stop the stream feed (if any)."""
+        if self.feed is not None:
+            self.feed.stop()
+            self.feed = None
+
+    # --- keeping the index in sync ---------------------------------------------------------------
+
+    def carrier_saved(self, carrier: Carrier) -> None:
+        """Apply a committed carrier upsert here and tell other processes to reload it."""
+        self.index.upsert_carrier(carrier_profile(carrier))
+        if self.store is not None:
+            try:
+                self.store.publish_carrier_changed(carrier.id)
+            except Exception:  # the DB is the truth; other processes catch up at their next restart
+                log.exception("carrier_change_publish_failed", carrier_id=carrier.id)
+
+    def reload(self, carrier_id: str) -> None:
+        """Re-read one carrier from the DB (another process changed it)."""
+        with UnitOfWork(self.session_factory) as uow:
+            carrier = CarrierRepository(uow.session).get(carrier_id)
+        if carrier is None:
+            self.index.remove_carrier(carrier_id)
+        else:
+            self.index.upsert_carrier(carrier_profile(carrier))
+
+    def ingest(self, uow: UnitOfWork, fixes: Sequence[PositionFix]) -> None:
+        """Persist the newest fix per carrier in ``uow``; once committed, publish and apply them.
+
+        The fixes are applied to this process's index right after commit (not only via the stream), so
+        a client that just posted a position can match against it immediately.
+        """
+        if not fixes:
+            return
+        CarrierRepository(uow.session).save_positions(fixes)
+        batch = list(fixes)
+        uow.after_commit(lambda: self._publish(batch))
+
+    def _publish(self, fixes: Sequence[PositionFix]) -> None:
+        if self.store is not None:
+            try:
+                self.store.write(
+                    [f.carrier_id for f in fixes],
+                    [f.lat for f in fixes],
+                    [f.lng for f in fixes],
+                    [f.ts_s for f in fixes],
+                )
+            except Exception:  # durable already; other processes will see it on reload
+                log.exception("position_publish_failed", fixes=len(fixes))
+        self._apply(fixes)
+
+    def _apply(self, fixes: Sequence[PositionFix]) -> int:
+        if not fixes:
+            return 0
+        ordered = sorted(fixes, key=lambda f: f.ts_s)
+        return int(
+            self.index.update_positions(
+                [f.carrier_id for f in ordered],
+                [f.lat for f in ordered],
+                [f.lng for f in ordered],
+                [f.ts_s for f in ordered],
+            )
+        )
+
+    # --- queries ---------------------------------------------------------------------------------
+
+    def match(self, query: MatchQuery, now_s: float | None = None) -> list[Candidate]:
+        """Eligible carriers within the query's radius, best first."""
+        return list(self.index.match(query, now_s=now_s))
+
+    def match_widening(
+        self, query: MatchQuery, steps_m: Sequence[float], now_s: float | None = None
+    ) -> tuple[list[Candidate], float]:
+        """Widen the radius through ``steps_m`` until someone is eligible (404 no_carrier_in_range if never)."""
+        candidates, radius_m = match_with_fallback(self.index, query, steps_m, now_s=now_s)
+        return list(candidates), float(radius_m)
+
+    def match_batch(
+        self, queries: Sequence[MatchQuery], per_carrier_capacity: int = 1, now_s: float | None = None
+    ) -> BatchResult:
+        """Assign many shipments at once (assignment solver in the index), each carrier at most N times."""
+        return self.index.match_batch(list(queries), now_s=now_s, per_carrier_capacity=per_carrier_capacity)
+
+    def position_of(self, carrier_id: str) -> tuple[float, float, float] | None:
+        """This process's view of a carrier's newest fix (lat, lng, ts_s)."""
+        position = self.index.position_of(carrier_id)
+        return None if position is None else (float(position[0]), float(position[1]), float(position[2]))
 
 
 def build_carrier_matching(

@@ -7,6 +7,6 @@ from fastapi import APIRouter
 
 def all_routers() -> list[APIRouter]:
     """Every router of the service, imported lazily so that importing ``api`` stays cheap."""
-    from api.routers import geofences, master_data, stock, tokens
+    from api.routers import carriers, geofences, master_data, matching, stock, tokens
 
-    return [tokens.router, master_data.router, stock.router, geofences.router]
+    return [tokens.router, master_data.router, stock.router, geofences.router, carriers.router, matching.router]

@@ -1,0 +1,116 @@
+"""Carrier master data (PUT/GET /v1/carriers/{id}) and position fixes (POST /v1/carriers/positions).
+
+Dispatchers write carriers; a carrier token (subject = carrier id) may read its own record and post its
+own positions. A position batch is validated as a whole: one bad fix refuses the batch.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+
+from api.auth import Forbidden, require_roles
+from api.container import Container
+from api.deps import get_container
+from api.schemas.carriers import CarrierIn, CarrierOut, PositionsAccepted, PositionsIn
+from api.tokens import Principal
+from geo.crs import gcj02_to_wgs84
+from geofences.validation import parse_polygonal, to_geojson
+from orders_core.carriers.model import Carrier, PositionFix
+from orders_core.carriers.service import get_carrier, record_positions, save_carrier
+
+router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
+writers = require_roles("dispatcher")
+readers = require_roles("dispatcher", "carrier")
+position_writers = require_roles("dispatcher", "carrier")
+
+CarrierId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+def _carrier_out(carrier: Carrier, position: tuple[float, float, float] | None) -> CarrierOut:
+    return CarrierOut(
+        id=carrier.id,
+        name=carrier.name,
+        vehicle_type=carrier.vehicle_type,
+        capacity_kg=carrier.capacity_kg,
+        capacity_m3=carrier.capacity_m3,
+        coverage=to_geojson(carrier.coverage),
+        webhook_url=carrier.webhook_url,
+        webhook_secret=carrier.webhook_secret,
+        active=carrier.active,
+        rate_per_km=carrier.rate_per_km,
+        base_fare=carrier.base_fare,
+        on_time_rate=carrier.on_time_rate,
+        rating=carrier.rating,
+        position=None if position is None else {"lat": position[0], "lng": position[1], "ts_s": position[2]},
+    )
+
+
+@router.post("/positions", response_model=PositionsAccepted)
+def post_positions(
+    body: PositionsIn,
+    container: Container = Depends(get_container),
+    principal: Principal = Depends(position_writers),
+) -> PositionsAccepted:
+    """Record GPS fixes; older-than-stored fixes are ignored and not counted as accepted."""
+    if principal.role == "carrier":
+        foreign = sorted({p.carrier_id for p in body.positions if p.carrier_id != principal.subject})
+        if foreign:
+            raise Forbidden(f"a carrier token may only post its own positions (got {', '.join(foreign[:5])})")
+    fixes = []
+    for p in body.positions:
+        lat, lng = gcj02_to_wgs84(p.lat, p.lng) if p.crs == "gcj02" else (p.lat, p.lng)
+        ts = p.ts if p.ts.tzinfo is not None else p.ts.replace(tzinfo=UTC)
+        fixes.append(PositionFix(p.carrier_id, lat, lng, ts.timestamp()))
+    with container.uow() as uow:
+        accepted = record_positions(uow, container.carriers, fixes)
+        uow.commit()
+    return PositionsAccepted(accepted=accepted)
+
+
+@router.put("/{carrier_id}", response_model=CarrierOut)
+def put_carrier(
+    carrier_id: CarrierId,
+    body: CarrierIn,
+    response: Response,
+    container: Container = Depends(get_container),
+    _: Principal = Depends(writers),
+) -> CarrierOut:
+    """Create (201) or replace (200) a carrier; coverage must be a valid GeoJSON (Multi)Polygon or null."""
+    coverage = None if body.coverage is None else parse_polygonal(body.coverage, field="coverage")
+    carrier = Carrier(
+        id=carrier_id,
+        name=body.name,
+        vehicle_type=body.vehicle_type,
+        capacity_kg=body.capacity_kg,
+        capacity_m3=body.capacity_m3,
+        coverage=coverage,
+        webhook_url=body.webhook_url,
+        webhook_secret=body.webhook_secret,
+        active=body.active,
+        rate_per_km=body.rate_per_km,
+        base_fare=body.base_fare,
+        on_time_rate=body.on_time_rate,
+        rating=body.rating,
+    )
+    with container.uow() as uow:
+        saved, created = save_carrier(uow, container.carriers, carrier)
+        uow.commit()
+    response.status_code = 201 if created else 200
+    return _carrier_out(saved, container.carriers.position_of(carrier_id))
+
+
+@router.get("/{carrier_id}", response_model=CarrierOut)
+def get_carrier_endpoint(
+    carrier_id: CarrierId,
+    container: Container = Depends(get_container),
+    principal: Principal = Depends(readers),
+) -> CarrierOut:
+    """A carrier's master data and last known position; a carrier token may read only its own."""
+    if principal.role == "carrier" and principal.subject != carrier_id:
+        raise Forbidden("a carrier token may only read its own carrier record")
+    with container.uow() as uow:
+        carrier = get_carrier(uow, carrier_id)
+    return _carrier_out(carrier, container.carriers.position_of(carrier_id))

@@ -1,0 +1,80 @@
+"""Request and response bodies for carrier master data and position fixes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Crs = Literal["wgs84", "gcj02"]
+
+
+class CarrierIn(BaseModel):
+    """PUT /v1/carriers/{id}: the contract's fields plus optional matching extras."""
+
+    name: str = Field(min_length=1, max_length=200)
+    vehicle_type: str = Field(min_length=1, max_length=32)
+    capacity_kg: float = Field(ge=0, allow_inf_nan=False)
+    capacity_m3: float = Field(ge=0, allow_inf_nan=False)
+    coverage: dict[str, Any] | None = Field(
+        default=None, description="GeoJSON Polygon or MultiPolygon (lng-lat), or null for anywhere"
+    )
+    webhook_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+    webhook_secret: str | None = Field(default=None, max_length=200, description="whsec_ + base64 of the key bytes")
+    active: bool = True
+    rate_per_km: Decimal = Field(default=Decimal("1"), ge=0, max_digits=12, decimal_places=4)
+    base_fare: Decimal = Field(default=Decimal("0"), ge=0, max_digits=12, decimal_places=2)
+    on_time_rate: float = Field(default=0.95, ge=0, le=1)
+    rating: float = Field(default=4.5, ge=0, le=5)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith("whsec_"):
+            raise ValueError("must start with 'whsec_' followed by base64 of the key bytes")
+        try:
+            key = base64.b64decode(value[len("whsec_") :], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("the part after 'whsec_' must be valid base64") from None
+        if len(key) < 16:
+            raise ValueError("the key must be at least 16 bytes")
+        return value
+
+
+class CarrierOut(BaseModel):
+    id: str
+    name: str
+    vehicle_type: str
+    capacity_kg: float
+    capacity_m3: float
+    coverage: dict[str, Any] | None
+    webhook_url: str | None
+    webhook_secret: str | None
+    active: bool
+    rate_per_km: Decimal
+    base_fare: Decimal
+    on_time_rate: float
+    rating: float
+    position: dict[str, float] | None = Field(default=None, description="last known fix: lat, lng, ts_s")
+
+
+class PositionIn(BaseModel):
+    carrier_id: str = Field(min_length=1, max_length=64)
+    lat: float
+    lng: float
+    ts: datetime = Field(description="ISO-8601; a time without offset is taken as UTC")
+    crs: Crs | None = Field(default=None, description="coordinate system of lat/lng; default wgs84")
+
+
+class PositionsIn(BaseModel):
+    positions: list[PositionIn] = Field(max_length=10_000)
+
+
+class PositionsAccepted(BaseModel):
+    accepted: int = Field(description="fixes newer than the carrier's stored one (older ones are ignored)")

@@ -1,0 +1,66 @@
+"""Request and response bodies for carrier matching (single and batch)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Crs = Literal["wgs84", "gcj02"]
+
+
+class LatLngIn(BaseModel):
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
+
+
+class MatchIn(BaseModel):
+    """POST /v1/match per the contract, plus ``explain``, ``crs`` and opt-in radius widening."""
+
+    pickup: LatLngIn
+    dropoff: LatLngIn
+    weight_kg: float = Field(ge=0, allow_inf_nan=False)
+    volume_m3: float = Field(ge=0, allow_inf_nan=False)
+    vehicle_type: str | None = Field(default=None, min_length=1, max_length=32)
+    radius_m: float = Field(default=3000.0, gt=0, le=500_000, allow_inf_nan=False)
+    limit: int = Field(default=5, ge=1, le=100)
+    rank_by: Literal["score", "distance"] = "score"
+    explain: bool = Field(default=False, description="return each carrier's weighted score terms")
+    crs: Crs | None = Field(default=None, description="coordinate system of pickup/dropoff; default wgs84")
+    fallback: bool = Field(
+        default=False,
+        description=(
+            "when nobody is eligible within radius_m, widen through the service's fallback radii "
+            "(answers 404 no_carrier_in_range if nobody is found at the widest); radius_m in the answer "
+            "is the radius actually used"
+        ),
+    )
+
+
+class CandidateOut(BaseModel):
+    carrier_id: str
+    distance_m: float
+    score: float
+    terms: dict[str, float] | None = None
+
+
+class MatchOut(BaseModel):
+    candidates: list[CandidateOut]
+    radius_m: float
+
+
+class BatchIn(BaseModel):
+    shipments: list[MatchIn] = Field(min_length=1, max_length=2_000)
+    per_carrier_capacity: int = Field(default=1, ge=1, le=100)
+
+
+class AssignmentOut(BaseModel):
+    index: int
+    carrier_id: str | None
+    distance_m: float | None
+
+
+class BatchOut(BaseModel):
+    assignments: list[AssignmentOut]
+    unserved: list[int]
+    total_cost: float
