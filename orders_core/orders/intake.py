@@ -1,0 +1,171 @@
+"""Order intake: validate, store (idempotently), then run the automatic pipeline in the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from shapely.geometry import Point
+
+from geo.errors import Conflict, InvalidInput
+from orders_core.master_data.repository import MasterDataRepository
+from orders_core.master_data.tables import utc_now
+from orders_core.orders.model import OrderStatus, PaymentStatus, PlaceOrder, TimelineEntry
+from orders_core.orders.pipeline import StockPort, continue_pipeline
+from orders_core.orders.repository import OrderRepository
+from orders_core.orders.tables import OrderLineRow, OrderRow
+from orders_core.unit_of_work import UnitOfWork
+
+MONEY_QUANTUM = Decimal("0.0001")
+
+
+class InvalidOrder(InvalidInput):
+    """The order names an unknown customer or SKU, a non-positive quantity, or bad coordinates."""
+
+    code = "invalid_order"
+
+
+class UnknownCustomer(InvalidOrder):
+    code = "unknown_customer"
+
+
+class UnknownSku(InvalidOrder):
+    code = "unknown_sku"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The same Idempotency-Key arrived with a different body."""
+
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """The outcome of intake: the order id, and whether this call created it (False for a replay)."""
+
+    order_id: str
+    created: bool
+
+
+def canonical_body_sha256(body: dict[str, Any]) -> str:
+    """Hash of a request body independent of key order and whitespace (numbers as given)."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def validate_order(uow: UnitOfWork, command: PlaceOrder) -> dict[str, Decimal]:
+    """Raise InvalidOrder (422) naming the first problem; answers sku -> catalogue price."""
+    delivery = command.delivery
+    if not (math.isfinite(delivery.lat) and -90.0 <= delivery.lat <= 90.0):
+        raise InvalidOrder(f"delivery.lat must be within [-90, 90], got {delivery.lat}")
+    if not (math.isfinite(delivery.lng) and -180.0 <= delivery.lng <= 180.0):
+        raise InvalidOrder(f"delivery.lng must be within [-180, 180], got {delivery.lng}")
+    if not command.lines:
+        raise InvalidOrder("lines must contain at least one line")
+    for index, line in enumerate(command.lines):
+        if line.qty <= 0:
+            raise InvalidOrder(f"lines[{index}].qty must be a positive integer, got {line.qty}")
+        if not line.unit_price.is_finite() or line.unit_price < 0:
+            raise InvalidOrder(f"lines[{index}].unit_price must be a finite number >= 0, got {line.unit_price}")
+    master = MasterDataRepository(uow.session)
+    if master.get_customer(command.customer_id) is None:
+        raise UnknownCustomer(f"customer_id: unknown customer {command.customer_id!r}")
+    skus = master.get_skus([line.sku for line in command.lines])
+    for index, line in enumerate(command.lines):
+        if line.sku not in skus:
+            raise UnknownSku(f"lines[{index}].sku: unknown sku {line.sku!r}")
+    return {sku: item.unit_price for sku, item in skus.items()}
+
+
+def place_order(
+    uow: UnitOfWork,
+    stock: StockPort,
+    command: PlaceOrder,
+    *,
+    actor: str,
+    price_tolerance: Decimal,
+    idempotency_key: str | None = None,
+    body_sha256: str | None = None,
+) -> PlacedOrder:
+    """Store a new order and run the pipeline (price, credit, stock, allocation); the caller commits.
+
+    With an idempotency key, a replay with the same body answers the stored order and a different
+    body is refused (409 idempotency_key_reused). Invalid input raises before anything is written.
+    """
+    repository = OrderRepository(uow.session)
+    if idempotency_key is not None:
+        body_sha256 = body_sha256 or canonical_body_sha256(_command_body(command))
+        seen = repository.get_idempotency_key(idempotency_key)
+        if seen is not None:
+            if seen.body_sha256 != body_sha256:
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {idempotency_key!r} was already used with a different request body"
+                )
+            return PlacedOrder(order_id=seen.order_id, created=False)
+    catalogue = validate_order(uow, command)
+    customer = MasterDataRepository(uow.session).get_customer(command.customer_id)
+    assert customer is not None
+    order_id = "ord_" + secrets.token_hex(8)
+    now = utc_now()
+    total = sum((line.unit_price * line.qty for line in command.lines), Decimal("0")).quantize(MONEY_QUANTUM)
+    row = OrderRow(
+        id=order_id,
+        customer_id=command.customer_id,
+        status=OrderStatus.PLACED.value,
+        held_from=None,
+        price_ok=False,
+        credit_ok=False,
+        total=total,
+        payment_status=(PaymentStatus.PENDING if customer.prepaid else PaymentStatus.NOT_REQUIRED).value,
+        delivery_lat=command.delivery.lat,
+        delivery_lng=command.delivery.lng,
+        delivery_address=command.delivery.address,
+        delivery_location=Point(command.delivery.lng, command.delivery.lat),
+        created_at=now,
+        updated_at=now,
+    )
+    lines = [
+        OrderLineRow(
+            order_id=order_id,
+            line_no=index + 1,
+            sku=line.sku,
+            qty=line.qty,
+            unit_price=line.unit_price,
+            catalogue_price=catalogue[line.sku],
+        )
+        for index, line in enumerate(command.lines)
+    ]
+    repository.add(row, lines)
+    if idempotency_key is not None:
+        assert body_sha256 is not None
+        repository.add_idempotency_key(idempotency_key, body_sha256, order_id)
+    repository.add_timeline(
+        order_id,
+        TimelineEntry(
+            status=OrderStatus.PLACED.value,
+            at=now,
+            actor=actor,
+            reason_code="order_placed",
+            reason=f"{len(lines)} line(s), total {total}",
+        ),
+    )
+    repository.add_outbox(
+        "order.placed", order_id, {"order_id": order_id, "customer_id": command.customer_id, "total": str(total)}
+    )
+    uow.session.flush()
+    continue_pipeline(uow, stock, order_id, price_tolerance=price_tolerance, actor=actor)
+    return PlacedOrder(order_id=order_id, created=True)
+
+
+def _command_body(command: PlaceOrder) -> dict[str, Any]:
+    return {
+        "customer_id": command.customer_id,
+        "lines": [
+            {"sku": line.sku, "qty": line.qty, "unit_price": str(line.unit_price.normalize())} for line in command.lines
+        ],
+        "delivery": {"lat": command.delivery.lat, "lng": command.delivery.lng, "address": command.delivery.address},
+    }

@@ -1,0 +1,127 @@
+"""Moving an order through its lifecycle: every move is validated, timestamped, and announced.
+
+``advance_order`` is the only way a status changes: it checks the transition table, appends a timeline
+entry (status, time, actor, reason code, human reason, expected next time) and writes an outbox event
+in the caller's transaction. Observers (metrics) subscribe with ``add_transition_listener``; they run
+after commit, so a rolled-back move is never counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from geo.errors import NotFound
+from orders_core.master_data.tables import utc_now
+from orders_core.orders.model import OrderStatus, TimelineEntry, check_transition
+from orders_core.orders.repository import OrderRepository
+from orders_core.orders.tables import OrderRow
+from orders_core.unit_of_work import UnitOfWork
+
+TransitionListener = Callable[[str, str], None]  # (from_status, to_status)
+_listeners: list[TransitionListener] = []
+
+ORDER_EVENTS_TOPIC = "order.status_changed"
+ORDER_NOTES_TOPIC = "order.event"
+
+
+class OrderNotFound(NotFound):
+    """No order with this id."""
+
+    code = "order_not_found"
+
+
+def add_transition_listener(listener: TransitionListener) -> None:
+    """Call ``listener(from, to)`` after each committed transition (idempotent registration)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def load_order(uow: UnitOfWork, order_id: str, *, for_update: bool = True) -> OrderRow:
+    """The order row, locked for this transaction; OrderNotFound (404) when absent."""
+    row = OrderRepository(uow.session).get_row(order_id, for_update=for_update)
+    if row is None:
+        raise OrderNotFound(f"no order {order_id!r}")
+    return row
+
+
+def advance_order(
+    uow: UnitOfWork,
+    order_id: str,
+    to_status: OrderStatus,
+    *,
+    actor: str,
+    reason_code: str | None = None,
+    reason: str | None = None,
+    expected_next_at: datetime | None = None,
+) -> None:
+    """Move an order to ``to_status`` (409 invalid_transition if not allowed), recording why and who."""
+    row = load_order(uow, order_id)
+    current = OrderStatus(row.status)
+    held_from = OrderStatus(row.held_from) if row.held_from else None
+    check_transition(current, to_status, held_from)
+    now = utc_now()
+    row.held_from = current.value if to_status is OrderStatus.ON_HOLD else None
+    row.status = to_status.value
+    row.updated_at = now
+    repository = OrderRepository(uow.session)
+    entry = TimelineEntry(
+        status=to_status.value,
+        at=now,
+        actor=actor,
+        reason_code=reason_code,
+        reason=reason,
+        expected_next_at=expected_next_at,
+    )
+    repository.add_timeline(order_id, entry)
+    repository.add_outbox(
+        ORDER_EVENTS_TOPIC,
+        order_id,
+        {
+            "order_id": order_id,
+            "customer_id": row.customer_id,
+            "from": current.value,
+            "to": to_status.value,
+            "at": now.isoformat(),
+            "actor": actor,
+            "reason_code": reason_code,
+            "reason": reason,
+        },
+    )
+    uow.session.flush()
+    for listener in list(_listeners):
+        uow.after_commit(lambda listener=listener: listener(current.value, to_status.value))  # type: ignore[misc]
+
+
+def record_order_event(
+    uow: UnitOfWork,
+    order_id: str,
+    *,
+    actor: str,
+    reason_code: str,
+    reason: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Append a timeline entry without a status change (payments, notes), with its outbox event."""
+    row = load_order(uow, order_id)
+    now = utc_now()
+    row.updated_at = now
+    repository = OrderRepository(uow.session)
+    repository.add_timeline(
+        order_id, TimelineEntry(status=row.status, at=now, actor=actor, reason_code=reason_code, reason=reason)
+    )
+    repository.add_outbox(
+        ORDER_NOTES_TOPIC,
+        order_id,
+        {
+            "order_id": order_id,
+            "status": row.status,
+            "at": now.isoformat(),
+            "actor": actor,
+            "reason_code": reason_code,
+            "reason": reason,
+            **(payload or {}),
+        },
+    )
+    uow.session.flush()

@@ -1,0 +1,328 @@
+"""Persistence of orders behind a small interface: rows stay here, use cases see plain values."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from geo.errors import InvalidInput
+from orders_core.master_data.tables import utc_now
+from orders_core.orders.model import (
+    CLOSED,
+    AllocatedLine,
+    DeliveryPoint,
+    ExceptionView,
+    OrderLine,
+    OrderStatus,
+    OrderView,
+    ShipmentView,
+    TimelineEntry,
+)
+from orders_core.orders.tables import (
+    ExceptionRow,
+    IdempotencyKeyRow,
+    OrderLineRow,
+    OrderRow,
+    OutboxRow,
+    PaymentRow,
+    ShipmentLineRow,
+    ShipmentRow,
+    TimelineRow,
+)
+
+
+class InvalidCursor(InvalidInput):
+    """A pagination cursor that this service did not issue."""
+
+    code = "invalid_cursor"
+
+
+def encode_cursor(created_at: datetime, order_id: str) -> str:
+    """Opaque cursor over (created_at, id)."""
+    raw = json.dumps([created_at.isoformat(), order_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Inverse of encode_cursor; InvalidCursor (422) for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, order_id = json.loads(raw)
+        return datetime.fromisoformat(created_at), str(order_id)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise InvalidCursor("cursor is not one this service issued; start again without it") from exc
+
+
+def _exception_view(row: ExceptionRow) -> ExceptionView:
+    return ExceptionView(
+        id=row.id,
+        order_id=row.order_id,
+        kind=row.kind,
+        status=row.status,
+        message=row.message,
+        details=dict(row.details or {}),
+        created_at=row.created_at,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        note=row.note,
+    )
+
+
+class OrderRepository:
+    """Reads and writes the order tables in the caller's session (the use case commits)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- orders -------------------------------------------------------------------------------
+    def add(self, row: OrderRow, lines: Sequence[OrderLineRow]) -> None:
+        """Insert a new order with its lines."""
+        self.session.add(row)
+        self.session.flush()  # no ORM relationships: the parent row goes first explicitly
+        self.session.add_all(lines)
+        self.session.flush()
+
+    def get_row(self, order_id: str, *, for_update: bool = False) -> OrderRow | None:
+        """The order row (locked for the transaction when ``for_update``), or None."""
+        if for_update:
+            return self.session.scalars(
+                select(OrderRow)
+                .where(OrderRow.id == order_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            ).first()
+        return self.session.get(OrderRow, order_id)
+
+    def line_rows(self, order_id: str) -> list[OrderLineRow]:
+        """The order's lines in intake order."""
+        return list(
+            self.session.scalars(
+                select(OrderLineRow).where(OrderLineRow.order_id == order_id).order_by(OrderLineRow.line_no)
+            )
+        )
+
+    def open_exposure(self, customer_id: str, *, excluding_order_id: str) -> Decimal:
+        """Sum of totals of the customer's open orders (not delivered nor cancelled), except one."""
+        totals = self.session.scalars(
+            select(OrderRow.total).where(
+                OrderRow.customer_id == customer_id,
+                OrderRow.status.not_in([s.value for s in CLOSED]),
+                OrderRow.id != excluding_order_id,
+            )
+        )
+        return sum((Decimal(t) for t in totals), Decimal("0"))
+
+    # --- timeline and outbox ------------------------------------------------------------------
+    def add_timeline(self, order_id: str, entry: TimelineEntry) -> None:
+        """Append one history entry."""
+        self.session.add(
+            TimelineRow(
+                order_id=order_id,
+                status=entry.status,
+                at=entry.at,
+                actor=entry.actor,
+                reason_code=entry.reason_code,
+                reason=entry.reason,
+                expected_next_at=entry.expected_next_at,
+            )
+        )
+
+    def timeline(self, order_id: str) -> list[TimelineEntry]:
+        """The order's history, oldest first."""
+        rows = self.session.scalars(
+            select(TimelineRow).where(TimelineRow.order_id == order_id).order_by(TimelineRow.id)
+        )
+        return [
+            TimelineEntry(
+                status=r.status,
+                at=r.at,
+                actor=r.actor,
+                reason_code=r.reason_code,
+                reason=r.reason,
+                expected_next_at=r.expected_next_at,
+            )
+            for r in rows
+        ]
+
+    def add_outbox(self, topic: str, aggregate_id: str, payload: dict[str, Any]) -> None:
+        """Queue an event for publication (same transaction as the change)."""
+        self.session.add(OutboxRow(topic=topic, aggregate_id=aggregate_id, payload=payload, created_at=utc_now()))
+
+    def outbox_events(self, aggregate_id: str) -> list[dict[str, Any]]:
+        """Events of one aggregate, oldest first (tests and debugging)."""
+        rows = self.session.scalars(
+            select(OutboxRow).where(OutboxRow.aggregate_id == aggregate_id).order_by(OutboxRow.id)
+        )
+        return [{"topic": r.topic, **r.payload} for r in rows]
+
+    # --- exceptions ---------------------------------------------------------------------------
+    def add_exception(self, row: ExceptionRow) -> None:
+        """Insert an exception."""
+        self.session.add(row)
+        self.session.flush()
+
+    def get_exception_row(self, exception_id: str, *, for_update: bool = False) -> ExceptionRow | None:
+        """The exception row, or None."""
+        query = select(ExceptionRow).where(ExceptionRow.id == exception_id)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return self.session.scalars(query).first()
+
+    def exception_rows_of(self, order_id: str, *, status: str | None = None) -> list[ExceptionRow]:
+        """Exceptions of one order, oldest first."""
+        query = select(ExceptionRow).where(ExceptionRow.order_id == order_id)
+        if status is not None:
+            query = query.where(ExceptionRow.status == status)
+        return list(self.session.scalars(query.order_by(ExceptionRow.created_at, ExceptionRow.id)))
+
+    def list_exceptions(
+        self, *, status: str | None = None, kind: str | None = None, order_id: str | None = None, limit: int = 100
+    ) -> list[ExceptionView]:
+        """Exceptions filtered by status / kind / order, oldest first."""
+        query = select(ExceptionRow)
+        if status is not None:
+            query = query.where(ExceptionRow.status == status)
+        if kind is not None:
+            query = query.where(ExceptionRow.kind == kind)
+        if order_id is not None:
+            query = query.where(ExceptionRow.order_id == order_id)
+        query = query.order_by(ExceptionRow.created_at, ExceptionRow.id).limit(limit)
+        return [_exception_view(row) for row in self.session.scalars(query)]
+
+    # --- shipments ----------------------------------------------------------------------------
+    def add_shipment(
+        self, shipment_id: str, order_id: str, warehouse_id: str, lines: Sequence[tuple[str, int]]
+    ) -> None:
+        """Record goods leaving one warehouse for the order."""
+        self.session.add(
+            ShipmentRow(id=shipment_id, order_id=order_id, warehouse_id=warehouse_id, created_at=utc_now())
+        )
+        self.session.flush()
+        self.session.add_all(ShipmentLineRow(shipment_id=shipment_id, sku=sku, qty=qty) for sku, qty in lines)
+
+    def delete_shipments(self, order_id: str) -> None:
+        """Forget the order's shipments (cancelled before loading)."""
+        ids = list(self.session.scalars(select(ShipmentRow.id).where(ShipmentRow.order_id == order_id)))
+        if not ids:
+            return
+        for line in self.session.scalars(select(ShipmentLineRow).where(ShipmentLineRow.shipment_id.in_(ids))):
+            self.session.delete(line)
+        self.session.flush()
+        for shipment in self.session.scalars(select(ShipmentRow).where(ShipmentRow.id.in_(ids))):
+            self.session.delete(shipment)
+        self.session.flush()
+
+    def shipments(self, order_id: str) -> list[ShipmentView]:
+        """The order's shipments, by warehouse id."""
+        rows = self.session.execute(
+            select(ShipmentRow.id, ShipmentRow.warehouse_id, ShipmentLineRow.sku, ShipmentLineRow.qty)
+            .join(ShipmentLineRow, ShipmentLineRow.shipment_id == ShipmentRow.id)
+            .where(ShipmentRow.order_id == order_id)
+            .order_by(ShipmentRow.warehouse_id, ShipmentLineRow.id)
+        ).all()
+        grouped: dict[str, list[tuple[str, int]]] = {}
+        for _sid, warehouse_id, sku, qty in rows:
+            grouped.setdefault(warehouse_id, []).append((sku, qty))
+        return [ShipmentView(warehouse_id=w, lines=tuple(lines)) for w, lines in grouped.items()]
+
+    def allocated_lines(self, warehouse_id: str) -> list[AllocatedLine]:
+        """Lines of orders in status ``allocated`` at a warehouse (what picking waves collect)."""
+        rows = self.session.execute(
+            select(ShipmentRow.order_id, ShipmentLineRow.sku, ShipmentLineRow.qty)
+            .join(ShipmentLineRow, ShipmentLineRow.shipment_id == ShipmentRow.id)
+            .join(OrderRow, OrderRow.id == ShipmentRow.order_id)
+            .where(ShipmentRow.warehouse_id == warehouse_id, OrderRow.status == OrderStatus.ALLOCATED.value)
+            .order_by(OrderRow.created_at, OrderRow.id, ShipmentLineRow.id)
+        ).all()
+        return [AllocatedLine(order_id=o, warehouse_id=warehouse_id, sku=s, qty=q) for o, s, q in rows]
+
+    # --- idempotency and payments -------------------------------------------------------------
+    def get_idempotency_key(self, key: str) -> IdempotencyKeyRow | None:
+        """The stored key, or None."""
+        return self.session.get(IdempotencyKeyRow, key)
+
+    def add_idempotency_key(self, key: str, body_sha256: str, order_id: str) -> None:
+        """Remember which order a key produced (flushed at once so a concurrent duplicate collides)."""
+        self.session.add(IdempotencyKeyRow(key=key, body_sha256=body_sha256, order_id=order_id, created_at=utc_now()))
+        self.session.flush()
+
+    def get_payment(self, transaction_id: str) -> PaymentRow | None:
+        """A recorded payment notification, or None."""
+        return self.session.get(PaymentRow, transaction_id)
+
+    def add_payment(self, transaction_id: str, order_id: str, status: str, amount: Decimal) -> None:
+        """Record a payment notification."""
+        self.session.add(
+            PaymentRow(
+                transaction_id=transaction_id, order_id=order_id, status=status, amount=amount, received_at=utc_now()
+            )
+        )
+        self.session.flush()
+
+    def pending_prepaid_before(self, created_before: datetime) -> list[str]:
+        """Ids of orders still awaiting prepayment that were placed before a time."""
+        return list(
+            self.session.scalars(
+                select(OrderRow.id)
+                .where(
+                    OrderRow.payment_status == "pending",
+                    OrderRow.created_at < created_before,
+                    OrderRow.status.not_in(
+                        [s.value for s in CLOSED] + [OrderStatus.LOADED.value, OrderStatus.IN_TRANSIT.value]
+                    ),
+                )
+                .order_by(OrderRow.created_at, OrderRow.id)
+            )
+        )
+
+    # --- views --------------------------------------------------------------------------------
+    def view(self, order_id: str) -> OrderView | None:
+        """Everything about one order, or None."""
+        row = self.session.get(OrderRow, order_id)
+        return None if row is None else self._view(row)
+
+    def _view(self, row: OrderRow) -> OrderView:
+        lines = tuple(
+            OrderLine(sku=line.sku, qty=line.qty, unit_price=Decimal(line.unit_price))
+            for line in self.line_rows(row.id)
+        )
+        return OrderView(
+            id=row.id,
+            status=row.status,
+            customer_id=row.customer_id,
+            lines=lines,
+            delivery=DeliveryPoint(lat=row.delivery_lat, lng=row.delivery_lng, address=row.delivery_address),
+            total=Decimal(row.total),
+            payment_status=row.payment_status,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            timeline=tuple(self.timeline(row.id)),
+            shipments=tuple(self.shipments(row.id)),
+            exceptions=tuple(_exception_view(e) for e in self.exception_rows_of(row.id)),
+        )
+
+    def list_views(
+        self, *, status: str | None = None, customer_id: str | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[OrderView], str | None]:
+        """A page of orders, oldest first, and the cursor of the next page (None at the end)."""
+        query = select(OrderRow)
+        if status is not None:
+            query = query.where(OrderRow.status == status)
+        if customer_id is not None:
+            query = query.where(OrderRow.customer_id == customer_id)
+        if cursor is not None:
+            after_at, after_id = decode_cursor(cursor)
+            query = query.where(
+                or_(OrderRow.created_at > after_at, and_(OrderRow.created_at == after_at, OrderRow.id > after_id))
+            )
+        rows = list(self.session.scalars(query.order_by(OrderRow.created_at, OrderRow.id).limit(limit + 1)))
+        next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+        return [self._view(r) for r in rows[:limit]], next_cursor

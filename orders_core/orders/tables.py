@@ -1,0 +1,147 @@
+"""SQLAlchemy tables of the order pipeline: orders, lines, timeline, exceptions, outbox, idempotency
+keys, payments and shipments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from infra.db import Base
+from infra.geometry import GeometryType
+from orders_core.master_data.tables import MONEY, UtcDateTime
+
+
+class OrderRow(Base):
+    """An order's current state; its history is in ``order_timeline``."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_created_at_id", "created_at", "id"),
+        Index("ix_orders_customer_status", "customer_id", "status"),
+        Index("ix_orders_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    held_from: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    price_ok: Mapped[bool] = mapped_column(Boolean)
+    credit_ok: Mapped[bool] = mapped_column(Boolean)
+    total: Mapped[Decimal] = mapped_column(MONEY)
+    payment_status: Mapped[str] = mapped_column(String(16))
+    delivery_lat: Mapped[float] = mapped_column(Float)
+    delivery_lng: Mapped[float] = mapped_column(Float)
+    delivery_address: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    delivery_location: Mapped[BaseGeometry] = mapped_column(GeometryType("POINT"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OrderLineRow(Base):
+    """A requested line with the quoted and the catalogue price at intake."""
+
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
+    line_no: Mapped[int] = mapped_column(Integer)
+    sku: Mapped[str] = mapped_column(String(64), ForeignKey("skus.sku"))
+    qty: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(MONEY)
+    catalogue_price: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class TimelineRow(Base):
+    """One entry of an order's history."""
+
+    __tablename__ = "order_timeline"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    reason_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expected_next_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class ExceptionRow(Base):
+    """A problem that needs a person: price conflict, credit, shortage, short pick, no carrier..."""
+
+    __tablename__ = "order_exceptions"
+    __table_args__ = (Index("ix_order_exceptions_status_kind", "status", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class OutboxRow(Base):
+    """An event written in the same transaction as the change it announces; a worker publishes it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    aggregate_id: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
+
+
+class IdempotencyKeyRow(Base):
+    """An ``Idempotency-Key`` seen on order intake: the body it came with and the order it made."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PaymentRow(Base):
+    """A payment-gateway notification, unique by transaction id (replays are recognised)."""
+
+    __tablename__ = "payments"
+
+    transaction_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ShipmentRow(Base):
+    """The part of an order that leaves one warehouse."""
+
+    __tablename__ = "shipments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
+    warehouse_id: Mapped[str] = mapped_column(String(64), ForeignKey("warehouses.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ShipmentLineRow(Base):
+    """Quantity of one SKU in a shipment."""
+
+    __tablename__ = "shipment_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    shipment_id: Mapped[str] = mapped_column(String(32), ForeignKey("shipments.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    qty: Mapped[int] = mapped_column(Integer)

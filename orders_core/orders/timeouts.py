@@ -1,0 +1,49 @@
+"""Payment timeouts: prepaid orders that stay unpaid too long are cancelled and their stock released."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+
+from geo.errors import DispatchError
+from orders_core.master_data.tables import utc_now
+from orders_core.orders.cancellation import cancel_order
+from orders_core.orders.pipeline import StockPort
+from orders_core.orders.repository import OrderRepository
+from orders_core.unit_of_work import UnitOfWork
+
+log = structlog.get_logger("orders_core.orders.timeouts")
+
+
+def release_expired_orders(
+    uow_factory: Callable[[], UnitOfWork], stock: StockPort, timeout_s: float, now: datetime | None = None
+) -> list[str]:
+    """Cancel prepaid orders still ``pending`` payment ``timeout_s`` after placement; answers their ids.
+
+    Each order is cancelled in its own transaction, so one failure does not keep the others' stock held.
+    """
+    now = now or utc_now()
+    with uow_factory() as uow:
+        candidates = OrderRepository(uow.session).pending_prepaid_before(now - timedelta(seconds=timeout_s))
+    released: list[str] = []
+    for order_id in candidates:
+        try:
+            with uow_factory() as uow:
+                row = OrderRepository(uow.session).get_row(order_id, for_update=True)
+                if row is None or row.payment_status != "pending":
+                    continue  # paid (or gone) meanwhile
+                cancel_order(
+                    uow,
+                    stock,
+                    order_id,
+                    actor="system",
+                    reason_code="payment_timeout",
+                    reason=f"no payment within {int(timeout_s)} s of placement",
+                )
+                uow.commit()
+            released.append(order_id)
+        except DispatchError as exc:  # e.g. loaded in the meantime
+            log.info("payment_timeout_skipped", order_id=order_id, reason=exc.message)
+    return released
