@@ -1,0 +1,173 @@
+"""Enter/exit events as carriers move through geofences, robust to GPS jitter and out-of-order fixes.
+
+Rules, per (carrier, fence):
+- The first fix of a carrier sets its side silently (no event: we did not see it cross).
+- A side change is confirmed only once the carrier has stayed on the new side for ``dwell_fixes``
+  consecutive fixes or for ``dwell_s`` seconds, whichever comes first; the event carries the time and
+  place of the first fix on the new side. A fix back on the old side cancels the pending change, so
+  jitter along a boundary produces nothing.
+- Fixes not newer than the carrier's last fix are ignored (GPS uplinks deliver out of order).
+- When two consecutive fixes are both outside but the straight segment between them runs through
+  the fence for at least ``min_crossing_m`` (a fast vehicle, sparse fixes), an enter+exit pair is
+  emitted with times interpolated along the segment.
+Pure Python: feed it fixes, get events; persistence and delivery are the caller's business.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from shapely.geometry import LineString, Point
+from shapely.geometry.base import BaseGeometry
+from shapely.prepared import PreparedGeometry, prep
+
+from geo.distance import haversine_m
+from geofences.model import Geofence
+
+EventKind = Literal["enter", "exit"]
+
+
+@dataclass(frozen=True)
+class FenceEvent:
+    """A confirmed crossing of a fence boundary by a carrier."""
+
+    carrier_id: str
+    fence_id: str
+    kind: EventKind
+    ts_s: float
+    lat: float
+    lng: float
+    via_crossing: bool = False  # inferred from a segment between two outside fixes
+
+
+@dataclass
+class _FenceState:
+    inside: bool
+    last_raw_inside: bool
+    pending_count: int = 0
+    pending_since: tuple[float, float, float] | None = None  # (ts_s, lat, lng) of the first fix on the new side
+
+
+@dataclass
+class _Track:
+    ts_s: float
+    lat: float
+    lng: float
+    fences: dict[str, _FenceState] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Fence:
+    fence: Geofence
+    prepared: PreparedGeometry
+
+
+class FenceEventDetector:
+    """Turns a stream of carrier fixes into enter/exit events for a set of fences."""
+
+    def __init__(
+        self,
+        fences: Iterable[Geofence],
+        *,
+        dwell_fixes: int = 3,
+        dwell_s: float = 60.0,
+        min_crossing_m: float = 5.0,
+    ) -> None:
+        if dwell_fixes < 1:
+            raise ValueError("dwell_fixes must be at least 1")
+        self.dwell_fixes = dwell_fixes
+        self.dwell_s = dwell_s
+        self.min_crossing_m = min_crossing_m
+        self._fences: dict[str, _Fence] = {}
+        self._tracks: dict[str, _Track] = {}
+        self.set_fences(fences)
+
+    def set_fences(self, fences: Iterable[Geofence]) -> None:
+        """Replace the fence set; carriers' states for removed fences are dropped, new ones start silently."""
+        self._fences = {f.id: _Fence(f, prep(f.geometry)) for f in fences}
+        for track in self._tracks.values():
+            for fence_id in list(track.fences):
+                if fence_id not in self._fences:
+                    del track.fences[fence_id]
+
+    def inside(self, carrier_id: str, fence_id: str) -> bool | None:
+        """The confirmed side of a carrier for a fence (None if never seen)."""
+        track = self._tracks.get(carrier_id)
+        state = None if track is None else track.fences.get(fence_id)
+        return None if state is None else state.inside
+
+    def observe(self, carrier_id: str, lat: float, lng: float, ts_s: float) -> list[FenceEvent]:
+        """Feed one fix; answers the events it confirms (possibly none)."""
+        track = self._tracks.get(carrier_id)
+        if track is not None and ts_s <= track.ts_s:
+            return []
+        point = Point(lng, lat)
+        if track is None:
+            track = _Track(ts_s, lat, lng)
+            self._tracks[carrier_id] = track
+        events: list[FenceEvent] = []
+        for fence_id, fence in self._fences.items():
+            inside_now = bool(fence.prepared.covers(point))
+            state = track.fences.get(fence_id)
+            if state is None:
+                track.fences[fence_id] = _FenceState(inside=inside_now, last_raw_inside=inside_now)
+                continue
+            if inside_now == state.inside:
+                crossing_possible = not inside_now and not state.last_raw_inside and state.pending_since is None
+                state.pending_count, state.pending_since = 0, None
+                if crossing_possible:
+                    events.extend(self._crossing(carrier_id, fence, track, lat, lng, ts_s))
+            else:
+                if state.pending_since is None:
+                    state.pending_since = (ts_s, lat, lng)
+                    state.pending_count = 0
+                state.pending_count += 1
+                since_ts, since_lat, since_lng = state.pending_since
+                if state.pending_count >= self.dwell_fixes or ts_s - since_ts >= self.dwell_s:
+                    state.inside = inside_now
+                    state.pending_count, state.pending_since = 0, None
+                    kind: EventKind = "enter" if inside_now else "exit"
+                    events.append(FenceEvent(carrier_id, fence_id, kind, since_ts, since_lat, since_lng))
+            state.last_raw_inside = inside_now
+        track.ts_s, track.lat, track.lng = ts_s, lat, lng
+        return events
+
+    def _crossing(
+        self, carrier_id: str, fence: _Fence, track: _Track, lat: float, lng: float, ts_s: float
+    ) -> list[FenceEvent]:
+        segment = LineString([(track.lng, track.lat), (lng, lat)])
+        if segment.length == 0.0 or not fence.prepared.intersects(segment):
+            return []
+        through: BaseGeometry = segment.intersection(fence.fence.geometry)
+        fractions = [segment.project(Point(xy), normalized=True) for xy in _coordinates(through)]
+        if not fractions:
+            return []
+        enter_f, exit_f = min(fractions), max(fractions)
+        length_m = haversine_m(track.lat, track.lng, lat, lng)
+        if (exit_f - enter_f) * length_m < self.min_crossing_m:
+            return []
+
+        def at(fraction: float) -> tuple[float, float, float]:
+            return (
+                track.ts_s + fraction * (ts_s - track.ts_s),
+                track.lat + fraction * (lat - track.lat),
+                track.lng + fraction * (lng - track.lng),
+            )
+
+        (t_in, lat_in, lng_in), (t_out, lat_out, lng_out) = at(enter_f), at(exit_f)
+        return [
+            FenceEvent(carrier_id, fence.fence.id, "enter", t_in, lat_in, lng_in, via_crossing=True),
+            FenceEvent(carrier_id, fence.fence.id, "exit", t_out, lat_out, lng_out, via_crossing=True),
+        ]
+
+
+def _coordinates(geometry: BaseGeometry) -> list[tuple[float, float]]:
+    if geometry.is_empty:
+        return []
+    parts = getattr(geometry, "geoms", None)
+    if parts is not None:
+        return [xy for part in parts for xy in _coordinates(part)]
+    return [(float(x), float(y)) for x, y, *_ in geometry.coords if math.isfinite(x) and math.isfinite(y)]
