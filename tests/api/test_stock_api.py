@@ -1,0 +1,95 @@
+"""Stock levels over HTTP on both relational backends and both fast stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+
+ADMIN = {"Authorization": "Bearer test-admin"}
+
+
+@pytest.fixture(params=["memory", "redis"])
+def client(request: pytest.FixtureRequest, database_url: str) -> Iterator[TestClient]:
+    redis_url = request.getfixturevalue("fresh_redis_url") if request.param == "redis" else None
+    app = create_app(Settings(database_url=database_url, redis_url=redis_url, admin_token="test-admin", log_json=False))
+    with TestClient(app) as test_client:
+        assert test_client.put(
+            "/v1/warehouses/wh-1", json={"name": "North", "location": {"lat": 31.2, "lng": 121.4}}, headers=ADMIN
+        ).status_code in (200, 201)
+        assert test_client.put(
+            "/v1/skus/sku-1",
+            json={"name": "Rice 5kg", "unit_price": "12.50", "weight_kg": 5.0, "volume_m3": 0.01},
+            headers=ADMIN,
+        ).status_code in (200, 201)
+        yield test_client
+
+
+def _token(client: TestClient, role: str) -> dict[str, str]:
+    answer = client.post("/v1/tokens", json={"role": role, "subject": f"{role}-1"}, headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def test_put_then_get_roundtrips_the_level(client: TestClient) -> None:
+    put = client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 40}, headers=ADMIN)
+    assert put.status_code == 200, put.text
+    assert put.json() | {} == {**put.json(), "on_hand": 40, "reserved": 0, "available": 40}
+    got = client.get("/v1/warehouses/wh-1/stock/sku-1", headers=ADMIN)
+    assert got.status_code == 200
+    assert (got.json()["on_hand"], got.json()["reserved"], got.json()["available"]) == (40, 0, 40)
+    again = client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 7}, headers=ADMIN)
+    assert again.json()["available"] == 7
+
+
+def test_unknown_warehouse_or_sku_is_404(client: TestClient) -> None:
+    for path in ("/v1/warehouses/nope/stock/sku-1", "/v1/warehouses/wh-1/stock/nope"):
+        put = client.put(path, json={"on_hand": 1}, headers=ADMIN)
+        assert put.status_code == 404, put.text
+        assert put.json()["error"]["code"] in ("warehouse_not_found", "sku_not_found")
+        assert client.get(path, headers=ADMIN).status_code == 404
+
+
+def test_level_never_set_is_404(client: TestClient) -> None:
+    answer = client.get("/v1/warehouses/wh-1/stock/sku-1", headers=ADMIN)
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "stock_not_found"
+
+
+@pytest.mark.parametrize("body", [{"on_hand": -1}, {"on_hand": "many"}, {}, {"on_hand": 1.5}])
+def test_bad_counts_are_422_and_write_nothing(client: TestClient, body: dict[str, object]) -> None:
+    answer = client.put("/v1/warehouses/wh-1/stock/sku-1", json=body, headers=ADMIN)
+    assert answer.status_code == 422, answer.text
+    assert "error" in answer.json()
+    assert client.get("/v1/warehouses/wh-1/stock/sku-1", headers=ADMIN).status_code == 404
+
+
+def test_on_hand_below_reserved_is_409(client: TestClient) -> None:
+    from orders_core.stock.model import ReservationLine
+
+    client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 10}, headers=ADMIN)
+    container = client.app.state.container  # type: ignore[attr-defined]
+    with container.uow() as uow:
+        container.stock.reserve(uow, "order-1", [ReservationLine("wh-1", "sku-1", 6)])
+        uow.commit()
+    answer = client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 5}, headers=ADMIN)
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "stock_below_reserved"
+    level = client.get("/v1/warehouses/wh-1/stock/sku-1", headers=ADMIN).json()
+    assert (level["on_hand"], level["reserved"], level["available"]) == (10, 6, 4)
+
+
+def test_roles_dispatcher_and_warehouse_may_write_and_read_others_may_not(client: TestClient) -> None:
+    for role in ("dispatcher", "warehouse"):
+        headers = _token(client, role)
+        assert client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 3}, headers=headers).status_code == 200
+        assert client.get("/v1/warehouses/wh-1/stock/sku-1", headers=headers).status_code == 200
+    for role in ("carrier", "customer"):
+        headers = _token(client, role)
+        assert client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 3}, headers=headers).status_code == 403
+        assert client.get("/v1/warehouses/wh-1/stock/sku-1", headers=headers).status_code == 403
+    assert client.get("/v1/warehouses/wh-1/stock/sku-1").status_code == 401
