@@ -7,6 +7,16 @@ from fastapi import APIRouter
 
 def all_routers() -> list[APIRouter]:
     """Every router of the service, imported lazily so that importing ``api`` stays cheap."""
-    from api.routers import carriers, geofences, master_data, matching, stock, tokens
+    from api.routers import carriers, exceptions, geofences, master_data, matching, orders, payments, stock, tokens
 
-    return [tokens.router, master_data.router, stock.router, geofences.router, carriers.router, matching.router]
+    return [
+        tokens.router,
+        master_data.router,
+        stock.router,
+        geofences.router,
+        carriers.router,
+        matching.router,
+        orders.router,
+        exceptions.router,
+        payments.router,
+    ]
