@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import h3
 import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon
 
-MAX_COVER_CELLS = 40_000
+MAX_COVER_CELLS = 8_000
 _CELL_ENLARGE = 1.001
 
 
@@ -93,3 +94,16 @@ def build_cover(geometry: Polygon | MultiPolygon, res: int | None = None) -> Cov
     interior = frozenset(c for c, ok in zip(cells, inside, strict=True) if ok)
     boundary = frozenset(c for c, ok, hit in zip(cells, inside, touches, strict=True) if hit and not ok)
     return Cover(geometry=geometry, res=res, interior=interior, boundary=boundary)
+
+
+@lru_cache(maxsize=1024)
+def _cover_of_wkb(wkb: bytes, res: int | None) -> Cover:
+    geometry = shapely.from_wkb(wkb)
+    if not isinstance(geometry, Polygon | MultiPolygon):
+        raise TypeError(f"a cover needs a Polygon or MultiPolygon, got {geometry.geom_type}")
+    return build_cover(geometry, res)
+
+
+def cached_cover(geometry: Polygon | MultiPolygon, res: int | None = None) -> Cover:
+    """:func:`build_cover`, memoised by the geometry's WKB (carriers often share fences; indexes get rebuilt)."""
+    return _cover_of_wkb(geometry.wkb, res)

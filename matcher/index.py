@@ -35,7 +35,7 @@ import numpy.typing as npt
 from geo.distance import haversine_m, haversine_rad_m
 from geo.errors import InvalidInput
 from geo.h3_radius import covering_cells
-from geofences.cover import Cover, build_cover
+from geofences.cover import Cover, cached_cover
 from matcher.model import Candidate, CarrierProfile, MatchQuery, ScoreWeights
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class CarrierIndex:
         key = profile.coverage.wkb
         group = self._group_of_wkb.get(key)
         if group is None:
-            cover = build_cover(profile.coverage)
+            cover = cached_cover(profile.coverage)
             group = len(self._covers)
             self._covers.append(cover)
             self._group_refs.append(0)
