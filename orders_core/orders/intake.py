@@ -15,6 +15,7 @@ from shapely.geometry import Point
 from geo.errors import Conflict, InvalidInput
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.master_data.tables import utc_now
+from orders_core.orders.lifecycle import notify_after_commit
 from orders_core.orders.model import OrderStatus, PaymentStatus, PlaceOrder, TimelineEntry
 from orders_core.orders.pipeline import StockPort, continue_pipeline
 from orders_core.orders.repository import OrderRepository
@@ -157,6 +158,7 @@ def place_order(
         "order.placed", order_id, {"order_id": order_id, "customer_id": command.customer_id, "total": str(total)}
     )
     uow.session.flush()
+    notify_after_commit(uow, "", OrderStatus.PLACED.value)
     continue_pipeline(uow, stock, order_id, price_tolerance=price_tolerance, actor=actor)
     return PlacedOrder(order_id=order_id, created=True)
 

@@ -90,8 +90,13 @@ def advance_order(
         },
     )
     uow.session.flush()
+    notify_after_commit(uow, current.value, to_status.value)
+
+
+def notify_after_commit(uow: UnitOfWork, from_status: str, to_status: str) -> None:
+    """Tell the transition listeners about a move once (and only if) the unit of work commits."""
     for listener in list(_listeners):
-        uow.after_commit(lambda listener=listener: listener(current.value, to_status.value))  # type: ignore[misc]
+        uow.after_commit(lambda listener=listener: listener(from_status, to_status))  # type: ignore[misc]
 
 
 def record_order_event(

@@ -1,0 +1,194 @@
+"""Orders over HTTP on both backends: intake with the automatic pipeline, idempotency, every 4xx (and
+that nothing was written), customer scoping, listing with cursors, cancellation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+
+ADMIN = {"Authorization": "Bearer test-admin"}
+
+
+def _token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
+    answer = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=False))
+    with TestClient(app) as test_client:
+        for wid, lat in (("W1", 52.50), ("W2", 52.60)):
+            body = {"name": wid, "location": {"lat": lat, "lng": 13.4}}
+            assert test_client.put(f"/v1/warehouses/{wid}", json=body, headers=ADMIN).status_code == 201
+        for sku, price in (("S1", 10), ("S2", 2.5)):
+            body = {"name": sku, "unit_price": price, "weight_kg": 1, "volume_m3": 0.01}
+            assert test_client.put(f"/v1/skus/{sku}", json=body, headers=ADMIN).status_code == 201
+        for cid in ("C1", "C2"):
+            body = {"name": cid, "credit_limit": 1000}
+            assert test_client.put(f"/v1/customers/{cid}", json=body, headers=ADMIN).status_code == 201
+        for wid, sku, on_hand in (("W1", "S1", 10), ("W2", "S2", 10)):
+            answer = test_client.put(f"/v1/warehouses/{wid}/stock/{sku}", json={"on_hand": on_hand}, headers=ADMIN)
+            assert answer.status_code in (200, 201), answer.text
+        yield test_client
+
+
+def order_body(customer_id: str = "C1", qty: int = 2, price: float = 10, sku: str = "S1") -> dict[str, object]:
+    return {
+        "customer_id": customer_id,
+        "lines": [{"sku": sku, "qty": qty, "unit_price": price}],
+        "delivery": {"lat": 52.49, "lng": 13.4, "address": "Somewhere 1"},
+    }
+
+
+def available(client: TestClient, warehouse_id: str, sku: str) -> int:
+    answer = client.get(f"/v1/warehouses/{warehouse_id}/stock/{sku}", headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["available"])
+
+
+def order_count(client: TestClient) -> int:
+    return len(client.get("/v1/orders", headers=ADMIN).json()["items"])
+
+
+def test_order_is_checked_and_allocated_in_one_request(client: TestClient) -> None:
+    answer = client.post("/v1/orders", json=order_body(), headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    order = answer.json()
+    assert order["status"] == "allocated"
+    assert order["customer_id"] == "C1"
+    assert order["total"] == 20
+    assert order["payment_status"] == "not_required"
+    assert order["shipments"] == [{"warehouse_id": "W1", "lines": [{"sku": "S1", "qty": 2}]}]
+    assert [e["status"] for e in order["timeline"]] == ["placed", "credit_review", "stock_locked", "allocated"]
+    for entry in order["timeline"]:
+        assert entry["at"].endswith(("Z", "+00:00"))
+        assert entry["reason_code"] and entry["actor"]
+    got = client.get(f"/v1/orders/{order['id']}", headers=ADMIN)
+    assert got.status_code == 200
+    assert got.json() == order
+    assert available(client, "W1", "S1") == 8
+
+
+def test_split_order_has_two_shipments(client: TestClient) -> None:
+    body = order_body()
+    body["lines"] = [{"sku": "S1", "qty": 1, "unit_price": 10}, {"sku": "S2", "qty": 1, "unit_price": 2.5}]
+    order = client.post("/v1/orders", json=body, headers=ADMIN).json()
+    assert order["status"] == "allocated"
+    assert sorted(s["warehouse_id"] for s in order["shipments"]) == ["W1", "W2"]
+
+
+def test_same_idempotency_key_and_body_answers_the_same_order(client: TestClient) -> None:
+    headers = {**ADMIN, "Idempotency-Key": "abc-1"}
+    first = client.post("/v1/orders", json=order_body(), headers=headers)
+    again = client.post("/v1/orders", json=order_body(), headers=headers)
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert available(client, "W1", "S1") == 8
+    reused = client.post("/v1/orders", json=order_body(qty=3), headers=headers)
+    assert reused.status_code == 409
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert order_count(client) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (order_body(customer_id="NOPE"), "customer_id"),
+        (order_body(sku="NOPE"), "lines[0].sku"),
+        (order_body(qty=0), "lines.0.qty"),
+        (order_body(qty=-2), "lines.0.qty"),
+        (order_body(price=-1), "lines.0.unit_price"),
+        ({**order_body(), "delivery": {"lat": 91, "lng": 0}}, "delivery.lat"),
+        ({**order_body(), "delivery": {"lat": 0, "lng": 200}}, "delivery.lng"),
+        ({**order_body(), "lines": []}, "lines"),
+        ({"lines": [], "delivery": {"lat": 0, "lng": 0}}, "customer_id"),
+    ],
+)
+def test_invalid_order_is_422_naming_the_problem_and_writes_nothing(
+    client: TestClient, body: dict[str, object], needle: str
+) -> None:
+    answer = client.post("/v1/orders", json=body, headers={**ADMIN, "Idempotency-Key": "bad-1"})
+    assert answer.status_code == 422, answer.text
+    assert needle in answer.json()["error"]["message"]
+    assert order_count(client) == 0
+    assert available(client, "W1", "S1") == 10
+    # The key was not consumed by the failed attempt.
+    assert (
+        client.post("/v1/orders", json=order_body(), headers={**ADMIN, "Idempotency-Key": "bad-1"}).status_code == 201
+    )
+
+
+def test_malformed_json_is_422_not_500(client: TestClient) -> None:
+    answer = client.post("/v1/orders", content=b"{not json", headers={**ADMIN, "Content-Type": "application/json"})
+    assert answer.status_code == 422
+
+
+def test_customer_places_and_sees_only_its_own_orders(client: TestClient) -> None:
+    c1 = _token(client, "customer", "C1")
+    c2 = _token(client, "customer", "C2")
+    assert client.post("/v1/orders", json=order_body(customer_id="C2"), headers=c1).status_code == 403
+    mine = client.post("/v1/orders", json=order_body(), headers=c1)
+    assert mine.status_code == 201
+    order_id = mine.json()["id"]
+    assert mine.json()["timeline"][0]["actor"] == "customer:C1"
+    assert client.get(f"/v1/orders/{order_id}", headers=c1).status_code == 200
+    assert client.get(f"/v1/orders/{order_id}", headers=c2).status_code == 404
+    assert client.get("/v1/orders", headers=c2).json()["items"] == []
+    assert client.get("/v1/orders?customer_id=C1", headers=c2).status_code == 403
+    assert client.post(f"/v1/orders/{order_id}/cancel", headers=c2).status_code == 404
+    carrier = _token(client, "carrier", "K1")
+    assert client.post("/v1/orders", json=order_body(), headers=carrier).status_code == 403
+    assert client.post("/v1/orders", json=order_body()).status_code == 401
+
+
+def test_unknown_order_is_404(client: TestClient) -> None:
+    assert client.get("/v1/orders/ord_nope", headers=ADMIN).status_code == 404
+    assert client.post("/v1/orders/ord_nope/cancel", headers=ADMIN).status_code == 404
+
+
+def test_cancel_releases_stock_and_twice_is_409(client: TestClient) -> None:
+    order = client.post("/v1/orders", json=order_body(qty=4), headers=ADMIN).json()
+    assert available(client, "W1", "S1") == 6
+    answer = client.post(f"/v1/orders/{order['id']}/cancel", json={"reason": "changed mind"}, headers=ADMIN)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "cancelled"
+    assert answer.json()["timeline"][-1]["reason"] == "changed mind"
+    assert available(client, "W1", "S1") == 10
+    again = client.post(f"/v1/orders/{order['id']}/cancel", headers=ADMIN)
+    assert again.status_code == 409
+
+
+def test_listing_pages_with_cursor_and_filters(client: TestClient) -> None:
+    ids = [client.post("/v1/orders", json=order_body(qty=1), headers=ADMIN).json()["id"] for _ in range(5)]
+    client.post("/v1/orders", json=order_body(qty=50), headers=ADMIN)  # on hold: shortage
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 2, "status": "allocated"}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/v1/orders", params=params, headers=ADMIN).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids
+    held = client.get("/v1/orders", params={"status": "on_hold"}, headers=ADMIN).json()["items"]
+    assert len(held) == 1 and held[0]["exceptions"][0]["kind"] == "stock_shortage"
+    assert client.get("/v1/orders", params={"status": "nonsense"}, headers=ADMIN).status_code == 422
+    assert client.get("/v1/orders", params={"cursor": "garbage!"}, headers=ADMIN).status_code == 422
+    assert client.get("/v1/orders", params={"limit": 0}, headers=ADMIN).status_code == 422
+
+
+def test_transitions_are_counted_in_metrics(client: TestClient) -> None:
+    client.post("/v1/orders", json=order_body(), headers=ADMIN)
+    metrics = client.get("/metrics").text
+    assert 'dispatch_order_transitions_total{status="allocated"}' in metrics

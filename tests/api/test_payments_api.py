@@ -1,0 +1,106 @@
+"""Payment notifications over HTTP on both backends: signature, freshness, replay, duplicates, amounts."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+from orders_core.orders.payments import sign_payment
+
+ADMIN = {"Authorization": "Bearer test-admin"}
+SECRET = "test-payment-secret"
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    settings = Settings(
+        database_url=database_url, admin_token="test-admin", log_json=False, payment_secret=SECRET, payment_window_s=60
+    )
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        test_client.put("/v1/warehouses/W1", json={"name": "W1", "location": {"lat": 1.0, "lng": 1.0}}, headers=ADMIN)
+        test_client.put(
+            "/v1/skus/S1", json={"name": "x", "unit_price": "12.50", "weight_kg": 1, "volume_m3": 1}, headers=ADMIN
+        )
+        test_client.put("/v1/customers/P1", json={"name": "Pre", "credit_limit": 1000, "prepaid": True}, headers=ADMIN)
+        test_client.put("/v1/warehouses/W1/stock/S1", json={"on_hand": 10}, headers=ADMIN)
+        yield test_client
+
+
+def prepaid_order(client: TestClient) -> dict[str, object]:
+    body = {
+        "customer_id": "P1",
+        "lines": [{"sku": "S1", "qty": 2, "unit_price": 12.5}],
+        "delivery": {"lat": 1, "lng": 1},
+    }
+    order: dict[str, object] = client.post("/v1/orders", json=body, headers=ADMIN).json()
+    assert order["payment_status"] == "pending"
+    return order
+
+
+def notify(
+    client: TestClient, body: dict[str, object], *, secret: str = SECRET, timestamp: float | None = None
+) -> tuple[int, dict[str, object]]:
+    raw = json.dumps(body).encode()
+    ts = str(int(time.time() if timestamp is None else timestamp))
+    headers = {"X-Timestamp": ts, "X-Signature": sign_payment(secret, ts, raw), "Content-Type": "application/json"}
+    answer = client.post("/v1/payments/notify", content=raw, headers=headers)
+    return answer.status_code, answer.json()
+
+
+def test_paid_notification_updates_payment_status_once(client: TestClient) -> None:
+    order = prepaid_order(client)
+    body = {"transaction_id": "tx-1", "order_id": order["id"], "status": "paid", "amount": 25.0}
+    status, answer = notify(client, body)
+    assert status == 200, answer
+    assert answer == {"order_id": order["id"], "payment_status": "paid", "duplicate": False}
+    got = client.get(f"/v1/orders/{order['id']}", headers=ADMIN).json()
+    assert got["payment_status"] == "paid"
+    assert got["status"] == "allocated"
+    assert got["timeline"][-1]["reason_code"] == "payment_paid"
+    status, answer = notify(client, {**body, "status": "refunded"})
+    assert status == 200 and answer["duplicate"] is True
+    again = client.get(f"/v1/orders/{order['id']}", headers=ADMIN).json()
+    assert again["payment_status"] == "paid"
+    assert len(again["timeline"]) == len(got["timeline"])
+
+
+def test_bad_signature_missing_headers_and_stale_timestamp_are_401(client: TestClient) -> None:
+    order = prepaid_order(client)
+    body = {"transaction_id": "tx-2", "order_id": order["id"], "status": "paid", "amount": 25}
+    status, answer = notify(client, body, secret="wrong")
+    assert status == 401 and answer["error"]["code"] == "invalid_signature"  # type: ignore[index]
+    raw = json.dumps(body).encode()
+    answer2 = client.post("/v1/payments/notify", content=raw)
+    assert answer2.status_code == 401 and answer2.json()["error"]["code"] == "invalid_signature"
+    status, answer = notify(client, body, timestamp=time.time() - 3600)
+    assert status == 401 and answer["error"]["code"] == "stale_timestamp"  # type: ignore[index]
+    # A signed body tampered with afterwards fails too.
+    ts = str(int(time.time()))
+    tampered = client.post(
+        "/v1/payments/notify",
+        content=json.dumps({**body, "amount": 1}).encode(),
+        headers={"X-Timestamp": ts, "X-Signature": sign_payment(SECRET, ts, raw)},
+    )
+    assert tampered.status_code == 401
+    assert client.get(f"/v1/orders/{order['id']}", headers=ADMIN).json()["payment_status"] == "pending"
+
+
+def test_unknown_order_is_404_and_amount_mismatch_is_422(client: TestClient) -> None:
+    order = prepaid_order(client)
+    status, _ = notify(client, {"transaction_id": "tx-3", "order_id": "ord_nope", "status": "paid", "amount": 25})
+    assert status == 404
+    status, answer = notify(client, {"transaction_id": "tx-4", "order_id": order["id"], "status": "paid", "amount": 24})
+    assert status == 422 and answer["error"]["code"] == "amount_mismatch"  # type: ignore[index]
+    status, _ = notify(client, {"transaction_id": "tx-5", "order_id": order["id"], "status": "maybe", "amount": 25})
+    assert status == 422
+    assert client.get(f"/v1/orders/{order['id']}", headers=ADMIN).json()["payment_status"] == "pending"
+    # The refused transaction ids were not consumed.
+    status, answer = notify(client, {"transaction_id": "tx-4", "order_id": order["id"], "status": "paid", "amount": 25})
+    assert status == 200 and answer["duplicate"] is False
