@@ -25,14 +25,14 @@ def client(database_url: str) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=False))
     with TestClient(app) as test_client:
         for wid, lat in (("W1", 52.50), ("W2", 52.60)):
-            body = {"name": wid, "location": {"lat": lat, "lng": 13.4}}
-            assert test_client.put(f"/v1/warehouses/{wid}", json=body, headers=ADMIN).status_code == 201
+            site = {"name": wid, "location": {"lat": lat, "lng": 13.4}}
+            assert test_client.put(f"/v1/warehouses/{wid}", json=site, headers=ADMIN).status_code == 201
         for sku, price in (("S1", 10), ("S2", 2.5)):
-            body = {"name": sku, "unit_price": price, "weight_kg": 1, "volume_m3": 0.01}
-            assert test_client.put(f"/v1/skus/{sku}", json=body, headers=ADMIN).status_code == 201
+            item = {"name": sku, "unit_price": price, "weight_kg": 1, "volume_m3": 0.01}
+            assert test_client.put(f"/v1/skus/{sku}", json=item, headers=ADMIN).status_code == 201
         for cid in ("C1", "C2"):
-            body = {"name": cid, "credit_limit": 1000}
-            assert test_client.put(f"/v1/customers/{cid}", json=body, headers=ADMIN).status_code == 201
+            customer = {"name": cid, "credit_limit": 1000}
+            assert test_client.put(f"/v1/customers/{cid}", json=customer, headers=ADMIN).status_code == 201
         for wid, sku, on_hand in (("W1", "S1", 10), ("W2", "S2", 10)):
             answer = test_client.put(f"/v1/warehouses/{wid}/stock/{sku}", json={"on_hand": on_hand}, headers=ADMIN)
             assert answer.status_code in (200, 201), answer.text
