@@ -1,0 +1,137 @@
+"""Persistence of picking behind a small interface: SKU slots, pick tasks and steps (no commit here)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from warehouse_picking.tables import PickTaskRow, PickTaskStepRow, SkuSlotRow, utc_now
+
+
+@dataclass(frozen=True)
+class PickStep:
+    """One pick in walking order."""
+
+    step: int
+    slot_id: str
+    sku: str
+    qty: int
+    order_id: str
+    walk_to_next_m: float
+    picked_qty: int | None
+    confirmed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PickTask:
+    """A cart's trip with its ordered steps."""
+
+    id: str
+    warehouse_id: str
+    status: str
+    distance_m: float
+    walk_from_depot_m: float
+    method: str
+    created_at: datetime
+    completed_at: datetime | None
+    steps: tuple[PickStep, ...]
+
+    @property
+    def order_ids(self) -> list[str]:
+        """Orders in this task, in first-pick order."""
+        return list(dict.fromkeys(s.order_id for s in self.steps))
+
+
+class PickingRepository:
+    """Reads and writes picking rows in the caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- SKU slots ----------------------------------------------------------------------------
+    def set_sku_slot(self, warehouse_id: str, sku: str, slot_id: str) -> None:
+        """Upsert where ``sku`` is picked in ``warehouse_id``."""
+        row = self.session.get(SkuSlotRow, (warehouse_id, sku))
+        if row is None:
+            self.session.add(SkuSlotRow(warehouse_id=warehouse_id, sku=sku, slot_id=slot_id, updated_at=utc_now()))
+        else:
+            row.slot_id = slot_id
+            row.updated_at = utc_now()
+        self.session.flush()
+
+    def sku_slot(self, warehouse_id: str, sku: str) -> str | None:
+        """The slot of ``sku``, or None."""
+        row = self.session.get(SkuSlotRow, (warehouse_id, sku))
+        return None if row is None else row.slot_id
+
+    def sku_slots(self, warehouse_id: str, skus: Collection[str]) -> dict[str, str]:
+        """Slots of the given SKUs that have one."""
+        if not skus:
+            return {}
+        rows = self.session.scalars(
+            select(SkuSlotRow).where(SkuSlotRow.warehouse_id == warehouse_id, SkuSlotRow.sku.in_(list(skus)))
+        )
+        return {row.sku: row.slot_id for row in rows}
+
+    # --- tasks --------------------------------------------------------------------------------
+    def add_task(self, task: PickTaskRow, steps: Sequence[PickTaskStepRow]) -> None:
+        """Insert a task and its steps."""
+        self.session.add(task)
+        self.session.flush()
+        self.session.add_all(list(steps))
+        self.session.flush()
+
+    def task_row(self, task_id: str, *, for_update: bool = False) -> PickTaskRow | None:
+        """The task row (locked for update on PostgreSQL when asked)."""
+        statement = select(PickTaskRow).where(PickTaskRow.id == task_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return self.session.scalars(statement).first()
+
+    def step_rows(self, task_id: str) -> list[PickTaskStepRow]:
+        """Steps of a task in walking order."""
+        return list(
+            self.session.scalars(
+                select(PickTaskStepRow).where(PickTaskStepRow.task_id == task_id).order_by(PickTaskStepRow.step)
+            )
+        )
+
+    def step_rows_of_orders(self, order_ids: Collection[str]) -> list[PickTaskStepRow]:
+        """Every step (of any task) picking for the given orders."""
+        if not order_ids:
+            return []
+        return list(self.session.scalars(select(PickTaskStepRow).where(PickTaskStepRow.order_id.in_(list(order_ids)))))
+
+    def task(self, task_id: str) -> PickTask | None:
+        """The task with its steps, or None."""
+        row = self.task_row(task_id)
+        if row is None:
+            return None
+        steps = tuple(
+            PickStep(
+                step=s.step,
+                slot_id=s.slot_id,
+                sku=s.sku,
+                qty=s.qty,
+                order_id=s.order_id,
+                walk_to_next_m=s.walk_to_next_m,
+                picked_qty=s.picked_qty,
+                confirmed_at=s.confirmed_at,
+            )
+            for s in self.step_rows(task_id)
+        )
+        return PickTask(
+            id=row.id,
+            warehouse_id=row.warehouse_id,
+            status=row.status,
+            distance_m=row.distance_m,
+            walk_from_depot_m=row.walk_from_depot_m,
+            method=row.method,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+            steps=steps,
+        )

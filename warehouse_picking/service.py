@@ -1,0 +1,285 @@
+"""Picking use cases over a UnitOfWork: routes for a warehouse, SKU slots, waves of pick tasks, confirmations.
+
+This module is the persistence/use-case edge of picking, so unlike the engines beside it (layouts,
+routes, solvers, waves) it talks to the order pipeline: it reads allocated lines and moves orders
+``allocated -> picking -> loaded`` through ``orders_core.orders.lifecycle``, consumes stock and opens
+``short_pick`` exceptions.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from geo.errors import Conflict, InvalidInput, NotFound
+from orders_core.master_data.repository import MasterDataRepository
+from orders_core.orders.exceptions_flow import open_exception
+from orders_core.orders.lifecycle import advance_order, load_order
+from orders_core.orders.model import OrderStatus
+from orders_core.orders.repository import OrderRepository
+from orders_core.stock.model import ReservationLine
+from orders_core.stock.service import StockService
+from orders_core.unit_of_work import UnitOfWork
+from warehouse_picking.layouts import Layout, UnknownSlots, parse_layout
+from warehouse_picking.repository import PickingRepository, PickTask
+from warehouse_picking.tables import PickTaskRow, PickTaskStepRow, utc_now
+from warehouse_picking.waves import Batch, CartLimits, PickItem, batch_orders
+
+
+class WarehouseNotFound(NotFound):
+    """No warehouse with that id."""
+
+    code = "warehouse_not_found"
+
+
+class SkuNotFound(NotFound):
+    """No SKU with that id in the catalogue."""
+
+    code = "sku_not_found"
+
+
+class WarehouseHasNoLayout(InvalidInput):
+    """Routing needs the warehouse's layout, and none was stored."""
+
+    code = "warehouse_has_no_layout"
+
+
+class SkusWithoutSlot(InvalidInput):
+    """A wave needs a slot for every SKU it picks."""
+
+    code = "sku_without_slot"
+
+
+class PickTaskNotFound(NotFound):
+    """No pick task with that id."""
+
+    code = "pick_task_not_found"
+
+
+class InvalidPick(InvalidInput):
+    """A confirmation names an unknown step or a quantity outside 0..qty."""
+
+    code = "invalid_pick"
+
+
+class PickAlreadyConfirmed(Conflict):
+    """A step was already confirmed with another quantity."""
+
+    code = "pick_already_confirmed"
+
+
+def load_layout(uow: UnitOfWork, warehouse_id: str) -> Layout:
+    """The parsed layout of a warehouse (404 unknown warehouse, 422 no layout or an invalid one)."""
+    warehouse = MasterDataRepository(uow.session).get_warehouse(warehouse_id)
+    if warehouse is None:
+        raise WarehouseNotFound(f"no warehouse with id {warehouse_id!r}")
+    if not warehouse.layout:
+        raise WarehouseHasNoLayout(f"warehouse {warehouse_id!r} has no layout; PUT one with the warehouse first")
+    return parse_layout(warehouse.layout)
+
+
+def assign_sku_slot(uow: UnitOfWork, warehouse_id: str, sku: str, slot_id: str) -> None:
+    """Record where ``sku`` is picked in a warehouse (the slot must exist in its layout)."""
+    layout = load_layout(uow, warehouse_id)
+    if MasterDataRepository(uow.session).get_sku(sku) is None:
+        raise SkuNotFound(f"no sku {sku!r} in the catalogue")
+    if layout.locate(slot_id) is None:
+        raise UnknownSlots([slot_id])
+    PickingRepository(uow.session).set_sku_slot(warehouse_id, sku, slot_id)
+
+
+def sku_slot(uow: UnitOfWork, warehouse_id: str, sku: str) -> str:
+    """The slot of ``sku`` in the warehouse (404 if none was assigned)."""
+    found = PickingRepository(uow.session).sku_slot(warehouse_id, sku)
+    if found is None:
+        raise NotFound(f"sku {sku!r} has no slot in warehouse {warehouse_id!r}")
+    return found
+
+
+@dataclass(frozen=True)
+class WaveResult:
+    """The tasks of a wave and the walk they save against picking one order at a time."""
+
+    tasks: list[PickTask]
+    orders: int
+
+
+def create_wave(
+    uow: UnitOfWork, warehouse_id: str, cart: CartLimits, *, actor: str, time_limit_s: float = 0.5
+) -> WaveResult:
+    """Batch the warehouse's allocated orders into pick tasks and move those orders to ``picking``."""
+    layout = load_layout(uow, warehouse_id)
+    lines = OrderRepository(uow.session).allocated_lines(warehouse_id)
+    if not lines:
+        return WaveResult(tasks=[], orders=0)
+    skus = sorted({line.sku for line in lines})
+    picking = PickingRepository(uow.session)
+    slots = picking.sku_slots(warehouse_id, skus)
+    missing = [sku for sku in skus if sku not in slots]
+    if missing:
+        raise SkusWithoutSlot(
+            f"sku(s) without a slot in warehouse {warehouse_id!r}: {', '.join(missing)}; "
+            f"PUT /v1/warehouses/{warehouse_id}/slots/{{sku}} first",
+            details={"skus": missing},
+        )
+    unknown = sorted({slots[sku] for sku in skus if layout.locate(slots[sku]) is None})
+    if unknown:
+        raise UnknownSlots(unknown)
+    catalogue = MasterDataRepository(uow.session).get_skus(skus)
+    orders: dict[str, list[PickItem]] = {}
+    for line in lines:
+        sku = catalogue.get(line.sku)
+        orders.setdefault(line.order_id, []).append(
+            PickItem(
+                order_id=line.order_id,
+                sku=line.sku,
+                qty=line.qty,
+                slot_id=slots[line.sku],
+                unit_weight_kg=0.0 if sku is None else float(sku.weight_kg),
+                unit_volume_m3=0.0 if sku is None else float(sku.volume_m3),
+            )
+        )
+    batches = batch_orders(layout, orders, cart, time_limit_s=time_limit_s)
+    tasks: list[PickTask] = []
+    for batch in batches:
+        task_id = "pt_" + secrets.token_hex(8)
+        task_row, step_rows = _task_rows(task_id, warehouse_id, batch)
+        picking.add_task(task_row, step_rows)
+        for order_id in batch.order_ids:
+            advance_order(
+                uow,
+                order_id,
+                OrderStatus.PICKING,
+                actor=actor,
+                reason_code="wave_created",
+                reason=f"pick task {task_id}",
+            )
+        task = picking.task(task_id)
+        assert task is not None
+        tasks.append(task)
+    return WaveResult(tasks=tasks, orders=len(orders))
+
+
+def _task_rows(task_id: str, warehouse_id: str, batch: Batch) -> tuple[PickTaskRow, list[PickTaskStepRow]]:
+    """Steps in route order: every item picked at each stop, then the walk to the next stop."""
+    problem, route = batch.problem, batch.route
+    stop_of_slot = {slot_id: i for i, stop in enumerate(problem.stops) for slot_id in stop.slot_ids}
+    items_at: dict[int, list[PickItem]] = {}
+    for item in sorted(batch.items, key=lambda it: (it.order_id, it.sku)):
+        items_at.setdefault(stop_of_slot[item.slot_id], []).append(item)
+    picks: list[tuple[int, PickItem]] = [(stop, item) for stop in route.stop_order for item in items_at.get(stop, [])]
+    matrix = problem.matrix
+    steps: list[PickTaskStepRow] = []
+    for k, (stop, item) in enumerate(picks):
+        next_index = picks[k + 1][0] + 1 if k + 1 < len(picks) else 0
+        steps.append(
+            PickTaskStepRow(
+                task_id=task_id,
+                step=k + 1,
+                slot_id=item.slot_id,
+                sku=item.sku,
+                qty=item.qty,
+                order_id=item.order_id,
+                walk_to_next_m=round(float(matrix[stop + 1, next_index]), 6),
+            )
+        )
+    first = float(matrix[0, picks[0][0] + 1]) if picks else 0.0
+    task = PickTaskRow(
+        id=task_id,
+        warehouse_id=warehouse_id,
+        status="open",
+        distance_m=route.distance_m,
+        walk_from_depot_m=round(first, 6),
+        method=route.method,
+        created_at=utc_now(),
+    )
+    return task, steps
+
+
+def get_task(uow: UnitOfWork, task_id: str) -> PickTask:
+    """A pick task with its ordered steps (404 if unknown)."""
+    task = PickingRepository(uow.session).task(task_id)
+    if task is None:
+        raise PickTaskNotFound(f"no pick task with id {task_id!r}")
+    return task
+
+
+@dataclass(frozen=True)
+class PickConfirmation:
+    """The picker's count for one step."""
+
+    step: int
+    picked_qty: int
+
+
+def confirm_picks(
+    uow: UnitOfWork, stock: StockService, task_id: str, picks: Sequence[PickConfirmation], *, actor: str
+) -> PickTask:
+    """Record picked quantities: consume stock, open ``short_pick`` exceptions, load fully picked orders."""
+    picking = PickingRepository(uow.session)
+    task_row = picking.task_row(task_id, for_update=True)
+    if task_row is None:
+        raise PickTaskNotFound(f"no pick task with id {task_id!r}")
+    steps = {row.step: row for row in picking.step_rows(task_id)}
+    problems: list[str] = []
+    seen: set[int] = set()
+    for pick in picks:
+        row = steps.get(pick.step)
+        if row is None:
+            problems.append(f"step {pick.step} is not in task {task_id} (steps 1..{len(steps)})")
+        elif pick.step in seen:
+            problems.append(f"step {pick.step} is confirmed twice in one request")
+        elif not 0 <= pick.picked_qty <= row.qty:
+            problems.append(f"step {pick.step}: picked_qty must be between 0 and {row.qty}, got {pick.picked_qty}")
+        seen.add(pick.step)
+    if problems:
+        raise InvalidPick("; ".join(problems))
+    for pick in picks:
+        row = steps[pick.step]
+        if row.picked_qty is not None and row.picked_qty != pick.picked_qty:
+            raise PickAlreadyConfirmed(
+                f"step {pick.step} of task {task_id} was already confirmed with picked_qty {row.picked_qty}"
+            )
+    now = utc_now()
+    touched: list[str] = []
+    for pick in picks:
+        row = steps[pick.step]
+        if row.picked_qty is not None:
+            continue  # same count again: idempotent
+        row.picked_qty = pick.picked_qty
+        row.confirmed_at = now
+        if row.order_id not in touched:
+            touched.append(row.order_id)
+        if pick.picked_qty > 0:
+            stock.consume(uow, row.order_id, [ReservationLine(task_row.warehouse_id, row.sku, pick.picked_qty)])
+        if pick.picked_qty < row.qty:
+            open_exception(
+                uow,
+                row.order_id,
+                "short_pick",
+                f"picked {pick.picked_qty} of {row.qty} x {row.sku} at {row.slot_id} (task {task_id}, step {row.step})",
+                {
+                    "task_id": task_id,
+                    "step": row.step,
+                    "sku": row.sku,
+                    "slot_id": row.slot_id,
+                    "qty": row.qty,
+                    "picked_qty": pick.picked_qty,
+                    "warehouse_id": task_row.warehouse_id,
+                },
+                actor=actor,
+            )
+    uow.session.flush()
+    for order_id in touched:
+        order_steps = picking.step_rows_of_orders([order_id])
+        complete = all(s.picked_qty is not None and s.picked_qty == s.qty for s in order_steps)
+        if complete and OrderStatus(load_order(uow, order_id).status) is OrderStatus.PICKING:
+            advance_order(
+                uow, order_id, OrderStatus.LOADED, actor=actor, reason_code="picked", reason=f"task {task_id}"
+            )
+    if task_row.status == "open" and all(row.picked_qty is not None for row in steps.values()):
+        task_row.status = "completed"
+        task_row.completed_at = now
+    uow.session.flush()
+    return get_task(uow, task_id)
