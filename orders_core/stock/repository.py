@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -14,6 +14,8 @@ from orders_core.stock.model import ConsumeExceedsReservation, ReservationLine, 
 from orders_core.stock.tables import StockLevelRow, StockReservationRow, utc_now
 
 HELD, RELEASED, CONSUMED = "held", "released", "consumed"
+LEVELS: Table = StockLevelRow.__table__  # type: ignore[assignment]
+RESERVATIONS: Table = StockReservationRow.__table__  # type: ignore[assignment]
 
 
 class StockRepository:
@@ -57,33 +59,36 @@ class StockRepository:
         return [(wh, sku) for wh, sku in rows]
 
     def _shift(self, key: StockKey, *, on_hand: int = 0, reserved: int = 0) -> None:
+        # Core UPDATE on the table: no ORM synchronisation on the hot path of every order.
         self.session.execute(
-            update(StockLevelRow)
-            .where(StockLevelRow.warehouse_id == key[0], StockLevelRow.sku == key[1])
-            .values(
-                on_hand=StockLevelRow.on_hand + on_hand,
-                reserved=StockLevelRow.reserved + reserved,
-                updated_at=utc_now(),
-            )
+            update(LEVELS)
+            .where(LEVELS.c.warehouse_id == key[0], LEVELS.c.sku == key[1])
+            .values(on_hand=LEVELS.c.on_hand + on_hand, reserved=LEVELS.c.reserved + reserved, updated_at=utc_now())
         )
 
     def add_holds(self, order_id: str, lines: Sequence[ReservationLine]) -> None:
-        """Record held lines and raise the mirrored ``reserved`` counts."""
+        """Record held lines and raise the mirrored ``reserved`` counts (keys in sorted order)."""
+        merged = merge_lines(lines)
+        if not merged:
+            return
         now = utc_now()
-        for line in merge_lines(lines):
-            self.session.add(
-                StockReservationRow(
-                    order_id=order_id,
-                    warehouse_id=line.warehouse_id,
-                    sku=line.sku,
-                    qty=line.qty,
-                    state=HELD,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+        self.session.execute(
+            insert(RESERVATIONS),
+            [
+                {
+                    "order_id": order_id,
+                    "warehouse_id": line.warehouse_id,
+                    "sku": line.sku,
+                    "qty": line.qty,
+                    "state": HELD,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for line in merged
+            ],
+        )
+        for line in merged:
             self._shift((line.warehouse_id, line.sku), reserved=line.qty)
-        self.session.flush()
 
     def _held_rows(self, order_id: str) -> list[StockReservationRow]:
         statement = (
