@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.prepared import PreparedGeometry, prep
 
 from geo.distance import haversine_m
+from geofences.cover import Cover, build_cover
 from geofences.model import Geofence
 
 EventKind = Literal["enter", "exit"]
@@ -63,6 +64,10 @@ class _Track:
 class _Fence:
     fence: Geofence
     prepared: PreparedGeometry
+    cover: Cover  # H3 interior/boundary cells: most fixes need one set lookup, not a polygon test
+
+    def covers(self, lat: float, lng: float) -> bool:
+        return self.cover.contains(lat, lng)
 
 
 class FenceEventDetector:
@@ -87,7 +92,7 @@ class FenceEventDetector:
 
     def set_fences(self, fences: Iterable[Geofence]) -> None:
         """Replace the fence set; carriers' states for removed fences are dropped, new ones start silently."""
-        self._fences = {f.id: _Fence(f, prep(f.geometry)) for f in fences}
+        self._fences = {f.id: _Fence(f, prep(f.geometry), build_cover(f.geometry)) for f in fences}
         for track in self._tracks.values():
             for fence_id in list(track.fences):
                 if fence_id not in self._fences:
@@ -104,13 +109,12 @@ class FenceEventDetector:
         track = self._tracks.get(carrier_id)
         if track is not None and ts_s <= track.ts_s:
             return []
-        point = Point(lng, lat)
         if track is None:
             track = _Track(ts_s, lat, lng)
             self._tracks[carrier_id] = track
         events: list[FenceEvent] = []
         for fence_id, fence in self._fences.items():
-            inside_now = bool(fence.prepared.covers(point))
+            inside_now = fence.covers(lat, lng)
             state = track.fences.get(fence_id)
             if state is None:
                 track.fences[fence_id] = _FenceState(inside=inside_now, last_raw_inside=inside_now)
