@@ -7,7 +7,18 @@ from fastapi import APIRouter
 
 def all_routers() -> list[APIRouter]:
     """Every router of the service, imported lazily so that importing ``api`` stays cheap."""
-    from api.routers import carriers, exceptions, geofences, master_data, matching, orders, payments, stock, tokens
+    from api.routers import (
+        carriers,
+        exceptions,
+        geofences,
+        master_data,
+        matching,
+        orders,
+        payments,
+        picking,
+        stock,
+        tokens,
+    )
 
     return [
         tokens.router,
@@ -19,4 +30,5 @@ def all_routers() -> list[APIRouter]:
         orders.router,
         exceptions.router,
         payments.router,
+        picking.router,
     ]

@@ -1,0 +1,108 @@
+"""Request and response bodies for pick routes, SKU slots, waves and pick tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RouteMethod = Literal["auto", "exact", "held_karp", "ortools", "s_shape", "largest_gap", "return"]
+
+
+class PickRouteIn(BaseModel):
+    """Slots to visit; duplicates and both sides of one position count as one stop."""
+
+    slots: list[str] = Field(description="Slot ids, e.g. A03-L-012 for rectangular layouts.", max_length=5000)
+    method: RouteMethod = Field("auto", description="auto: exact where affordable, OR-Tools otherwise.")
+    time_limit_s: float = Field(1.0, gt=0, le=30, description="Upper bound on solving time.")
+
+
+class PickRouteOut(BaseModel):
+    """The closed walk from the depot: slot ids in visiting order and its true length."""
+
+    sequence: list[str]
+    distance_m: float
+    method: str
+    lower_bound_m: float | None = None
+    proven_optimal: bool
+    stops: int
+    solve_ms: float
+
+
+class SkuSlotIn(BaseModel):
+    """Where a SKU is picked."""
+
+    slot: str = Field(min_length=1, max_length=64)
+
+
+class SkuSlotOut(BaseModel):
+    """A SKU's slot in one warehouse."""
+
+    warehouse_id: str
+    sku: str
+    slot: str
+
+
+class CartIn(BaseModel):
+    """What one picking cart carries."""
+
+    max_items: int = Field(gt=0)
+    max_weight_kg: float = Field(gt=0)
+    max_volume_m3: float = Field(gt=0)
+
+
+class WaveIn(BaseModel):
+    """Build pick tasks for the warehouse's allocated orders with this cart."""
+
+    cart: CartIn
+    time_limit_s: float = Field(0.5, gt=0, le=10, description="Routing time limit per task.")
+
+
+class PickStepOut(BaseModel):
+    """One pick in walking order; ``walk_to_next_m`` leads to the next step (the last one: to the depot)."""
+
+    step: int
+    slot: str
+    sku: str
+    qty: int
+    order_id: str
+    walk_to_next_m: float
+    picked_qty: int | None = None
+    confirmed_at: datetime | None = None
+
+
+class PickTaskOut(BaseModel):
+    """A cart's trip."""
+
+    id: str
+    warehouse_id: str
+    status: str
+    distance_m: float
+    walk_from_depot_m: float
+    method: str
+    order_ids: list[str]
+    created_at: datetime
+    completed_at: datetime | None = None
+    steps: list[PickStepOut]
+
+
+class WaveOut(BaseModel):
+    """The tasks of a wave."""
+
+    tasks: list[PickTaskOut]
+    orders: int
+    distance_m: float
+
+
+class PickIn(BaseModel):
+    """The picker's count for one step."""
+
+    step: int
+    picked_qty: int = Field(ge=0)
+
+
+class ConfirmIn(BaseModel):
+    """Counts for some or all steps of a task."""
+
+    picks: list[PickIn] = Field(min_length=1)
