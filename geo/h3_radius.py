@@ -26,24 +26,29 @@ The disk is then pruned: a cell whose centre is farther than ``radius + 2 * r_ma
 of the query cell cannot hold a point within ``radius`` of ``p`` (``p`` and every point of that cell
 are within ``r_max``, the largest centre-to-vertex distance, of their centres). ``r_max`` is bounded by
 :data:`MAX_CIRCUMRADIUS_FACTOR` times the average edge (measured maximum over all cells at
-resolutions 0 to 4: 1.10 times; we use 1.5).
+resolutions 0 to 4: 1.10 times; we use 1.5). That pruned disk is cached per (cell, radius); each query
+then keeps only the cells whose centre is within ``radius + r_max`` of the query point itself
+(:meth:`CellDisk.cells_near`), which roughly halves the area scanned.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import h3
+import h3.api.basic_int as h3i
 import numpy as np
 import numpy.typing as npt
 
-from geo.distance import EARTH_RADIUS_M, haversine_many_m
+from geo.distance import EARTH_RADIUS_M, haversine_many_m, haversine_rad_m
 
 MIN_EDGE_FACTOR = 0.6
 MAX_CIRCUMRADIUS_FACTOR = 1.5
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 def edge_lower_bound_m(res: int) -> float:
@@ -71,19 +76,44 @@ def choose_resolution(radius_m: float, max_k: int = 12) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class CellDisk:
+    """The pruned covering cells of one cell for one radius, with their centres ready for haversine."""
+
+    cells: IntArray
+    phi: FloatArray
+    lmb: FloatArray
+    cos_phi: FloatArray
+    slack_m: float  # circumradius bound: keep a cell when the query point is within radius + slack of its centre
+
+    def cells_near(self, lat: float, lng: float, radius_m: float) -> list[int]:
+        """The cells that can hold a point within ``radius_m`` of (lat, lng), a point of the disk's own cell.
+
+        A point q of cell c within radius of p satisfies dist(p, centre(c)) <= radius + r_max.
+        """
+        phi = math.radians(lat)
+        dist = haversine_rad_m(phi, math.radians(lng), math.cos(phi), self.phi, self.lmb, self.cos_phi)
+        return list(self.cells[dist <= radius_m + self.slack_m].tolist())
+
+
 @lru_cache(maxsize=65536)
-def _covering_cells_cached(cell: int, radius_m: float) -> tuple[int, ...]:
-    res = h3.get_resolution(h3.int_to_str(cell))
+def cell_disk(cell: int, radius_m: float) -> CellDisk:
+    """The covering cells of ``cell`` for ``radius_m`` with their centres, cached per (cell, radius)."""
+    res = h3i.get_resolution(cell)
     k = disk_k_for_radius(res, radius_m)
-    # Past a quarter of the Earth's circumference the pruning bound is meaningless; keep the whole disk.
-    disk = h3.grid_disk(h3.int_to_str(cell), k)
-    if radius_m > EARTH_RADIUS_M:
-        return tuple(sorted(h3.str_to_int(c) for c in disk))
-    lat, lng = h3.cell_to_latlng(h3.int_to_str(cell))
-    centres = np.array([h3.cell_to_latlng(c) for c in disk], dtype=np.float64)
-    dist = haversine_many_m(lat, lng, centres[:, 0], centres[:, 1])
-    keep = dist <= radius_m + 2.0 * circumradius_upper_bound_m(res)
-    return tuple(sorted(h3.str_to_int(c) for c, ok in zip(disk, keep, strict=True) if ok))
+    disk = h3i.grid_disk(cell, k)
+    centres = np.array([h3i.cell_to_latlng(c) for c in disk], dtype=np.float64).reshape(-1, 2)
+    cells = np.array(disk, dtype=np.int64)
+    slack_m = circumradius_upper_bound_m(res)
+    # Past the Earth's radius the pruning bound is meaningless; keep the whole disk.
+    if radius_m <= EARTH_RADIUS_M:
+        lat, lng = h3i.cell_to_latlng(cell)
+        keep = haversine_many_m(lat, lng, centres[:, 0], centres[:, 1]) <= radius_m + 2.0 * slack_m
+        cells, centres = cells[keep], centres[keep]
+    order = np.argsort(cells)
+    cells, centres = cells[order], centres[order]
+    phi = np.radians(centres[:, 0])
+    return CellDisk(cells=cells, phi=phi, lmb=np.radians(centres[:, 1]), cos_phi=np.cos(phi), slack_m=slack_m)
 
 
 def covering_cells(cell: int, radius_m: float) -> tuple[int, ...]:
@@ -91,9 +121,15 @@ def covering_cells(cell: int, radius_m: float) -> tuple[int, ...]:
 
     Cached per (cell, radius): the matcher asks for the same few radii over and over.
     """
-    return _covering_cells_cached(int(cell), float(radius_m))
+    return tuple(cell_disk(int(cell), float(radius_m)).cells.tolist())
 
 
 def covering_cells_for_point(lat: float, lng: float, radius_m: float, res: int) -> tuple[int, ...]:
     """Cells at ``res`` that hold every point within ``radius_m`` of (lat, lng)."""
     return covering_cells(h3.str_to_int(h3.latlng_to_cell(lat, lng, res)), radius_m)
+
+
+def cells_near_point(lat: float, lng: float, radius_m: float, res: int) -> list[int]:
+    """The covering cells pruned for the exact point: what the matcher scans for one query."""
+    cell = h3i.latlng_to_cell(lat, lng, res)
+    return cell_disk(cell, float(radius_m)).cells_near(lat, lng, radius_m)

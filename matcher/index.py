@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from geo.distance import haversine_m, haversine_rad_m
 from geo.errors import InvalidInput
-from geo.h3_radius import covering_cells
+from geo.h3_radius import cell_disk
 from geofences.cover import Cover, cached_cover
 from matcher.model import Candidate, CarrierProfile, MatchQuery, ScoreWeights
 
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-DEFAULT_RESOLUTION = 8
+DEFAULT_RESOLUTION = 7
 
 # Columns of the hot matrix.
 PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
@@ -90,8 +90,8 @@ class CarrierIndex:
         self.resolution = resolution
         self._lock = threading.RLock()
         cap = max(16, initial_capacity)
-        self._hot: FloatArray = np.zeros((cap, _N_HOT), dtype=np.float64)
-        self._hot[:, TS_EFF] = -np.inf
+        self._hot: FloatArray = np.zeros((_N_HOT, cap), dtype=np.float64)
+        self._hot[TS_EFF] = -np.inf
         self._lat: FloatArray = np.full(cap, np.nan)
         self._lng: FloatArray = np.full(cap, np.nan)
         self._ts: FloatArray = np.full(cap, -np.inf)
@@ -121,9 +121,9 @@ class CarrierIndex:
             return
         new_cap = max(needed, cap * 2)
         extra = new_cap - cap
-        hot = np.zeros((new_cap, _N_HOT), dtype=np.float64)
-        hot[:cap] = self._hot
-        hot[cap:, TS_EFF] = -np.inf
+        hot = np.zeros((_N_HOT, new_cap), dtype=np.float64)
+        hot[:, :cap] = self._hot
+        hot[TS_EFF, cap:] = -np.inf
         self._hot = hot
         self._lat = np.concatenate([self._lat, np.full(extra, np.nan)])
         self._lng = np.concatenate([self._lng, np.full(extra, np.nan)])
@@ -187,18 +187,18 @@ class CarrierIndex:
             else:
                 old = self._profiles[row]
                 if old is not None:
-                    self._release_group(int(self._hot[row, COVG]))
+                    self._release_group(int(self._hot[COVG, row]))
             self._profiles[row] = profile
             self._active[row] = profile.active
-            hot = self._hot[row]
-            hot[KG] = profile.capacity_kg
-            hot[M3] = profile.capacity_m3
-            hot[VEH] = self._vehicle_code(profile.vehicle_type)
-            hot[COVG] = self._group_for(profile)
-            hot[STATIC] = self._static_score(profile)
-            hot[RATE] = profile.rate_per_km
-            hot[BASE] = profile.base_fare
-            hot[TS_EFF] = self._ts[row] if profile.active and self._cell[row] != 0 else -np.inf
+            hot = self._hot
+            hot[KG, row] = profile.capacity_kg
+            hot[M3, row] = profile.capacity_m3
+            hot[VEH, row] = self._vehicle_code(profile.vehicle_type)
+            hot[COVG, row] = self._group_for(profile)
+            hot[STATIC, row] = self._static_score(profile)
+            hot[RATE, row] = profile.rate_per_km
+            hot[BASE, row] = profile.base_fare
+            hot[TS_EFF, row] = self._ts[row] if profile.active and self._cell[row] != 0 else -np.inf
 
     def remove_carrier(self, carrier_id: str) -> bool:
         """Forget a carrier (profile and position); answers whether it was known."""
@@ -206,12 +206,12 @@ class CarrierIndex:
             row = self._row.pop(carrier_id, None)
             if row is None:
                 return False
-            self._release_group(int(self._hot[row, COVG]))
+            self._release_group(int(self._hot[COVG, row]))
             cell = int(self._cell[row])
             if cell:
                 self._bucket_remove(cell, np.array([row], dtype=np.int64))
-            self._hot[row] = 0.0
-            self._hot[row, TS_EFF] = -np.inf
+            self._hot[:, row] = 0.0
+            self._hot[TS_EFF, row] = -np.inf
             self._lat[row] = self._lng[row] = np.nan
             self._ts[row] = -np.inf
             self._active[row] = False
@@ -325,10 +325,10 @@ class CarrierIndex:
             self._ts[rows] = ts_a
             phi = np.radians(lat_a)
             hot = self._hot
-            hot[rows, PHI] = phi
-            hot[rows, LMB] = np.radians(lng_a)
-            hot[rows, COSPHI] = np.cos(phi)
-            hot[rows, TS_EFF] = np.where(self._active[rows], ts_a, -np.inf)
+            hot[PHI, rows] = phi
+            hot[LMB, rows] = np.radians(lng_a)
+            hot[COSPHI, rows] = np.cos(phi)
+            hot[TS_EFF, rows] = np.where(self._active[rows], ts_a, -np.inf)
             self._cell[rows] = new_cells
             moved = np.flatnonzero(old_cells != new_cells)
             if len(moved) > max(2048, len(self._row) // 20):
@@ -368,39 +368,46 @@ class CarrierIndex:
         return ok
 
     def _eligible(self, query: MatchQuery, cutoff: float) -> tuple[IntArray, FloatArray, FloatArray]:
-        """Rows eligible for the query with their pickup distance and hot rows (caller holds the lock)."""
+        """Rows eligible for the query, their pickup distances and their hot columns (caller holds the lock)."""
+        code = 0
+        if query.vehicle_type is not None:
+            code = self._vehicle_codes.get(query.vehicle_type, -1)
+            if code < 0:
+                return _EMPTY_ROWS, np.zeros(0), np.zeros((_N_HOT, 0))
         plat, plng = query.pickup_lat, query.pickup_lng
         cell = h3i.latlng_to_cell(plat, plng, self.resolution)
         buckets = self._buckets
-        parts = [b for c in covering_cells(cell, query.radius_m) if (b := buckets.get(c)) is not None]
+        near = cell_disk(cell, query.radius_m).cells_near(plat, plng, query.radius_m)
+        parts = [b for c in near if (b := buckets.get(c)) is not None]
         if not parts:
-            return _EMPTY_ROWS, np.zeros(0), np.zeros((0, _N_HOT))
+            return _EMPTY_ROWS, np.zeros(0), np.zeros((_N_HOT, 0))
         idx = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        sub = self._hot[idx]
-        mask = (sub[:, TS_EFF] >= cutoff) & (sub[:, KG] >= query.weight_kg) & (sub[:, M3] >= query.volume_m3)
-        if query.vehicle_type is not None:
-            code = self._vehicle_codes.get(query.vehicle_type)
-            if code is None:
-                return _EMPTY_ROWS, np.zeros(0), np.zeros((0, _N_HOT))
-            mask &= sub[:, VEH] == code
+        hot = self._hot
+        # Cheap attribute filters first, on one contiguous column at a time; trigonometry only on survivors.
+        mask = hot[TS_EFF].take(idx) >= cutoff
+        mask &= hot[KG].take(idx) >= query.weight_kg
+        mask &= hot[M3].take(idx) >= query.volume_m3
+        if code:
+            mask &= hot[VEH].take(idx) == code
         idx = idx[mask]
-        sub = sub[mask]
         phi = math.radians(plat)
-        dist = haversine_rad_m(phi, math.radians(plng), math.cos(phi), sub[:, PHI], sub[:, LMB], sub[:, COSPHI])
+        dist = haversine_rad_m(
+            phi, math.radians(plng), math.cos(phi), hot[PHI].take(idx), hot[LMB].take(idx), hot[COSPHI].take(idx)
+        )
         within = dist <= query.radius_m
-        idx, sub, dist = idx[within], sub[within], dist[within]
+        idx, dist = idx[within], dist[within]
         if len(idx) and self._covers:
-            groups = sub[:, COVG].astype(np.int64)
-            if (groups >= 0).any():
+            groups = hot[COVG].take(idx).astype(np.int64)
+            if groups.max() >= 0:
                 covered = self._coverage_ok(query.dropoff_lat, query.dropoff_lng)[groups + 1]
-                idx, sub, dist = idx[covered], sub[covered], dist[covered]
-        return idx, dist, sub
+                idx, dist = idx[covered], dist[covered]
+        return idx, dist, hot.take(idx, axis=1)
 
     def _scores(self, query: MatchQuery, sub: FloatArray, dist: FloatArray) -> FloatArray:
         w = self.weights
         trip_km = haversine_m(query.pickup_lat, query.pickup_lng, query.dropoff_lat, query.dropoff_lng) / 1000.0
         return np.asarray(
-            (w.distance_per_km / 1000.0) * dist + w.price * (sub[:, BASE] + sub[:, RATE] * trip_km) + sub[:, STATIC],
+            (w.distance_per_km / 1000.0) * dist + w.price * (sub[BASE] + sub[RATE] * trip_km) + sub[STATIC],
             dtype=np.float64,
         )
 
