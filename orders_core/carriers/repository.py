@@ -13,6 +13,13 @@ from sqlalchemy.orm import Session
 from orders_core.carriers.model import Carrier, PositionFix, latest_per_carrier
 from orders_core.carriers.tables import CarrierPositionRow, CarrierRow
 
+# Rows per statement: keeps SQLite under its bound-parameter limit for any batch size.
+CHUNK = 1_000
+
+
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
+
 
 def _to_carrier(row: CarrierRow) -> Carrier:
     return Carrier(
@@ -52,7 +59,10 @@ class CarrierRepository:
         """Which of these ids are known carriers."""
         if not carrier_ids:
             return set()
-        return set(self.session.scalars(select(CarrierRow.id).where(CarrierRow.id.in_(list(carrier_ids)))))
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(carrier_ids))):
+            found.update(self.session.scalars(select(CarrierRow.id).where(CarrierRow.id.in_(chunk))))
+        return found
 
     def upsert(self, carrier: Carrier) -> bool:
         """Insert or replace a carrier; returns True when it was created."""
@@ -90,26 +100,30 @@ class CarrierRepository:
 
     def save_positions(self, fixes: Sequence[PositionFix]) -> None:
         """Upsert the newest fix per carrier in one statement; an older fix never overwrites a newer one."""
-        newest = latest_per_carrier(list(fixes))
-        if not newest:
-            return
-        values = [{"carrier_id": f.carrier_id, "lat": f.lat, "lng": f.lng, "ts_s": f.ts_s} for f in newest]
+        # Sorted by carrier id so that concurrent batches lock rows in the same order (no deadlocks).
+        newest = sorted(latest_per_carrier(list(fixes)), key=lambda f: f.carrier_id)
         dialect = self.session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(CarrierPositionRow).values(values)
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=[CarrierPositionRow.carrier_id],
-            set_={"lat": excluded.lat, "lng": excluded.lng, "ts_s": excluded.ts_s},
-            where=excluded.ts_s > CarrierPositionRow.ts_s,
-        )
-        self.session.execute(statement)
+        for start in range(0, len(newest), CHUNK):
+            values = [
+                {"carrier_id": f.carrier_id, "lat": f.lat, "lng": f.lng, "ts_s": f.ts_s}
+                for f in newest[start : start + CHUNK]
+            ]
+            statement = insert(CarrierPositionRow).values(values)
+            excluded = statement.excluded
+            statement = statement.on_conflict_do_update(
+                index_elements=[CarrierPositionRow.carrier_id],
+                set_={"lat": excluded.lat, "lng": excluded.lng, "ts_s": excluded.ts_s},
+                where=excluded.ts_s > CarrierPositionRow.ts_s,
+            )
+            self.session.execute(statement)
 
     def positions_of(self, carrier_ids: Collection[str]) -> dict[str, PositionFix]:
         """The newest durable fix of each of these carriers (absent when none)."""
         if not carrier_ids:
             return {}
-        rows = self.session.scalars(
-            select(CarrierPositionRow).where(CarrierPositionRow.carrier_id.in_(list(carrier_ids)))
-        )
-        return {row.carrier_id: PositionFix(row.carrier_id, row.lat, row.lng, row.ts_s) for row in rows}
+        result: dict[str, PositionFix] = {}
+        for chunk in _chunks(sorted(set(carrier_ids))):
+            rows = self.session.scalars(select(CarrierPositionRow).where(CarrierPositionRow.carrier_id.in_(chunk)))
+            result.update({row.carrier_id: PositionFix(row.carrier_id, row.lat, row.lng, row.ts_s) for row in rows})
+        return result

@@ -136,3 +136,31 @@ def test_redis_store_ignores_older_fixes(fresh_redis_url: str) -> None:
     assert store.write(["A", "B"], [31.0, 1.0], [121.0, 2.0], [50.0, 10.0]) == 1
     assert store.latest() == {"A": (30.0, 120.0, 100.0), "B": (1.0, 2.0, 10.0)}
     assert store.last_stream_id() != "0-0"
+
+
+def test_a_large_batch_is_stored_in_chunks(session_factory: sessionmaker[Session]) -> None:
+    matching = build_carrier_matching(session_factory, None)
+    ids = [f"C{i:05d}" for i in range(2_500)]
+    _save(session_factory, matching, *ids)
+    now = time.time()
+    fixes = [PositionFix(cid, 30.0 + i * 1e-5, 120.0, now - 1) for i, cid in enumerate(ids)]
+    assert _post(session_factory, matching, fixes) == 2_500
+    with UnitOfWork(session_factory) as uow:
+        assert len(CarrierRepository(uow.session).positions()) == 2_500
+    assert matching.position_of(ids[-1]) is not None
+
+
+def test_spatial_indexes_exist_on_postgis(session_factory: sessionmaker[Session], backend: str) -> None:
+    if backend != "postgis":
+        pytest.skip("GiST indexes exist only on PostGIS")
+    from sqlalchemy import text
+
+    with session_factory() as session:
+        rows = session.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes"
+                " WHERE indexname IN ('ix_carriers_coverage', 'ix_geofences_geometry')"
+            )
+        ).all()
+    assert {name for name, _ in rows} == {"ix_carriers_coverage", "ix_geofences_geometry"}
+    assert all("gist" in definition.lower() for _, definition in rows)
