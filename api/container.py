@@ -10,16 +10,18 @@ import secrets
 
 import redis
 import structlog
-from orders_core.dispatching import CarrierMatching, build_carrier_matching
-from orders_core.stock.service import StockService, build_stock_service
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import PrincipalCache
+from api.jobs import PeriodicJob
 from api.tokens import hash_token
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
 from infra.settings import Settings
+from orders_core.dispatching import CarrierMatching, build_carrier_matching
+from orders_core.orders.timeouts import release_expired_orders
+from orders_core.stock.service import StockService, build_stock_service
 from orders_core.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("api.container")
@@ -38,6 +40,7 @@ class Container:
         self.admin_token_hash = hash_token(self.admin_token)
         self.principal_cache = PrincipalCache()
         self.stock: StockService = build_stock_service(self.redis)
+        self.jobs: list[PeriodicJob] = []
         self.carriers: CarrierMatching = build_carrier_matching(
             self.session_factory, self.redis, max_position_age_s=settings.max_position_age_s
         )
@@ -54,6 +57,12 @@ class Container:
             uow.commit()
         with self.uow() as uow:
             self.carriers.load(uow)
+        if self.settings.jobs_interval_s > 0:
+            self.jobs.append(
+                PeriodicJob("release_expired_orders", self.settings.jobs_interval_s, self._release_expired)
+            )
+        for job in self.jobs:
+            job.start()
         log.info(
             "container_started",
             database=self.engine.url.render_as_string(hide_password=True),
@@ -61,8 +70,13 @@ class Container:
             stock_rebuilt=rebuilt,
         )
 
+    def _release_expired(self) -> list[str]:
+        return release_expired_orders(self.uow, self.stock, timeout_s=self.settings.prepaid_timeout_s)
+
     def close(self) -> None:
         """Release connections and background threads."""
+        for job in self.jobs:
+            job.stop()
         close = getattr(self.carriers, "close", None)
         if callable(close):
             close()

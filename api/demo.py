@@ -98,7 +98,7 @@ class _Loader:
     def _routed(self, method: str, path: str) -> bool:
         """Whether the app serves this path (parts of the service may be switched off)."""
         return any(
-            isinstance(route, APIRoute) and method in route.methods and route.path_regex.match(path)
+            isinstance(route, APIRoute) and method in (route.methods or ()) and route.path_regex.match(path)
             for route in self.app.routes
         )
 

@@ -41,7 +41,7 @@ def describe_validation_errors(errors: list[dict[str, object]]) -> str:
     """Turn pydantic's error list into one sentence naming each field and problem."""
     parts = []
     for error in errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]  # type: ignore[union-attr]
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]  # type: ignore[attr-defined]
         where = ".".join(location) or "body"
         if error.get("type") == "json_invalid":
             parts.append(f"malformed JSON: {error.get('msg')}")

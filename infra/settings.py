@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     payment_window_s: int = 300
     price_tolerance: Decimal = Decimal("0.02")
     prepaid_timeout_s: int = 1800
+    jobs_interval_s: float = 30.0
     max_position_age_s: float = 900.0
     match_fallback_steps_m: tuple[float, ...] = (3000.0, 5000.0, 8000.0, 12000.0)
     log_json: bool = True

@@ -1,0 +1,46 @@
+"""Background jobs of one API process: periodic maintenance that must not wait for a request.
+
+Each job is a daemon thread that runs its function every ``interval_s`` and logs failures instead of
+dying, so a bad run never stops later ones. Jobs are idempotent (safe when several processes run them).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import structlog
+
+log = structlog.get_logger("api.jobs")
+
+
+class PeriodicJob:
+    """Run ``work`` every ``interval_s`` seconds on a daemon thread until ``stop``."""
+
+    def __init__(self, name: str, interval_s: float, work: Callable[[], object]) -> None:
+        self.name = name
+        self.interval_s = interval_s
+        self._work = work
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"job-{name}", daemon=True)
+        self.runs = 0
+
+    def start(self) -> None:
+        """Begin running in the background."""
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Ask the loop to end and wait briefly for it."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self.interval_s):
+            try:
+                result = self._work()
+                self.runs += 1
+                if result:
+                    log.info("job_done", job=self.name, result=result)
+            except Exception:  # a failed run is logged; the next one still happens
+                log.exception("job_failed", job=self.name)
