@@ -30,6 +30,8 @@ def _position(value: Any, where: str) -> tuple[float, float]:
     for axis, number in zip(("longitude", "latitude"), value[:2], strict=True):
         if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
             raise InvalidGeometry(f"{where}: {axis} must be a finite number, got {number!r}")
+    if len(value) == 3 and (isinstance(value[2], bool) or not isinstance(value[2], int | float)):
+        raise InvalidGeometry(f"{where}: altitude must be a number, got {value[2]!r}")
     lng, lat = float(value[0]), float(value[1])
     if not -180.0 <= lng <= 180.0:
         raise InvalidGeometry(f"{where}: longitude {lng} is out of range [-180, 180] (GeoJSON is [lng, lat])")

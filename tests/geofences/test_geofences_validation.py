@@ -31,6 +31,7 @@ def test_polygon_with_hole_and_multipolygon_roundtrip() -> None:
         ({"type": "Polygon", "coordinates": [[[0, 0], [2, 2], [2, 0], [0, 2], [0, 0]]]}, "Self-intersection"),
         ({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [2, 0], [0, 0]]]}, "invalid polygon"),
         ({"type": "MultiPolygon", "coordinates": [SQUARE, SQUARE]}, "invalid multipolygon"),
+        ({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1, True], [0, 0]]]}, "altitude must be a number"),
         ({"type": "GeometryCollection", "coordinates": []}, "type must be one of"),
     ],
 )
