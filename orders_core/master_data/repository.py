@@ -135,5 +135,12 @@ class MasterDataRepository:
             row.updated_at = utc_now()
 
     def lock_customer(self, customer_id: str) -> None:
-        """Serialise credit checks of one customer (row lock on PostgreSQL; SQLite locks the database)."""
-        self.session.execute(select(CustomerRow.id).where(CustomerRow.id == customer_id).with_for_update())
+        """Serialise intake and credit checks of one customer until the transaction ends.
+
+        PostgreSQL: ``FOR NO KEY UPDATE``, which does not conflict with the key-share locks that
+        foreign keys of concurrently inserted orders take (a plain ``FOR UPDATE`` would deadlock with
+        them). SQLite takes the database write lock at BEGIN anyway.
+        """
+        self.session.execute(
+            select(CustomerRow.id).where(CustomerRow.id == customer_id).with_for_update(key_share=True)
+        )

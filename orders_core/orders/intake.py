@@ -100,15 +100,20 @@ def place_order(
     repository = OrderRepository(uow.session)
     if idempotency_key is not None:
         body_sha256 = body_sha256 or canonical_body_sha256(_command_body(command))
-        seen = repository.get_idempotency_key(idempotency_key)
-        if seen is not None:
-            if seen.body_sha256 != body_sha256:
-                raise IdempotencyKeyReused(
-                    f"Idempotency-Key {idempotency_key!r} was already used with a different request body"
-                )
-            return PlacedOrder(order_id=seen.order_id, created=False)
+        replay = _replay(repository, idempotency_key, body_sha256)
+        if replay is not None:
+            return replay
     catalogue = validate_order(uow, command)
-    customer = MasterDataRepository(uow.session).get_customer(command.customer_id)
+    master = MasterDataRepository(uow.session)
+    # One intake at a time per customer: the credit check sees every earlier order, and a concurrent
+    # request with the same key finds the first one's key once it holds the lock.
+    master.lock_customer(command.customer_id)
+    if idempotency_key is not None:
+        assert body_sha256 is not None
+        replay = _replay(repository, idempotency_key, body_sha256)
+        if replay is not None:
+            return replay
+    customer = master.get_customer(command.customer_id)
     assert customer is not None
     order_id = "ord_" + secrets.token_hex(8)
     now = utc_now()
@@ -161,6 +166,16 @@ def place_order(
     notify_after_commit(uow, "", OrderStatus.PLACED.value)
     continue_pipeline(uow, stock, order_id, price_tolerance=price_tolerance, actor=actor)
     return PlacedOrder(order_id=order_id, created=True)
+
+
+def _replay(repository: OrderRepository, key: str, body_sha256: str) -> PlacedOrder | None:
+    """The order an earlier request with this key made (409 if its body differed), or None."""
+    seen = repository.get_idempotency_key(key)
+    if seen is None:
+        return None
+    if seen.body_sha256 != body_sha256:
+        raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was already used with a different request body")
+    return PlacedOrder(order_id=seen.order_id, created=False)
 
 
 def _command_body(command: PlaceOrder) -> dict[str, Any]:

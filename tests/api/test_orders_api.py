@@ -192,3 +192,51 @@ def test_transitions_are_counted_in_metrics(client: TestClient) -> None:
     client.post("/v1/orders", json=order_body(), headers=ADMIN)
     metrics = client.get("/metrics").text
     assert 'dispatch_order_transitions_total{status="allocated"}' in metrics
+
+
+def test_concurrent_requests_with_one_idempotency_key_make_one_order(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {**ADMIN, "Idempotency-Key": "race-1"}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: client.post("/v1/orders", json=order_body(), headers=headers), range(4)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert order_count(client) == 1
+    assert available(client, "W1", "S1") == 8
+
+
+def test_pipeline_with_redis_stock_locks(database_url: str, fresh_redis_url: str) -> None:
+    settings = Settings(database_url=database_url, redis_url=fresh_redis_url, admin_token="test-admin", log_json=False)
+    with TestClient(create_app(settings)) as redis_client:
+        redis_client.put(
+            "/v1/warehouses/W1", json={"name": "W1", "location": {"lat": 52.5, "lng": 13.4}}, headers=ADMIN
+        )
+        item = {"name": "S1", "unit_price": 10, "weight_kg": 1, "volume_m3": 0.01}
+        redis_client.put("/v1/skus/S1", json=item, headers=ADMIN)
+        redis_client.put("/v1/customers/C1", json={"name": "C1", "credit_limit": 1000}, headers=ADMIN)
+        redis_client.put("/v1/warehouses/W1/stock/S1", json={"on_hand": 3}, headers=ADMIN)
+        first = redis_client.post("/v1/orders", json=order_body(qty=2), headers=ADMIN).json()
+        assert first["status"] == "allocated"
+        second = redis_client.post("/v1/orders", json=order_body(qty=2), headers=ADMIN).json()
+        assert second["status"] == "on_hold"
+        assert second["exceptions"][0]["details"]["missing"] == {"S1": 1}
+        redis_client.post(f"/v1/orders/{first['id']}/cancel", headers=ADMIN)
+        exception_id = second["exceptions"][0]["id"]
+        assert redis_client.post(f"/v1/exceptions/{exception_id}/approve", headers=ADMIN).status_code == 200
+        assert redis_client.get(f"/v1/orders/{second['id']}", headers=ADMIN).json()["status"] == "allocated"
+        assert available(redis_client, "W1", "S1") == 1
+
+
+def test_concurrent_orders_of_one_customer_neither_deadlock_nor_oversell(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def place(index: int) -> str:
+        answer = client.post("/v1/orders", json=order_body(qty=2), headers={**ADMIN, "Idempotency-Key": f"k{index}"})
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["status"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = sorted(pool.map(place, range(6)))
+    assert outcomes == ["allocated"] * 5 + ["on_hold"]
+    assert available(client, "W1", "S1") == 0
