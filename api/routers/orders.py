@@ -144,6 +144,7 @@ def create_order(
                     actor=actor_of(principal),
                     price_tolerance=container.settings.price_tolerance,
                     idempotency_key=idempotency_key,
+                    payment_timeout_s=container.settings.prepaid_timeout_s,
                 )
                 uow.commit()
             break

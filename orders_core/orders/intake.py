@@ -7,6 +7,7 @@ import json
 import math
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -90,12 +91,14 @@ def place_order(
     actor: str,
     price_tolerance: Decimal,
     idempotency_key: str | None = None,
+    payment_timeout_s: float | None = None,
     body_sha256: str | None = None,
 ) -> PlacedOrder:
     """Store a new order and run the pipeline (price, credit, stock, allocation); the caller commits.
 
     With an idempotency key, a replay with the same body answers the stored order and a different
     body is refused (409 idempotency_key_reused). Invalid input raises before anything is written.
+    For prepaid customers ``payment_timeout_s`` sets when payment is expected on the first timeline entry.
     """
     repository = OrderRepository(uow.session)
     if idempotency_key is not None:
@@ -156,7 +159,11 @@ def place_order(
             at=now,
             actor=actor,
             reason_code="order_placed",
-            reason=f"{len(lines)} line(s), total {total}",
+            reason=f"{len(lines)} line(s), total {total}" + (", awaiting prepayment" if customer.prepaid else ""),
+            # A prepaid order must be paid by then or it is cancelled (timeouts.release_expired_orders).
+            expected_next_at=now + timedelta(seconds=payment_timeout_s)
+            if customer.prepaid and payment_timeout_s is not None
+            else None,
         ),
     )
     repository.add_outbox(

@@ -41,6 +41,7 @@ def prepaid_order(client: TestClient) -> dict[str, object]:
     }
     order: dict[str, object] = client.post("/v1/orders", json=body, headers=ADMIN).json()
     assert order["payment_status"] == "pending"
+    assert order["timeline"][0]["expected_next_at"] is not None  # type: ignore[index]  # payment due
     return order
 
 
