@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shapely import STRtree
 from shapely.geometry import LineString, Point
 from shapely.geometry.base import BaseGeometry
 from shapely.prepared import PreparedGeometry, prep
@@ -91,38 +92,54 @@ class FenceEventDetector:
         self.set_fences(fences)
 
     def set_fences(self, fences: Iterable[Geofence]) -> None:
-        """Replace the fence set; carriers' states for removed fences are dropped, new ones start silently."""
+        """Replace the fence set. States for removed fences are dropped; a carrier already inside a
+        newly added fence is reported as entering it (after the dwell), as if the fence had just appeared."""
         self._fences = {f.id: _Fence(f, prep(f.geometry), build_cover(f.geometry)) for f in fences}
+        self._fence_ids = list(self._fences)
+        self._tree = STRtree([self._fences[fid].fence.geometry.envelope for fid in self._fence_ids])
         for track in self._tracks.values():
             for fence_id in list(track.fences):
                 if fence_id not in self._fences:
                     del track.fences[fence_id]
 
     def inside(self, carrier_id: str, fence_id: str) -> bool | None:
-        """The confirmed side of a carrier for a fence (None if never seen)."""
+        """The confirmed side of a carrier for a fence (None if the carrier was never seen)."""
         track = self._tracks.get(carrier_id)
-        state = None if track is None else track.fences.get(fence_id)
-        return None if state is None else state.inside
+        if track is None:
+            return None
+        state = track.fences.get(fence_id)
+        return False if state is None else state.inside
+
+    def _candidates(self, track: _Track, probe: BaseGeometry) -> list[str]:
+        # Only fences whose bounding box the fix (or the segment from the previous fix) touches, plus
+        # those the carrier is inside of or about to change side for, can change anything.
+        hits = {self._fence_ids[i] for i in self._tree.query(probe)} if self._fence_ids else set()
+        return sorted(hits | set(track.fences))
 
     def observe(self, carrier_id: str, lat: float, lng: float, ts_s: float) -> list[FenceEvent]:
         """Feed one fix; answers the events it confirms (possibly none)."""
         track = self._tracks.get(carrier_id)
         if track is not None and ts_s <= track.ts_s:
             return []
+        events: list[FenceEvent] = []
         if track is None:
+            # First fix: remember which fences the carrier is inside of, silently.
             track = _Track(ts_s, lat, lng)
             self._tracks[carrier_id] = track
-        events: list[FenceEvent] = []
-        for fence_id, fence in self._fences.items():
+            for fence_id in self._candidates(track, Point(lng, lat)):
+                if self._fences[fence_id].covers(lat, lng):
+                    track.fences[fence_id] = _FenceState(inside=True, last_raw_inside=True)
+            return events
+        moved = (track.lat, track.lng) != (lat, lng)
+        probe = LineString([(track.lng, track.lat), (lng, lat)]) if moved else Point(lng, lat)
+        for fence_id in self._candidates(track, probe):
+            fence = self._fences[fence_id]
             inside_now = fence.covers(lat, lng)
-            state = track.fences.get(fence_id)
-            if state is None:
-                track.fences[fence_id] = _FenceState(inside=inside_now, last_raw_inside=inside_now)
-                continue
+            state = track.fences.get(fence_id) or _FenceState(inside=False, last_raw_inside=False)
             if inside_now == state.inside:
                 crossing_possible = not inside_now and not state.last_raw_inside and state.pending_since is None
                 state.pending_count, state.pending_since = 0, None
-                if crossing_possible:
+                if crossing_possible and moved:
                     events.extend(self._crossing(carrier_id, fence, track, lat, lng, ts_s))
             else:
                 if state.pending_since is None:
@@ -136,6 +153,10 @@ class FenceEventDetector:
                     kind: EventKind = "enter" if inside_now else "exit"
                     events.append(FenceEvent(carrier_id, fence_id, kind, since_ts, since_lat, since_lng))
             state.last_raw_inside = inside_now
+            if state.inside or state.last_raw_inside or state.pending_since is not None:
+                track.fences[fence_id] = state
+            else:
+                track.fences.pop(fence_id, None)  # plain "outside" is the default: keep tracks small
         track.ts_s, track.lat, track.lng = ts_s, lat, lng
         return events
 

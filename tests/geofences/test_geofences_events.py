@@ -107,3 +107,47 @@ def test_interleaved_stale_fixes_change_nothing(sides: list[bool], stale: list[t
     a = _feed(FenceEventDetector([SQUARE], dwell_fixes=2, dwell_s=1e9), clean)
     b = _feed(FenceEventDetector([SQUARE], dwell_fixes=2, dwell_s=1e9), noisy)
     assert a == b
+
+
+def _reference_events(fence: Geofence, fixes: list[tuple[float, float, float]], dwell: int) -> list[tuple]:
+    """Oracle without pruning or crossings: per fence, a side change after `dwell` fixes on the new side."""
+    from shapely.geometry import Point
+
+    sides = [bool(fence.geometry.covers(Point(lng, lat))) for lat, lng, _ in fixes]
+    events, state, run_start, run = [], sides[0], 0, 0
+    for i in range(1, len(sides)):
+        if sides[i] != state:
+            if run == 0:
+                run_start = i
+            run += 1
+            if run >= dwell:
+                state = sides[i]
+                events.append((fence.id, "enter" if state else "exit", fixes[run_start][2]))
+                run = 0
+        else:
+            run = 0
+    return events
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(st.tuples(st.floats(-0.004, 0.004), st.floats(-0.004, 0.004)), min_size=1, max_size=80),
+    dwell=st.integers(1, 4),
+)
+def test_many_fences_match_a_per_fence_oracle(steps: list[tuple[float, float]], dwell: int) -> None:
+    fences = [
+        Geofence(
+            f"f{i}",
+            GeofenceKind.RESTRICTED_ZONE,
+            Polygon([(x, y), (x + 0.006, y), (x + 0.006, y + 0.006), (x, y + 0.006)]),
+        )
+        for i, (x, y) in enumerate([(120.0, 30.0), (120.004, 30.004), (120.012, 29.995), (119.99, 30.01)])
+    ]
+    lat, lng, fixes = 30.004, 120.004, []
+    for i, (dlat, dlng) in enumerate(steps):
+        lat, lng = lat + dlat, lng + dlng
+        fixes.append((lat, lng, float(i)))
+    detector = FenceEventDetector(fences, dwell_fixes=dwell, dwell_s=1e12, min_crossing_m=1e12)
+    got = sorted((e.fence_id, e.kind, e.ts_s) for e in _feed(detector, fixes))
+    expected = sorted(e for fence in fences for e in _reference_events(fence, fixes, dwell))
+    assert got == expected
