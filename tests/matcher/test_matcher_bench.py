@@ -1,0 +1,41 @@
+"""`dispatch bench match` runs end to end on a tiny fleet and agrees with brute force on every query."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from typer.testing import CliRunner
+
+from api.bench.match import command
+
+KEYS = {
+    "carriers",
+    "queries",
+    "ours_qps",
+    "postgis_qps",
+    "redis_qps",
+    "vs_postgis",
+    "vs_redis",
+    "agree_with_bruteforce",
+    "p50_us",
+    "p99_us",
+    "ingest_per_s",
+    "cost_ratio_10k_to_1m",
+    "batch_assignment_cost_m",
+    "batch_greedy_cost_m",
+}
+
+
+def test_bench_match_quick_run_prints_json_with_full_agreement() -> None:
+    app = typer.Typer()
+    app.command()(command)
+    result = CliRunner().invoke(app, ["--carriers", "1500", "--queries", "60", "--quick", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout.strip().splitlines()[-1])
+    assert payload.keys() >= KEYS
+    assert payload["agree_with_bruteforce"] == 1.0
+    assert payload["postgis_same_answers"] == 1.0
+    assert payload["postgis_qps"] > 0
+    assert payload["redis_qps"] > 0
+    assert payload["batch_assignment_unserved"] <= payload["batch_greedy_unserved"]
