@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import Match
 
 SEED = 20261125
 HANGZHOU = (30.2741, 120.1551)
@@ -56,7 +56,7 @@ def _offset(lat: float, lng: float, north_m: float, east_m: float) -> tuple[floa
 
 
 def _coverage(rng: random.Random, lat: float, lng: float) -> dict[str, Any]:
-    """A convex-ish polygon of 8-25 km around a carrier's home base (GeoJSON, lng-lat, closed ring)."""
+    """A star-shaped polygon of 8-25 km around a carrier's home base (GeoJSON, lng-lat, closed ring)."""
     radius_m = rng.uniform(8_000, 25_000)
     ring = []
     for i in range(10):
@@ -96,11 +96,9 @@ class _Loader:
         return True
 
     def _routed(self, method: str, path: str) -> bool:
-        """Whether the app serves this path (parts of the service may be switched off)."""
-        return any(
-            isinstance(route, APIRoute) and method in (route.methods or ()) and route.path_regex.match(path)
-            for route in self.app.routes
-        )
+        """Whether the app serves this path and method (parts of the service may be switched off)."""
+        scope = {"type": "http", "path": path, "method": method, "root_path": "", "path_params": {}}
+        return any(route.matches(scope)[0] == Match.FULL for route in self.app.router.routes)
 
     def exists(self, path: str) -> bool:
         if not self._routed("GET", path):
@@ -113,7 +111,11 @@ class _Loader:
 
 
 def load_demo_data(app: FastAPI, admin_token: str) -> DemoSummary:
-    """Load 3 warehouses, 50 SKUs with stock, 20 customers and 40 carriers with coverage and positions."""
+    """Load 3 warehouses, 50 SKUs with stock, 20 customers and 40 carriers with coverage and positions.
+
+    Carriers are based near the warehouses (as in life: they wait where the freight is), so a match
+    from a warehouse finds several of them within the default 3 km.
+    """
     rng = random.Random(SEED)
     loader = _Loader(app, admin_token)
     for warehouse_id, (name, lat, lng) in WAREHOUSES.items():
@@ -161,7 +163,8 @@ def load_demo_data(app: FastAPI, admin_token: str) -> DemoSummary:
     now_s = time.time()
     for i in range(40):
         carrier_id = f"CAR-{i + 1:03d}"
-        home_lat, home_lng = _offset(*HANGZHOU, rng.uniform(-20_000, 20_000), rng.uniform(-20_000, 20_000))
+        _, base_lat, base_lng = list(WAREHOUSES.values())[i % len(WAREHOUSES)]
+        home_lat, home_lng = _offset(base_lat, base_lng, rng.uniform(-1_500, 1_500), rng.uniform(-1_500, 1_500))
         vehicle, capacity_kg, capacity_m3 = VEHICLES[i % len(VEHICLES)]
         loader.put(
             "carriers",
@@ -174,7 +177,7 @@ def load_demo_data(app: FastAPI, admin_token: str) -> DemoSummary:
                 "coverage": _coverage(rng, home_lat, home_lng),
             },
         )
-        lat, lng = _offset(home_lat, home_lng, rng.uniform(-3_000, 3_000), rng.uniform(-3_000, 3_000))
+        lat, lng = _offset(home_lat, home_lng, rng.uniform(-1_000, 1_000), rng.uniform(-1_000, 1_000))
         ts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now_s - rng.uniform(0, 120)))
         positions.append({"carrier_id": carrier_id, "lat": round(lat, 6), "lng": round(lng, 6), "ts": ts})
     loader.post("position batches", "/v1/carriers/positions", {"positions": positions})
