@@ -23,9 +23,10 @@ import numpy as np
 
 from geo.errors import InvalidInput
 from warehouse_picking.layouts import Layout, SlotLocation
+from warehouse_picking.rect_dp import rectangular_exact_order
 from warehouse_picking.solvers import PickEdge, held_karp, ortools_route, steiner_tsp_segments, tour_length
 
-METHODS = ("auto", "exact", "held_karp", "ortools", "s_shape", "largest_gap", "return")
+METHODS = ("auto", "exact", "dp", "mip", "held_karp", "ortools", "s_shape", "largest_gap", "return")
 HELD_KARP_MAX_STOPS = 9
 _EPS = 1e-9
 
@@ -132,8 +133,14 @@ def solve(problem: RouteProblem, *, method: str = "auto", time_limit_s: float = 
         order, name, proven = held_karp(problem.matrix), "held_karp", True
     elif method == "ortools":
         order, name = ortools_route(problem.matrix, time_limit_s), "ortools_gls"
-    else:  # auto / exact: MIP; if it cannot prove optimality in time, OR-Tools on what time is left
-        order_mip, lower, proven = exact_order(problem, time_limit_s * (1.0 if method == "exact" else 0.6))
+    elif method == "dp" or (method in ("auto", "exact") and problem.layout.rectangular is not None):
+        if problem.layout.rectangular is None:
+            raise UnsupportedMethod("dp needs a rectangular layout")
+        dp_order, lower, proven = exact_order(problem, time_limit_s, "dp")
+        assert dp_order is not None
+        order, name = dp_order, "exact_dp"
+    else:  # MIP; if it cannot prove optimality in time, OR-Tools on what time is left
+        order_mip, lower, proven = exact_order(problem, time_limit_s * (1.0 if method in ("exact", "mip") else 0.6))
         if order_mip is not None:
             order, name = order_mip, "exact_mip"
         else:
@@ -168,7 +175,9 @@ def _seed_order(problem: RouteProblem) -> list[int] | None:
 
 
 # ------------------------------------------------------------------ exact MIP on the layout graph
-def exact_order(problem: RouteProblem, time_limit_s: float) -> tuple[list[int] | None, float, bool]:
+def exact_order(
+    problem: RouteProblem, time_limit_s: float, method: str = "mip"
+) -> tuple[list[int] | None, float, bool]:
     """Segment-mode Steiner-TSP MIP on the layout graph; answers matrix indices (1-based stops)."""
     layout = problem.layout
     n_nodes = len(layout.node_xy)
@@ -189,6 +198,10 @@ def exact_order(problem: RouteProblem, time_limit_s: float) -> tuple[list[int] |
         else:
             plain.append((u, v, length))
     depot = layout.depot.u
+    if layout.rectangular is not None and method == "dp":
+        plain_ids = [e for e in range(len(layout.edges)) if e not in on_edge]
+        order, _length = rectangular_exact_order(layout, plain, plain_ids, picks, sorted(on_edge), node_stops)
+        return order, _length, True
     keep = {depot, *node_stops, *(p.u for p in picks), *(p.v for p in picks)}
     plain = _prune_dangling(n_nodes, plain, keep)
     result = steiner_tsp_segments(n_nodes, plain, picks, node_stops, depot, time_limit_s=time_limit_s)
