@@ -346,3 +346,67 @@ def test_pagination_walks_every_order_once(world: World) -> None:
         if cursor is None:
             break
     assert seen == ids
+
+
+class RacingStock:
+    """The real stock service, with a rival order grabbing stock (in its own committed transaction)
+    between our availability read and our reserve; ``churn`` makes the rival cancel before our next read."""
+
+    def __init__(self, world: World, grabs: list[tuple[str, str, int]], *, churn: bool = False) -> None:
+        self.world = world
+        self.grabs = list(grabs)
+        self.churn = churn
+        self.rivals = 0
+
+    def available_by_warehouse(self, uow: UnitOfWork, skus: object) -> dict[str, dict[str, int]]:
+        if self.churn and self.rivals:
+            with self.world.uow() as other:
+                self.world.stock.release(other, f"rival-{self.rivals}")
+                other.commit()
+        return self.world.stock.available_by_warehouse(uow, skus)  # type: ignore[arg-type]
+
+    def reserve(self, uow: UnitOfWork, order_id: str, lines: object) -> None:
+        from orders_core.stock.model import ReservationLine
+
+        if self.grabs:
+            warehouse_id, sku, qty = self.grabs.pop(0)
+            self.rivals += 1
+            with self.world.uow() as other:
+                self.world.stock.reserve(other, f"rival-{self.rivals}", [ReservationLine(warehouse_id, sku, qty)])
+                other.commit()
+        self.world.stock.reserve(uow, order_id, lines)  # type: ignore[arg-type]
+
+    def release(self, uow: UnitOfWork, order_id: str) -> object:
+        return self.world.stock.release(uow, order_id)
+
+
+def _place_with(world: World, stock: object) -> OrderView:
+    command = PlaceOrder("C1", (OrderLine("S1", 2, Decimal("10.00")),), NEAR_W1)
+    with world.uow() as uow:
+        placed = place_order(uow, stock, command, actor="test", price_tolerance=TOL)  # type: ignore[arg-type]
+        uow.commit()
+    return world.view(placed.order_id)
+
+
+def test_lost_reservation_race_replans_to_the_next_warehouse(world: World, backend: str) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer: a rival transaction cannot commit inside ours")
+    world.set_stock("W1", "S1", 2)
+    world.set_stock("W2", "S1", 2)
+    view = _place_with(world, RacingStock(world, [("W1", "S1", 1)]))
+    assert view.status == "allocated"
+    assert [s.warehouse_id for s in view.shipments] == ["W2"]
+    assert world.available("W1", "S1") == 1
+    assert world.available("W2", "S1") == 0
+
+
+def test_losing_every_race_holds_with_stock_shortage(world: World, backend: str) -> None:
+    if backend == "sqlite":
+        pytest.skip("SQLite has one writer: a rival transaction cannot commit inside ours")
+    world.set_stock("W1", "S1", 8)
+    view = _place_with(world, RacingStock(world, [("W1", "S1", 7)] * 4, churn=True))
+    assert view.status == "on_hold"
+    (exception,) = view.exceptions
+    assert exception.kind == "stock_shortage"
+    assert len(exception.details["lost_reservation_races"]) == 4
+    assert world.available("W1", "S1") == 1  # the last rival holds 7; we hold nothing
