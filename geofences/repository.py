@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from geofences.events import FenceEvent
 from geofences.model import Geofence, GeofenceKind, fences_containing
-from geofences.tables import GeofenceRow
+from geofences.tables import GeofenceEventRow, GeofenceRow
 
 
 def _to_fence(row: GeofenceRow) -> Geofence:
@@ -73,3 +75,39 @@ class GeofenceRepository:
         if kind is not None:
             statement = statement.where(GeofenceRow.kind == kind.value)
         return fences_containing([_to_fence(row) for row in self.session.scalars(statement)], lat, lng)
+
+    def add_events(self, events: Sequence[FenceEvent]) -> None:
+        """Append confirmed fence events."""
+        now = datetime.now(UTC)
+        self.session.add_all(
+            GeofenceEventRow(
+                carrier_id=e.carrier_id,
+                fence_id=e.fence_id,
+                kind=e.kind,
+                ts_s=e.ts_s,
+                lat=e.lat,
+                lng=e.lng,
+                via_crossing=e.via_crossing,
+                recorded_at=now,
+            )
+            for e in events
+        )
+        self.session.flush()
+
+    def events(
+        self, *, carrier_id: str | None = None, fence_id: str | None = None, limit: int = 100
+    ) -> list[FenceEvent]:
+        """The newest events (optionally of one carrier and/or fence), oldest first."""
+        statement = select(GeofenceEventRow)
+        if carrier_id is not None:
+            statement = statement.where(GeofenceEventRow.carrier_id == carrier_id)
+        if fence_id is not None:
+            statement = statement.where(GeofenceEventRow.fence_id == fence_id)
+        statement = statement.order_by(GeofenceEventRow.ts_s.desc(), GeofenceEventRow.id.desc()).limit(limit)
+        rows = list(self.session.scalars(statement))
+        return [
+            FenceEvent(
+                r.carrier_id, r.fence_id, "enter" if r.kind == "enter" else "exit", r.ts_s, r.lat, r.lng, r.via_crossing
+            )
+            for r in reversed(rows)
+        ]

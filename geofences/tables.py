@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import DateTime, Float, Index, String
+from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infra.db import Base
@@ -32,3 +32,23 @@ class GeofenceRow(Base):
     max_lat: Mapped[float] = mapped_column(Float, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class GeofenceEventRow(Base):
+    """A confirmed enter/exit of a carrier, appended as fixes arrive."""
+
+    __tablename__ = "geofence_events"
+    __table_args__ = (
+        Index("ix_geofence_events_carrier", "carrier_id", "ts_s"),
+        Index("ix_geofence_events_fence", "fence_id", "ts_s"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    carrier_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    fence_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    ts_s: Mapped[float] = mapped_column(Float, nullable=False)
+    lat: Mapped[float] = mapped_column(Float, nullable=False)
+    lng: Mapped[float] = mapped_column(Float, nullable=False)
+    via_crossing: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -75,6 +75,10 @@ class RedisPositionStore:
         """Tell every process that a carrier's master data changed (they reload it from the DB)."""
         self.client.xadd(self.stream_key, {"carrier": carrier_id}, maxlen=STREAM_MAXLEN, approximate=True)
 
+    def publish_fences_changed(self) -> None:
+        """Tell every process that geofences changed (they reload them for event detection)."""
+        self.client.xadd(self.stream_key, {"fences": "changed"}, maxlen=STREAM_MAXLEN, approximate=True)
+
     def latest(self) -> dict[str, tuple[float, float, float]]:
         """Every carrier's newest fix as (lat, lng, ts_s)."""
         result: dict[str, tuple[float, float, float]] = {}
@@ -99,6 +103,7 @@ class RedisPositionFeed:
         *,
         start_id: str = "0-0",
         on_carrier_changed: Callable[[str], None] | None = None,
+        on_fences_changed: Callable[[], None] | None = None,
         block_ms: int = 500,
         batch_size: int = 5_000,
     ) -> None:
@@ -106,6 +111,7 @@ class RedisPositionFeed:
         self.sink = sink
         self.last_id = start_id
         self.on_carrier_changed = on_carrier_changed
+        self.on_fences_changed = on_fences_changed
         self.block_ms = block_ms
         self.batch_size = batch_size
         self._stop = threading.Event()
@@ -121,6 +127,7 @@ class RedisPositionFeed:
         lngs: list[float] = []
         stamps: list[float] = []
         changed: list[str] = []
+        fences_changed = False
         read = 0
         for _stream, entries in response:
             for entry_id, fields in entries:
@@ -129,6 +136,9 @@ class RedisPositionFeed:
                 data = {_text(k): _text(v) for k, v in fields.items()}
                 if "carrier" in data:
                     changed.append(data["carrier"])
+                    continue
+                if "fences" in data:
+                    fences_changed = True
                     continue
                 try:
                     fix = (data["c"], float(data["lat"]), float(data["lng"]), float(data["ts"]))
@@ -142,6 +152,8 @@ class RedisPositionFeed:
         if changed and self.on_carrier_changed is not None:
             for carrier_id in dict.fromkeys(changed):
                 self.on_carrier_changed(carrier_id)
+        if fences_changed and self.on_fences_changed is not None:
+            self.on_fences_changed()
         if ids:
             self.sink.update_positions(ids, lats, lngs, stamps)
         return read

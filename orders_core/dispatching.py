@@ -4,16 +4,23 @@ Without Redis, positions go straight into this process's index. With Redis, they
 shared latest-position hash and an update stream that a background feed (``matcher.feeds``) tails into
 every process's index; carrier master-data changes travel on the same stream. The relational store
 keeps each carrier's newest fix, so a restart without Redis still knows where carriers are.
+
+Geofence enter/exit events are detected (``geofences.events``) in the process that receives the fixes
+and appended to ``geofence_events``. The dwell state is per process: with several API processes, route a
+carrier's uplink to one process (or run one) for exact dwell semantics.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from geofences.events import FenceEvent, FenceEventDetector
+from geofences.repository import GeofenceRepository
 from matcher.fallback import match_with_fallback
 from matcher.feeds import RedisPositionFeed, RedisPositionStore
 from matcher.index import CarrierIndex
@@ -56,6 +63,8 @@ class CarrierMatching:
         self.index = CarrierIndex(max_position_age_s=max_position_age_s)
         self.store: RedisPositionStore | None = None if redis_client is None else RedisPositionStore(redis_client)
         self.feed: RedisPositionFeed | None = None
+        self.fence_events = FenceEventDetector([])
+        self._fence_lock = threading.Lock()  # the detector is not thread-safe; requests run in a pool
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -67,13 +76,25 @@ class CarrierMatching:
         carriers = repository.list_all()
         for carrier in carriers:
             self.index.upsert_carrier(carrier_profile(carrier))
-        self._apply(repository.positions())
+        durable = repository.positions()
+        self._apply(durable)
+        fences = GeofenceRepository(uow.session).list_all()
+        with self._fence_lock:
+            self.fence_events.set_fences(fences)
+            for fix in sorted(durable, key=lambda f: f.ts_s):  # first fixes set sides silently
+                self.fence_events.observe(fix.carrier_id, fix.lat, fix.lng, fix.ts_s)
         if self.store is not None:
             known = {carrier.id for carrier in carriers}
             latest = [PositionFix(cid, *fix) for cid, fix in self.store.latest().items() if cid in known]
             self._apply(latest)
             if self.feed is None:
-                self.feed = RedisPositionFeed(self.store, self.index, start_id=start_id, on_carrier_changed=self.reload)
+                self.feed = RedisPositionFeed(
+                    self.store,
+                    self.index,
+                    start_id=start_id,
+                    on_carrier_changed=self.reload,
+                    on_fences_changed=self.reload_fences,
+                )
                 self.feed.start()
         log.info("carrier_index_loaded", carriers=len(carriers), redis=self.store is not None)
         return len(carriers)
@@ -104,6 +125,22 @@ class CarrierMatching:
         else:
             self.index.upsert_carrier(carrier_profile(carrier))
 
+    def fences_changed(self) -> None:
+        """A committed geofence change: reload fences here and tell the other processes."""
+        self.reload_fences()
+        if self.store is not None:
+            try:
+                self.store.publish_fences_changed()
+            except Exception:
+                log.exception("fence_change_publish_failed")
+
+    def reload_fences(self) -> None:
+        """Re-read every geofence for event detection."""
+        with UnitOfWork(self.session_factory) as uow:
+            fences = GeofenceRepository(uow.session).list_all()
+        with self._fence_lock:
+            self.fence_events.set_fences(fences)
+
     def ingest(self, uow: UnitOfWork, fixes: Sequence[PositionFix]) -> None:
         """Persist the newest fix per carrier in ``uow``; once committed, publish and apply them.
 
@@ -128,6 +165,23 @@ class CarrierMatching:
             except Exception:  # durable already; other processes will see it on reload
                 log.exception("position_publish_failed", fixes=len(fixes))
         self._apply(fixes)
+        self._record_fence_events(fixes)
+
+    def _record_fence_events(self, fixes: Sequence[PositionFix]) -> list[FenceEvent]:
+        with self._fence_lock:
+            events = [
+                event
+                for fix in sorted(fixes, key=lambda f: f.ts_s)
+                for event in self.fence_events.observe(fix.carrier_id, fix.lat, fix.lng, fix.ts_s)
+            ]
+        if events:
+            try:
+                with UnitOfWork(self.session_factory) as uow:
+                    GeofenceRepository(uow.session).add_events(events)
+                    uow.commit()
+            except Exception:  # positions are durable; losing an event must not fail the request
+                log.exception("fence_events_not_recorded", events=len(events))
+        return events
 
     def _apply(self, fixes: Sequence[PositionFix]) -> int:
         if not fixes:

@@ -1,15 +1,17 @@
-"""Geofences: PUT/GET /v1/geofences/{id} and the point query GET /v1/geofences/containing?lat=&lng=."""
+"""Geofences: PUT/GET /v1/geofences/{id}, the point query GET /v1/geofences/containing?lat=&lng=, and the
+enter/exit events detected as carrier positions arrive (GET /v1/geofences/events)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from api.auth import require_roles
+from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
-from api.schemas.geofences import GeofenceIn, GeofenceOut, GeofencesOut, Kind
+from api.schemas.geofences import FenceEventOut, FenceEventsOut, GeofenceIn, GeofenceOut, GeofencesOut, Kind
 from api.tokens import Principal
 from geofences.model import Geofence, GeofenceKind, GeofenceNotFound
 from geofences.repository import GeofenceRepository
@@ -42,6 +44,37 @@ def containing(
     return GeofencesOut(geofences=[_fence_out(f) for f in fences])
 
 
+@router.get("/events", response_model=FenceEventsOut)
+def fence_events(
+    carrier_id: Annotated[str | None, Query(max_length=64)] = None,
+    fence_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    container: Container = Depends(get_container),
+    principal: Principal = Depends(readers),
+) -> FenceEventsOut:
+    """The newest enter/exit events, oldest first; a carrier token sees only its own."""
+    if principal.role == "carrier":
+        if carrier_id is not None and carrier_id != principal.subject:
+            raise Forbidden("a carrier token may only read its own fence events")
+        carrier_id = principal.subject or ""
+    with container.uow() as uow:
+        events = GeofenceRepository(uow.session).events(carrier_id=carrier_id, fence_id=fence_id, limit=limit)
+    return FenceEventsOut(
+        events=[
+            FenceEventOut(
+                carrier_id=e.carrier_id,
+                fence_id=e.fence_id,
+                kind=e.kind,
+                at=datetime.fromtimestamp(e.ts_s, UTC),
+                lat=e.lat,
+                lng=e.lng,
+                via_crossing=e.via_crossing,
+            )
+            for e in events
+        ]
+    )
+
+
 @router.put("/{fence_id}", response_model=GeofenceOut)
 def put_geofence(
     fence_id: FenceId,
@@ -60,6 +93,7 @@ def put_geofence(
     )
     with container.uow() as uow:
         created = GeofenceRepository(uow.session).upsert(fence)
+        uow.after_commit(container.carriers.fences_changed)
         uow.commit()
     response.status_code = 201 if created else 200
     return _fence_out(fence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -26,3 +27,17 @@ class GeofenceOut(BaseModel):
 
 class GeofencesOut(BaseModel):
     geofences: list[GeofenceOut]
+
+
+class FenceEventOut(BaseModel):
+    carrier_id: str
+    fence_id: str
+    kind: Literal["enter", "exit"]
+    at: datetime = Field(description="when the carrier crossed (first fix on the new side, or interpolated)")
+    lat: float
+    lng: float
+    via_crossing: bool = Field(description="inferred from a segment through the fence between two outside fixes")
+
+
+class FenceEventsOut(BaseModel):
+    events: list[FenceEventOut]

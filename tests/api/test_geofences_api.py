@@ -91,3 +91,35 @@ def test_roles(client: TestClient) -> None:
     dispatcher = _token(client, "dispatcher")
     assert client.put("/v1/geofences/z", json=body, headers=dispatcher).status_code == 201
     assert client.get("/v1/geofences/z", headers=carrier).status_code == 200
+
+
+def _iso(ts_s: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts_s))
+
+
+def test_carrier_moving_into_a_fence_produces_an_enter_event_after_the_dwell(client: TestClient) -> None:
+    import time
+
+    client.put("/v1/geofences/zone", json={"kind": "restricted_zone", "geometry": SQUARE}, headers=ADMIN)
+    carrier = {"name": "c", "vehicle_type": "van", "capacity_kg": 10, "capacity_m3": 1, "coverage": None}
+    assert client.put("/v1/carriers/CAR-1", json=carrier, headers=ADMIN).status_code == 201
+    now = time.time() - 100
+    track = [(30.05, 119.95), (30.05, 120.05), (30.051, 120.05), (30.052, 120.05), (30.053, 120.05)]
+    for i, (lat, lng) in enumerate(track):
+        fix = {"carrier_id": "CAR-1", "lat": lat, "lng": lng, "ts": _iso(now + i * 10)}
+        assert client.post("/v1/carriers/positions", json={"positions": [fix]}, headers=ADMIN).status_code == 200
+    events = client.get("/v1/geofences/events", params={"carrier_id": "CAR-1"}, headers=ADMIN).json()["events"]
+    assert [(e["fence_id"], e["kind"], e["lng"]) for e in events] == [("zone", "enter", 120.05)]
+    # Leaving by a long hop past the far side: confirmed after the dwell as an exit.
+    for i, lng in enumerate((120.3, 120.31, 120.32)):
+        fix = {"carrier_id": "CAR-1", "lat": 30.05, "lng": lng, "ts": _iso(now + 60 + i * 10)}
+        client.post("/v1/carriers/positions", json={"positions": [fix]}, headers=ADMIN)
+    events = client.get("/v1/geofences/events", params={"fence_id": "zone"}, headers=ADMIN).json()["events"]
+    assert [e["kind"] for e in events] == ["enter", "exit"]
+    own = _token(client, "carrier", "CAR-1")
+    assert len(client.get("/v1/geofences/events", headers=own).json()["events"]) == 2
+    other = _token(client, "carrier", "CAR-2")
+    assert client.get("/v1/geofences/events", headers=other).json()["events"] == []
+    assert client.get("/v1/geofences/events", params={"carrier_id": "CAR-1"}, headers=other).status_code == 403

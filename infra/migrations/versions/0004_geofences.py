@@ -1,4 +1,4 @@
-"""Carriers, their last durable positions, and geofences.
+"""Carriers, their last durable positions, geofences and fence events.
 
 Revision ID: 0004_geofences
 Revises: 0003_stock
@@ -64,6 +64,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_geofences_kind_owner", "geofences", ["kind", "owner_id"])
     op.create_index("ix_geofences_bbox", "geofences", ["min_lng", "max_lng", "min_lat", "max_lat"])
+    op.create_table(
+        "geofence_events",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("carrier_id", sa.String(64), nullable=False),
+        sa.Column("fence_id", sa.String(64), nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False),
+        sa.Column("ts_s", sa.Float, nullable=False),
+        sa.Column("lat", sa.Float, nullable=False),
+        sa.Column("lng", sa.Float, nullable=False),
+        sa.Column("via_crossing", sa.Boolean, nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_geofence_events_carrier", "geofence_events", ["carrier_id", "ts_s"])
+    op.create_index("ix_geofence_events_fence", "geofence_events", ["fence_id", "ts_s"])
     if op.get_bind().dialect.name == "postgresql":
         # Spatial indexes exist only where the engine can use them (PostGIS).
         op.execute("CREATE INDEX ix_carriers_coverage ON carriers USING gist (coverage)")
@@ -71,6 +85,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("geofence_events")
     op.drop_table("geofences")
     op.drop_table("carrier_positions")
     op.drop_table("carriers")
