@@ -109,6 +109,9 @@ class RedisStockLocks:
             ]
             for wh, done in taken:  # compensation: give back the groups already held
                 self._group_call("release", order_id, wh, done)
+            for wh, _ in groups:
+                if not self.client.exists(reservation_key(wh, order_id)):
+                    self.client.srem(order_index_key(order_id), wh)
             shortages += self._shortages_of(groups[index + 1 :])
             raise InsufficientStock(shortages)
 

@@ -90,18 +90,21 @@ class StockRepository:
         for line in merged:
             self._shift((line.warehouse_id, line.sku), reserved=line.qty)
 
-    def _held_rows(self, order_id: str) -> list[StockReservationRow]:
+    def _held_rows(self, order_id: str, *, for_update: bool = True) -> list[StockReservationRow]:
         statement = (
             select(StockReservationRow)
             .where(StockReservationRow.order_id == order_id, StockReservationRow.state == HELD)
             .order_by(StockReservationRow.warehouse_id, StockReservationRow.sku, StockReservationRow.id)
-            .with_for_update()
         )
+        if for_update:
+            statement = statement.with_for_update()
         return list(self.session.execute(statement).scalars())
 
     def held_lines(self, order_id: str) -> list[ReservationLine]:
         """What the order holds according to the durable mirror."""
-        return merge_lines(ReservationLine(r.warehouse_id, r.sku, r.qty) for r in self._held_rows(order_id))
+        return merge_lines(
+            ReservationLine(r.warehouse_id, r.sku, r.qty) for r in self._held_rows(order_id, for_update=False)
+        )
 
     def release_order(self, order_id: str) -> list[ReservationLine]:
         """Mark every held row of the order released and lower ``reserved``; answers what was released."""

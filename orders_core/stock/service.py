@@ -86,14 +86,15 @@ class StockService:
     def release(self, uow: UnitOfWork, order_id: str) -> list[ReservationLine]:
         """Give back everything the order holds (idempotent); the fast store frees it after commit."""
         released = StockRepository(uow.session).release_order(order_id)
-        uow.after_commit(lambda: self._release_fast(order_id))
         if released:
+            # Exactly what the durable rows gave back: a re-reservation later in the same unit of work
+            # must survive this release.
+            uow.after_commit(lambda: self._release_fast(order_id, released))
             self._on_outcome("released")
         return released
 
-    def _release_fast(self, order_id: str) -> None:
-        # Everything the order holds in the fast store goes, so a hold leaked by a crash cannot linger.
-        self.locks.release(order_id, None)
+    def _release_fast(self, order_id: str, lines: list[ReservationLine]) -> None:
+        self.locks.release(order_id, lines)
 
     def consume(self, uow: UnitOfWork, order_id: str, picked: Sequence[ReservationLine]) -> None:
         """Picked goods leave: on_hand and reserved both drop; the rest of the hold stays."""

@@ -89,6 +89,27 @@ def test_stock_stays_consistent_under_random_operations(stack: StockStack, backe
             expected = self.holds.pop(order, {})
             assert {(line.warehouse_id, line.sku): line.qty for line in released} == expected
 
+        @rule(order=orders, wanted=lines)
+        def reallocate(self, order: str, wanted: list[tuple[tuple[str, str], int]]) -> None:
+            """Release and reserve again in ONE unit of work (re-planning an order)."""
+            freed = self.holds.get(order, {})
+            totals: dict[tuple[str, str], int] = {}
+            for key, qty in wanted:
+                totals[key] = totals.get(key, 0) + qty
+            # The fast store frees the old hold only after commit, so it still counts here.
+            fits = all(self.on_hand.get(key, 0) - self.reserved(key) >= qty for key, qty in totals.items())
+            try:
+                with stack.uow() as uow:
+                    stack.service.release(uow, order)
+                    stack.service.reserve(uow, order, [ReservationLine(k[0], k[1], q) for k, q in wanted])
+                    uow.commit()
+            except InsufficientStock:
+                assert not fits
+            else:
+                assert fits
+                assert freed is not None
+                self.holds[order] = dict(totals)
+
         @rule(order=orders, share=st.floats(0.0, 1.0))
         def consume(self, order: str, share: float) -> None:
             hold = self.holds.get(order, {})
