@@ -50,6 +50,17 @@ def haversine_rad_m(
     return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
 
 
+def haversine_rad_m_pairs(
+    phi1: FloatArray, lmb1: FloatArray, cos_phi1: FloatArray, phis: FloatArray, lmbs: FloatArray, cos_phis: FloatArray
+) -> FloatArray:
+    """Element-wise :func:`haversine_rad_m` (arrays on both sides, same order of operations, same results)."""
+    sdphi = np.sin((phis - phi1) * 0.5)
+    sdlmb = np.sin((lmbs - lmb1) * 0.5)
+    a = sdphi * sdphi + cos_phi1 * cos_phis * (sdlmb * sdlmb)
+    np.minimum(a, 1.0, out=a)
+    return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)), dtype=np.float64)
+
+
 def haversine_pairs_m(
     lats1: npt.ArrayLike, lngs1: npt.ArrayLike, lats2: npt.ArrayLike, lngs2: npt.ArrayLike
 ) -> FloatArray:

@@ -32,7 +32,7 @@ import h3.api.basic_int as h3i
 import numpy as np
 import numpy.typing as npt
 
-from geo.distance import haversine_m, haversine_rad_m
+from geo.distance import haversine_m, haversine_rad_m, haversine_rad_m_pairs
 from geo.errors import InvalidInput
 from geo.h3_radius import cell_disk
 from geofences.cover import Cover, cached_cover
@@ -432,6 +432,119 @@ class CarrierIndex:
                 Candidate(str(ids[idx[i]]), float(dist[i]), float(score[i]), self._explain(query, int(idx[i]), dist[i]))
                 for i in order
             ]
+
+    def match_many(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> list[list[Candidate]]:
+        """Answer many queries in one vectorised pass: the same answers as ``[match(q) for q in queries]``.
+
+        Per query only the bucket lookups run in Python; pruning, filters, distances, coverage, scores and
+        ranking run once over the candidates of all queries together (each tagged with its query number).
+        """
+        n_q = len(queries)
+        if n_q == 0:
+            return []
+        for query in queries:
+            validate_query(query)
+        now = time.time() if now_s is None else now_s
+        cutoff = now - self.max_position_age_s
+        q_radius = np.array([q.radius_m for q in queries])
+        # math (not NumPy) for the query side, exactly as the single-query path: identical distances.
+        q_phi = np.array([math.radians(q.pickup_lat) for q in queries])
+        q_lmb = np.array([math.radians(q.pickup_lng) for q in queries])
+        q_cos = np.array([math.cos(phi) for phi in q_phi.tolist()])
+        with self._lock:
+            codes = np.zeros(n_q, dtype=np.float64)
+            for i, q in enumerate(queries):
+                if q.vehicle_type is not None:
+                    codes[i] = self._vehicle_codes.get(q.vehicle_type, -1)
+            res = self.resolution
+            to_cell = h3i.latlng_to_cell
+            disks = [cell_disk(to_cell(q.pickup_lat, q.pickup_lng, res), q.radius_m) for q in queries]
+            lens = np.fromiter((len(d.cells) for d in disks), dtype=np.int64, count=n_q)
+            cell_q = np.repeat(np.arange(n_q), lens)
+            cells = np.concatenate([d.cells for d in disks])
+            near = haversine_rad_m_pairs(
+                q_phi[cell_q],
+                q_lmb[cell_q],
+                q_cos[cell_q],
+                np.concatenate([d.phi for d in disks]),
+                np.concatenate([d.lmb for d in disks]),
+                np.concatenate([d.cos_phi for d in disks]),
+            ) <= (q_radius[cell_q] + disks[0].slack_m)
+            buckets = self._buckets
+            parts: list[IntArray] = []
+            part_q: list[int] = []
+            for cell, qi in zip(cells[near].tolist(), cell_q[near].tolist(), strict=True):
+                bucket = buckets.get(cell)
+                if bucket is not None:
+                    parts.append(bucket)
+                    part_q.append(qi)
+            out: list[list[Candidate]] = [[] for _ in range(n_q)]
+            if not parts:
+                return out
+            idx = np.concatenate(parts)
+            qid = np.repeat(np.asarray(part_q, dtype=np.int64), [len(b) for b in parts])
+            hot = self._hot
+            mask = hot[TS_EFF].take(idx) >= cutoff
+            mask &= hot[KG].take(idx) >= np.array([q.weight_kg for q in queries]).take(qid)
+            mask &= hot[M3].take(idx) >= np.array([q.volume_m3 for q in queries]).take(qid)
+            q_code = codes.take(qid)
+            mask &= (q_code == 0) | (hot[VEH].take(idx) == q_code)
+            idx, qid = idx[mask], qid[mask]
+            dist = haversine_rad_m_pairs(
+                q_phi.take(qid),
+                q_lmb.take(qid),
+                q_cos.take(qid),
+                hot[PHI].take(idx),
+                hot[LMB].take(idx),
+                hot[COSPHI].take(idx),
+            )
+            within = dist <= q_radius.take(qid)
+            idx, qid, dist = idx[within], qid[within], dist[within]
+            if len(idx) and self._covers:
+                groups = hot[COVG].take(idx).astype(np.int64)
+                has = groups >= 0
+                if has.any():
+                    table = np.ones((n_q, len(self._covers) + 1), dtype=bool)
+                    for qi in np.unique(qid[has]).tolist():
+                        q = queries[qi]
+                        table[qi] = self._coverage_ok(q.dropoff_lat, q.dropoff_lng)
+                    covered = table[qid, groups + 1]
+                    idx, qid, dist = idx[covered], qid[covered], dist[covered]
+            if len(idx) == 0:
+                return out
+            w = self.weights
+            trip_km = np.array(
+                [haversine_m(q.pickup_lat, q.pickup_lng, q.dropoff_lat, q.dropoff_lng) / 1000.0 for q in queries]
+            )
+            score = (
+                (w.distance_per_km / 1000.0) * dist
+                + w.price * (hot[BASE].take(idx) + hot[RATE].take(idx) * trip_km.take(qid))
+                + hot[STATIC].take(idx)
+            )
+            by_distance = np.array([q.rank_by == "distance" for q in queries]).take(qid)
+            key = np.where(by_distance, dist, score)
+            order = np.lexsort((key, qid))
+            qid_sorted = qid[order]
+            starts = np.searchsorted(qid_sorted, np.arange(n_q))
+            ends = np.searchsorted(qid_sorted, np.arange(n_q), side="right")
+            ids = self._ids
+            for qi in np.flatnonzero(ends > starts).tolist():
+                q = queries[qi]
+                span = order[starts[qi] : ends[qi]]
+                cut = min(len(span), q.limit)
+                # Extend over exact ties at the cut, then break ties by carrier id like match() does.
+                cut = int(np.searchsorted(key.take(span), key[span[cut - 1]], side="right"))
+                top = sorted(span[:cut].tolist(), key=lambda i: (key[i], ids[idx[i]]))[: q.limit]
+                if q.explain:
+                    out[qi] = [
+                        Candidate(
+                            str(ids[idx[i]]), float(dist[i]), float(score[i]), self._explain(q, int(idx[i]), dist[i])
+                        )
+                        for i in top
+                    ]
+                else:
+                    out[qi] = [Candidate(str(ids[idx[i]]), float(dist[i]), float(score[i]), None) for i in top]
+            return out
 
     def _explain(self, query: MatchQuery, row: int, distance_m: float) -> dict[str, float]:
         profile = self._profiles[row]

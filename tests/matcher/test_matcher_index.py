@@ -124,8 +124,12 @@ def test_index_agrees_with_brute_force(
     query = _query(
         centre, radius_m, vehicle_type=vehicle, rank_by=rank_by, dropoff_lat=dropoff[0], dropoff_lng=dropoff[1]
     )
+    other = _query(centre, radius_m, weight_kg=0.0, volume_m3=0.0, limit=3, rank_by=rank_by)
     _assert_same(index, oracle, query)
-    _assert_same(index, oracle, _query(centre, radius_m, weight_kg=0.0, volume_m3=0.0, limit=3, rank_by=rank_by))
+    _assert_same(index, oracle, other)
+    # The vectorised many-query path answers exactly what the single-query path answers.
+    far = _query((centre[0] * 0.5, centre[1] * 0.5), radius_m)
+    assert index.match_many([query, other, far], now_s=NOW) == [index.match(q, now_s=NOW) for q in (query, other, far)]
 
 
 def test_carrier_just_inside_radius_is_matched_and_just_outside_is_not() -> None:
