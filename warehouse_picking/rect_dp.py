@@ -13,8 +13,10 @@ The chosen modes are handed to ``solvers._segment_walk_order`` to read off the v
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -67,6 +69,169 @@ def _canonical(entries: Sequence[Entry]) -> State:
     return tuple(out)
 
 
+@lru_cache(maxsize=500_000)
+def _transition(
+    state: State, is_v: bool, row: int, add1: int, add2: int, joins: bool
+) -> tuple[int, State | None, bool]:
+    """Apply one edge's mode to a frontier state.
+
+    Answers (degree class of the node leaving, for cross segments; the next canonical state, or None
+    when the leaving node's component is finished; whether every frontier node is then untouched).
+    """
+    entries = list(state)
+    fresh = 1 + max((c for _cls, c in entries), default=-1)
+    if is_v:
+        (c1, k1), (c2, k2) = entries[row], entries[row + 1]
+        n1, n2 = _add(c1, add1), _add(c2, add2)
+        if add1 and c1 == 0:
+            k1, fresh = fresh, fresh + 1
+        if add2 and c2 == 0:
+            k2, fresh = fresh, fresh + 1
+        entries[row], entries[row + 1] = (n1, k1), (n2, k2)
+        if joins and k1 != k2:
+            entries = [(cls, k1 if comp == k2 else comp) for cls, comp in entries]
+        return -1, _canonical(entries), False
+    c1, k1 = entries[row]
+    n1 = _add(c1, add1)
+    if n1 == 1:
+        return 1, None, False
+    if add1 and c1 == 0:
+        k1, fresh = fresh, fresh + 1
+    if joins:
+        entries[row] = (1 if add2 == 1 else 2, k1)
+    elif add2:
+        entries[row] = (2, fresh)
+    else:
+        entries[row] = (0, -1)
+    if n1 and all(comp != k1 for _cls, comp in entries):
+        return n1, None, all(cls == 0 for cls, _c in entries)
+    return n1, _canonical(entries), False
+
+
+_intern_lock = threading.Lock()
+_state_ids: dict[State, int] = {}
+_states: list[State] = []
+_memo: dict[tuple[bool, int, int, int, bool], dict[int, tuple[int, int, bool]]] = {}
+
+
+def _intern(state: State) -> int:
+    found = _state_ids.get(state)
+    if found is not None:
+        return found
+    with _intern_lock:
+        found = _state_ids.get(state)
+        if found is None:
+            found = len(_states)
+            _states.append(state)
+            _state_ids[state] = found
+        return found
+
+
+def _step_table(is_v: bool, row: int, add1: int, add2: int, joins: bool) -> dict[int, tuple[int, int, bool]]:
+    key = (is_v, row, add1, add2, joins)
+    table = _memo.get(key)
+    if table is None:
+        table = _memo.setdefault(key, {})
+    return table
+
+
+def _apply(
+    table: dict[int, tuple[int, int, bool]], sid: int, key: tuple[bool, int, int, int, bool]
+) -> tuple[int, int, bool]:
+    found = table.get(sid)
+    if found is None:
+        leaving, following, all_zero = _transition(_states[sid], *key)
+        found = (leaving, -1 if following is None else _intern(following), all_zero)
+        table[sid] = found
+    return found
+
+
+def _sweep(
+    steps: Sequence[_Step],
+    start: State,
+    required: set[int],
+    last_required: Sequence[bool],
+    pending_after: Sequence[bool],
+    lb_after: Sequence[float],
+    constant: float,
+    any_required_last: bool,
+    upper_bound: float | None,
+) -> tuple[float, list[int]] | None:
+    """The DP proper over interned states; answers (optimal cost, mode per step) or None above the bound."""
+    if len(_states) > 2_000_000:
+        with _intern_lock:
+            _state_ids.clear()
+            _states.clear()
+            _memo.clear()
+    start_id = _intern(start)
+    costs: list[dict[int, float]] = [{start_id: 0.0}]
+    back: list[dict[int, tuple[int, int]]] = [{}]
+    best_cost = float("inf") if upper_bound is None else upper_bound + 1e-7
+    best_end: tuple[int, int, int] | None = None  # (step, state id before it, mode) of a closing step
+    for t, step in enumerate(steps):
+        current = costs[-1]
+        following: dict[int, float] = {}
+        pointers: dict[int, tuple[int, int]] = {}
+        is_v = step.kind == "v"
+        leaving_required = step.leaving in required
+        can_close = not pending_after[t + 1] and not any_required_last
+        floor = lb_after[t + 1] + constant
+        mode_tables = []
+        for mi, (add1, add2, joins) in enumerate(step.modes):
+            key = (is_v, step.row, add1, add2, joins)
+            mode_tables.append((mi, step.costs[mi], _step_table(*key), key))
+        for sid, cost in current.items():
+            for mi, step_cost, table, key in mode_tables:
+                new_cost = cost + step_cost
+                if new_cost + floor >= best_cost:
+                    continue
+                leaving, nxt, all_zero = _apply(table, sid, key)
+                if not is_v:
+                    if leaving == 1 or (leaving == 0 and leaving_required):
+                        continue
+                    if nxt < 0:  # the leaving node's component closed the tour
+                        if all_zero and can_close and new_cost + constant < best_cost:
+                            best_cost, best_end = new_cost + constant, (t, sid, mi)
+                        continue
+                known = following.get(nxt)
+                if known is None or new_cost < known:
+                    following[nxt] = new_cost
+                    pointers[nxt] = (sid, mi)
+        costs.append(following)
+        back.append(pointers)
+    # close at the last column: even degrees, required nodes touched, a single component
+    final_id = -1
+    for sid, cost in costs[-1].items():
+        if cost + constant >= best_cost:
+            continue
+        state = _states[sid]
+        if any(cls == 1 for cls, _c in state):
+            continue
+        if any(cls == 0 and needed for (cls, _c), needed in zip(state, last_required, strict=True)):
+            continue
+        if len({c for cls, c in state if cls}) != 1:
+            continue
+        best_cost, best_end, final_id = cost + constant, None, sid
+    if best_end is None and final_id < 0:
+        return None
+    chosen = [0] * len(steps)
+    if best_end is not None:
+        t, sid, closing_mode = best_end
+        chosen[t] = closing_mode
+    else:
+        t, sid = len(steps), final_id
+    while t > 0:
+        sid, mode = back[t][sid]
+        chosen[t - 1] = mode
+        t -= 1
+    return best_cost, chosen
+
+
+def _gap_of(step: _Step, grid: np.ndarray) -> int:
+    """Index of the aisle to the right of a cross segment (its leaving node is in the aisle before)."""
+    return int(np.argwhere(grid == step.leaving)[0][0]) + 1
+
+
 def rectangular_exact_order(
     layout: Layout,
     plain_edges: Sequence[tuple[int, int, float]],
@@ -74,6 +239,7 @@ def rectangular_exact_order(
     pick_edges: Sequence[PickEdge],
     pick_ids: Sequence[int],
     node_stops: dict[int, list[int]],
+    upper_bound: float | None = None,
 ) -> tuple[list[int], float]:
     """Optimal visiting order (caller's stop ids) and its walk length on a rectangular layout.
 
@@ -147,89 +313,37 @@ def rectangular_exact_order(
     last_column = {int(grid[n_aisles - 1, k]) for k in range(n_blocks + 1)}
     any_required_last = bool(required & last_column)
 
+    # cheapest possible cost of what remains after step t (each pick segment at its cheapest mode)
+    # plus, for every gap between two aisles that the walk must span, two crossings of that gap
+    columns = [a for a in range(n_aisles) for k in range(n_blocks + 1) if int(grid[a, k]) in required]
+    columns += [(e - 0) // n_blocks for e in pick_ids]  # aisle edges are numbered aisle-major
+    if depot_on_grid:
+        columns.append(int(np.argwhere(grid == depot)[0][0]))
+    elif outside_edge < 0:  # between two aisles: both neighbours bound the span
+        left_aisle = int(spec.depot_x_m // spec.aisle_spacing_m)
+        columns += [left_aisle, left_aisle + 1]
+    span_low, span_high = min(columns), max(columns)
+    lb_after = [0.0] * (len(steps) + 1)
+    for t in range(len(steps) - 1, -1, -1):
+        step = steps[t]
+        extra = min(step.costs) if step.pick >= 0 or step.kind == "hd" else 0.0
+        if step.kind == "h" and step.row == 0:
+            gap = _gap_of(step, grid)
+            if span_low < gap <= span_high:
+                extra += 2.0 * spec.aisle_spacing_m
+        lb_after[t] = lb_after[t + 1] + extra
     rows = n_blocks + 1
     start: State = tuple((0, -1) for _ in range(rows))
-    layers: list[dict[State, tuple[float, State | None, int]]] = [{start: (0.0, None, -1)}]
-    best_cost = float("inf")
-    best_end: tuple[int, State, int] | None = None  # (step index, state before, mode) of a closing step
-    for t, step in enumerate(steps):
-        current = layers[-1]
-        following: dict[State, tuple[float, State | None, int]] = {}
-        for state, (cost, _prev, _mode) in current.items():
-            for mi, (add1, add2, joins) in enumerate(step.modes):
-                new_cost = cost + step.costs[mi]
-                if new_cost + constant >= best_cost:
-                    continue
-                entries = list(state)
-                fresh = 1 + max((c for _cls, c in entries), default=-1)
-                if step.kind == "v":
-                    (c1, k1), (c2, k2) = entries[step.row], entries[step.row + 1]
-                    n1, n2 = _add(c1, add1), _add(c2, add2)
-                    if add1 and c1 == 0:
-                        k1, fresh = fresh, fresh + 1
-                    if add2 and c2 == 0:
-                        k2, fresh = fresh, fresh + 1
-                    entries[step.row], entries[step.row + 1] = (n1, k1), (n2, k2)
-                    if joins and k1 != k2:
-                        entries = [(cls, k1 if comp == k2 else comp) for cls, comp in entries]
-                    following_state = _canonical(entries)
-                else:
-                    c1, k1 = entries[step.row]
-                    n1 = _add(c1, add1)
-                    if n1 == 1:
-                        continue  # a node leaves with odd degree
-                    if n1 == 0 and step.leaving in required:
-                        continue
-                    if add1 and c1 == 0:
-                        k1, fresh = fresh, fresh + 1
-                    if joins:
-                        entering = (1 if add2 == 1 else 2, k1)
-                    elif add2:
-                        entering = (2, fresh)
-                    else:
-                        entering = (0, -1)
-                    entries[step.row] = entering
-                    if n1 and all(comp != k1 for _cls, comp in entries):
-                        # the leaving node's component is finished: the tour closes here
-                        closes = all(cls == 0 for cls, _c in entries)
-                        closes = closes and not pending_after[t + 1] and not any_required_last
-                        if closes and new_cost + constant < best_cost:
-                            best_cost, best_end = new_cost + constant, (t, state, mi)
-                        continue
-                    following_state = _canonical(entries)
-                known = following.get(following_state)
-                if known is None or new_cost < known[0]:
-                    following[following_state] = (new_cost, state, mi)
-        layers.append(following)
-    # close at the last column: even degrees, required nodes touched, a single component
-    final_state: State | None = None
-    for state, (cost, _prev, _mode) in layers[-1].items():
-        if cost + constant >= best_cost:
-            continue
-        if any(cls == 1 for cls, _c in state):
-            continue
-        if any(state[k][0] == 0 and int(grid[n_aisles - 1, k]) in required for k in range(rows)):
-            continue
-        comps = {c for cls, c in state if cls}
-        if len(comps) != 1:
-            continue
-        best_cost, best_end, final_state = cost + constant, None, state
-    if best_end is None and final_state is None:
-        raise RuntimeError("rectangular DP found no closed walk")  # cannot happen on a connected layout
-    # walk the back-pointers to the mode of every step (layers[t] holds the states before step t)
-    chosen = [0] * len(steps)
-    if best_end is not None:
-        t, state, closing_mode = best_end
-        chosen[t] = closing_mode
-    else:
-        assert final_state is not None
-        t, state = len(steps), final_state
-    while t > 0:
-        _cost, previous, mode = layers[t][state]
-        chosen[t - 1] = mode
-        assert previous is not None
-        state = previous
-        t -= 1
+    last_required = [int(grid[n_aisles - 1, k]) in required for k in range(rows)]
+    for bound in (upper_bound, None):
+        found = _sweep(
+            steps, start, required, last_required, pending_after, lb_after, constant, any_required_last, bound
+        )
+        if found is not None:
+            break
+    if found is None:  # pragma: no cover - a connected layout always has a closed walk
+        raise RuntimeError("rectangular DP found no closed walk")
+    best_cost, chosen = found
     # express the modes in the MIP's variables and read off the order
     m1, m2 = len(plain_edges), len(pick_edges)
     values = np.zeros(m1 + 5 * m2 + len(layout.node_xy))

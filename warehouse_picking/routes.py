@@ -24,7 +24,14 @@ import numpy as np
 from geo.errors import InvalidInput
 from warehouse_picking.layouts import Layout, SlotLocation
 from warehouse_picking.rect_dp import rectangular_exact_order
-from warehouse_picking.solvers import PickEdge, held_karp, ortools_route, steiner_tsp_segments, tour_length
+from warehouse_picking.solvers import (
+    PickEdge,
+    held_karp,
+    ortools_route,
+    steiner_tsp_segments,
+    tour_length,
+    two_opt,
+)
 
 METHODS = ("auto", "exact", "dp", "mip", "held_karp", "ortools", "s_shape", "largest_gap", "return")
 HELD_KARP_MAX_STOPS = 9
@@ -200,7 +207,11 @@ def exact_order(
     depot = layout.depot.u
     if layout.rectangular is not None and method == "dp":
         plain_ids = [e for e in range(len(layout.edges)) if e not in on_edge]
-        order, _length = rectangular_exact_order(layout, plain, plain_ids, picks, sorted(on_edge), node_stops)
+        seed = _seed_order(problem)
+        bound = None if seed is None else tour_length(problem.matrix, two_opt(problem.matrix, seed))
+        order, _length = rectangular_exact_order(
+            layout, plain, plain_ids, picks, sorted(on_edge), node_stops, upper_bound=bound
+        )
         return order, _length, True
     keep = {depot, *node_stops, *(p.u for p in picks), *(p.v for p in picks)}
     plain = _prune_dangling(n_nodes, plain, keep)

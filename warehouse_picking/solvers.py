@@ -360,3 +360,27 @@ def _segment_walk_order(
         serve(excursions.pop(v, []))
         previous = v
     return order
+
+
+def two_opt(matrix: np.ndarray, order: Sequence[int], max_passes: int = 8) -> list[int]:
+    """Improve a tour (depot 0 implicit at both ends) by 2-opt moves; a quick upper bound for exact search."""
+    tour = [0, *order, 0]
+    n = len(tour)
+    rows = matrix.tolist()
+    for _ in range(max_passes):
+        improved = False
+        for i in range(1, n - 2):
+            a, b = tour[i - 1], tour[i]
+            row_a, row_b = rows[a], rows[b]
+            ab = row_a[b]
+            for j in range(i + 1, n - 1):
+                c, d = tour[j], tour[j + 1]
+                if row_a[c] + row_b[d] < ab + rows[c][d] - 1e-9:
+                    tour[i : j + 1] = tour[i : j + 1][::-1]
+                    b = tour[i]
+                    row_b = rows[b]
+                    ab = row_a[b]
+                    improved = True
+        if not improved:
+            break
+    return tour[1:-1]
