@@ -81,6 +81,8 @@ def test_on_hand_below_reserved_is_409(client: TestClient) -> None:
     assert answer.json()["error"]["code"] == "stock_below_reserved"
     level = client.get("/v1/warehouses/wh-1/stock/sku-1", headers=ADMIN).json()
     assert (level["on_hand"], level["reserved"], level["available"]) == (10, 6, 4)
+    metrics = client.get("/metrics").text
+    assert 'dispatch_stock_lock_outcomes_total{outcome="reserved"}' in metrics
 
 
 def test_roles_dispatcher_and_warehouse_may_write_and_read_others_may_not(client: TestClient) -> None:
