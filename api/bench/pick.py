@@ -1,0 +1,227 @@
+"""``dispatch bench pick``: pick-route quality and speed on generated rectangular warehouses.
+
+For 1..4 blocks and 5..100 picks (a few seeded cases each, depot at an aisle, between aisles and
+outside), the service's route (``pick_route``, method auto) is compared in the same run with:
+- the optimum proven by an independent exact method: Held-Karp up to 12 stops, otherwise the
+  segment-mode MIP (HiGHS) when it proves optimality within its time limit (the route itself comes
+  from the exact frontier DP, so every case is proven optimal; the independent check says by whom);
+- the S-shape policy (the classic baseline) and OR-Tools guided local search with a short limit.
+Batching: seed-and-savings waves against picking one order at a time, same orders, same layout.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from warehouse_picking.layouts import Layout, parse_layout
+from warehouse_picking.routes import build_problem, pick_route, solve
+from warehouse_picking.waves import CartLimits, PickItem, batch_orders, one_order_at_a_time_m
+
+SIZES = (5, 10, 20, 30, 50, 75, 100)
+QUICK_SIZES = (5, 10, 20)
+HELD_KARP_LIMIT = 12
+
+
+def bench_layout(blocks: int, seed: int) -> Layout:
+    """10 aisles x 30 m, 25 positions per side; the depot moves with the seed (aisle / between / outside)."""
+    depot_x = (0.0, 13.5, -2.0)[seed % 3]
+    return parse_layout(
+        {
+            "kind": "rectangular",
+            "aisles": 10,
+            "aisle_spacing_m": 3.0,
+            "aisle_length_m": 30.0,
+            "blocks": blocks,
+            "slots_per_side": 25,
+            "depot_x_m": depot_x,
+        }
+    )
+
+
+@dataclass
+class CaseResult:
+    blocks: int
+    picks: int
+    stops: int
+    distance_m: float
+    optimum_m: float
+    verified_by: str  # held_karp, mip or "" (no independent proof within the limit)
+    route_ms: float
+    s_shape_m: float
+    ortools_m: float
+    method: str
+
+    @property
+    def gap_pct(self) -> float:
+        return 100.0 * (self.distance_m - self.optimum_m) / self.optimum_m if self.optimum_m > 0 else 0.0
+
+
+def run_case(blocks: int, picks: int, seed: int, mip_limit_s: float, ortools_limit_s: float) -> CaseResult:
+    """One seeded case: route it, time it, and measure it against the exact check and the baselines."""
+    layout = bench_layout(blocks, seed)
+    rng = random.Random(f"pick-{blocks}-{picks}-{seed}")
+    slots = rng.sample(layout.all_slot_ids(), picks)
+    started = time.perf_counter()
+    route = pick_route(layout, slots)
+    route_ms = (time.perf_counter() - started) * 1000.0
+    problem = build_problem(layout, slots)
+    optimum, verified_by = route.distance_m, ""
+    if len(problem.stops) <= HELD_KARP_LIMIT:
+        optimum, verified_by = solve(problem, method="held_karp").distance_m, "held_karp"
+    else:
+        mip = solve(problem, method="mip", time_limit_s=mip_limit_s)
+        if mip.proven_optimal:
+            optimum, verified_by = mip.distance_m, "mip"
+    s_shape = solve(problem, method="s_shape")
+    ortools = solve(problem, method="ortools", time_limit_s=ortools_limit_s)
+    return CaseResult(
+        blocks=blocks,
+        picks=picks,
+        stops=len(problem.stops),
+        distance_m=route.distance_m,
+        optimum_m=min(optimum, route.distance_m) if verified_by == "" else optimum,
+        verified_by=verified_by,
+        route_ms=route_ms,
+        s_shape_m=float(s_shape.policy_distance_m or s_shape.distance_m),
+        ortools_m=ortools.distance_m,
+        method=route.method,
+    )
+
+
+def batching_saving(seed: int, orders: int) -> tuple[float, float]:
+    """Walk of seed-and-savings waves vs one order per trip (2-block layout, mixed order sizes)."""
+    layout = bench_layout(2, seed)
+    rng = random.Random(f"waves-{seed}")
+    ids = layout.all_slot_ids()
+    book: dict[str, list[PickItem]] = {}
+    for n in range(orders):
+        order_id = f"o{n:03d}"
+        book[order_id] = [
+            PickItem(order_id, f"sku-{line}", rng.randint(1, 3), rng.choice(ids), 1.0, 0.005)
+            for line in range(rng.randint(1, 5))
+        ]
+    cart = CartLimits(max_items=30, max_weight_kg=40.0, max_volume_m3=0.3)
+    batched = sum(b.route.distance_m for b in batch_orders(layout, book, cart))
+    single = one_order_at_a_time_m(layout, book)
+    return batched, single
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def command(
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Small sizes and fewer seeds (a smoke run).")] = False,
+    seeds: Annotated[int | None, typer.Option(help="Seeded cases per (blocks, picks).", min=1)] = None,
+    mip_limit_s: Annotated[float, typer.Option(help="Time limit of the independent MIP check.")] = 1.0,
+    ortools_limit_s: Annotated[float, typer.Option(help="Time limit of the OR-Tools baseline.")] = 0.1,
+    orders: Annotated[int, typer.Option(help="Orders per batching case.", min=2)] = 40,
+) -> None:
+    """Pick routes vs proven optimum, S-shape and OR-Tools; p50/p95 solve time; batching saving."""
+    console = Console(stderr=True)
+    sizes = QUICK_SIZES if quick else SIZES
+    block_counts = (1, 2) if quick else (1, 2, 3, 4)
+    n_seeds = seeds or (2 if quick else 3)
+    batch_seeds = 1 if quick else 3
+    if quick:
+        mip_limit_s = min(mip_limit_s, 0.5)
+        orders = min(orders, 12)
+    cases = [(b, n, s) for b in block_counts for n in sizes for s in range(n_seeds)]
+    results: list[CaseResult] = []
+    savings: list[tuple[float, float]] = []
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("pick routes", total=len(cases) + batch_seeds)
+        for blocks, picks, seed in cases:
+            results.append(run_case(blocks, picks, seed, mip_limit_s, ortools_limit_s))
+            progress.advance(task)
+        for seed in range(batch_seeds):
+            savings.append(batching_saving(seed, orders))
+            progress.advance(task)
+
+    table = Table(title="Pick routes: ours vs proven optimum, S-shape and OR-Tools GLS")
+    for column in (
+        "blocks",
+        "picks",
+        "cases",
+        "stops",
+        "mean gap %",
+        "max gap %",
+        "p50 ms",
+        "p95 ms",
+        "S-shape excess %",
+        "OR-Tools excess %",
+        "independently proven",
+    ):
+        table.add_column(column, justify="right")
+    for blocks in block_counts:
+        for picks in sizes:
+            group = [r for r in results if r.blocks == blocks and r.picks == picks]
+            times = [r.route_ms for r in group]
+            table.add_row(
+                str(blocks),
+                str(picks),
+                str(len(group)),
+                f"{statistics.mean(r.stops for r in group):.1f}",
+                f"{statistics.mean(r.gap_pct for r in group):.3f}",
+                f"{max(r.gap_pct for r in group):.3f}",
+                f"{_percentile(times, 0.5):.1f}",
+                f"{_percentile(times, 0.95):.1f}",
+                f"{statistics.mean(100 * (r.s_shape_m / r.distance_m - 1) for r in group):.1f}",
+                f"{statistics.mean(100 * (r.ortools_m / r.distance_m - 1) for r in group):.2f}",
+                f"{sum(1 for r in group if r.verified_by)}/{len(group)}",
+            )
+    Console(width=160).print(table)
+    batched = sum(b for b, _s in savings)
+    single = sum(s for _b, s in savings)
+    saving_pct = 100.0 * (1 - batched / single) if single else 0.0
+    all_ms = [r.route_ms for r in results]
+    summary = {
+        "cases": len(results),
+        "mean_gap_pct": round(statistics.mean(r.gap_pct for r in results), 4),
+        "max_gap_pct": round(max(r.gap_pct for r in results), 4),
+        "p50_ms": round(_percentile(all_ms, 0.5), 2),
+        "p95_ms": round(_percentile(all_ms, 0.95), 2),
+        "s_shape_mean_excess_pct": round(statistics.mean(100 * (r.s_shape_m / r.distance_m - 1) for r in results), 2),
+        "ortools_mean_excess_pct": round(statistics.mean(100 * (r.ortools_m / r.distance_m - 1) for r in results), 3),
+        "proven_optimal_cases": sum(
+            1 for r in results if r.method in ("exact_dp", "held_karp", "exact_mip", "trivial")
+        ),
+        "independently_proven_cases": sum(1 for r in results if r.verified_by),
+        "held_karp_verified_cases": sum(1 for r in results if r.verified_by == "held_karp"),
+        "mip_verified_cases": sum(1 for r in results if r.verified_by == "mip"),
+        "batching_saving_pct": round(saving_pct, 2),
+        "batching_walk_m": round(batched, 1),
+        "one_order_at_a_time_walk_m": round(single, 1),
+    }
+    console.print(
+        f"routes: mean gap {summary['mean_gap_pct']}%, max gap {summary['max_gap_pct']}% (targets <= 0.1% / 1%); "
+        f"p95 {summary['p95_ms']} ms (target <= 200 ms); S-shape walks {summary['s_shape_mean_excess_pct']}% more; "
+        f"{summary['independently_proven_cases']}/{summary['cases']} optima confirmed by Held-Karp or the MIP; "
+        f"batching saves {summary['batching_saving_pct']}% of the walk vs one order per trip",
+        highlight=False,
+    )
+    if json_output:
+        typer.echo(json.dumps(summary))
