@@ -1,11 +1,14 @@
 """The live carrier index: H3 buckets over NumPy columns, answering "who can take this job?" in microseconds.
 
 Layout
-    One row per carrier. Hot columns sit in one float64 matrix (``_hot``) so a query gathers all it
-    needs with a single fancy-index: latitude/longitude in radians, cos(latitude), effective fix time
-    (``-inf`` when inactive or without a position), capacities, vehicle code, coverage group, and the
-    query-independent part of the score. Rows are bucketed by their H3 cell at ``resolution``
-    (``dict cell -> int64 array of rows``); bucket arrays are replaced, never mutated, on updates.
+    One row per carrier. Hot columns sit in one column-major float64 matrix (``_hot``, one contiguous
+    row per attribute): latitude/longitude in radians, cos(latitude), effective fix time (``-inf`` when
+    inactive or without a position), capacities, vehicle code, coverage group, and the query-independent
+    part of the score. Rows are bucketed by their H3 cell at ``resolution`` (``dict key -> int64 array of
+    rows``), twice: under the cell id itself (every vehicle) and under ``cell ^ vehicle_code``, so a query
+    for one vehicle type reads only that type's carriers. The XOR only touches the low bits that H3
+    sets to 7 for the unused digits of a cell at ``resolution`` (3 bits per digit past it), so the two
+    kinds of keys never collide. Bucket arrays are replaced, never mutated, on updates.
 
 Query
     The pickup's cell and :func:`geo.h3_radius.covering_cells` give the cells that provably hold every
@@ -97,11 +100,15 @@ class CarrierIndex:
         self._ts: FloatArray = np.full(cap, -np.inf)
         self._active = np.zeros(cap, dtype=bool)
         self._cell: IntArray = np.zeros(cap, dtype=np.int64)
+        self._vcode: IntArray = np.zeros(cap, dtype=np.int64)
         self._ids: list[str | None] = [None] * cap
         self._profiles: list[CarrierProfile | None] = [None] * cap
         self._row: dict[str, int] = {}
         self._free: list[int] = list(range(cap - 1, -1, -1))
         self._buckets: dict[int, IntArray] = {}
+        # The buckets flattened (sorted keys, starts, lengths, rows) for match_many; rebuilt when dirty.
+        self._flat: tuple[IntArray, IntArray, IntArray, IntArray] | None = None
+        self._rank: IntArray | None = None
         self._vehicle_codes: dict[str, int] = {}
         # Coverage groups: identical polygons share one cover and one group id.
         self._group_of_wkb: dict[bytes, int] = {}
@@ -130,6 +137,7 @@ class CarrierIndex:
         self._ts = np.concatenate([self._ts, np.full(extra, -np.inf)])
         self._active = np.concatenate([self._active, np.zeros(extra, dtype=bool)])
         self._cell = np.concatenate([self._cell, np.zeros(extra, dtype=np.int64)])
+        self._vcode = np.concatenate([self._vcode, np.zeros(extra, dtype=np.int64)])
         self._ids.extend([None] * extra)
         self._profiles.extend([None] * extra)
         self._free.extend(range(new_cap - 1, cap - 1, -1))
@@ -139,6 +147,8 @@ class CarrierIndex:
         code = self._vehicle_codes.get(vehicle_type)
         if code is None:
             code = len(self._vehicle_codes) + 1
+            if code >= 1 << (3 * (15 - self.resolution)):
+                raise InvalidInput(f"too many vehicle types for an index at H3 resolution {self.resolution}")
             self._vehicle_codes[vehicle_type] = code
         return code
 
@@ -184,6 +194,7 @@ class CarrierIndex:
                 row = self._free.pop()
                 self._row[profile.carrier_id] = row
                 self._ids[row] = profile.carrier_id
+                self._rank = None
             else:
                 old = self._profiles[row]
                 if old is not None:
@@ -193,7 +204,15 @@ class CarrierIndex:
             hot = self._hot
             hot[KG, row] = profile.capacity_kg
             hot[M3, row] = profile.capacity_m3
-            hot[VEH, row] = self._vehicle_code(profile.vehicle_type)
+            code = self._vehicle_code(profile.vehicle_type)
+            hot[VEH, row] = code
+            old_code = int(self._vcode[row])
+            self._vcode[row] = code
+            cell = int(self._cell[row])
+            if cell and old_code != code:
+                one = np.array([row], dtype=np.int64)
+                self._bucket_remove(cell ^ old_code, one)
+                self._bucket_add(cell ^ code, one)
             hot[COVG, row] = self._group_for(profile)
             hot[STATIC, row] = self._static_score(profile)
             hot[RATE, row] = profile.rate_per_km
@@ -209,7 +228,10 @@ class CarrierIndex:
             self._release_group(int(self._hot[COVG, row]))
             cell = int(self._cell[row])
             if cell:
-                self._bucket_remove(cell, np.array([row], dtype=np.int64))
+                one = np.array([row], dtype=np.int64)
+                self._bucket_remove(cell, one)
+                self._bucket_remove(cell ^ int(self._vcode[row]), one)
+            self._vcode[row] = 0
             self._hot[:, row] = 0.0
             self._hot[TS_EFF, row] = -np.inf
             self._lat[row] = self._lng[row] = np.nan
@@ -218,6 +240,7 @@ class CarrierIndex:
             self._cell[row] = 0
             self._ids[row] = None
             self._profiles[row] = None
+            self._rank = None
             self._free.append(row)
             return True
 
@@ -242,6 +265,7 @@ class CarrierIndex:
             return float(self._lat[row]), float(self._lng[row]), float(self._ts[row])
 
     def _bucket_remove(self, cell: int, rows: IntArray) -> None:
+        self._flat = None
         current = self._buckets.get(cell)
         if current is None:
             return
@@ -252,15 +276,30 @@ class CarrierIndex:
             del self._buckets[cell]
 
     def _bucket_add(self, cell: int, rows: IntArray) -> None:
+        self._flat = None
         current = self._buckets.get(cell)
         self._buckets[cell] = rows.copy() if current is None else np.concatenate([current, rows])
 
+    def _flat_buckets(self) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """The buckets as sorted keys + (start, length) into one rows array, for vectorised lookups."""
+        if self._flat is None:
+            keys = np.fromiter(self._buckets.keys(), dtype=np.int64, count=len(self._buckets))
+            values = list(self._buckets.values())
+            order = np.argsort(keys)
+            lens = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))[order]
+            rows = np.concatenate([values[i] for i in order.tolist()]) if values else _EMPTY_ROWS
+            self._flat = (keys[order], np.cumsum(lens) - lens, lens, rows)
+        return self._flat
+
     def _rebuild_buckets(self) -> None:
+        self._flat = None
         rows = np.flatnonzero(self._cell != 0).astype(np.int64)
         if len(rows) == 0:
             self._buckets = {}
             return
         cells = self._cell[rows]
+        cells = np.concatenate([cells, cells ^ self._vcode[rows]])
+        rows = np.concatenate([rows, rows])
         order = np.argsort(cells, kind="stable")
         rows = rows[order]
         cells = cells[order]
@@ -338,6 +377,11 @@ class CarrierIndex:
             return accepted
 
     def _move_rows(self, rows: IntArray, old_cells: IntArray, new_cells: IntArray) -> None:
+        codes = self._vcode[rows]
+        placed = old_cells != 0
+        old_cells = np.concatenate([old_cells, np.where(placed, old_cells ^ codes, 0)])
+        new_cells = np.concatenate([new_cells, new_cells ^ codes])
+        rows = np.concatenate([rows, rows])
         order = np.argsort(old_cells, kind="stable")
         self._apply_grouped(rows[order], old_cells[order], self._bucket_remove, skip_zero=True)
         order = np.argsort(new_cells, kind="stable")
@@ -378,7 +422,8 @@ class CarrierIndex:
         cell = h3i.latlng_to_cell(plat, plng, self.resolution)
         buckets = self._buckets
         near = cell_disk(cell, query.radius_m).cells_near(plat, plng, query.radius_m)
-        parts = [b for c in near if (b := buckets.get(c)) is not None]
+        # code 0 = every vehicle; otherwise the bucket of that vehicle type only (see _bucket_key).
+        parts = [b for c in near if (b := buckets.get(c ^ code)) is not None]
         if not parts:
             return _EMPTY_ROWS, np.zeros(0), np.zeros((_N_HOT, 0))
         idx = np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -387,8 +432,6 @@ class CarrierIndex:
         mask = hot[TS_EFF].take(idx) >= cutoff
         mask &= hot[KG].take(idx) >= query.weight_kg
         mask &= hot[M3].take(idx) >= query.volume_m3
-        if code:
-            mask &= hot[VEH].take(idx) == code
         idx = idx[mask]
         phi = math.radians(plat)
         dist = haversine_rad_m(
@@ -452,7 +495,7 @@ class CarrierIndex:
         q_lmb = np.array([math.radians(q.pickup_lng) for q in queries])
         q_cos = np.array([math.cos(phi) for phi in q_phi.tolist()])
         with self._lock:
-            codes = np.zeros(n_q, dtype=np.float64)
+            codes = np.zeros(n_q, dtype=np.int64)
             for i, q in enumerate(queries):
                 if q.vehicle_type is not None:
                     codes[i] = self._vehicle_codes.get(q.vehicle_type, -1)
@@ -462,7 +505,7 @@ class CarrierIndex:
             lens = np.fromiter((len(d.cells) for d in disks), dtype=np.int64, count=n_q)
             cell_q = np.repeat(np.arange(n_q), lens)
             cells = np.concatenate([d.cells for d in disks])
-            near = haversine_rad_m_pairs(
+            near_mask = haversine_rad_m_pairs(
                 q_phi[cell_q],
                 q_lmb[cell_q],
                 q_cos[cell_q],
@@ -470,25 +513,33 @@ class CarrierIndex:
                 np.concatenate([d.lmb for d in disks]),
                 np.concatenate([d.cos_phi for d in disks]),
             ) <= (q_radius[cell_q] + disks[0].slack_m)
-            buckets = self._buckets
-            parts: list[IntArray] = []
-            part_q: list[int] = []
-            for cell, qi in zip(cells[near].tolist(), cell_q[near].tolist(), strict=True):
-                bucket = buckets.get(cell)
-                if bucket is not None:
-                    parts.append(bucket)
-                    part_q.append(qi)
+            near = np.flatnonzero(near_mask)
+            cell_code = codes.take(cell_q[near])
+            if (cell_code < 0).any():  # unknown vehicle type: nobody can serve those queries
+                known = cell_code >= 0
+                near = near[known]
+                cell_code = cell_code[known]
+            # Bucket lookups for every (query, cell) pair at once: binary search in the flattened buckets.
+            keys = cells[near] ^ cell_code
+            pair_q = cell_q[near]
             out: list[list[Candidate]] = [[] for _ in range(n_q)]
-            if not parts:
+            flat_keys, flat_starts, flat_lens, flat_rows = self._flat_buckets()
+            if len(flat_keys) == 0 or len(keys) == 0:
                 return out
-            idx = np.concatenate(parts)
-            qid = np.repeat(np.asarray(part_q, dtype=np.int64), [len(b) for b in parts])
+            pos = np.minimum(np.searchsorted(flat_keys, keys), len(flat_keys) - 1)
+            hit = flat_keys[pos] == keys
+            pos, pair_q = pos[hit], pair_q[hit]
+            lens_hit = flat_lens[pos]
+            total = int(lens_hit.sum())
+            if total == 0:
+                return out
+            shift = np.repeat(flat_starts[pos] - (np.cumsum(lens_hit) - lens_hit), lens_hit)
+            idx = flat_rows[shift + np.arange(total)]
+            qid = np.repeat(pair_q, lens_hit)
             hot = self._hot
             mask = hot[TS_EFF].take(idx) >= cutoff
             mask &= hot[KG].take(idx) >= np.array([q.weight_kg for q in queries]).take(qid)
             mask &= hot[M3].take(idx) >= np.array([q.volume_m3 for q in queries]).take(qid)
-            q_code = codes.take(qid)
-            mask &= (q_code == 0) | (hot[VEH].take(idx) == q_code)
             idx, qid = idx[mask], qid[mask]
             dist = haversine_rad_m_pairs(
                 q_phi.take(qid),
@@ -523,28 +574,34 @@ class CarrierIndex:
             )
             by_distance = np.array([q.rank_by == "distance" for q in queries]).take(qid)
             key = np.where(by_distance, dist, score)
-            order = np.lexsort((key, qid))
+            # Sort by (query, key, carrier id) and keep each query's first `limit` rows.
+            order = np.lexsort((self._id_ranks().take(idx), key, qid))
             qid_sorted = qid[order]
-            starts = np.searchsorted(qid_sorted, np.arange(n_q))
-            ends = np.searchsorted(qid_sorted, np.arange(n_q), side="right")
+            first = np.searchsorted(qid_sorted, qid_sorted)
+            limits = np.array([q.limit for q in queries], dtype=np.int64)
+            top = order[(np.arange(len(order)) - first) < limits.take(qid_sorted)]
             ids = self._ids
-            for qi in np.flatnonzero(ends > starts).tolist():
+            for qi, row, d, sc in zip(
+                qid.take(top).tolist(),
+                idx.take(top).tolist(),
+                dist.take(top).tolist(),
+                score.take(top).tolist(),
+                strict=True,
+            ):
                 q = queries[qi]
-                span = order[starts[qi] : ends[qi]]
-                cut = min(len(span), q.limit)
-                # Extend over exact ties at the cut, then break ties by carrier id like match() does.
-                cut = int(np.searchsorted(key.take(span), key[span[cut - 1]], side="right"))
-                top = sorted(span[:cut].tolist(), key=lambda i: (key[i], ids[idx[i]]))[: q.limit]
-                if q.explain:
-                    out[qi] = [
-                        Candidate(
-                            str(ids[idx[i]]), float(dist[i]), float(score[i]), self._explain(q, int(idx[i]), dist[i])
-                        )
-                        for i in top
-                    ]
-                else:
-                    out[qi] = [Candidate(str(ids[idx[i]]), float(dist[i]), float(score[i]), None) for i in top]
+                terms = self._explain(q, row, d) if q.explain else None
+                out[qi].append(Candidate(str(ids[row]), d, sc, terms))
             return out
+
+    def _id_ranks(self) -> IntArray:
+        """Per row, the rank of its carrier id in sorted order (ties in distance or score break by id)."""
+        if self._rank is None or len(self._rank) != len(self._ids):
+            rank = np.zeros(len(self._ids), dtype=np.int64)
+            live = sorted((cid, row) for row, cid in enumerate(self._ids) if cid is not None)
+            if live:
+                rank[np.fromiter((row for _, row in live), dtype=np.int64, count=len(live))] = np.arange(len(live))
+            self._rank = rank
+        return self._rank
 
     def _explain(self, query: MatchQuery, row: int, distance_m: float) -> dict[str, float]:
         profile = self._profiles[row]
