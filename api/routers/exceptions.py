@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
 from api.routers.orders import actor_of, exception_out
 from api.schemas.exceptions import ApproveIn, ExceptionList, ExceptionOut, RejectIn
+from api.schemas.master_data import ID_PATTERN
 from api.tokens import Principal
 from orders_core.orders.exceptions_flow import approve_exception, get_exception, reject_exception
 from orders_core.orders.repository import OrderRepository
 
 router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
+ExceptionId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 readers = require_roles("dispatcher", "warehouse")
 resolvers = require_roles("dispatcher")
 
@@ -28,8 +30,8 @@ resolvers = require_roles("dispatcher")
 @router.get("", response_model=ExceptionList)
 def list_exceptions(
     status: Annotated[Literal["open", "approved", "rejected", "closed"] | None, Query()] = None,
-    kind: Annotated[str | None, Query(max_length=40)] = None,
-    order_id: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
+    order_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     container: Container = Depends(get_container),
     _: Principal = Depends(readers),
@@ -42,7 +44,7 @@ def list_exceptions(
 
 @router.get("/{exception_id}", response_model=ExceptionOut)
 def get_one(
-    exception_id: str, container: Container = Depends(get_container), _: Principal = Depends(readers)
+    exception_id: ExceptionId, container: Container = Depends(get_container), _: Principal = Depends(readers)
 ) -> ExceptionOut:
     """One exception."""
     with container.uow() as uow:
@@ -51,7 +53,7 @@ def get_one(
 
 @router.post("/{exception_id}/approve", response_model=ExceptionOut)
 def approve(
-    exception_id: str,
+    exception_id: ExceptionId,
     body: Annotated[ApproveIn | None, Body()] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(resolvers),
@@ -74,7 +76,7 @@ def approve(
 
 @router.post("/{exception_id}/reject", response_model=ExceptionOut)
 def reject(
-    exception_id: str,
+    exception_id: ExceptionId,
     body: Annotated[RejectIn | None, Body()] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(resolvers),

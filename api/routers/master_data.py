@@ -14,6 +14,7 @@ from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
 from api.schemas.master_data import (
+    ID_PATTERN,
     CustomerIn,
     CustomerOut,
     LatLng,
@@ -33,7 +34,7 @@ writers = require_roles("dispatcher")
 readers = require_roles("dispatcher", "warehouse")
 customer_readers = require_roles("dispatcher", "warehouse", "customer")
 
-ResourceId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+ResourceId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 def _warehouse_out(warehouse: Warehouse) -> WarehouseOut:
@@ -86,7 +87,7 @@ def put_warehouse_endpoint(
 
 @router.get("/warehouses/{warehouse_id}", response_model=WarehouseOut)
 def get_warehouse_endpoint(
-    warehouse_id: str, container: Container = Depends(get_container), _: Principal = Depends(readers)
+    warehouse_id: ResourceId, container: Container = Depends(get_container), _: Principal = Depends(readers)
 ) -> WarehouseOut:
     """One warehouse."""
     with container.uow() as uow:
@@ -124,7 +125,7 @@ def put_sku_endpoint(
 
 @router.get("/skus/{sku}", response_model=SkuOut)
 def get_sku_endpoint(
-    sku: str, container: Container = Depends(get_container), _: Principal = Depends(readers)
+    sku: ResourceId, container: Container = Depends(get_container), _: Principal = Depends(readers)
 ) -> SkuOut:
     """One catalogue item."""
     with container.uow() as uow:
@@ -164,7 +165,9 @@ def put_customer_endpoint(
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)
 def get_customer_endpoint(
-    customer_id: str, container: Container = Depends(get_container), principal: Principal = Depends(customer_readers)
+    customer_id: ResourceId,
+    container: Container = Depends(get_container),
+    principal: Principal = Depends(customer_readers),
 ) -> CustomerOut:
     """One customer; a customer token sees only itself."""
     if principal.role == "customer" and principal.subject != customer_id:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
 from api.metrics import ORDERS_BY_STATUS
+from api.schemas.master_data import ID_PATTERN, TEXT_PATTERN
 from api.schemas.orders import (
     CancelIn,
     DeliveryOut,
@@ -37,6 +38,7 @@ from orders_core.orders.model import DeliveryPoint, ExceptionView, OrderLine, Or
 from orders_core.orders.repository import OrderRepository
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
+OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 placers = require_roles("dispatcher", "customer")
 readers = require_roles("dispatcher", "warehouse", "customer")
 cancellers = require_roles("dispatcher", "customer")
@@ -121,7 +123,9 @@ def load_view(container: Container, order_id: str, principal: Principal | None =
 def create_order(
     body: OrderIn,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=200, pattern=TEXT_PATTERN)
+    ] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(placers),
 ) -> OrderOut:
@@ -159,9 +163,9 @@ def create_order(
 @router.get("", response_model=OrderPage)
 def list_orders(
     status: Annotated[OrderStatus | None, Query()] = None,
-    customer_id: Annotated[str | None, Query(max_length=64)] = None,
+    customer_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_\-=]*$")] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(readers),
 ) -> OrderPage:
@@ -179,7 +183,7 @@ def list_orders(
 
 @router.get("/{order_id}", response_model=OrderOut)
 def get_order(
-    order_id: str, container: Container = Depends(get_container), principal: Principal = Depends(readers)
+    order_id: OrderId, container: Container = Depends(get_container), principal: Principal = Depends(readers)
 ) -> OrderOut:
     """One order with its timeline, shipments and exceptions."""
     return order_out(load_view(container, order_id, principal))
@@ -187,7 +191,7 @@ def get_order(
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
 def cancel(
-    order_id: str,
+    order_id: OrderId,
     body: Annotated[CancelIn | None, Body()] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(cancellers),

@@ -24,6 +24,8 @@ from orders_core.orders.tables import OrderLineRow, OrderRow
 from orders_core.unit_of_work import UnitOfWork
 
 MONEY_QUANTUM = Decimal("0.0001")
+#: Money columns hold 14 integer digits.
+MAX_ORDER_TOTAL = Decimal("1e13")
 
 
 class InvalidOrder(InvalidInput):
@@ -73,6 +75,9 @@ def validate_order(uow: UnitOfWork, command: PlaceOrder) -> dict[str, Decimal]:
             raise InvalidOrder(f"lines[{index}].qty must be a positive integer, got {line.qty}")
         if not line.unit_price.is_finite() or line.unit_price < 0:
             raise InvalidOrder(f"lines[{index}].unit_price must be a finite number >= 0, got {line.unit_price}")
+    total = sum((line.unit_price * line.qty for line in command.lines), Decimal("0"))
+    if total >= MAX_ORDER_TOTAL:
+        raise InvalidOrder(f"lines: order total {total} exceeds the largest accepted total {MAX_ORDER_TOTAL}")
     master = MasterDataRepository(uow.session)
     if master.get_customer(command.customer_id) is None:
         raise UnknownCustomer(f"customer_id: unknown customer {command.customer_id!r}")

@@ -56,7 +56,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, order_id = json.loads(raw)
-        return datetime.fromisoformat(created_at), str(order_id)
+        if not isinstance(order_id, str) or "\x00" in order_id:
+            raise ValueError("bad order id")
+        return datetime.fromisoformat(created_at), order_id
     except (binascii.Error, ValueError, TypeError) as exc:
         raise InvalidCursor("cursor is not one this service issued; start again without it") from exc
 

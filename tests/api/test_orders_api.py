@@ -240,3 +240,25 @@ def test_concurrent_orders_of_one_customer_neither_deadlock_nor_oversell(client:
         outcomes = sorted(pool.map(place, range(6)))
     assert outcomes == ["allocated"] * 5 + ["on_hold"]
     assert available(client, "W1", "S1") == 0
+
+
+def test_nul_characters_and_huge_numbers_are_422_not_500(client: TestClient) -> None:
+    bad_bodies = [
+        order_body(customer_id="C\x001"),
+        order_body(sku="S\x001"),
+        {**order_body(), "delivery": {"lat": 1, "lng": 1, "address": "a\x00b"}},
+        order_body(qty=10**12),
+        order_body(price=10**15),
+    ]
+    for body in bad_bodies:
+        answer = client.post("/v1/orders", json=body, headers=ADMIN)
+        assert answer.status_code == 422, (body, answer.text)
+    huge = order_body(qty=999_999_999, price=999_999_999)
+    assert client.post("/v1/orders", json=huge, headers=ADMIN).status_code == 422
+    for path in ("/v1/orders/a%00b", "/v1/orders?customer_id=a%00b", "/v1/exceptions?kind=a%00b", "/v1/skus/a%00b"):
+        assert client.get(path, headers=ADMIN).status_code == 422, path
+    cursor_with_nul = "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgImFcdTAwMDBiIl0"
+    assert client.get(f"/v1/orders?cursor={cursor_with_nul}", headers=ADMIN).status_code == 422
+    answer = client.put("/v1/customers/C7", json={"name": "x\x00", "credit_limit": 1}, headers=ADMIN)
+    assert answer.status_code == 422
+    assert order_count(client) == 0
