@@ -11,6 +11,7 @@ answers are also compared with a brute-force scan of every carrier (``agree_with
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import time
@@ -32,6 +33,7 @@ from matcher.simulation import Fleet, generate_fleet, generate_queries, load_ind
 NOW_S = 1_700_000_000.0
 MAX_AGE_S = 900.0
 DENSITY_PER_KM2 = 5.0
+BATCH_QUERIES = 500
 
 
 def _progress(console: Console) -> Progress:
@@ -208,7 +210,7 @@ def _redis_answer(client: Any, fleet: Fleet) -> Callable[[MatchQuery], list[str]
 
 # ----------------------------------------------------------------------------------------------- ours
 def _cost_per_query_us(n_carriers: int, queries: int, seed: int, progress: Progress) -> float:
-    """Mean microseconds per query (warm disk cache) on a fleet of ``n_carriers`` at the same density."""
+    """Median microseconds per query (warm disk cache) on a fleet of ``n_carriers`` at the same density."""
     fleet = generate_fleet(n_carriers, seed, density_per_km2=DENSITY_PER_KM2, now_s=NOW_S, id_prefix=f"s{n_carriers}")
     index = CarrierIndex(max_position_age_s=MAX_AGE_S)
     load_index(fleet, index)
@@ -217,9 +219,12 @@ def _cost_per_query_us(n_carriers: int, queries: int, seed: int, progress: Progr
     def answer(q: MatchQuery) -> list[str]:
         return _ids(index.match(q, now_s=NOW_S))
 
+    gc.collect()
+    gc.freeze()
     _run_loop(f"ours warm-up ({n_carriers:,} carriers)", qs, answer, progress)
-    _, _, wall = _run_loop(f"ours ({n_carriers:,} carriers)", qs, answer, progress)
-    return wall / len(qs) * 1e6
+    _, times, _ = _run_loop(f"ours ({n_carriers:,} carriers)", qs, answer, progress)
+    # The median is robust to the scheduler pre-empting us on a shared machine.
+    return _pct(times, 50)
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -247,6 +252,9 @@ def command(
         for profile in fleet.profiles:
             index.upsert_carrier(profile)
         result["profile_load_s"] = round(time.perf_counter() - t0, 3)
+        # A long-lived index: its objects never need the cyclic GC (what the service does after loading).
+        gc.collect()
+        gc.freeze()
         ids = fleet.ids
         batch = 100_000
         t0 = time.perf_counter()
@@ -284,8 +292,24 @@ def command(
 
         _, cold_times, _ = _run_loop("ours (cold disk cache)", qs, ours, progress)
         ours_answers, times, wall = _run_loop("ours (loop)", qs, ours, progress)
-        result["ours_mode"] = "loop: one CarrierIndex.match call per query, in process"
-        result["ours_qps"] = round(len(qs) / wall)
+        result["ours_loop_qps"] = round(len(qs) / wall)
+        # Batch path: CarrierIndex.match_many over chunks of BATCH_QUERIES queries (one vectorised pass each).
+        index.match_many(qs[:BATCH_QUERIES], now_s=NOW_S)
+        task = progress.add_task("ours (vectorised batches)", total=len(qs))
+        batch_answers: list[list[str]] = []
+        start_t = time.perf_counter()
+        for start in range(0, len(qs), BATCH_QUERIES):
+            for cands in index.match_many(qs[start : start + BATCH_QUERIES], now_s=NOW_S):
+                batch_answers.append(_ids(cands))
+            progress.update(task, completed=min(len(qs), start + BATCH_QUERIES))
+        batch_wall = time.perf_counter() - start_t
+        progress.remove_task(task)
+        result["ours_mode"] = (
+            f"vectorised: CarrierIndex.match_many over batches of {BATCH_QUERIES} queries, in process "
+            "(ours_loop_qps: one match() call per query)"
+        )
+        result["ours_qps"] = round(len(qs) / batch_wall)
+        result["batch_equals_loop"] = sum(a == b for a, b in zip(batch_answers, ours_answers, strict=True)) / len(qs)
         result["p50_us"] = round(_pct(times, 50), 1)
         result["p99_us"] = round(_pct(times, 99), 1)
         result["cold_p50_us"] = round(_pct(cold_times, 50), 1)
@@ -300,7 +324,8 @@ def command(
         for i, q in enumerate(qs):
             truth = oracle.match(q, now_s=NOW_S)
             mine = index.match(q, now_s=NOW_S)
-            if _ids(truth) == _ids(mine) and [c.distance_m for c in truth] == [c.distance_m for c in mine]:
+            same = _ids(truth) == _ids(mine) and [c.distance_m for c in truth] == [c.distance_m for c in mine]
+            if same and batch_answers[i] == _ids(truth):
                 agree += 1
             if i < score_checked:
                 by_score = replace(q, rank_by="score")
@@ -376,7 +401,10 @@ def command(
     table.add_column("queries/s", justify="right")
     table.add_column("p50 µs", justify="right")
     table.add_column("ours is", justify="right")
-    table.add_row("H3 CarrierIndex (loop)", f"{result['ours_qps']:,}", f"{result['p50_us']}", "")
+    table.add_row("H3 CarrierIndex (vectorised batches)", f"{result['ours_qps']:,}", "", "")
+    table.add_row(
+        "H3 CarrierIndex (loop, one query per call)", f"{result['ours_loop_qps']:,}", f"{result['p50_us']}", ""
+    )
     if result["postgis_qps"]:
         table.add_row(
             "PostGIS ST_DWithin + GiST",
