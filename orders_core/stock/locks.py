@@ -8,7 +8,7 @@ and ``RedisStockLocks`` (Lua scripts, many processes). The relational tables are
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -76,6 +76,10 @@ class StockLocks(Protocol):
         """Whether the store has been loaded since it (or its server) started."""
         ...
 
+    def load_if_not_loaded(self, snapshot: Callable[[], StockSnapshot]) -> bool:
+        """Load ``snapshot()`` unless the store is loaded; one loader at a time (across processes for Redis)."""
+        ...
+
 
 class MemoryStockLocks:
     """In-process store: plain dicts behind one lock (the embedded default; one process only)."""
@@ -86,6 +90,7 @@ class MemoryStockLocks:
         self._reserved: dict[StockKey, int] = {}
         self._holds: dict[str, dict[StockKey, int]] = {}
         self._loaded = False
+        self._rebuild_lock = threading.Lock()
 
     def set_on_hand(self, warehouse_id: str, sku: str, on_hand: int) -> tuple[StockLevel | None, StockLevel]:
         if on_hand < 0:
@@ -190,5 +195,11 @@ class MemoryStockLocks:
             self._loaded = True
 
     def is_loaded(self) -> bool:
-        with self._lock:
-            return self._loaded
+        return self._loaded  # a bool read is atomic; set once under the lock
+
+    def load_if_not_loaded(self, snapshot: Callable[[], StockSnapshot]) -> bool:
+        with self._rebuild_lock:
+            if self._loaded:
+                return False
+            self.load(snapshot())
+            return True

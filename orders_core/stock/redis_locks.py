@@ -15,7 +15,7 @@ order racing with the compensation sees a transient shortage.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ from orders_core.stock.model import (
 )
 
 LOADED_MARKER = "stock-meta:loaded"
+REBUILD_LOCK = "stock-meta:rebuilding"
+REBUILD_LOCK_TTL_MS = 120_000
 SCRIPT_PATH = Path(__file__).with_name("stock.lua")
 
 
@@ -212,3 +214,22 @@ class RedisStockLocks:
 
     def is_loaded(self) -> bool:
         return bool(self.client.exists(LOADED_MARKER))
+
+    def load_if_not_loaded(self, snapshot: Callable[[], StockSnapshot], *, wait_s: float = 60.0) -> bool:
+        """Rebuild under a Redis lock so that two processes never reload over each other's fresh holds."""
+        token = f"{time.time_ns()}"
+        deadline = time.monotonic() + wait_s
+        while not self.client.set(REBUILD_LOCK, token, nx=True, px=REBUILD_LOCK_TTL_MS):
+            if self.is_loaded():
+                return False  # another process rebuilt it
+            if time.monotonic() > deadline:
+                raise TimeoutError("waited too long for another process to rebuild the stock store")
+            time.sleep(0.05)
+        try:
+            if self.is_loaded():
+                return False
+            self.load(snapshot())
+            return True
+        finally:
+            if _text(self.client.get(REBUILD_LOCK) or b"") == token:
+                self.client.delete(REBUILD_LOCK)

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from orders_core.stock.locks import MemoryStockLocks, StockLocks
+from orders_core.stock.locks import MemoryStockLocks, StockLocks, StockSnapshot
 from orders_core.stock.model import (
     InsufficientStock,
     NegativeQuantity,
@@ -22,7 +22,6 @@ from orders_core.stock.model import (
     StockLevelNotFound,
     validate_lines,
 )
-from orders_core.stock.rebuild import rebuild_fast_store
 from orders_core.stock.repository import StockRepository
 from orders_core.unit_of_work import UnitOfWork
 
@@ -42,6 +41,7 @@ class StockService:
         """Set the count of goods at a warehouse; refused (409) below what orders hold, 422 if negative."""
         if on_hand < 0:
             raise NegativeQuantity(f"on_hand must not be negative, got {on_hand}")
+        self.rebuild_if_needed(uow)  # a Redis restart must not let on_hand forget what is reserved
         # The durable row is locked first so concurrent setters reach the fast store in commit order.
         StockRepository(uow.session).set_on_hand(warehouse_id, sku, on_hand)
         before, after = self.locks.set_on_hand(warehouse_id, sku, on_hand)
@@ -52,6 +52,7 @@ class StockService:
 
     def level(self, uow: UnitOfWork, warehouse_id: str, sku: str) -> StockLevel:
         """The current level (fast store: includes holds of use cases still running)."""
+        self.rebuild_if_needed(uow)
         found = self.locks.levels([(warehouse_id, sku)]).get((warehouse_id, sku))
         if found is None:
             raise StockLevelNotFound(f"no stock level set for sku {sku!r} at warehouse {warehouse_id!r}")
@@ -59,6 +60,7 @@ class StockService:
 
     def available_by_warehouse(self, uow: UnitOfWork, skus: Collection[str]) -> dict[str, dict[str, int]]:
         """Available units per warehouse per SKU, for allocation to choose a warehouse."""
+        self.rebuild_if_needed(uow)
         keys = StockRepository(uow.session).keys_for_skus(set(skus))
         answer: dict[str, dict[str, int]] = {}
         for (warehouse_id, sku), found in sorted(self.locks.levels(keys).items()):
@@ -70,6 +72,7 @@ class StockService:
         merged = validate_lines(lines)
         if not merged:
             return
+        self.rebuild_if_needed(uow)
         try:
             self.locks.reserve(order_id, merged)
         except InsufficientStock:
@@ -112,12 +115,27 @@ class StockService:
         return StockRepository(uow.session).held_lines(order_id)
 
     def rebuild_if_needed(self, uow: UnitOfWork) -> bool:
-        """Load the fast store from the database when it is empty (process start, Redis restart)."""
+        """Load the fast store from the database when it is empty (process start, Redis restart).
+
+        Checked before every operation that reads or changes counts, so a Redis that restarted empty
+        is reloaded before anyone could reserve against (or overwrite) counts it has forgotten.
+        """
         if self.locks.is_loaded():
             return False
-        summary = rebuild_fast_store(uow, self.locks)
-        log.info("stock_fast_store_rebuilt", **summary)
-        return True
+        taken: list[StockSnapshot] = []
+
+        def snapshot() -> StockSnapshot:
+            taken.append(StockRepository(uow.session).snapshot())
+            return taken[-1]
+
+        rebuilt = self.locks.load_if_not_loaded(snapshot)
+        if rebuilt:
+            log.info(
+                "stock_fast_store_rebuilt",
+                levels=len(taken[-1].on_hand),
+                orders_holding=len(taken[-1].holds),
+            )
+        return rebuilt
 
 
 def _metric_hook() -> OutcomeHook | None:

@@ -216,3 +216,54 @@ def test_rebuild_after_redis_flushall_reproduces_levels_and_holds(database_url: 
         assert summary["levels"] == 2 and summary["reserved_units"] == 0
     finally:
         stack.close()
+
+
+def test_redis_restart_under_a_running_service_is_reloaded_before_the_next_operation(
+    database_url: str, fresh_redis_url: str
+) -> None:
+    stack = build_stack(database_url, fresh_redis_url)
+    try:
+        with stack.uow() as uow:
+            stack.service.set_on_hand(uow, "w1", "a", 10)
+            uow.commit()
+        with stack.uow() as uow:
+            stack.service.reserve(uow, "o1", [L("w1", "a", 8)])
+            uow.commit()
+        assert stack.redis_client is not None
+        stack.redis_client.flushall()  # same service object: it must notice and reload
+        with stack.uow() as uow, pytest.raises(StockBelowReserved):
+            stack.service.set_on_hand(uow, "w1", "a", 5)
+        with stack.uow() as uow, pytest.raises(InsufficientStock):
+            stack.service.reserve(uow, "o2", [L("w1", "a", 3)])
+        stack.redis_client.flushall()
+        with stack.uow() as uow:
+            level = stack.service.level(uow, "w1", "a")
+        assert (level.on_hand, level.reserved, level.available) == (10, 8, 2)
+    finally:
+        stack.close()
+
+
+def test_concurrent_rebuilders_load_once(database_url: str, fresh_redis_url: str) -> None:
+    stack = build_stack(database_url, fresh_redis_url)
+    try:
+        with stack.uow() as uow:
+            stack.service.set_on_hand(uow, "w1", "a", 4)
+            uow.commit()
+        assert stack.redis_client is not None
+        stack.redis_client.flushall()
+        services = [StockService(new_locks(stack.redis_client)) for _ in range(6)]
+        outcomes: list[bool] = []
+
+        def rebuild(service: StockService) -> None:
+            with stack.uow() as uow:
+                outcomes.append(service.rebuild_if_needed(uow))
+
+        threads = [threading.Thread(target=rebuild, args=(service,)) for service in services]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == [False] * 5 + [True]
+        assert services[0].locks.levels([("w1", "a")])[("w1", "a")].on_hand == 4
+    finally:
+        stack.close()
