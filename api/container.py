@@ -25,6 +25,8 @@ from orders_core.stock.service import StockService, build_stock_service
 from orders_core.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("api.container")
+# "No limit" as a finite age: the index marks inactive carriers with a -inf timestamp, which must stay out.
+NO_AGE_LIMIT_S = 1e12
 
 
 class Container:
@@ -42,7 +44,7 @@ class Container:
         self.stock: StockService = build_stock_service(self.redis)
         self.jobs: list[PeriodicJob] = []
         self.carriers: CarrierMatching = build_carrier_matching(
-            self.session_factory, self.redis, max_position_age_s=settings.max_position_age_s
+            self.session_factory, self.redis, max_position_age_s=settings.max_position_age_s or NO_AGE_LIMIT_S
         )
 
     def uow(self) -> UnitOfWork:

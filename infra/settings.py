@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     price_tolerance: Decimal = Decimal("0.02")
     prepaid_timeout_s: int = 1800
     jobs_interval_s: float = 30.0
-    max_position_age_s: float = 900.0
+    # 0 = positions never expire (the contract's default semantics); production sets e.g. 900.
+    max_position_age_s: float = 0.0
     match_fallback_steps_m: tuple[float, ...] = (3000.0, 5000.0, 8000.0, 12000.0)
     log_json: bool = True
 

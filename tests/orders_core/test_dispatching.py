@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
+from infra.throwaway import create_database
 from matcher.feeds import RedisPositionStore
 from matcher.model import MatchQuery
 from orders_core.carriers.model import Carrier, PositionFix
@@ -150,12 +151,12 @@ def test_a_large_batch_is_stored_in_chunks(session_factory: sessionmaker[Session
     assert matching.position_of(ids[-1]) is not None
 
 
-def test_spatial_indexes_exist_on_postgis(session_factory: sessionmaker[Session], backend: str) -> None:
-    if backend != "postgis":
-        pytest.skip("GiST indexes exist only on PostGIS")
+def test_spatial_indexes_exist_on_postgis(postgres_url: str) -> None:
     from sqlalchemy import text
 
-    with session_factory() as session:
+    engine = make_engine(create_database(postgres_url, "gist_check"))
+    upgrade(engine)
+    with make_session_factory(engine)() as session:
         rows = session.execute(
             text(
                 "SELECT indexname, indexdef FROM pg_indexes"
