@@ -340,7 +340,7 @@ class CarrierIndex:
                 return 0
             rows, lat_a, lng_a, ts_a = rows[sel], lat_a[sel], lng_a[sel], ts_a[sel]
             # Keep the newest fix per carrier within the batch.
-            if len(np.unique(rows)) != len(rows):
+            if np.bincount(rows, minlength=1).max() > 1:
                 order = np.lexsort((ts_a, rows))
                 rows, lat_a, lng_a, ts_a = rows[order], lat_a[order], lng_a[order], ts_a[order]
                 last = np.concatenate([rows[1:] != rows[:-1], [True]])
