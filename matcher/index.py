@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from geo.distance import haversine_m, haversine_rad_m, haversine_rad_m_pairs
 from geo.errors import InvalidInput
-from geo.h3_radius import cell_disk
+from geo.h3_radius import cell_disk, disk_k_for_radius
 from geofences.cover import Cover, cached_cover
 from matcher.model import Candidate, CarrierProfile, MatchQuery, ScoreWeights
 
@@ -48,6 +48,8 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 DEFAULT_RESOLUTION = 7
+# Past this many rings (about 34 km at resolution 7) a query scans all carriers instead of the disk.
+MAX_DISK_K = 40
 
 # Columns of the hot matrix.
 PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
@@ -419,14 +421,20 @@ class CarrierIndex:
             if code < 0:
                 return _EMPTY_ROWS, np.zeros(0), np.zeros((_N_HOT, 0))
         plat, plng = query.pickup_lat, query.pickup_lng
-        cell = h3i.latlng_to_cell(plat, plng, self.resolution)
-        buckets = self._buckets
-        near = cell_disk(cell, query.radius_m).cells_near(plat, plng, query.radius_m)
-        # code 0 = every vehicle; otherwise the bucket of that vehicle type only (see _bucket_key).
-        parts = [b for c in near if (b := buckets.get(c ^ code)) is not None]
-        if not parts:
-            return _EMPTY_ROWS, np.zeros(0), np.zeros((_N_HOT, 0))
-        idx = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        if disk_k_for_radius(self.resolution, query.radius_m) > MAX_DISK_K:
+            # A radius of hundreds of km: scanning every carrier beats walking thousands of cells.
+            idx = np.flatnonzero(self._cell != 0).astype(np.int64)
+            if code:
+                idx = idx[self._vcode.take(idx) == code]
+        else:
+            cell = h3i.latlng_to_cell(plat, plng, self.resolution)
+            buckets = self._buckets
+            near = cell_disk(cell, query.radius_m).cells_near(plat, plng, query.radius_m)
+            # code 0 = every vehicle; otherwise the bucket of that vehicle type only (see the module docstring).
+            parts = [b for c in near if (b := buckets.get(c ^ code)) is not None]
+            if not parts:
+                return _EMPTY_ROWS, np.zeros(0), np.zeros((_N_HOT, 0))
+            idx = np.concatenate(parts) if len(parts) > 1 else parts[0]
         hot = self._hot
         # Cheap attribute filters first, on one contiguous column at a time; trigonometry only on survivors.
         mask = hot[TS_EFF].take(idx) >= cutoff
@@ -487,6 +495,8 @@ class CarrierIndex:
             return []
         for query in queries:
             validate_query(query)
+        if any(disk_k_for_radius(self.resolution, q.radius_m) > MAX_DISK_K for q in queries):
+            return [self.match(q, now_s=now_s) for q in queries]
         now = time.time() if now_s is None else now_s
         cutoff = now - self.max_position_age_s
         q_radius = np.array([q.radius_m for q in queries])

@@ -293,3 +293,11 @@ def test_one_writer_many_readers() -> None:
     stop.set()
     w.join()
     assert not errors
+
+
+def test_huge_radius_scans_everyone_and_agrees_with_brute_force() -> None:
+    index, oracle = _setup((30.27, 120.15), 400_000.0, seed=5, n_random=40)
+    for rank_by in ("distance", "score"):
+        q = _query((30.27, 120.15), 400_000.0, rank_by=rank_by)
+        _assert_same(index, oracle, q)
+        assert index.match_many([q], now_s=NOW) == [index.match(q, now_s=NOW)]
