@@ -181,12 +181,14 @@ def run_orders(
     *,
     threads: int,
     label: str,
-    console: Console,
+    console: Console | None,
+    key_prefix: str | None = None,
 ) -> tuple[float, np.ndarray, int]:
     """Send every order from ``threads`` threads; answers (wall seconds, latencies in ms, failures)."""
     latencies_ms = np.zeros(len(bodies))
     failures = 0
-    run_id = f"{time.time_ns():x}"
+    run_id = key_prefix or f"{time.time_ns():x}"
+    console = console or Console(stderr=True, quiet=True)
 
     def one(index: int) -> bool:
         started = time.perf_counter()
@@ -253,6 +255,81 @@ def bench_backend(
     }
 
 
+def _process_worker(
+    settings_json: str, bodies: list[dict[str, Any]], threads: int, key_prefix: str, start_at: float
+) -> dict[str, Any]:
+    """One service process: its own container (pool, Redis client), placing its share of the orders."""
+    import structlog
+
+    from api.container import Container
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
+    container = Container(Settings.model_validate_json(settings_json))
+    container.start()
+    try:
+        send = use_case_sender(container)
+        time.sleep(max(0.0, start_at - time.time()))  # all processes start together
+        t0 = time.time()
+        _, latencies_ms, failures = run_orders(
+            send, bodies, threads=threads, label="", console=None, key_prefix=key_prefix
+        )
+        return {"t0": t0, "t1": time.time(), "latencies_ms": latencies_ms.tolist(), "failures": failures}
+    finally:
+        container.close()
+
+
+def bench_processes(
+    *, processes: int, orders: int, threads: int, skus: int, customers: int, console: Console
+) -> dict[str, Any]:
+    """PostGIS + Redis shared by several service processes (what Redis locks exist for); checks no oversell."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from orders_core.stock.repository import StockRepository
+
+    with backend_settings("postgis+redis") as settings, serve_in_thread(settings, quiet=True) as (base_url, container):
+        # Tight stock: about 80% of the demand, so processes really compete for the last units.
+        bodies = order_bodies(orders, skus=skus, customers=customers, seed_value=11)
+        demand = sum(line["qty"] for body in bodies for line in body["lines"])
+        per_key = max(1, int(demand * 0.8 / (skus * len(WAREHOUSE_SITES))))
+        seed(base_url, skus=skus, customers=customers, on_hand=per_key)
+        shares = [bodies[i::processes] for i in range(processes)]
+        run_id = f"{time.time_ns():x}"
+        context = multiprocessing.get_context("spawn")
+        console.print(f"[bold]{processes} processes x {threads} threads on postgis+redis ...")
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+            start_at = time.time() + 6.0 + processes  # room for every process to import and connect
+            futures = [
+                pool.submit(_process_worker, settings.model_dump_json(), share, threads, f"{run_id}-p{i}", start_at)
+                for i, share in enumerate(shares)
+            ]
+            parts = [future.result() for future in futures]
+        counts = status_counts(container)
+        levels = container.stock.locks.all_levels()
+        with container.uow() as uow:
+            repository = StockRepository(uow.session)
+            durable, held = repository.all_levels(), repository.held_totals()
+    wall_s = max(p["t1"] for p in parts) - min(p["t0"] for p in parts)
+    latencies_ms = np.array([x for p in parts for x in p["latencies_ms"]])
+    failures = sum(p["failures"] for p in parts)
+    oversold = [k for k, level in levels.items() if level.available < 0 or level.reserved != held.get(k, 0)]
+    oversold += [k for k, level in durable.items() if level.reserved > level.on_hand]
+    done = orders - failures
+    return {
+        "backend": f"postgis+redis x{processes} processes",
+        "processes": processes,
+        "orders": done,
+        "failed": failures,
+        "orders_per_s": round(done / wall_s, 1) if wall_s > 0 else None,
+        "p50_ms": round(float(np.percentile(latencies_ms, 50)), 2),
+        "p99_ms": round(float(np.percentile(latencies_ms, 99)), 2),
+        "wall_s": round(wall_s, 3),
+        "statuses": counts,
+        "stock_consistent": not oversold,
+        "vs_goal": round(done / wall_s / GOAL_ORDERS_PER_S, 3) if wall_s > 0 else None,
+    }
+
+
 BACKENDS = ("embedded", "postgis+redis")
 
 
@@ -267,6 +344,10 @@ def command(
     ] = None,
     skus: Annotated[int, typer.Option(help="Catalogue size.", min=1)] = 20,
     customers: Annotated[int, typer.Option(help="Number of customers.", min=1)] = 20,
+    processes: Annotated[
+        int,
+        typer.Option(help="Also run postgis+redis shared by this many service processes (0: skip).", min=0),
+    ] = 0,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")] = False,
 ) -> None:
     """Intake-to-allocation throughput (orders/s, p50/p99 latency) on each backend vs the 710 orders/s goal."""
@@ -296,6 +377,18 @@ def command(
                 {"backend": name, "orders": 0, "orders_per_s": None, "p50_ms": None, "p99_ms": None, "error": str(exc)}
             )
 
+    scaling = []
+    if processes:
+        try:
+            scaling.append(
+                bench_processes(
+                    processes=processes, orders=orders, threads=threads, skus=skus, customers=customers, console=console
+                )
+            )
+        except Exception as exc:
+            console.print(f"[red]multi-process run: {exc}")
+            scaling.append({"backend": f"postgis+redis x{processes} processes", "orders": 0, "error": str(exc)})
+
     table = Table(title=f"pipeline: {orders} orders, {threads} threads, {mode}")
     for column in (
         "backend",
@@ -309,26 +402,31 @@ def command(
         "vs goal 710/s",
     ):
         table.add_column(column, justify="left" if column == "backend" else "right")
-    for result in results:
+    for result in results + scaling:
         statuses = result.get("statuses", {})
         ratio = result.get("vs_goal")
         table.add_row(
             result["backend"],
             str(result["orders"]),
             str(result.get("failed", "-")),
-            _fmt(result["orders_per_s"]),
-            _fmt(result["p50_ms"]),
-            _fmt(result["p99_ms"]),
+            _fmt(result.get("orders_per_s")),
+            _fmt(result.get("p50_ms")),
+            _fmt(result.get("p99_ms")),
             str(statuses.get("allocated", 0)),
             str(statuses.get("on_hold", 0)),
             f"{ratio:.2f}x" if ratio is not None else result.get("error", "-")[:40],
         )
     Console(width=150).print(table)
+    for result in scaling:
+        if "stock_consistent" in result:
+            verdict = "no oversell" if result["stock_consistent"] else "STOCK INCONSISTENT"
+            typer.echo(f"{result['backend']}: {verdict} (tight stock, processes competing for the last units)")
     measured = [r for r in results if r.get("orders_per_s")]
+    verdicts = measured + [r for r in scaling if r.get("orders_per_s")]
     if len(measured) == 2:
         a, b = measured
         typer.echo(f"{b['backend']} / {a['backend']} throughput ratio: {b['orders_per_s'] / a['orders_per_s']:.2f}")
-    for result in measured:
+    for result in verdicts:
         needed_s = GOAL_ORDERS / result["orders_per_s"]
         verdict = "meets" if result["orders_per_s"] >= GOAL_ORDERS_PER_S else "misses"
         typer.echo(
@@ -342,6 +440,7 @@ def command(
             "threads": threads,
             "goal_orders_per_s": round(GOAL_ORDERS_PER_S, 1),
             "results": results,
+            "scaling": scaling,
         }
         typer.echo(json.dumps(summary))
 

@@ -130,7 +130,7 @@ def test_bench_pipeline_reports_every_backend_as_json() -> None:
     app = typer.Typer()
     app.command("pipeline")(command)
     app.command("other")(lambda: None)  # keep sub-command dispatch as in the real CLI
-    result = CliRunner().invoke(app, ["pipeline", "--orders", "30", "--threads", "4", "--json"])
+    result = CliRunner().invoke(app, ["pipeline", "--orders", "30", "--threads", "4", "--processes", "2", "--json"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     summary = json.loads(lines[-1])
@@ -141,3 +141,6 @@ def test_bench_pipeline_reports_every_backend_as_json() -> None:
         assert entry["orders"] + entry["failed"] == 30 and entry["orders"] > 0 and entry["orders_per_s"] > 0
         assert entry["p99_ms"] >= entry["p50_ms"] > 0
     assert "orders/s" in result.stdout and "710" in result.stdout
+    (scaling,) = summary["scaling"]  # two service processes sharing PostGIS + Redis under tight stock
+    assert scaling["processes"] == 2 and scaling["orders"] + scaling["failed"] == 30
+    assert scaling["stock_consistent"] is True
