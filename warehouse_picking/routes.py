@@ -27,10 +27,10 @@ from warehouse_picking.rect_dp import rectangular_exact_order
 from warehouse_picking.solvers import (
     PickEdge,
     held_karp,
+    improve_tour,
     ortools_route,
     steiner_tsp_segments,
     tour_length,
-    two_opt,
 )
 
 METHODS = ("auto", "exact", "dp", "mip", "held_karp", "ortools", "s_shape", "largest_gap", "return")
@@ -208,7 +208,7 @@ def exact_order(
     if layout.rectangular is not None and method == "dp":
         plain_ids = [e for e in range(len(layout.edges)) if e not in on_edge]
         seed = _seed_order(problem)
-        bound = None if seed is None else tour_length(problem.matrix, two_opt(problem.matrix, seed))
+        bound = None if seed is None else tour_length(problem.matrix, improve_tour(problem.matrix, seed))
         order, _length = rectangular_exact_order(
             layout, plain, plain_ids, picks, sorted(on_edge), node_stops, upper_bound=bound
         )

@@ -384,3 +384,53 @@ def two_opt(matrix: np.ndarray, order: Sequence[int], max_passes: int = 8) -> li
         if not improved:
             break
     return tour[1:-1]
+
+
+def or_opt(matrix: np.ndarray, order: Sequence[int], max_passes: int = 4) -> list[int]:
+    """Move runs of 1-3 stops to their best other position while that shortens the tour (after 2-opt)."""
+    rows = matrix.tolist()
+    tour = [0, *order, 0]
+    for _ in range(max_passes):
+        improved = False
+        for length in (1, 2, 3):
+            i = 1
+            while i + length < len(tour):
+                a, first, last, b = tour[i - 1], tour[i], tour[i + length - 1], tour[i + length]
+                removed = rows[a][first] + rows[last][b] - rows[a][b]
+                best_gain, best_at, best_reversed = 1e-9, -1, False
+                for j in range(len(tour) - 1):
+                    if i - 1 <= j < i + length:
+                        continue
+                    c, d = tour[j], tour[j + 1]
+                    forward = rows[c][first] + rows[last][d] - rows[c][d]
+                    backward = rows[c][last] + rows[first][d] - rows[c][d]
+                    if removed - forward > best_gain:
+                        best_gain, best_at, best_reversed = removed - forward, j, False
+                    if removed - backward > best_gain:
+                        best_gain, best_at, best_reversed = removed - backward, j, True
+                if best_at >= 0:
+                    run = tour[i : i + length]
+                    if best_reversed:
+                        run.reverse()
+                    rest = tour[:i] + tour[i + length :]
+                    at = best_at if best_at < i else best_at - length
+                    tour = rest[: at + 1] + run + rest[at + 1 :]
+                    improved = True
+                else:
+                    i += 1
+        if not improved:
+            break
+    return tour[1:-1]
+
+
+def improve_tour(matrix: np.ndarray, order: Sequence[int]) -> list[int]:
+    """2-opt then Or-opt, repeated while either helps (a few rounds): a cheap, good upper bound."""
+    best = list(order)
+    best_length = tour_length(matrix, best)
+    for _ in range(3):
+        candidate = or_opt(matrix, two_opt(matrix, best))
+        length = tour_length(matrix, candidate)
+        if length >= best_length - 1e-9:
+            break
+        best, best_length = candidate, length
+    return best
