@@ -56,6 +56,11 @@ class MasterDataRepository:
         """Every warehouse, by id."""
         return [_warehouse(row) for row in self.session.scalars(select(WarehouseRow).order_by(WarehouseRow.id))]
 
+    def warehouse_sites(self) -> dict[str, tuple[float, float]]:
+        """warehouse id -> (lat, lng), one light query (allocation runs this for every order)."""
+        rows = self.session.execute(select(WarehouseRow.id, WarehouseRow.lat, WarehouseRow.lng))
+        return {wid: (lat, lng) for wid, lat, lng in rows}
+
     def get_sku(self, sku: str) -> Sku | None:
         """The catalogue item, or None."""
         row = self.session.get(SkuRow, sku)
@@ -66,8 +71,18 @@ class MasterDataRepository:
         wanted = sorted(set(ids))
         if not wanted:
             return {}
-        rows = self.session.scalars(select(SkuRow).where(SkuRow.sku.in_(wanted)))
-        return {row.sku: _sku(row) for row in rows}
+        table = SkuRow.__table__
+        rows = self.session.execute(
+            select(table.c.sku, table.c.name, table.c.unit_price, table.c.weight_kg, table.c.volume_m3).where(
+                table.c.sku.in_(wanted)
+            )
+        )
+        return {
+            r.sku: Sku(
+                sku=r.sku, name=r.name, unit_price=Decimal(r.unit_price), weight_kg=r.weight_kg, volume_m3=r.volume_m3
+            )
+            for r in rows
+        }
 
     def get_customer(self, customer_id: str) -> Customer | None:
         """The customer, or None."""
@@ -134,13 +149,37 @@ class MasterDataRepository:
             row.temporary_credit_limit = limit
             row.updated_at = utc_now()
 
-    def lock_customer(self, customer_id: str) -> None:
-        """Serialise intake and credit checks of one customer until the transaction ends.
+    def lock_customer(self, customer_id: str) -> Customer | None:
+        """Read the customer and serialise intake and credit checks of it until the transaction ends.
 
         PostgreSQL: ``FOR NO KEY UPDATE``, which does not conflict with the key-share locks that
         foreign keys of concurrently inserted orders take (a plain ``FOR UPDATE`` would deadlock with
         them). SQLite takes the database write lock at BEGIN anyway.
         """
-        self.session.execute(
-            select(CustomerRow.id).where(CustomerRow.id == customer_id).with_for_update(key_share=True)
+        table = CustomerRow.__table__
+        row = self.session.execute(
+            select(
+                table.c.id,
+                table.c.name,
+                table.c.credit_limit,
+                table.c.temporary_credit_limit,
+                table.c.overdue_amount,
+                table.c.lat,
+                table.c.lng,
+                table.c.prepaid,
+            )
+            .where(table.c.id == customer_id)
+            .with_for_update(key_share=True)
+        ).first()
+        if row is None:
+            return None
+        return Customer(
+            id=row.id,
+            name=row.name,
+            credit_limit=Decimal(row.credit_limit),
+            temporary_credit_limit=None if row.temporary_credit_limit is None else Decimal(row.temporary_credit_limit),
+            overdue_amount=Decimal(row.overdue_amount),
+            lat=row.lat,
+            lng=row.lng,
+            prepaid=bool(row.prepaid),
         )

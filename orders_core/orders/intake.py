@@ -16,11 +16,11 @@ from shapely.geometry import Point
 from geo.errors import Conflict, InvalidInput
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.master_data.tables import utc_now
-from orders_core.orders.lifecycle import notify_after_commit
+from orders_core.orders.lifecycle import mark_locked, notify_after_commit
 from orders_core.orders.model import OrderStatus, PaymentStatus, PlaceOrder, TimelineEntry
 from orders_core.orders.pipeline import StockPort, continue_pipeline
-from orders_core.orders.repository import OrderRepository
-from orders_core.orders.tables import OrderLineRow, OrderRow
+from orders_core.orders.repository import OrderRepository, PricedLine
+from orders_core.orders.tables import OrderRow
 from orders_core.unit_of_work import UnitOfWork
 
 MONEY_QUANTUM = Decimal("0.0001")
@@ -61,8 +61,8 @@ def canonical_body_sha256(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
-def validate_order(uow: UnitOfWork, command: PlaceOrder) -> dict[str, Decimal]:
-    """Raise InvalidOrder (422) naming the first problem; answers sku -> catalogue price."""
+def check_order_shape(command: PlaceOrder) -> None:
+    """Raise InvalidOrder (422) for coordinates, quantities, prices or totals out of range (no I/O)."""
     delivery = command.delivery
     if not (math.isfinite(delivery.lat) and -90.0 <= delivery.lat <= 90.0):
         raise InvalidOrder(f"delivery.lat must be within [-90, 90], got {delivery.lat}")
@@ -78,10 +78,11 @@ def validate_order(uow: UnitOfWork, command: PlaceOrder) -> dict[str, Decimal]:
     total = sum((line.unit_price * line.qty for line in command.lines), Decimal("0"))
     if total >= MAX_ORDER_TOTAL:
         raise InvalidOrder(f"lines: order total {total} exceeds the largest accepted total {MAX_ORDER_TOTAL}")
-    master = MasterDataRepository(uow.session)
-    if master.get_customer(command.customer_id) is None:
-        raise UnknownCustomer(f"customer_id: unknown customer {command.customer_id!r}")
-    skus = master.get_skus([line.sku for line in command.lines])
+
+
+def catalogue_prices(uow: UnitOfWork, command: PlaceOrder) -> dict[str, Decimal]:
+    """sku -> catalogue price for the order's lines; UnknownSku (422) names the first unknown one."""
+    skus = MasterDataRepository(uow.session).get_skus([line.sku for line in command.lines])
     for index, line in enumerate(command.lines):
         if line.sku not in skus:
             raise UnknownSku(f"lines[{index}].sku: unknown sku {line.sku!r}")
@@ -105,24 +106,19 @@ def place_order(
     body is refused (409 idempotency_key_reused). Invalid input raises before anything is written.
     For prepaid customers ``payment_timeout_s`` sets when payment is expected on the first timeline entry.
     """
+    check_order_shape(command)
     repository = OrderRepository(uow.session)
+    # One intake at a time per customer: the credit check sees every earlier order, and a concurrent
+    # request with the same key finds the first one's key once it holds the lock.
+    customer = MasterDataRepository(uow.session).lock_customer(command.customer_id)
+    if customer is None:
+        raise UnknownCustomer(f"customer_id: unknown customer {command.customer_id!r}")
     if idempotency_key is not None:
         body_sha256 = body_sha256 or canonical_body_sha256(_command_body(command))
         replay = _replay(repository, idempotency_key, body_sha256)
         if replay is not None:
             return replay
-    catalogue = validate_order(uow, command)
-    master = MasterDataRepository(uow.session)
-    # One intake at a time per customer: the credit check sees every earlier order, and a concurrent
-    # request with the same key finds the first one's key once it holds the lock.
-    master.lock_customer(command.customer_id)
-    if idempotency_key is not None:
-        assert body_sha256 is not None
-        replay = _replay(repository, idempotency_key, body_sha256)
-        if replay is not None:
-            return replay
-    customer = master.get_customer(command.customer_id)
-    assert customer is not None
+    catalogue = catalogue_prices(uow, command)
     order_id = "ord_" + secrets.token_hex(8)
     now = utc_now()
     total = sum((line.unit_price * line.qty for line in command.lines), Decimal("0")).quantize(MONEY_QUANTUM)
@@ -143,8 +139,7 @@ def place_order(
         updated_at=now,
     )
     lines = [
-        OrderLineRow(
-            order_id=order_id,
+        PricedLine(
             line_no=index + 1,
             sku=line.sku,
             qty=line.qty,
@@ -154,6 +149,7 @@ def place_order(
         for index, line in enumerate(command.lines)
     ]
     repository.add(row, lines)
+    mark_locked(uow, order_id)
     if idempotency_key is not None:
         assert body_sha256 is not None
         repository.add_idempotency_key(idempotency_key, body_sha256, order_id)
@@ -174,20 +170,24 @@ def place_order(
     repository.add_outbox(
         "order.placed", order_id, {"order_id": order_id, "customer_id": command.customer_id, "total": str(total)}
     )
-    uow.session.flush()
     notify_after_commit(uow, "", OrderStatus.PLACED.value)
-    continue_pipeline(uow, stock, order_id, price_tolerance=price_tolerance, actor=actor)
+    # The order row's status changes are written once, at commit: nothing in the pipeline reads them
+    # back through SQL (the row is cached in the session), so per-step UPDATEs would be wasted.
+    with uow.session.no_autoflush:
+        continue_pipeline(
+            uow, stock, order_id, price_tolerance=price_tolerance, actor=actor, lines=lines, customer=customer
+        )
     return PlacedOrder(order_id=order_id, created=True)
 
 
 def _replay(repository: OrderRepository, key: str, body_sha256: str) -> PlacedOrder | None:
     """The order an earlier request with this key made (409 if its body differed), or None."""
-    seen = repository.get_idempotency_key(key)
+    seen = repository.idempotency_record(key)
     if seen is None:
         return None
-    if seen.body_sha256 != body_sha256:
+    if seen[0] != body_sha256:
         raise IdempotencyKeyReused(f"Idempotency-Key {key!r} was already used with a different request body")
-    return PlacedOrder(order_id=seen.order_id, created=False)
+    return PlacedOrder(order_id=seen[1], created=False)
 
 
 def _command_body(command: PlaceOrder) -> dict[str, Any]:

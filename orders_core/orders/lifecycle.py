@@ -38,12 +38,30 @@ def add_transition_listener(listener: TransitionListener) -> None:
         _listeners.append(listener)
 
 
+_LOCKED_ORDERS = "orders_core.locked_orders"
+
+
 def load_order(uow: UnitOfWork, order_id: str, *, for_update: bool = True) -> OrderRow:
-    """The order row, locked for this transaction; OrderNotFound (404) when absent."""
+    """The order row, locked for this transaction; OrderNotFound (404) when absent.
+
+    The lock is taken once per unit of work; later calls answer from the session without SQL.
+    """
+    locked: set[str] = uow.session.info.setdefault(_LOCKED_ORDERS, set())
+    if order_id in locked:
+        cached = uow.session.get(OrderRow, order_id)
+        if cached is not None:
+            return cached
     row = OrderRepository(uow.session).get_row(order_id, for_update=for_update)
     if row is None:
         raise OrderNotFound(f"no order {order_id!r}")
+    if for_update:
+        locked.add(order_id)
     return row
+
+
+def mark_locked(uow: UnitOfWork, order_id: str) -> None:
+    """Record that this unit of work owns the order's row (it just inserted it)."""
+    uow.session.info.setdefault(_LOCKED_ORDERS, set()).add(order_id)
 
 
 def advance_order(
@@ -89,7 +107,6 @@ def advance_order(
             "reason": reason,
         },
     )
-    uow.session.flush()
     notify_after_commit(uow, current.value, to_status.value)
 
 
@@ -129,4 +146,3 @@ def record_order_event(
             **(payload or {}),
         },
     )
-    uow.session.flush()

@@ -17,8 +17,7 @@ from orders_core.orders.allocation import AllocationPlan, describe_shortage, pla
 from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import OrderStatus
-from orders_core.orders.repository import OrderRepository
-from orders_core.orders.tables import OrderLineRow
+from orders_core.orders.repository import OrderRepository, PricedLine
 from orders_core.stock.model import InsufficientStock, ReservationLine
 from orders_core.unit_of_work import UnitOfWork
 
@@ -43,7 +42,7 @@ def relative_deviation(quoted: Decimal, catalogue: Decimal) -> Decimal:
     return abs(quoted - catalogue) / catalogue
 
 
-def price_conflicts(lines: Sequence[OrderLineRow], tolerance: Decimal) -> list[dict[str, Any]]:
+def price_conflicts(lines: Sequence[PricedLine], tolerance: Decimal) -> list[dict[str, Any]]:
     """Lines whose quoted price deviates from the catalogue by more than ``tolerance`` (relative)."""
     conflicts = []
     for line in lines:
@@ -96,9 +95,19 @@ def credit_problem(
 
 
 def continue_pipeline(
-    uow: UnitOfWork, stock: StockPort, order_id: str, *, price_tolerance: Decimal, actor: str = "system"
+    uow: UnitOfWork,
+    stock: StockPort,
+    order_id: str,
+    *,
+    price_tolerance: Decimal,
+    actor: str = "system",
+    lines: Sequence[PricedLine] | None = None,
+    customer: Customer | None = None,
 ) -> None:
-    """Run the automatic checks from the order's current state until allocated or held."""
+    """Run the automatic checks from the order's current state until allocated or held.
+
+    Intake passes the ``lines`` and the (already locked) ``customer`` it holds, saving the re-reads.
+    """
     order = load_order(uow, order_id)
     if order.status == OrderStatus.PLACED.value:
         advance_order(
@@ -112,9 +121,10 @@ def continue_pipeline(
     if order.status != OrderStatus.CREDIT_REVIEW.value:
         return
     repository = OrderRepository(uow.session)
-    master = MasterDataRepository(uow.session)
+    if lines is None:
+        lines = repository.priced_lines(order_id)
     if not order.price_ok:
-        conflicts = price_conflicts(repository.line_rows(order_id), price_tolerance)
+        conflicts = price_conflicts(lines, price_tolerance)
         if conflicts:
             skus = ", ".join(c["sku"] for c in conflicts)
             open_exception(
@@ -127,8 +137,8 @@ def continue_pipeline(
             return
         order.price_ok = True
     if not order.credit_ok:
-        master.lock_customer(order.customer_id)
-        customer = master.get_customer(order.customer_id)
+        if customer is None:
+            customer = MasterDataRepository(uow.session).lock_customer(order.customer_id)
         assert customer is not None  # checked at intake; customers are never deleted
         exposure = repository.open_exposure(order.customer_id, excluding_order_id=order_id)
         problem = credit_problem(customer, exposure, Decimal(order.total))
@@ -137,17 +147,19 @@ def continue_pipeline(
             open_exception(uow, order_id, kind, message, details)
             return
         order.credit_ok = True
-    allocate_order(uow, stock, order_id)
+    allocate_order(uow, stock, order_id, lines=lines)
 
 
-def _demand(lines: Sequence[OrderLineRow]) -> dict[str, int]:
+def _demand(lines: Sequence[PricedLine]) -> dict[str, int]:
     demand: dict[str, int] = {}
     for line in lines:
         demand[line.sku] = demand.get(line.sku, 0) + line.qty
     return demand
 
 
-def allocate_order(uow: UnitOfWork, stock: StockPort, order_id: str) -> AllocationPlan | None:
+def allocate_order(
+    uow: UnitOfWork, stock: StockPort, order_id: str, *, lines: Sequence[PricedLine] | None = None
+) -> AllocationPlan | None:
     """Plan shipments, reserve them atomically (re-planning after lost races), record them.
 
     On success the order is ``allocated``; when stock cannot cover it the order is held with a
@@ -156,8 +168,8 @@ def allocate_order(uow: UnitOfWork, stock: StockPort, order_id: str) -> Allocati
     order = load_order(uow, order_id)
     repository = OrderRepository(uow.session)
     master = MasterDataRepository(uow.session)
-    demand = _demand(repository.line_rows(order_id))
-    sites = {w.id: (w.lat, w.lng) for w in master.list_warehouses()}
+    demand = _demand(lines if lines is not None else repository.priced_lines(order_id))
+    sites = master.warehouse_sites()
     delivery = (order.delivery_lat, order.delivery_lng)
     lost_races: list[dict[str, Any]] = []
     plan: AllocationPlan | None = None
@@ -167,13 +179,13 @@ def allocate_order(uow: UnitOfWork, stock: StockPort, order_id: str) -> Allocati
         plan = plan_allocation(demand, available, sites, delivery)
         if plan is None:
             break
-        lines = [
+        holds = [
             ReservationLine(warehouse_id=s.warehouse_id, sku=sku, qty=qty)
             for s in plan.shipments
             for sku, qty in s.lines
         ]
         try:
-            stock.reserve(uow, order_id, lines)
+            stock.reserve(uow, order_id, holds)
         except InsufficientStock as exc:
             lost_races.append({"shortages": [s.as_dict() for s in exc.shortages]})
             plan = None

@@ -6,11 +6,12 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
@@ -37,6 +38,25 @@ from orders_core.orders.tables import (
     ShipmentRow,
     TimelineRow,
 )
+
+ORDER_LINES: Table = OrderLineRow.__table__  # type: ignore[assignment]
+TIMELINE: Table = TimelineRow.__table__  # type: ignore[assignment]
+OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
+IDEMPOTENCY_KEYS: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
+SHIPMENTS: Table = ShipmentRow.__table__  # type: ignore[assignment]
+SHIPMENT_LINES: Table = ShipmentLineRow.__table__  # type: ignore[assignment]
+MONEY_QUANTUM = Decimal("0.0001")
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """An order line with the quoted and the catalogue unit price (what the price check compares)."""
+
+    line_no: int
+    sku: str
+    qty: int
+    unit_price: Decimal
+    catalogue_price: Decimal
 
 
 class InvalidCursor(InvalidInput):
@@ -85,12 +105,25 @@ class OrderRepository:
         self.session = session
 
     # --- orders -------------------------------------------------------------------------------
-    def add(self, row: OrderRow, lines: Sequence[OrderLineRow]) -> None:
-        """Insert a new order with its lines."""
+    def add(self, row: OrderRow, lines: Sequence[PricedLine]) -> None:
+        """Insert a new order with its lines (the order row first: there are no ORM relationships)."""
         self.session.add(row)
-        self.session.flush()  # no ORM relationships: the parent row goes first explicitly
-        self.session.add_all(lines)
         self.session.flush()
+        # Core inserts on the hot path: one statement for all lines, no ORM bookkeeping.
+        self.session.execute(
+            insert(ORDER_LINES),
+            [
+                {
+                    "order_id": row.id,
+                    "line_no": line.line_no,
+                    "sku": line.sku,
+                    "qty": line.qty,
+                    "unit_price": line.unit_price,
+                    "catalogue_price": line.catalogue_price,
+                }
+                for line in lines
+            ],
+        )
 
     def get_row(self, order_id: str, *, for_update: bool = False) -> OrderRow | None:
         """The order row (locked for the transaction when ``for_update``), or None."""
@@ -103,6 +136,21 @@ class OrderRepository:
             ).first()
         return self.session.get(OrderRow, order_id)
 
+    def priced_lines(self, order_id: str) -> list[PricedLine]:
+        """The order's lines with both prices, in intake order."""
+        rows = self.session.execute(
+            select(
+                ORDER_LINES.c.line_no,
+                ORDER_LINES.c.sku,
+                ORDER_LINES.c.qty,
+                ORDER_LINES.c.unit_price,
+                ORDER_LINES.c.catalogue_price,
+            )
+            .where(ORDER_LINES.c.order_id == order_id)
+            .order_by(ORDER_LINES.c.line_no)
+        )
+        return [PricedLine(n, sku, qty, Decimal(price), Decimal(catalogue)) for n, sku, qty, price, catalogue in rows]
+
     def line_rows(self, order_id: str) -> list[OrderLineRow]:
         """The order's lines in intake order."""
         return list(
@@ -113,20 +161,21 @@ class OrderRepository:
 
     def open_exposure(self, customer_id: str, *, excluding_order_id: str) -> Decimal:
         """Sum of totals of the customer's open orders (not delivered nor cancelled), except one."""
-        totals = self.session.scalars(
-            select(OrderRow.total).where(
+        total = self.session.execute(
+            select(func.coalesce(func.sum(OrderRow.total), 0)).where(
                 OrderRow.customer_id == customer_id,
                 OrderRow.status.not_in([s.value for s in CLOSED]),
                 OrderRow.id != excluding_order_id,
             )
-        )
-        return sum((Decimal(t) for t in totals), Decimal("0"))
+        ).scalar_one()
+        # SQLite sums its REAL storage; rounding to the money quantum restores the exact amount.
+        return Decimal(str(total)).quantize(MONEY_QUANTUM)
 
     # --- timeline and outbox ------------------------------------------------------------------
     def add_timeline(self, order_id: str, entry: TimelineEntry) -> None:
-        """Append one history entry."""
-        self.session.add(
-            TimelineRow(
+        """Append one history entry (Core insert: the order row must already be in the database)."""
+        self.session.execute(
+            insert(TIMELINE).values(
                 order_id=order_id,
                 status=entry.status,
                 at=entry.at,
@@ -156,7 +205,9 @@ class OrderRepository:
 
     def add_outbox(self, topic: str, aggregate_id: str, payload: dict[str, Any]) -> None:
         """Queue an event for publication (same transaction as the change)."""
-        self.session.add(OutboxRow(topic=topic, aggregate_id=aggregate_id, payload=payload, created_at=utc_now()))
+        self.session.execute(
+            insert(OUTBOX).values(topic=topic, aggregate_id=aggregate_id, payload=payload, created_at=utc_now())
+        )
 
     def outbox_events(self, aggregate_id: str) -> list[dict[str, Any]]:
         """Events of one aggregate, oldest first (tests and debugging)."""
@@ -204,23 +255,12 @@ class OrderRepository:
         self, shipment_id: str, order_id: str, warehouse_id: str, lines: Sequence[tuple[str, int]]
     ) -> None:
         """Record goods leaving one warehouse for the order."""
-        self.session.add(
-            ShipmentRow(id=shipment_id, order_id=order_id, warehouse_id=warehouse_id, created_at=utc_now())
+        self.session.execute(
+            insert(SHIPMENTS).values(id=shipment_id, order_id=order_id, warehouse_id=warehouse_id, created_at=utc_now())
         )
-        self.session.flush()
-        self.session.add_all(ShipmentLineRow(shipment_id=shipment_id, sku=sku, qty=qty) for sku, qty in lines)
-
-    def delete_shipments(self, order_id: str) -> None:
-        """Forget the order's shipments (cancelled before loading)."""
-        ids = list(self.session.scalars(select(ShipmentRow.id).where(ShipmentRow.order_id == order_id)))
-        if not ids:
-            return
-        for line in self.session.scalars(select(ShipmentLineRow).where(ShipmentLineRow.shipment_id.in_(ids))):
-            self.session.delete(line)
-        self.session.flush()
-        for shipment in self.session.scalars(select(ShipmentRow).where(ShipmentRow.id.in_(ids))):
-            self.session.delete(shipment)
-        self.session.flush()
+        self.session.execute(
+            insert(SHIPMENT_LINES), [{"shipment_id": shipment_id, "sku": sku, "qty": qty} for sku, qty in lines]
+        )
 
     def shipments(self, order_id: str) -> list[ShipmentView]:
         """The order's shipments, by warehouse id."""
@@ -247,14 +287,18 @@ class OrderRepository:
         return [AllocatedLine(order_id=o, warehouse_id=warehouse_id, sku=s, qty=q) for o, s, q in rows]
 
     # --- idempotency and payments -------------------------------------------------------------
-    def get_idempotency_key(self, key: str) -> IdempotencyKeyRow | None:
-        """The stored key, or None."""
-        return self.session.get(IdempotencyKeyRow, key)
+    def idempotency_record(self, key: str) -> tuple[str, str] | None:
+        """(body sha256, order id) stored for a key, or None."""
+        row = self.session.execute(
+            select(IDEMPOTENCY_KEYS.c.body_sha256, IDEMPOTENCY_KEYS.c.order_id).where(IDEMPOTENCY_KEYS.c.key == key)
+        ).first()
+        return None if row is None else (row.body_sha256, row.order_id)
 
     def add_idempotency_key(self, key: str, body_sha256: str, order_id: str) -> None:
-        """Remember which order a key produced (flushed at once so a concurrent duplicate collides)."""
-        self.session.add(IdempotencyKeyRow(key=key, body_sha256=body_sha256, order_id=order_id, created_at=utc_now()))
-        self.session.flush()
+        """Remember which order a key produced (written at once so a concurrent duplicate collides)."""
+        self.session.execute(
+            insert(IDEMPOTENCY_KEYS).values(key=key, body_sha256=body_sha256, order_id=order_id, created_at=utc_now())
+        )
 
     def get_payment(self, transaction_id: str) -> PaymentRow | None:
         """A recorded payment notification, or None."""
