@@ -8,7 +8,12 @@ from orders_core.unit_of_work import UnitOfWork
 
 
 def rebuild_fast_store(uow: UnitOfWork, locks: StockLocks) -> dict[str, int]:
-    """Replace the fast store with on-hand counts and held reservations from the database; answers counts."""
+    """Replace the fast store with on-hand counts and held reservations from the database; answers counts.
+
+    Unconditional: holds taken by use cases that have not committed yet are dropped, so run it (``dispatch
+    stock rebuild``) with the service stopped or idle. Running services reload on their own, under a lock,
+    when the store is empty (``StockService.rebuild_if_needed``).
+    """
     snapshot = StockRepository(uow.session).snapshot()
     locks.load(snapshot)
     return {
