@@ -172,3 +172,24 @@ def test_wave_picks_and_loads_orders_and_short_pick_opens_exception(client: Test
     )
     assert conflict.status_code == 409
     assert client.get("/v1/pick-tasks/nope", headers=staff).status_code == 404
+
+
+def test_put_warehouse_with_an_invalid_layout_is_422_and_a_graph_layout_routes(client: TestClient) -> None:
+    bad = {"name": "X", "location": {"lat": 1.0, "lng": 1.0}, "layout": {**LAYOUT, "aisles": 0}}
+    answer = client.put("/v1/warehouses/W9", json=bad, headers=ADMIN)
+    assert answer.status_code == 422
+    assert "aisles" in answer.json()["error"]["message"]
+    assert client.get("/v1/warehouses/W9", headers=ADMIN).status_code == 404
+    graph = {
+        "kind": "graph",
+        "nodes": [{"id": "d", "x": 0, "y": 0}, {"id": "a", "x": 0, "y": 10}, {"id": "b", "x": 8, "y": 10}],
+        "edges": [{"from": "d", "to": "a"}, {"from": "a", "to": "b"}],
+        "slots": [{"id": "S1", "edge": ["d", "a"], "offset_m": 4}, {"id": "S2", "node": "b"}],
+        "depot": "d",
+    }
+    site = {"name": "G", "location": {"lat": 1.0, "lng": 1.0}, "layout": graph}
+    assert client.put("/v1/warehouses/WG", json=site, headers=ADMIN).status_code in (200, 201)
+    route = client.post("/v1/warehouses/WG/pick-route", json={"slots": ["S2", "S1"]}, headers=ADMIN)
+    assert route.status_code == 200, route.text
+    assert route.json()["sequence"] in (["S1", "S2"], ["S2", "S1"])
+    assert route.json()["distance_m"] == pytest.approx(36.0)

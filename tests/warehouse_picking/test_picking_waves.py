@@ -1,0 +1,85 @@
+"""Order batching: carts are never overfilled, every order is in exactly one batch, and the walk shrinks."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from warehouse_picking.layouts import Layout, parse_layout
+from warehouse_picking.routes import build_problem, solve
+from warehouse_picking.waves import (
+    CartLimits,
+    OrderDoesNotFitCart,
+    PickItem,
+    batch_orders,
+    one_order_at_a_time_m,
+    quick_tour_length,
+)
+
+
+def layout() -> Layout:
+    return parse_layout(
+        {
+            "kind": "rectangular",
+            "aisles": 8,
+            "aisle_spacing_m": 3.0,
+            "aisle_length_m": 24.0,
+            "blocks": 2,
+            "slots_per_side": 12,
+            "depot_x_m": 0.0,
+        }
+    )
+
+
+def random_orders(seed: int, count: int) -> dict[str, list[PickItem]]:
+    rng = random.Random(seed)
+    ids = layout().all_slot_ids()
+    return {
+        f"o{n}": [
+            PickItem(f"o{n}", f"s{line}", rng.randint(1, 3), rng.choice(ids), rng.uniform(0.2, 1.0), 0.01)
+            for line in range(rng.randint(1, 4))
+        ]
+        for n in range(count)
+    }
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batches_respect_the_cart_and_cover_every_order_once(seed: int) -> None:
+    orders = random_orders(seed, 25)
+    cart = CartLimits(max_items=15, max_weight_kg=20.0, max_volume_m3=0.2)
+    batches = batch_orders(layout(), orders, cart)
+    placed = [o for b in batches for o in b.order_ids]
+    assert sorted(placed) == sorted(orders)
+    for batch in batches:
+        assert batch.item_count <= cart.max_items
+        assert batch.weight_kg <= cart.max_weight_kg + 1e-9
+        assert batch.volume_m3 <= cart.max_volume_m3 + 1e-9
+        slots = sorted({item.slot_id for o in batch.order_ids for item in orders[o]})
+        assert sorted(set(batch.route.sequence)) == slots
+        assert batch.route.distance_m == pytest.approx(
+            solve(build_problem(layout(), slots), method="held_karp" if len(slots) <= 9 else "dp").distance_m
+        )
+    assert sum(b.route.distance_m for b in batches) < one_order_at_a_time_m(layout(), orders)
+
+
+def test_a_roomy_cart_takes_everything_in_one_trip() -> None:
+    orders = random_orders(9, 6)
+    batches = batch_orders(layout(), orders, CartLimits(max_items=1000, max_weight_kg=1e6, max_volume_m3=1e3))
+    assert len(batches) == 1
+
+
+def test_an_order_larger_than_the_cart_is_rejected_by_name() -> None:
+    orders = {"big": [PickItem("big", "s1", 50, "A01-L-001")], "small": [PickItem("small", "s2", 1, "A02-L-001")]}
+    with pytest.raises(OrderDoesNotFitCart) as error:
+        batch_orders(layout(), orders, CartLimits(max_items=10, max_weight_kg=100.0, max_volume_m3=1.0))
+    assert "big" in error.value.message and "small" not in error.value.message
+
+
+def test_quick_tour_is_exact_for_few_stops_and_an_upper_bound_otherwise() -> None:
+    problem = build_problem(layout(), random.Random(3).sample(layout().all_slot_ids(), 20))
+    few = [1, 2, 3, 4, 5]
+    sub = build_problem(layout(), [problem.stops[i - 1].slot_ids[0] for i in few])
+    assert quick_tour_length(problem.matrix, few) == pytest.approx(solve(sub, method="held_karp").distance_m)
+    everything = list(range(1, len(problem.stops) + 1))
+    assert quick_tour_length(problem.matrix, everything) >= solve(problem, method="dp").distance_m - 1e-6
