@@ -187,10 +187,12 @@ class RedisStockLocks:
         return found
 
     def load(self, snapshot: StockSnapshot) -> None:
+        # One key per command (not a multi-key DEL), so the same code runs on Redis Cluster.
+        wipe = self.client.pipeline(transaction=False)
         for pattern in ("stock:*", "resv:*", "resv-wh:*"):
-            batch = list(self.client.scan_iter(match=pattern, count=1000))
-            for start in range(0, len(batch), 500):
-                self.client.delete(*batch[start : start + 500])
+            for key in self.client.scan_iter(match=pattern, count=1000):
+                wipe.unlink(key)
+        wipe.execute()
         reserved: dict[StockKey, int] = {}
         pipe = self.client.pipeline(transaction=False)
         for order_id, lines in snapshot.holds.items():
