@@ -4,9 +4,11 @@
 position, is one stop), builds the walking-distance matrix of depot + stops from the layout's cached
 node distances, and solves:
 
-- ``held_karp``: exact dynamic programme, used for few stops;
-- ``exact_mip``: exact Steiner-TSP integer program on the layout graph with lazy connectivity cuts
-  (proven optimal for any number of blocks, or any graph layout, within its time limit);
+- ``held_karp``: exact dynamic programme over subsets, used for few stops (<= 9);
+- ``exact_dp``: exact frontier DP for rectangular layouts with up to ``DP_MAX_BLOCKS`` blocks
+  (Ratliff-Rosenthal generalised to several cross aisles, see ``rect_dp``); not time-limited;
+- ``exact_mip``: exact Steiner-TSP integer program on the layout graph with lazy connectivity cuts,
+  used for graph layouts (and as an independent check), proven optimal when it finishes in time;
 - ``ortools_gls``: OR-Tools routing with guided local search on the matrix, when the MIP runs out of time;
 - baselines for rectangular layouts: ``s_shape`` (any blocks), ``largest_gap`` and ``return`` (one block).
 
@@ -35,6 +37,8 @@ from warehouse_picking.solvers import (
 
 METHODS = ("auto", "exact", "dp", "mip", "held_karp", "ortools", "s_shape", "largest_gap", "return")
 HELD_KARP_MAX_STOPS = 9
+#: The exact DP's state space grows steeply with the number of cross aisles; beyond this, MIP + OR-Tools.
+DP_MAX_BLOCKS = 5
 _EPS = 1e-9
 
 
@@ -140,7 +144,7 @@ def solve(problem: RouteProblem, *, method: str = "auto", time_limit_s: float = 
         order, name, proven = held_karp(problem.matrix), "held_karp", True
     elif method == "ortools":
         order, name = ortools_route(problem.matrix, time_limit_s), "ortools_gls"
-    elif method == "dp" or (method in ("auto", "exact") and problem.layout.rectangular is not None):
+    elif method == "dp" or (method in ("auto", "exact") and _dp_applies(problem.layout)):
         if problem.layout.rectangular is None:
             raise UnsupportedMethod("dp needs a rectangular layout")
         dp_order, lower, proven = exact_order(problem, time_limit_s, "dp")
@@ -170,6 +174,10 @@ def solve(problem: RouteProblem, *, method: str = "auto", time_limit_s: float = 
         policy_distance_m=None if policy is None else round(policy, 6),
         solve_ms=(time.perf_counter() - started) * 1000.0,
     )
+
+
+def _dp_applies(layout: Layout) -> bool:
+    return layout.rectangular is not None and layout.rectangular.blocks <= DP_MAX_BLOCKS
 
 
 def _seed_order(problem: RouteProblem) -> list[int] | None:

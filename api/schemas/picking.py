@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-RouteMethod = Literal["auto", "exact", "held_karp", "ortools", "s_shape", "largest_gap", "return"]
+RouteMethod = Literal["auto", "exact", "dp", "mip", "held_karp", "ortools", "s_shape", "largest_gap", "return"]
 
 
 class PickRouteIn(BaseModel):
