@@ -95,3 +95,29 @@ def test_roles_dispatcher_and_warehouse_may_write_and_read_others_may_not(client
         assert client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 3}, headers=headers).status_code == 403
         assert client.get("/v1/warehouses/wh-1/stock/sku-1", headers=headers).status_code == 403
     assert client.get("/v1/warehouses/wh-1/stock/sku-1").status_code == 401
+
+
+def test_order_holds_stock_and_cancelling_gives_it_back(client: TestClient) -> None:
+    client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 10}, headers=ADMIN)
+    assert client.put(
+        "/v1/customers/cust-1", json={"name": "Shop", "credit_limit": "100000"}, headers=ADMIN
+    ).status_code in (200, 201)
+    body = {
+        "customer_id": "cust-1",
+        "lines": [{"sku": "sku-1", "qty": 4, "unit_price": "12.50"}],
+        "delivery": {"lat": 31.21, "lng": 121.45, "address": "2 Test Lane"},
+    }
+    placed = client.post("/v1/orders", json=body, headers={**ADMIN, "Idempotency-Key": "stock-cancel-1"})
+    assert placed.status_code in (200, 201), placed.text
+    order_id = placed.json()["id"]
+    assert client.get(f"/v1/orders/{order_id}", headers=ADMIN).json()["status"] == "allocated"
+    level = client.get("/v1/warehouses/wh-1/stock/sku-1", headers=ADMIN).json()
+    assert (level["on_hand"], level["reserved"], level["available"]) == (10, 4, 6)
+    cancelled = client.post(f"/v1/orders/{order_id}/cancel", json={"reason": "customer changed mind"}, headers=ADMIN)
+    assert cancelled.status_code == 200, cancelled.text
+    level = client.get("/v1/warehouses/wh-1/stock/sku-1", headers=ADMIN).json()
+    assert (level["on_hand"], level["reserved"], level["available"]) == (10, 0, 10)
+    again = client.post(f"/v1/orders/{order_id}/cancel", json={"reason": "twice"}, headers=ADMIN)
+    assert again.status_code in (200, 409)  # idempotent or refused, never a second release
+    level = client.get("/v1/warehouses/wh-1/stock/sku-1", headers=ADMIN).json()
+    assert (level["reserved"], level["available"]) == (0, 10)
