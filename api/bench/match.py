@@ -34,6 +34,7 @@ NOW_S = 1_700_000_000.0
 MAX_AGE_S = 900.0
 DENSITY_PER_KM2 = 5.0
 BATCH_QUERIES = 500
+OURS_PASSES = 5
 
 
 def _progress(console: Console) -> Progress:
@@ -295,18 +296,24 @@ def command(
         result["ours_loop_qps"] = round(len(qs) / wall)
         # Batch path: CarrierIndex.match_many over chunks of BATCH_QUERIES queries (one vectorised pass each).
         index.match_many(qs[:BATCH_QUERIES], now_s=NOW_S)
-        task = progress.add_task("ours (vectorised batches)", total=len(qs))
+        # Short passes are at the mercy of the scheduler on a shared box: median of OURS_PASSES passes.
+        task = progress.add_task("ours (vectorised batches)", total=len(qs) * OURS_PASSES)
         batch_answers: list[list[str]] = []
-        start_t = time.perf_counter()
-        for start in range(0, len(qs), BATCH_QUERIES):
-            for cands in index.match_many(qs[start : start + BATCH_QUERIES], now_s=NOW_S):
-                batch_answers.append(_ids(cands))
-            progress.update(task, completed=min(len(qs), start + BATCH_QUERIES))
-        batch_wall = time.perf_counter() - start_t
+        batch_walls = []
+        for n_pass in range(OURS_PASSES):
+            answers_this_pass: list[list[str]] = []
+            start_t = time.perf_counter()
+            for start in range(0, len(qs), BATCH_QUERIES):
+                for cands in index.match_many(qs[start : start + BATCH_QUERIES], now_s=NOW_S):
+                    answers_this_pass.append(_ids(cands))
+                progress.update(task, completed=n_pass * len(qs) + min(len(qs), start + BATCH_QUERIES))
+            batch_walls.append(time.perf_counter() - start_t)
+            batch_answers = answers_this_pass
+        batch_wall = statistics.median(batch_walls)
         progress.remove_task(task)
         result["ours_mode"] = (
-            f"vectorised: CarrierIndex.match_many over batches of {BATCH_QUERIES} queries, in process "
-            "(ours_loop_qps: one match() call per query)"
+            f"vectorised: CarrierIndex.match_many over batches of {BATCH_QUERIES} queries, in process, "
+            f"median of {OURS_PASSES} passes (ours_loop_qps: one match() call per query, one pass)"
         )
         result["ours_qps"] = round(len(qs) / batch_wall)
         result["batch_equals_loop"] = sum(a == b for a, b in zip(batch_answers, ours_answers, strict=True)) / len(qs)
