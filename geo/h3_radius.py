@@ -96,7 +96,7 @@ class CellDisk:
         return list(self.cells[dist <= radius_m + self.slack_m].tolist())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)  # ~1.7 KB per entry at resolution 7 and 3 km: at most ~55 MB
 def cell_disk(cell: int, radius_m: float) -> CellDisk:
     """The covering cells of ``cell`` for ``radius_m`` with their centres, cached per (cell, radius)."""
     res = h3i.get_resolution(cell)
