@@ -26,6 +26,7 @@ Concurrency
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -413,6 +414,11 @@ class CarrierIndex:
                     ok[group + 1] = True
         return ok
 
+    def _cutoff(self, now_s: float) -> float:
+        """Oldest acceptable fix time; always finite, so inactive carriers (``-inf``) never pass."""
+        cutoff = now_s - self.max_position_age_s
+        return cutoff if math.isfinite(cutoff) else -sys.float_info.max
+
     def _eligible(self, query: MatchQuery, cutoff: float) -> tuple[IntArray, FloatArray, FloatArray]:
         """Rows eligible for the query, their pickup distances and their hot columns (caller holds the lock)."""
         code = 0
@@ -467,7 +473,7 @@ class CarrierIndex:
         validate_query(query)
         now = time.time() if now_s is None else now_s
         with self._lock:
-            idx, dist, sub = self._eligible(query, now - self.max_position_age_s)
+            idx, dist, sub = self._eligible(query, self._cutoff(now))
             n = len(idx)
             if n == 0:
                 return []
@@ -498,7 +504,7 @@ class CarrierIndex:
         if any(disk_k_for_radius(self.resolution, q.radius_m) > MAX_DISK_K for q in queries):
             return [self.match(q, now_s=now_s) for q in queries]
         now = time.time() if now_s is None else now_s
-        cutoff = now - self.max_position_age_s
+        cutoff = self._cutoff(now)
         q_radius = np.array([q.radius_m for q in queries])
         # math (not NumPy) for the query side, exactly as the single-query path: identical distances.
         q_phi = np.array([math.radians(q.pickup_lat) for q in queries])
@@ -631,7 +637,7 @@ class CarrierIndex:
         validate_query(query)
         now = time.time() if now_s is None else now_s
         with self._lock:
-            idx, dist, sub = self._eligible(query, now - self.max_position_age_s)
+            idx, dist, sub = self._eligible(query, self._cutoff(now))
             if len(idx) == 0:
                 return []
             score = self._scores(query, sub, dist)

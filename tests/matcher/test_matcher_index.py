@@ -301,3 +301,13 @@ def test_huge_radius_scans_everyone_and_agrees_with_brute_force() -> None:
         q = _query((30.27, 120.15), 400_000.0, rank_by=rank_by)
         _assert_same(index, oracle, q)
         assert index.match_many([q], now_s=NOW) == [index.match(q, now_s=NOW)]
+
+
+def test_no_age_limit_still_excludes_inactive_carriers() -> None:
+    index = CarrierIndex(max_position_age_s=float("inf"))
+    index.upsert_carrier(_profile("off", 1, coverage=None, active=False))
+    index.upsert_carrier(_profile("on", 2, coverage=None, active=True))
+    index.update_positions(["off", "on"], [30.27, 30.27], [120.15, 120.15], [1.0, 1.0])
+    q = _query((30.27, 120.15), 500.0)
+    assert [c.carrier_id for c in index.match(q, now_s=NOW)] == ["on"]
+    assert [c.carrier_id for c in index.match_many([q], now_s=NOW)[0]] == ["on"]
