@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import h3.api.basic_int as h3i
 import numpy as np
 import numpy.typing as npt
+import shapely
 
 from geo.distance import haversine_m, haversine_rad_m, haversine_rad_m_pairs
 from geo.errors import InvalidInput
@@ -51,6 +52,8 @@ FloatArray = npt.NDArray[np.float64]
 DEFAULT_RESOLUTION = 7
 # Past this many rings (about 34 km at resolution 7) a query scans all carriers instead of the disk.
 MAX_DISK_K = 40
+# match_many tests coverage group by group (vectorised over queries) up to this many distinct fences.
+VECTOR_COVER_GROUPS = 64
 
 # Columns of the hot matrix.
 PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
@@ -119,6 +122,7 @@ class CarrierIndex:
         self._group_refs: list[int] = []
         self._cover_interior: dict[int, dict[int, list[int]]] = {}
         self._cover_boundary: dict[int, dict[int, list[int]]] = {}
+        self._cover_arr: dict[int, tuple[IntArray, IntArray]] = {}
 
     # ----------------------------------------------------------------------------------------- sizes
     def __len__(self) -> int:
@@ -414,6 +418,50 @@ class CarrierIndex:
                     ok[group + 1] = True
         return ok
 
+    def _coverage_table(self, queries: Sequence[MatchQuery], need: IntArray) -> npt.NDArray[np.bool_]:
+        """Per query (rows ``need``) and coverage group, whether the dropoff is covered; vectorised per group.
+
+        Same decision as :meth:`_coverage_ok`: interior cell -> yes, boundary cell -> exact ``covers``.
+        """
+        table = np.ones((len(queries), len(self._covers) + 1), dtype=bool)
+        lat = np.array([queries[i].dropoff_lat for i in need.tolist()])
+        lng = np.array([queries[i].dropoff_lng for i in need.tolist()])
+        cells_by_res: dict[int, IntArray] = {}
+        points = None
+        for group, cover in enumerate(self._covers):
+            if self._group_refs[group] <= 0:
+                continue
+            cells = cells_by_res.get(cover.res)
+            if cells is None:
+                to_cell = h3i.latlng_to_cell
+                res = cover.res
+                cells = np.fromiter(
+                    (to_cell(a, b, res) for a, b in zip(lat.tolist(), lng.tolist(), strict=True)),
+                    dtype=np.int64,
+                    count=len(lat),
+                )
+                cells_by_res[cover.res] = cells
+            interior, boundary = self._cover_arrays(group)
+            inside = np.isin(cells, interior)
+            edge = np.flatnonzero(np.isin(cells, boundary))
+            if len(edge):
+                if points is None:
+                    points = shapely.points(lng, lat)
+                inside[edge] = shapely.covers(cover.geometry, points[edge])
+            table[need, group + 1] = inside
+        return table
+
+    def _cover_arrays(self, group: int) -> tuple[IntArray, IntArray]:
+        arrays = self._cover_arr.get(group)
+        if arrays is None:
+            cover = self._covers[group]
+            arrays = (
+                np.fromiter(cover.interior, dtype=np.int64, count=len(cover.interior)),
+                np.fromiter(cover.boundary, dtype=np.int64, count=len(cover.boundary)),
+            )
+            self._cover_arr[group] = arrays
+        return arrays
+
     def _cutoff(self, now_s: float) -> float:
         """Oldest acceptable fix time; always finite, so inactive carriers (``-inf``) never pass."""
         cutoff = now_s - self.max_position_age_s
@@ -571,10 +619,14 @@ class CarrierIndex:
                 groups = hot[COVG].take(idx).astype(np.int64)
                 has = groups >= 0
                 if has.any():
-                    table = np.ones((n_q, len(self._covers) + 1), dtype=bool)
-                    for qi in np.unique(qid[has]).tolist():
-                        q = queries[qi]
-                        table[qi] = self._coverage_ok(q.dropoff_lat, q.dropoff_lng)
+                    need = np.unique(qid[has])
+                    if len(self._covers) <= VECTOR_COVER_GROUPS:
+                        table = self._coverage_table(queries, need)
+                    else:
+                        table = np.ones((n_q, len(self._covers) + 1), dtype=bool)
+                        for qi in need.tolist():
+                            q = queries[qi]
+                            table[qi] = self._coverage_ok(q.dropoff_lat, q.dropoff_lng)
                     covered = table[qid, groups + 1]
                     idx, qid, dist = idx[covered], qid[covered], dist[covered]
             if len(idx) == 0:
