@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, or_, select
+from sqlalchemy import Table, and_, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput
@@ -98,6 +98,39 @@ def _exception_view(row: ExceptionRow) -> ExceptionView:
     )
 
 
+_PENDING_HISTORY = "orders_core.pending_history"
+
+
+def _pending(session: Session) -> dict[str, list[dict[str, Any]]]:
+    pending: dict[str, list[dict[str, Any]]] = session.info.setdefault(_PENDING_HISTORY, {"timeline": [], "outbox": []})
+    return pending
+
+
+def write_pending_history(session: Session) -> None:
+    """Write buffered timeline entries and outbox events (two statements however many transitions).
+
+    Runs automatically just before the session commits, so a use case never forgets it; call it
+    directly to read the history back inside the same transaction.
+    """
+    pending = session.info.pop(_PENDING_HISTORY, None)
+    if not pending:
+        return
+    if pending["timeline"]:
+        session.execute(insert(TIMELINE), pending["timeline"])
+    if pending["outbox"]:
+        session.execute(insert(OUTBOX), pending["outbox"])
+
+
+@event.listens_for(Session, "before_commit")
+def _write_history_before_commit(session: Session) -> None:
+    write_pending_history(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_history_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING_HISTORY, None)
+
+
 class OrderRepository:
     """Reads and writes the order tables in the caller's session (the use case commits)."""
 
@@ -173,21 +206,22 @@ class OrderRepository:
 
     # --- timeline and outbox ------------------------------------------------------------------
     def add_timeline(self, order_id: str, entry: TimelineEntry) -> None:
-        """Append one history entry (Core insert: the order row must already be in the database)."""
-        self.session.execute(
-            insert(TIMELINE).values(
-                order_id=order_id,
-                status=entry.status,
-                at=entry.at,
-                actor=entry.actor,
-                reason_code=entry.reason_code,
-                reason=entry.reason,
-                expected_next_at=entry.expected_next_at,
-            )
+        """Append one history entry (buffered; written in one statement when the transaction commits)."""
+        _pending(self.session)["timeline"].append(
+            {
+                "order_id": order_id,
+                "status": entry.status,
+                "at": entry.at,
+                "actor": entry.actor,
+                "reason_code": entry.reason_code,
+                "reason": entry.reason,
+                "expected_next_at": entry.expected_next_at,
+            }
         )
 
     def timeline(self, order_id: str) -> list[TimelineEntry]:
         """The order's history, oldest first."""
+        write_pending_history(self.session)
         rows = self.session.scalars(
             select(TimelineRow).where(TimelineRow.order_id == order_id).order_by(TimelineRow.id)
         )
@@ -204,13 +238,14 @@ class OrderRepository:
         ]
 
     def add_outbox(self, topic: str, aggregate_id: str, payload: dict[str, Any]) -> None:
-        """Queue an event for publication (same transaction as the change)."""
-        self.session.execute(
-            insert(OUTBOX).values(topic=topic, aggregate_id=aggregate_id, payload=payload, created_at=utc_now())
+        """Queue an event for publication (buffered; written in the same transaction when it commits)."""
+        _pending(self.session)["outbox"].append(
+            {"topic": topic, "aggregate_id": aggregate_id, "payload": payload, "created_at": utc_now()}
         )
 
     def outbox_events(self, aggregate_id: str) -> list[dict[str, Any]]:
         """Events of one aggregate, oldest first (tests and debugging)."""
+        write_pending_history(self.session)
         rows = self.session.scalars(
             select(OutboxRow).where(OutboxRow.aggregate_id == aggregate_id).order_by(OutboxRow.id)
         )
