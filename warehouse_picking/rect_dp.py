@@ -108,42 +108,50 @@ def _transition(
     return n1, _canonical(entries), False
 
 
-_intern_lock = threading.Lock()
-_state_ids: dict[State, int] = {}
-_states: list[State] = []
-_memo: dict[tuple[bool, int, int, int, bool], dict[int, tuple[int, int, bool]]] = {}
+class _Interner:
+    """States as small ints plus memoised transitions, shared by all sweeps (they repeat a lot).
 
+    A sweep holds on to the instance it started with; a reset swaps in a fresh one, so concurrent
+    sweeps never see their ids invalidated.
+    """
 
-def _intern(state: State) -> int:
-    found = _state_ids.get(state)
-    if found is not None:
-        return found
-    with _intern_lock:
-        found = _state_ids.get(state)
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ids: dict[State, int] = {}
+        self.states: list[State] = []
+        self.memo: dict[tuple[bool, int, int, int, bool], dict[int, tuple[int, int, bool]]] = {}
+
+    def intern(self, state: State) -> int:
+        found = self.ids.get(state)
+        if found is not None:
+            return found
+        with self.lock:
+            found = self.ids.get(state)
+            if found is None:
+                found = len(self.states)
+                self.states.append(state)
+                self.ids[state] = found
+            return found
+
+    def table(self, key: tuple[bool, int, int, int, bool]) -> dict[int, tuple[int, int, bool]]:
+        found = self.memo.get(key)
         if found is None:
-            found = len(_states)
-            _states.append(state)
-            _state_ids[state] = found
+            found = self.memo.setdefault(key, {})
+        return found
+
+    def apply(
+        self, table: dict[int, tuple[int, int, bool]], sid: int, key: tuple[bool, int, int, int, bool]
+    ) -> tuple[int, int, bool]:
+        found = table.get(sid)
+        if found is None:
+            leaving, following, all_zero = _transition(self.states[sid], *key)
+            found = (leaving, -1 if following is None else self.intern(following), all_zero)
+            table[sid] = found
         return found
 
 
-def _step_table(is_v: bool, row: int, add1: int, add2: int, joins: bool) -> dict[int, tuple[int, int, bool]]:
-    key = (is_v, row, add1, add2, joins)
-    table = _memo.get(key)
-    if table is None:
-        table = _memo.setdefault(key, {})
-    return table
-
-
-def _apply(
-    table: dict[int, tuple[int, int, bool]], sid: int, key: tuple[bool, int, int, int, bool]
-) -> tuple[int, int, bool]:
-    found = table.get(sid)
-    if found is None:
-        leaving, following, all_zero = _transition(_states[sid], *key)
-        found = (leaving, -1 if following is None else _intern(following), all_zero)
-        table[sid] = found
-    return found
+_shared = _Interner()
+MAX_INTERNED_STATES = 2_000_000
 
 
 def _sweep(
@@ -158,12 +166,11 @@ def _sweep(
     upper_bound: float | None,
 ) -> tuple[float, list[int]] | None:
     """The DP proper over interned states; answers (optimal cost, mode per step) or None above the bound."""
-    if len(_states) > 2_000_000:
-        with _intern_lock:
-            _state_ids.clear()
-            _states.clear()
-            _memo.clear()
-    start_id = _intern(start)
+    global _shared
+    if len(_shared.states) > MAX_INTERNED_STATES:
+        _shared = _Interner()
+    interner = _shared
+    start_id = interner.intern(start)
     costs: list[dict[int, float]] = [{start_id: 0.0}]
     back: list[dict[int, tuple[int, int]]] = [{}]
     best_cost = float("inf") if upper_bound is None else upper_bound + 1e-7
@@ -179,13 +186,13 @@ def _sweep(
         mode_tables = []
         for mi, (add1, add2, joins) in enumerate(step.modes):
             key = (is_v, step.row, add1, add2, joins)
-            mode_tables.append((mi, step.costs[mi], _step_table(*key), key))
+            mode_tables.append((mi, step.costs[mi], interner.table(key), key))
         for sid, cost in current.items():
             for mi, step_cost, table, key in mode_tables:
                 new_cost = cost + step_cost
                 if new_cost + floor >= best_cost:
                     continue
-                leaving, nxt, all_zero = _apply(table, sid, key)
+                leaving, nxt, all_zero = interner.apply(table, sid, key)
                 if not is_v:
                     if leaving == 1 or (leaving == 0 and leaving_required):
                         continue
@@ -204,7 +211,7 @@ def _sweep(
     for sid, cost in costs[-1].items():
         if cost + constant >= best_cost:
             continue
-        state = _states[sid]
+        state = interner.states[sid]
         if any(cls == 1 for cls, _c in state):
             continue
         if any(cls == 0 and needed for (cls, _c), needed in zip(state, last_required, strict=True)):
