@@ -171,3 +171,32 @@ def test_graph_layouts_route_exactly(seed: int) -> None:
     ortools = solve(problem, method="ortools", time_limit_s=0.05)
     assert_valid(problem, requested, ortools)
     assert ortools.distance_m >= best - 1e-6
+
+
+@pytest.mark.parametrize(("blocks", "expected_method"), [(5, "exact_dp"), (6, None)])
+def test_many_blocks_route_validly(blocks: int, expected_method: str | None) -> None:
+    layout = rectangular(aisles=6, blocks=blocks, slots=12, depot_x=4.0)
+    requested = random.Random(blocks).sample(layout.all_slot_ids(), 14)
+    problem = build_problem(layout, requested)
+    route = solve(problem, time_limit_s=0.5)
+    assert_valid(problem, requested, route)
+    if expected_method:
+        assert route.method == expected_method and route.proven_optimal
+    else:
+        assert route.method in ("exact_mip", "ortools_gls")
+    s_shape = solve(problem, method="s_shape")
+    assert route.distance_m <= s_shape.distance_m + 1e-6
+
+
+def test_large_graph_request_uses_mip_or_ortools_and_stays_valid() -> None:
+    rng = random.Random(7)
+    plan = grid_graph(rng)
+    extra = [{"id": f"X{k}", "node": node["id"]} for k, node in enumerate(plan["nodes"])]
+    layout = parse_layout({**plan, "slots": plan["slots"] + extra})
+    requested = layout.all_slot_ids()
+    problem = build_problem(layout, requested)
+    assert len(problem.stops) > 11
+    route = solve(problem, time_limit_s=0.5)
+    assert_valid(problem, requested, route)
+    assert route.method in ("exact_mip", "ortools_gls")
+    assert route.lower_bound_m is not None and route.lower_bound_m <= route.distance_m + 1e-6
