@@ -288,8 +288,16 @@ def baseline_order(problem: RouteProblem, method: str) -> tuple[list[int], float
         return SlotLocation(u=n, v=n, offset_m=0.0, edge=-1, x=float(x), y=float(y))
 
     if method == "s_shape":
-        pos_x, pos_y = spec.depot_x_m, 0.0
-        blocks = sorted(by_block, reverse=True)
+        # Roodbergen & de Koster's multi-block S-shape: up the left-most pick aisle to the back of the
+        # farthest block with picks (picking on the way), then block by block towards the front, each
+        # block's pick aisles traversed entirely in alternating directions (the very last one may be a
+        # return trip), moving along the cross aisles in between.
+        far = max(by_block)
+        left_most = min(a for aisles_in in by_block.values() for a in aisles_in)
+        first_picks = sorted(item for b in sorted(by_block) for item in by_block[b].pop(left_most, []))
+        waypoints += [node(left_most, 0), *[i for _y, i in first_picks], node(left_most, far + 1)]
+        pos_x, pos_y = (left_most - 1) * spec.aisle_spacing_m, (far + 1) * block_len
+        blocks = sorted((b for b in by_block if by_block[b]), reverse=True)
         for bi, b in enumerate(blocks):
             aisles = sorted(by_block[b])
             x_first, x_last = (aisles[0] - 1) * spec.aisle_spacing_m, (aisles[-1] - 1) * spec.aisle_spacing_m
