@@ -74,9 +74,7 @@ def test_revoked_token_stops_working(client: TestClient) -> None:
 
 
 def test_malformed_json_is_a_4xx_not_a_500(client: TestClient) -> None:
-    answer = client.post(
-        "/v1/tokens", content=b"{not json", headers={**ADMIN, "Content-Type": "application/json"}
-    )
+    answer = client.post("/v1/tokens", content=b"{not json", headers={**ADMIN, "Content-Type": "application/json"})
     assert 400 <= answer.status_code < 500
     assert "error" in answer.json()
 
