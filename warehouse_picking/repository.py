@@ -106,6 +106,18 @@ class PickingRepository:
             return []
         return list(self.session.scalars(select(PickTaskStepRow).where(PickTaskStepRow.order_id.in_(list(order_ids)))))
 
+    def orders_with_tasks(self, warehouse_id: str, order_ids: Collection[str]) -> set[str]:
+        """Which of the given orders already have pick steps in a task of this warehouse."""
+        if not order_ids:
+            return set()
+        rows = self.session.execute(
+            select(PickTaskStepRow.order_id)
+            .join(PickTaskRow, PickTaskRow.id == PickTaskStepRow.task_id)
+            .where(PickTaskRow.warehouse_id == warehouse_id, PickTaskStepRow.order_id.in_(list(order_ids)))
+            .distinct()
+        )
+        return {row[0] for row in rows}
+
     def task(self, task_id: str) -> PickTask | None:
         """The task with its steps, or None."""
         row = self.task_row(task_id)

@@ -16,7 +16,7 @@ from geo.errors import Conflict, InvalidInput, NotFound
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
-from orders_core.orders.model import OrderStatus
+from orders_core.orders.model import AllocatedLine, OrderStatus
 from orders_core.orders.repository import OrderRepository
 from orders_core.stock.model import ReservationLine
 from orders_core.stock.service import StockService
@@ -110,7 +110,11 @@ def create_wave(
 ) -> WaveResult:
     """Batch the warehouse's allocated orders into pick tasks and move those orders to ``picking``."""
     layout = load_layout(uow, warehouse_id)
-    lines = OrderRepository(uow.session).allocated_lines(warehouse_id)
+    orders_repo = OrderRepository(uow.session)
+    lines = orders_repo.allocated_lines(warehouse_id)
+    already_picking = _split_lines_still_to_pick(uow, warehouse_id)
+    lines = lines + already_picking
+    picking_ids = {line.order_id for line in already_picking}
     if not lines:
         return WaveResult(tasks=[], orders=0)
     skus = sorted({line.sku for line in lines})
@@ -147,6 +151,8 @@ def create_wave(
         task_row, step_rows = _task_rows(task_id, warehouse_id, batch)
         picking.add_task(task_row, step_rows)
         for order_id in batch.order_ids:
+            if order_id in picking_ids:
+                continue  # a split order already picking at another warehouse
             advance_order(
                 uow,
                 order_id,
@@ -159,6 +165,44 @@ def create_wave(
         assert task is not None
         tasks.append(task)
     return WaveResult(tasks=tasks, orders=len(orders))
+
+
+def _split_lines_still_to_pick(uow: UnitOfWork, warehouse_id: str) -> list[AllocatedLine]:
+    """Lines at this warehouse of split orders already ``picking`` elsewhere and not yet in a task here.
+
+    ``allocated_lines`` only lists orders still ``allocated``; once one warehouse's wave has moved a
+    split order to ``picking``, its shipment at another warehouse would otherwise never be picked.
+    """
+    orders_repo = OrderRepository(uow.session)
+    candidates: dict[str, list[AllocatedLine]] = {}
+    cursor: str | None = None
+    while True:
+        views, cursor = orders_repo.list_views(status=OrderStatus.PICKING.value, limit=500, cursor=cursor)
+        for view in views:
+            for shipment in view.shipments:
+                if shipment.warehouse_id == warehouse_id:
+                    candidates[view.id] = [
+                        AllocatedLine(order_id=view.id, warehouse_id=warehouse_id, sku=sku, qty=qty)
+                        for sku, qty in shipment.lines
+                    ]
+        if cursor is None:
+            break
+    done = PickingRepository(uow.session).orders_with_tasks(warehouse_id, list(candidates))
+    return [line for order_id, found in candidates.items() if order_id not in done for line in found]
+
+
+def _order_fully_picked(uow: UnitOfWork, order_id: str) -> bool:
+    """Every shipment line of the order (at every warehouse) has been picked in full."""
+    needed: dict[str, int] = {}
+    for shipment in OrderRepository(uow.session).shipments(order_id):
+        for sku, qty in shipment.lines:
+            needed[sku] = needed.get(sku, 0) + qty
+    picked: dict[str, int] = {}
+    for step in PickingRepository(uow.session).step_rows_of_orders([order_id]):
+        if step.picked_qty is None or step.picked_qty < step.qty:
+            return False
+        picked[step.sku] = picked.get(step.sku, 0) + step.picked_qty
+    return all(picked.get(sku, 0) >= qty for sku, qty in needed.items())
 
 
 def _task_rows(task_id: str, warehouse_id: str, batch: Batch) -> tuple[PickTaskRow, list[PickTaskStepRow]]:
@@ -272,9 +316,7 @@ def confirm_picks(
             )
     uow.session.flush()
     for order_id in touched:
-        order_steps = picking.step_rows_of_orders([order_id])
-        complete = all(s.picked_qty is not None and s.picked_qty == s.qty for s in order_steps)
-        if complete and OrderStatus(load_order(uow, order_id).status) is OrderStatus.PICKING:
+        if _order_fully_picked(uow, order_id) and OrderStatus(load_order(uow, order_id).status) is OrderStatus.PICKING:
             advance_order(
                 uow, order_id, OrderStatus.LOADED, actor=actor, reason_code="picked", reason=f"task {task_id}"
             )

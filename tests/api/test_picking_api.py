@@ -193,3 +193,36 @@ def test_put_warehouse_with_an_invalid_layout_is_422_and_a_graph_layout_routes(c
     assert route.status_code == 200, route.text
     assert route.json()["sequence"] in (["S1", "S2"], ["S2", "S1"])
     assert route.json()["distance_m"] == pytest.approx(36.0)
+
+
+def test_split_order_is_picked_at_both_warehouses_before_it_is_loaded(client: TestClient) -> None:
+    site = {"name": "Second", "location": {"lat": 52.6, "lng": 13.4}, "layout": LAYOUT}
+    assert client.put("/v1/warehouses/W2", json=site, headers=ADMIN).status_code in (200, 201)
+    item = {"name": "S4", "unit_price": 1, "weight_kg": 1, "volume_m3": 0.01}
+    assert client.put("/v1/skus/S4", json=item, headers=ADMIN).status_code in (200, 201)
+    assert client.put("/v1/warehouses/W2/stock/S4", json={"on_hand": 5}, headers=ADMIN).status_code in (200, 201)
+    for warehouse, sku, slot in (("W1", "S1", "A01-L-001"), ("W2", "S4", "A02-R-005")):
+        assert (
+            client.put(f"/v1/warehouses/{warehouse}/slots/{sku}", json={"slot": slot}, headers=ADMIN).status_code == 200
+        )
+    order_id = _place(client, [("S1", 1), ("S4", 2)])
+    shipments = client.get(f"/v1/orders/{order_id}", headers=ADMIN).json()["shipments"]
+    assert {s["warehouse_id"] for s in shipments} == {"W1", "W2"}
+    cart = {"cart": {"max_items": 10, "max_weight_kg": 100, "max_volume_m3": 1}}
+
+    first = client.post("/v1/warehouses/W1/waves", json=cart, headers=ADMIN).json()["tasks"]
+    assert [s["sku"] for s in first[0]["steps"]] == ["S1"]
+    done = client.post(
+        f"/v1/pick-tasks/{first[0]['id']}/confirm", json={"picks": [{"step": 1, "picked_qty": 1}]}, headers=ADMIN
+    )
+    assert done.status_code == 200, done.text
+    assert _status(client, order_id) == "picking"  # W2's part is still to pick
+
+    second = client.post("/v1/warehouses/W2/waves", json=cart, headers=ADMIN).json()["tasks"]
+    assert [(s["order_id"], s["sku"], s["qty"]) for s in second[0]["steps"]] == [(order_id, "S4", 2)]
+    assert client.post("/v1/warehouses/W2/waves", json=cart, headers=ADMIN).json()["tasks"] == []
+    done = client.post(
+        f"/v1/pick-tasks/{second[0]['id']}/confirm", json={"picks": [{"step": 1, "picked_qty": 2}]}, headers=ADMIN
+    )
+    assert done.status_code == 200, done.text
+    assert _status(client, order_id) == "loaded"
