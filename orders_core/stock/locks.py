@@ -68,6 +68,10 @@ class StockLocks(Protocol):
         """Every level in the store (maintenance, tests)."""
         ...
 
+    def available_for_skus(self, skus: Collection[str]) -> dict[str, dict[str, int]] | None:
+        """warehouse -> sku -> available, if the store can enumerate warehouses by SKU; None otherwise."""
+        ...
+
     def load(self, snapshot: StockSnapshot) -> None:
         """Replace the whole store with ``snapshot`` (rebuild from the durable mirror)."""
         ...
@@ -173,6 +177,15 @@ class MemoryStockLocks:
                 for key in keys
                 if key in self._on_hand
             }
+
+    def available_for_skus(self, skus: Collection[str]) -> dict[str, dict[str, int]] | None:
+        wanted = set(skus)
+        answer: dict[str, dict[str, int]] = {}
+        with self._lock:
+            for (warehouse_id, sku), on_hand in self._on_hand.items():
+                if sku in wanted:
+                    answer.setdefault(warehouse_id, {})[sku] = on_hand - self._reserved.get((warehouse_id, sku), 0)
+        return answer
 
     def all_levels(self) -> dict[StockKey, StockLevel]:
         with self._lock:

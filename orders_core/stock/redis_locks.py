@@ -176,6 +176,9 @@ class RedisStockLocks:
                 found[key] = StockLevel.of(int(on_hand), int(reserved or 0))
         return found
 
+    def available_for_skus(self, skus: Collection[str]) -> dict[str, dict[str, int]] | None:
+        return None  # no index by SKU in Redis: the service takes the keys from the durable mirror
+
     def all_levels(self) -> dict[StockKey, StockLevel]:
         found = {}
         for key in self.client.scan_iter(match="stock:*", count=1000):

@@ -61,6 +61,9 @@ class StockService:
     def available_by_warehouse(self, uow: UnitOfWork, skus: Collection[str]) -> dict[str, dict[str, int]]:
         """Available units per warehouse per SKU, for allocation to choose a warehouse."""
         self.rebuild_if_needed(uow)
+        direct = self.locks.available_for_skus(set(skus))
+        if direct is not None:
+            return {wh: dict(sorted(per_sku.items())) for wh, per_sku in sorted(direct.items())}
         keys = StockRepository(uow.session).keys_for_skus(set(skus))
         answer: dict[str, dict[str, int]] = {}
         for (warehouse_id, sku), found in sorted(self.locks.levels(keys).items()):

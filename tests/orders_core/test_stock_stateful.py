@@ -137,6 +137,11 @@ def test_stock_stays_consistent_under_random_operations(stack: StockStack, backe
                 repo = StockRepository(uow.session)
                 durable = repo.all_levels()
                 held_rows = repo.held_totals()
+                by_warehouse = stack.service.available_by_warehouse(uow, ["a", "b", "c"])
+            free: dict[str, dict[str, int]] = {}
+            for (wh, sku), on_hand in self.on_hand.items():
+                free.setdefault(wh, {})[sku] = on_hand - self.reserved((wh, sku))
+            assert by_warehouse == free
             assert set(fast) == set(durable) == set(self.on_hand)
             for key, on_hand in self.on_hand.items():
                 reserved = self.reserved(key)
