@@ -13,7 +13,7 @@ RouteMethod = Literal["auto", "exact", "dp", "mip", "held_karp", "ortools", "s_s
 class PickRouteIn(BaseModel):
     """Slots to visit; duplicates and both sides of one position count as one stop."""
 
-    slots: list[str] = Field(description="Slot ids, e.g. A03-L-012 for rectangular layouts.", max_length=5000)
+    slots: list[str] = Field(description="Slot ids, e.g. A03-L-012 for rectangular layouts.", max_length=1000)
     method: RouteMethod = Field("auto", description="auto: exact where affordable, OR-Tools otherwise.")
     time_limit_s: float = Field(1.0, gt=0, le=30, description="Upper bound on solving time.")
 
