@@ -92,3 +92,22 @@ def test_customer_keeps_temporary_limit_across_upserts(sessions: sessionmaker[Se
 def test_customer_negative_credit_limit_is_rejected(sessions: sessionmaker[Session]) -> None:
     with UnitOfWork(sessions) as uow, pytest.raises(InvalidInput, match="credit_limit"):
         put_customer(uow, Customer("C2", "Bad", Decimal("-5")))
+
+
+def test_warehouse_location_is_a_real_geometry(sessions: sessionmaker[Session], backend: str) -> None:
+    from sqlalchemy import text
+
+    with UnitOfWork(sessions) as uow:
+        put_warehouse(uow, Warehouse("WG", "Geo", 30.25, 120.15))
+        uow.commit()
+    with UnitOfWork(sessions) as uow:
+        if backend == "postgis":
+            x, y, srid = uow.session.execute(
+                text("SELECT ST_X(location), ST_Y(location), ST_SRID(location) FROM warehouses WHERE id = 'WG'")
+            ).one()
+            assert (x, y, srid) == (120.15, 30.25, 4326)
+        from orders_core.master_data.tables import WarehouseRow
+
+        row = uow.session.get(WarehouseRow, "WG")
+        assert row is not None
+        assert (row.location.x, row.location.y) == (120.15, 30.25)
