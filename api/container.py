@@ -6,6 +6,7 @@ default (SQLite + in-process stores) and production (PostGIS + Redis) differ onl
 
 from __future__ import annotations
 
+import gc
 import secrets
 
 import redis
@@ -59,6 +60,9 @@ class Container:
             uow.commit()
         with self.uow() as uow:
             self.carriers.load(uow)
+        # Master data and the carrier index live as long as the process: keep the cyclic GC off them.
+        gc.collect()
+        gc.freeze()
         if self.settings.jobs_interval_s > 0:
             self.jobs.append(
                 PeriodicJob("release_expired_orders", self.settings.jobs_interval_s, self._release_expired)
