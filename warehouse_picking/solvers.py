@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components, maximum_flow
 
 
 def tour_length(matrix: np.ndarray, order: Sequence[int]) -> float:
@@ -221,36 +221,70 @@ def steiner_tsp_segments(
     pick_v = np.array([p.v for p in pick_edges], dtype=np.int64)
     stop_nodes = np.array([v for v in node_stops if v != depot], dtype=np.int64)
 
-    def separate(values: np.ndarray) -> int:
-        """Add cuts for support components (edges with value > 0) that miss the depot; answer how many."""
-        used = values[:m] > 1e-6
-        support = csr_matrix((np.ones(int(used.sum())), (eu[used], ev[used])), shape=(n_nodes, n_nodes))
-        _count, labels = connected_components(support, directed=False)
-        depot_label = labels[depot]
-        added = 0
-        for piece in set(labels.tolist()) - {int(depot_label)}:
-            inside = labels == piece
-            crossing = inside[eu] != inside[ev]
-            base_row = np.zeros(n_var)
-            base_row[:m][crossing] = 1.0
-            in_u, in_v = inside[pick_u] if m2 else pick_u, inside[pick_v] if m2 else pick_v
-            unconditional = bool(np.any(inside[stop_nodes])) if len(stop_nodes) else False
-            if m2:
-                unconditional = unconditional or bool(np.any(in_u & in_v))
-            if unconditional:
+    def cut_for(inside: np.ndarray, values: np.ndarray) -> int:
+        """Add the connectivity cuts of node set ``inside`` (depot outside) that ``values`` violates."""
+        crossing = inside[eu] != inside[ev]
+        crossed = float(values[:m][crossing].sum())
+        base_row = np.zeros(n_var)
+        base_row[:m][crossing] = 1.0
+        in_u = inside[pick_u] if m2 else np.zeros(0, dtype=bool)
+        in_v = inside[pick_v] if m2 else np.zeros(0, dtype=bool)
+        unconditional = bool(np.any(inside[stop_nodes])) if len(stop_nodes) else False
+        unconditional = unconditional or bool(np.any(in_u & in_v))
+        if unconditional:
+            if crossed < 2.0 - 1e-6:
                 cut_rows.append(base_row)
-                added += 1
-                continue
-            for j in range(m2):
-                if in_u[j] == in_v[j]:
-                    continue
-                outside_mode = o_rv + j if in_u[j] else o_ru + j
-                if values[outside_mode] > 1.0 - 1e-6:
-                    continue  # served from outside: this piece is not needed by edge j
+                return 1
+            return 0
+        added = 0
+        for j in np.nonzero(in_u != in_v)[0].tolist():
+            outside_mode = o_rv + j if in_u[j] else o_ru + j
+            if crossed + 2.0 * values[outside_mode] < 2.0 - 1e-6:
                 row = base_row.copy()
                 row[outside_mode] = 2.0
                 cut_rows.append(row)
                 added += 1
+        return added
+
+    def separate(values: np.ndarray) -> int:
+        """Cuts for support components (edges with value > 0) that miss the depot; answer how many."""
+        used = values[:m] > 1e-6
+        support = csr_matrix((np.ones(int(used.sum())), (eu[used], ev[used])), shape=(n_nodes, n_nodes))
+        _count, labels = connected_components(support, directed=False)
+        depot_label = labels[depot]
+        return sum(cut_for(labels == piece, values) for piece in set(labels.tolist()) - {int(depot_label)})
+
+    targets = sorted(({*stop_nodes.tolist(), *pick_u.tolist(), *pick_v.tolist()}) - {depot})
+
+    def separate_min_cuts(values: np.ndarray) -> int:
+        """Exact-ish separation on a fractional point: a minimum depot-target cut for every target."""
+        capacity = np.rint(values[:m] * 1000.0).astype(np.int32)
+        keep = capacity > 0
+        graph = csr_matrix(
+            (
+                np.concatenate([capacity[keep], capacity[keep]]),
+                (np.concatenate([eu[keep], ev[keep]]), np.concatenate([ev[keep], eu[keep]])),
+            ),
+            shape=(n_nodes, n_nodes),
+        )
+        graph.sum_duplicates()
+        added = 0
+        seen: set[bytes] = set()
+        for target in targets:
+            flow = maximum_flow(graph, depot, target)
+            if flow.flow_value >= 1999:
+                continue
+            residual = (graph - flow.flow).tocsr()
+            residual.data[residual.data < 0] = 0
+            residual.eliminate_zeros()
+            reached = breadth_first_order(residual, depot, directed=True, return_predecessors=False)
+            inside = np.ones(n_nodes, dtype=bool)
+            inside[reached] = False
+            key = inside.tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
+            added += cut_for(inside, values)
         return added
 
     def constraints() -> list[LinearConstraint]:
@@ -268,7 +302,7 @@ def steiner_tsp_segments(
         if relaxed.x is None:
             break
         lower = max(lower, float(relaxed.fun))
-        if separate(relaxed.x) == 0:
+        if separate(relaxed.x) == 0 and separate_min_cuts(relaxed.x) == 0:
             break
     while True:
         rounds += 1
