@@ -368,27 +368,65 @@ class OrderRepository:
     def view(self, order_id: str) -> OrderView | None:
         """Everything about one order, or None."""
         row = self.session.get(OrderRow, order_id)
-        return None if row is None else self._view(row)
+        return None if row is None else self._views([row])[0]
 
-    def _view(self, row: OrderRow) -> OrderView:
-        lines = tuple(
-            OrderLine(sku=line.sku, qty=line.qty, unit_price=Decimal(line.unit_price))
-            for line in self.line_rows(row.id)
-        )
-        return OrderView(
-            id=row.id,
-            status=row.status,
-            customer_id=row.customer_id,
-            lines=lines,
-            delivery=DeliveryPoint(lat=row.delivery_lat, lng=row.delivery_lng, address=row.delivery_address),
-            total=Decimal(row.total),
-            payment_status=row.payment_status,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            timeline=tuple(self.timeline(row.id)),
-            shipments=tuple(self.shipments(row.id)),
-            exceptions=tuple(_exception_view(e) for e in self.exception_rows_of(row.id)),
-        )
+    def _views(self, rows: Sequence[OrderRow]) -> list[OrderView]:
+        """Views of several orders with one query per child table (not one per order)."""
+        if not rows:
+            return []
+        write_pending_history(self.session)
+        ids = [row.id for row in rows]
+        lines: dict[str, list[OrderLine]] = {i: [] for i in ids}
+        for order_id, sku, qty, price in self.session.execute(
+            select(ORDER_LINES.c.order_id, ORDER_LINES.c.sku, ORDER_LINES.c.qty, ORDER_LINES.c.unit_price)
+            .where(ORDER_LINES.c.order_id.in_(ids))
+            .order_by(ORDER_LINES.c.order_id, ORDER_LINES.c.line_no)
+        ):
+            lines[order_id].append(OrderLine(sku=sku, qty=qty, unit_price=Decimal(price)))
+        timelines: dict[str, list[TimelineEntry]] = {i: [] for i in ids}
+        for t in self.session.execute(select(TIMELINE).where(TIMELINE.c.order_id.in_(ids)).order_by(TIMELINE.c.id)):
+            timelines[t.order_id].append(
+                TimelineEntry(
+                    status=t.status,
+                    at=t.at,
+                    actor=t.actor,
+                    reason_code=t.reason_code,
+                    reason=t.reason,
+                    expected_next_at=t.expected_next_at,
+                )
+            )
+        shipped: dict[str, dict[str, list[tuple[str, int]]]] = {i: {} for i in ids}
+        for order_id, warehouse_id, sku, qty in self.session.execute(
+            select(SHIPMENTS.c.order_id, SHIPMENTS.c.warehouse_id, SHIPMENT_LINES.c.sku, SHIPMENT_LINES.c.qty)
+            .join(SHIPMENT_LINES, SHIPMENT_LINES.c.shipment_id == SHIPMENTS.c.id)
+            .where(SHIPMENTS.c.order_id.in_(ids))
+            .order_by(SHIPMENTS.c.warehouse_id, SHIPMENT_LINES.c.id)
+        ):
+            shipped[order_id].setdefault(warehouse_id, []).append((sku, qty))
+        exceptions: dict[str, list[ExceptionView]] = {i: [] for i in ids}
+        for e in self.session.scalars(
+            select(ExceptionRow)
+            .where(ExceptionRow.order_id.in_(ids))
+            .order_by(ExceptionRow.created_at, ExceptionRow.id)
+        ):
+            exceptions[e.order_id].append(_exception_view(e))
+        return [
+            OrderView(
+                id=row.id,
+                status=row.status,
+                customer_id=row.customer_id,
+                lines=tuple(lines[row.id]),
+                delivery=DeliveryPoint(lat=row.delivery_lat, lng=row.delivery_lng, address=row.delivery_address),
+                total=Decimal(row.total),
+                payment_status=row.payment_status,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+                timeline=tuple(timelines[row.id]),
+                shipments=tuple(ShipmentView(warehouse_id=w, lines=tuple(ls)) for w, ls in shipped[row.id].items()),
+                exceptions=tuple(exceptions[row.id]),
+            )
+            for row in rows
+        ]
 
     def list_views(
         self, *, status: str | None = None, customer_id: str | None = None, limit: int = 50, cursor: str | None = None
@@ -406,4 +444,4 @@ class OrderRepository:
             )
         rows = list(self.session.scalars(query.order_by(OrderRow.created_at, OrderRow.id).limit(limit + 1)))
         next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-        return [self._view(r) for r in rows[:limit]], next_cursor
+        return self._views(rows[:limit]), next_cursor
