@@ -410,3 +410,23 @@ def test_losing_every_race_holds_with_stock_shortage(world: World, backend: str)
     assert exception.kind == "stock_shortage"
     assert len(exception.details["lost_reservation_races"]) == 4
     assert world.available("W1", "S1") == 1  # the last rival holds 7; we hold nothing
+
+
+def test_a_rolled_back_transition_leaves_no_timeline_entry_nor_event(world: World) -> None:
+    world.set_stock("W1", "S1", 10)
+    view = world.place()
+    with world.uow() as uow:
+        before = len(OrderRepository(uow.session).outbox_events(view.id))
+    with pytest.raises(RuntimeError), world.uow() as uow:
+        advance_order(uow, view.id, OrderStatus.PICKING, actor="picker")
+        raise RuntimeError("crash before commit")
+    after = world.view(view.id)
+    assert after.status == "allocated"
+    assert len(after.timeline) == len(view.timeline)
+    with world.uow() as uow:
+        assert len(OrderRepository(uow.session).outbox_events(view.id)) == before
+    with world.uow() as uow:
+        advance_order(uow, view.id, OrderStatus.PICKING, actor="picker", reason_code="wave_started")
+        uow.commit()
+    final = world.view(view.id)
+    assert final.timeline[-1].status == "picking" and final.timeline[-1].reason_code == "wave_started"
