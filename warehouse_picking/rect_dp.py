@@ -9,6 +9,12 @@ gap); an empty segment and a cross-aisle segment are walked 0, 1 or 2 times. A n
 must have even degree (and be touched if it is required); a component leaving the frontier closes the
 tour, allowed only when nothing else is open or left to pick. The cheapest closed state is optimal.
 The chosen modes are handed to ``solvers._segment_walk_order`` to read off the visiting order.
+
+Speed: states are interned to ints and transitions memoised across calls (they depend only on the
+state and the mode); partial walks are pruned when their cost plus a lower bound of what remains
+(each pick segment at its cheapest mode, two crossings of every aisle gap still to span) reaches an
+upper bound from S-shape/largest-gap improved by 2-opt and Or-opt. The state space grows steeply
+with the number of blocks, so ``routes`` uses this up to ``DP_MAX_BLOCKS``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -69,7 +74,6 @@ def _canonical(entries: Sequence[Entry]) -> State:
     return tuple(out)
 
 
-@lru_cache(maxsize=500_000)
 def _transition(
     state: State, is_v: bool, row: int, add1: int, add2: int, joins: bool
 ) -> tuple[int, State | None, bool]:
