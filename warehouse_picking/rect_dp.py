@@ -155,7 +155,8 @@ class _Interner:
 
 
 _shared = _Interner()
-MAX_INTERNED_STATES = 2_000_000
+MAX_INTERNED_STATES = 100_000
+MAX_MEMO_ENTRIES = 1_000_000  # roughly 100 MB of memoised transitions
 
 
 def _sweep(
@@ -171,7 +172,7 @@ def _sweep(
 ) -> tuple[float, list[int]] | None:
     """The DP proper over interned states; answers (optimal cost, mode per step) or None above the bound."""
     global _shared
-    if len(_shared.states) > MAX_INTERNED_STATES:
+    if len(_shared.states) > MAX_INTERNED_STATES or sum(map(len, _shared.memo.values())) > MAX_MEMO_ENTRIES:
         _shared = _Interner()
     interner = _shared
     start_id = interner.intern(start)
