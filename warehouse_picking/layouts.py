@@ -203,8 +203,9 @@ class Layout:
 class _NodeDistanceCache:
     """Process-wide LRU of key-node distance matrices keyed by the layout hash."""
 
-    def __init__(self, capacity: int = 32) -> None:
+    def __init__(self, capacity: int = 32, max_bytes: int = 256 * 1024 * 1024) -> None:
         self._capacity = capacity
+        self._max_bytes = max_bytes
         self._items: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.computed = 0
@@ -219,7 +220,9 @@ class _NodeDistanceCache:
         with self._lock:
             self.computed += 1
             self._items[layout.key] = matrix
-            while len(self._items) > self._capacity:
+            while len(self._items) > 1 and (
+                len(self._items) > self._capacity or sum(m.nbytes for m in self._items.values()) > self._max_bytes
+            ):
                 self._items.popitem(last=False)
         return matrix
 
