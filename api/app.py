@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.container import Container
 from api.errors import install_error_handlers
+from api.input_guard import RejectNulCharacters
 from api.observability import configure_logging, install_request_middleware
 from api.routers import all_routers
 from infra.settings import Settings, get_settings
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, *, on_started: list | None = No
     )
     install_error_handlers(app)
     install_request_middleware(app)
+    app.add_middleware(RejectNulCharacters)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -143,7 +143,7 @@ def stock_rebuild() -> None:
 @orders_app.command("release-expired")
 def release_expired() -> None:
     """Cancel unpaid prepaid orders past their payment timeout and release their stock."""
-    from orders_core.timeouts import release_expired_orders
+    from orders_core.orders.timeouts import release_expired_orders
 
     container = _container()
     released = release_expired_orders(container.uow, container.stock, timeout_s=container.settings.prepaid_timeout_s)

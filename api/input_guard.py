@@ -1,0 +1,70 @@
+"""Reject NUL characters anywhere in a request before it reaches a handler.
+
+PostgreSQL text cannot hold NUL, so such input would fail deep inside a transaction; SQLite would store
+it silently. Either way it is never meaningful in this API, so it is a 422 at the door, for every route.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import unquote_to_bytes
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+NUL_JSON_ESCAPES = (b"\\u0000", b"\x00")
+MESSAGE = "NUL characters (\\u0000) are not allowed in paths, query strings or bodies"
+
+
+class RejectNulCharacters:
+    """Pure ASGI middleware: buffers the (small) JSON body once, checks it, then replays it to the app."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        if b"\x00" in unquote_to_bytes(raw_path) or b"\x00" in unquote_to_bytes(scope.get("query_string", b"")):
+            await _reject(send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if any(marker in body for marker in NUL_JSON_ESCAPES):
+            await _reject(send)
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
+
+
+def _replay(messages: list[Message], receive: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        if receive is not None:
+            return await receive()  # e.g. http.disconnect while the handler runs
+        return {"type": "http.disconnect"}
+
+    return replayed
+
+
+async def _reject(send: Send) -> None:
+    body = json.dumps({"error": {"code": "invalid_input", "message": MESSAGE}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

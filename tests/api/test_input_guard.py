@@ -1,0 +1,43 @@
+"""NUL characters in any part of a request are a 422 on every route and backend, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+
+ADMIN = {"Authorization": "Bearer test-admin"}
+
+
+@pytest.fixture
+def client(database_url: str):  # type: ignore[no-untyped-def]
+    settings = Settings(database_url=database_url, admin_token="test-admin", log_json=False, jobs_interval_s=0)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/v1/carriers/bad%00id", {"name": "x"}),
+        ("GET", "/v1/warehouses/W1/stock/S%001", None),
+        ("GET", "/v1/orders?customer_id=a%00b", None),
+        ("PUT", "/v1/skus/S1", {"name": "tea\u0000", "unit_price": "1.00", "weight_kg": 1, "volume_m3": 0.1}),
+        ("POST", "/v1/warehouses/W1/pick-route", {"slots": ["A01-L-001\u0000"]}),
+    ],
+)
+def test_nul_characters_are_rejected_with_422(client: TestClient, method: str, path: str, body: object) -> None:
+    answer = client.request(method, path, json=body, headers=ADMIN)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "invalid_input"
+    assert "NUL" in answer.json()["error"]["message"]
+
+
+def test_rejected_body_writes_nothing_and_clean_input_still_works(client: TestClient) -> None:
+    sku = {"name": "tea", "unit_price": "1.00", "weight_kg": 1, "volume_m3": 0.1}
+    assert client.put("/v1/skus/S1", json={**sku, "name": "t\u0000"}, headers=ADMIN).status_code == 422
+    assert client.get("/v1/skus/S1", headers=ADMIN).status_code == 404
+    assert client.put("/v1/skus/S1", json=sku, headers=ADMIN).status_code == 201
+    assert client.get("/v1/skus/S1", headers=ADMIN).json()["name"] == "tea"
