@@ -88,12 +88,12 @@ def _load(items: Sequence[PickItem]) -> _Load:
 
 
 def quick_tour_length(matrix: np.ndarray, indices: Sequence[int]) -> float:
-    """Closed-walk length from index 0 through ``indices`` (exact up to 8 stops, else NN + 2-opt)."""
+    """Closed-walk length from index 0 through ``indices`` (exact up to 6 stops, else NN + 2-opt)."""
     stops = sorted(set(indices) - {0})
     if not stops:
         return 0.0
     sub = matrix[np.ix_([0, *stops], [0, *stops])]
-    if len(stops) <= 8:
+    if len(stops) <= 6:
         return tour_length(sub, held_karp(sub))
     n = len(stops) + 1
     tour = [0]
