@@ -50,9 +50,7 @@ def upgrade() -> None:
         sa.Column("picked_qty", sa.Integer(), nullable=True),
         sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("task_id", "step", name="pk_pick_task_steps"),
-        sa.ForeignKeyConstraint(
-            ["task_id"], ["pick_tasks.id"], name="fk_pick_task_steps_task_id_pick_tasks"
-        ),
+        sa.ForeignKeyConstraint(["task_id"], ["pick_tasks.id"], name="fk_pick_task_steps_task_id_pick_tasks"),
         sa.CheckConstraint("qty > 0", name="ck_pick_task_steps_qty_positive"),
         sa.CheckConstraint(
             "picked_qty IS NULL OR (picked_qty >= 0 AND picked_qty <= qty)",
