@@ -4,23 +4,29 @@ Layout
     One row per carrier. Hot columns sit in one column-major float64 matrix (``_hot``, one contiguous
     row per attribute): latitude/longitude in radians, cos(latitude), effective fix time (``-inf`` when
     inactive or without a position), capacities, vehicle code, coverage group, and the query-independent
-    part of the score. Rows are bucketed by their H3 cell at ``resolution`` (``dict key -> int64 array of
-    rows``), twice: under the cell id itself (every vehicle) and under ``cell ^ vehicle_code``, so a query
-    for one vehicle type reads only that type's carriers. The XOR only touches the low bits that H3
-    sets to 7 for the unused digits of a cell at ``resolution`` (3 bits per digit past it), so the two
-    kinds of keys never collide. Bucket arrays are replaced, never mutated, on updates.
+    part of the score. Rows are bucketed by their H3 cell at ``resolution``, twice: under the cell id
+    itself (every vehicle) and under ``cell ^ vehicle_code``, so a query for one vehicle type reads only
+    that type's carriers. The XOR only touches the low bits that H3 sets to 7 for the unused digits of a
+    cell at ``resolution`` (3 bits per digit past it), so the two kinds of keys never collide. The buckets
+    are one CSR layout (sorted unique keys, offsets, rows). A position update that changes a carrier's
+    cell does not touch the CSR: the row is marked stale and appended to a small delta list that queries
+    scan linearly; when the delta passes :data:`DELTA_MAX` rows the CSR is rebuilt (lazily, O(n log n)).
 
 Query
-    The pickup's cell and :func:`geo.h3_radius.covering_cells` give the cells that provably hold every
-    point within the radius (pentagons and distortion included; see that module). Candidate rows are
-    concatenated, filtered by fix age / active / capacity / vehicle *before* any trigonometry, then by
-    exact haversine distance (``<= radius_m``), then by coverage: coverages are deduplicated into groups,
-    each with an H3 cover (:mod:`geofences.cover`); the dropoff's cell answers "interior" groups outright
-    and only "boundary" groups need an exact polygon test, once per query rather than once per carrier.
+    The pickup's cell and :func:`geo.h3_radius.cell_disk` give the cells that provably hold every point
+    within the radius (pentagons and distortion included; see that module). One compiled kernel
+    (:mod:`matcher.kernels`) walks those buckets and the delta, filters by fix age / active / capacity /
+    vehicle before any trigonometry, computes the haversine distance, and selects the top ``limit``.
+    Coverages are deduplicated into groups, each with an H3 cover (:mod:`geofences.cover`); only when a
+    survivor has one are the verdicts computed (the dropoff's cell answers "interior" groups outright,
+    "boundary" groups need one prepared polygon test) and the selection finished by a second kernel.
+    Exact distances of the few selected carriers come from NumPy's ``arcsin`` like the brute-force
+    oracle's, so answers agree to the last bit (see :mod:`matcher.kernels`). ``match_many`` runs the
+    same kernels in parallel over queries.
 
 Concurrency
     One writer and many readers: every public method takes one lock, so a reader never sees a half-applied
-    batch. (NumPy releases the GIL rarely at these sizes; a lock costs ~0.1 us.)
+    batch (and the per-index scratch buffers of the single-query kernel are never shared).
 """
 
 from __future__ import annotations
@@ -37,10 +43,11 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from geo.distance import haversine_m, haversine_rad_m, haversine_rad_m_pairs
+from geo.distance import EARTH_RADIUS_M, haversine_m, haversine_rad_m, haversine_rad_m_pairs
 from geo.errors import InvalidInput
-from geo.h3_radius import cell_disk, disk_k_for_radius
+from geo.h3_radius import CellDisk, cell_disk, disk_k_for_radius
 from geofences.cover import Cover, cached_cover
+from matcher import kernels
 from matcher.model import Candidate, CarrierProfile, MatchQuery, ScoreWeights
 
 if TYPE_CHECKING:
@@ -59,7 +66,37 @@ VECTOR_COVER_GROUPS = 64
 PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
 _N_HOT = 11
 
+# Rows whose cell changed since the CSR was built, scanned by every query, before the CSR is rebuilt.
+DELTA_MAX = 4096
+
 _EMPTY_ROWS: IntArray = np.zeros(0, dtype=np.int64)
+_NO_DISK = CellDisk(cells=_EMPTY_ROWS, phi=np.zeros(0), lmb=np.zeros(0), cos_phi=np.zeros(0), slack_m=0.0)
+_ALL_OK = np.ones(1, dtype=np.bool_)
+TWO_R = 2.0 * EARTH_RADIUS_M
+_new_object = object.__new__
+
+
+def _buffers(size: int) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Scratch buffers of the kernels: rows, haversine terms, keys, price terms, static terms."""
+    return (
+        np.zeros(size, dtype=np.int64),
+        np.zeros(size),
+        np.zeros(size),
+        np.zeros(size),
+        np.zeros(size),
+    )
+
+
+def _candidate(carrier_id: str | None, distance_m: float, score: float) -> Candidate:
+    """``Candidate(carrier_id, distance_m, score, None)`` without the frozen dataclass's slow ``__init__``
+    (it costs a microsecond, more than the rest of a query's Python work per candidate)."""
+    c = _new_object(Candidate)
+    d = c.__dict__
+    d["carrier_id"] = carrier_id
+    d["distance_m"] = distance_m
+    d["score"] = score
+    d["terms"] = None
+    return c  # type: ignore[no-any-return]
 
 
 def _check_latlng(lat: float, lng: float, what: str) -> None:
@@ -94,6 +131,7 @@ class CarrierIndex:
         resolution: int = DEFAULT_RESOLUTION,
         initial_capacity: int = 1024,
     ) -> None:
+        kernels.warm_up()
         self.weights = weights or ScoreWeights()
         self.max_position_age_s = float(max_position_age_s)
         self.resolution = resolution
@@ -111,10 +149,13 @@ class CarrierIndex:
         self._profiles: list[CarrierProfile | None] = [None] * cap
         self._row: dict[str, int] = {}
         self._free: list[int] = list(range(cap - 1, -1, -1))
-        self._buckets: dict[int, IntArray] = {}
-        # The buckets flattened (sorted keys, starts, lengths, rows) for match_many; rebuilt when dirty.
-        self._flat: tuple[IntArray, IntArray, IntArray, IntArray] | None = None
-        self._rank: IntArray | None = None
+        # Buckets as CSR (sorted unique keys, starts, rows), built lazily; rows changed since are stale
+        # and listed in the delta (see matcher.kernels).
+        self._csr: tuple[IntArray, IntArray, IntArray] | None = None
+        self._stale = np.zeros(cap, dtype=np.bool_)
+        self._delta: IntArray = np.zeros(DELTA_MAX, dtype=np.int64)
+        self._n_delta = 0
+        self._bufs = _buffers(4096)
         self._vehicle_codes: dict[str, int] = {}
         # Coverage groups: identical polygons share one cover and one group id.
         self._group_of_wkb: dict[bytes, int] = {}
@@ -145,6 +186,7 @@ class CarrierIndex:
         self._active = np.concatenate([self._active, np.zeros(extra, dtype=bool)])
         self._cell = np.concatenate([self._cell, np.zeros(extra, dtype=np.int64)])
         self._vcode = np.concatenate([self._vcode, np.zeros(extra, dtype=np.int64)])
+        self._stale = np.concatenate([self._stale, np.zeros(extra, dtype=np.bool_)])
         self._ids.extend([None] * extra)
         self._profiles.extend([None] * extra)
         self._free.extend(range(new_cap - 1, cap - 1, -1))
@@ -166,6 +208,7 @@ class CarrierIndex:
         group = self._group_of_wkb.get(key)
         if group is None:
             cover = cached_cover(profile.coverage)
+            shapely.prepare(cover.geometry)  # the boundary-cell test runs once per query that needs it
             group = len(self._covers)
             self._covers.append(cover)
             self._group_refs.append(0)
@@ -201,7 +244,6 @@ class CarrierIndex:
                 row = self._free.pop()
                 self._row[profile.carrier_id] = row
                 self._ids[row] = profile.carrier_id
-                self._rank = None
             else:
                 old = self._profiles[row]
                 if old is not None:
@@ -217,9 +259,7 @@ class CarrierIndex:
             self._vcode[row] = code
             cell = int(self._cell[row])
             if cell and old_code != code:
-                one = np.array([row], dtype=np.int64)
-                self._bucket_remove(cell ^ old_code, one)
-                self._bucket_add(cell ^ code, one)
+                self._mark_moved(np.array([row], dtype=np.int64))
             hot[COVG, row] = self._group_for(profile)
             hot[STATIC, row] = self._static_score(profile)
             hot[RATE, row] = profile.rate_per_km
@@ -235,9 +275,7 @@ class CarrierIndex:
             self._release_group(int(self._hot[COVG, row]))
             cell = int(self._cell[row])
             if cell:
-                one = np.array([row], dtype=np.int64)
-                self._bucket_remove(cell, one)
-                self._bucket_remove(cell ^ int(self._vcode[row]), one)
+                self._mark_moved(np.array([row], dtype=np.int64))
             self._vcode[row] = 0
             self._hot[:, row] = 0.0
             self._hot[TS_EFF, row] = -np.inf
@@ -247,7 +285,6 @@ class CarrierIndex:
             self._cell[row] = 0
             self._ids[row] = None
             self._profiles[row] = None
-            self._rank = None
             self._free.append(row)
             return True
 
@@ -271,48 +308,41 @@ class CarrierIndex:
                 return None
             return float(self._lat[row]), float(self._lng[row]), float(self._ts[row])
 
-    def _bucket_remove(self, cell: int, rows: IntArray) -> None:
-        self._flat = None
-        current = self._buckets.get(cell)
-        if current is None:
+    def _mark_moved(self, rows: IntArray) -> None:
+        """Rows whose cell or vehicle changed (or that were removed): their CSR entries become stale and
+        they join the delta list, which queries scan linearly; past DELTA_MAX the CSR is rebuilt lazily."""
+        if self._csr is None or len(rows) == 0:
             return
-        kept = current[~np.isin(current, rows)] if len(rows) > 1 else current[current != rows[0]]
-        if len(kept):
-            self._buckets[cell] = kept
-        else:
-            del self._buckets[cell]
-
-    def _bucket_add(self, cell: int, rows: IntArray) -> None:
-        self._flat = None
-        current = self._buckets.get(cell)
-        self._buckets[cell] = rows.copy() if current is None else np.concatenate([current, rows])
-
-    def _flat_buckets(self) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-        """The buckets as sorted keys + (start, length) into one rows array, for vectorised lookups."""
-        if self._flat is None:
-            keys = np.fromiter(self._buckets.keys(), dtype=np.int64, count=len(self._buckets))
-            values = list(self._buckets.values())
-            order = np.argsort(keys)
-            lens = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))[order]
-            rows = np.concatenate([values[i] for i in order.tolist()]) if values else _EMPTY_ROWS
-            self._flat = (keys[order], np.cumsum(lens) - lens, lens, rows)
-        return self._flat
-
-    def _rebuild_buckets(self) -> None:
-        self._flat = None
-        rows = np.flatnonzero(self._cell != 0).astype(np.int64)
-        if len(rows) == 0:
-            self._buckets = {}
+        rows = rows[~self._stale[rows]]
+        n = self._n_delta
+        if n + len(rows) > DELTA_MAX:
+            self._csr = None
             return
-        cells = self._cell[rows]
-        cells = np.concatenate([cells, cells ^ self._vcode[rows]])
-        rows = np.concatenate([rows, rows])
-        order = np.argsort(cells, kind="stable")
-        rows = rows[order]
-        cells = cells[order]
-        starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
-        groups = np.split(rows, starts[1:])
-        self._buckets = dict(zip(cells[starts].tolist(), groups, strict=True))
+        self._stale[rows] = True
+        self._delta[n : n + len(rows)] = rows
+        self._n_delta = n + len(rows)
+
+    def _ensure_csr(self) -> tuple[IntArray, IntArray, IntArray]:
+        """The buckets as CSR (sorted unique keys, starts, rows), rebuilt from the cell columns if dirty."""
+        if self._csr is None:
+            placed = np.flatnonzero(self._cell != 0).astype(np.int64)
+            cells = self._cell[placed]
+            keys = np.concatenate([cells, cells ^ self._vcode[placed]])
+            rows = np.concatenate([placed, placed])
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            rows = np.ascontiguousarray(rows[order])
+            if len(keys):
+                breaks = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+                starts = np.concatenate([[0], breaks, [len(keys)]]).astype(np.int64)
+                ukeys = np.ascontiguousarray(keys[starts[:-1]])
+            else:
+                starts = np.zeros(1, dtype=np.int64)
+                ukeys = _EMPTY_ROWS
+            self._stale = np.zeros(len(self._ids), dtype=np.bool_)
+            self._n_delta = 0
+            self._csr = (ukeys, starts, rows)
+        return self._csr
 
     def update_positions(
         self,
@@ -377,32 +407,8 @@ class CarrierIndex:
             hot[TS_EFF, rows] = np.where(self._active[rows], ts_a, -np.inf)
             self._cell[rows] = new_cells
             moved = np.flatnonzero(old_cells != new_cells)
-            if len(moved) > max(2048, len(self._row) // 20):
-                self._rebuild_buckets()
-            elif len(moved):
-                self._move_rows(rows[moved], old_cells[moved], new_cells[moved])
+            self._mark_moved(rows[moved])
             return accepted
-
-    def _move_rows(self, rows: IntArray, old_cells: IntArray, new_cells: IntArray) -> None:
-        codes = self._vcode[rows]
-        placed = old_cells != 0
-        old_cells = np.concatenate([old_cells, np.where(placed, old_cells ^ codes, 0)])
-        new_cells = np.concatenate([new_cells, new_cells ^ codes])
-        rows = np.concatenate([rows, rows])
-        order = np.argsort(old_cells, kind="stable")
-        self._apply_grouped(rows[order], old_cells[order], self._bucket_remove, skip_zero=True)
-        order = np.argsort(new_cells, kind="stable")
-        self._apply_grouped(rows[order], new_cells[order], self._bucket_add, skip_zero=False)
-
-    @staticmethod
-    def _apply_grouped(rows: IntArray, cells: IntArray, action: object, *, skip_zero: bool) -> None:
-        starts = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
-        ends = np.append(starts[1:], len(cells))
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            cell = int(cells[start])
-            if skip_zero and cell == 0:
-                continue
-            action(cell, rows[start:end])  # type: ignore[operator]
 
     # --------------------------------------------------------------------------------------- query
     def _coverage_ok(self, lat: float, lng: float) -> npt.NDArray[np.bool_]:
@@ -467,209 +473,212 @@ class CarrierIndex:
         cutoff = now_s - self.max_position_age_s
         return cutoff if math.isfinite(cutoff) else -sys.float_info.max
 
-    def _eligible(self, query: MatchQuery, cutoff: float) -> tuple[IntArray, FloatArray, FloatArray]:
-        """Rows eligible for the query, their pickup distances and their hot columns (caller holds the lock)."""
+    def _run_one(
+        self, query: MatchQuery, cutoff: float, limit: int
+    ) -> tuple[list[int], list[float], list[float], bool]:
+        """Rows, exact distances and scores of the best ``limit`` (and near-tied) eligible carriers, best
+        first by approximate key; the flag says the caller must re-sort by (exact key, id). Holds the lock."""
         code = 0
         if query.vehicle_type is not None:
             code = self._vehicle_codes.get(query.vehicle_type, -1)
             if code < 0:
-                return _EMPTY_ROWS, np.zeros(0), np.zeros((_N_HOT, 0))
-        plat, plng = query.pickup_lat, query.pickup_lng
-        if disk_k_for_radius(self.resolution, query.radius_m) > MAX_DISK_K:
-            # A radius of hundreds of km: scanning every carrier beats walking thousands of cells.
-            idx = np.flatnonzero(self._cell != 0).astype(np.int64)
-            if code:
-                idx = idx[self._vcode.take(idx) == code]
-        else:
-            cell = h3i.latlng_to_cell(plat, plng, self.resolution)
-            buckets = self._buckets
-            near = cell_disk(cell, query.radius_m).cells_near(plat, plng, query.radius_m)
-            # code 0 = every vehicle; otherwise the bucket of that vehicle type only (see the module docstring).
-            parts = [b for c in near if (b := buckets.get(c ^ code)) is not None]
-            if not parts:
-                return _EMPTY_ROWS, np.zeros(0), np.zeros((_N_HOT, 0))
-            idx = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        hot = self._hot
-        # Cheap attribute filters first, on one contiguous column at a time; trigonometry only on survivors.
-        mask = hot[TS_EFF].take(idx) >= cutoff
-        mask &= hot[KG].take(idx) >= query.weight_kg
-        mask &= hot[M3].take(idx) >= query.volume_m3
-        idx = idx[mask]
+                return [], [], [], False
+        keys, starts, rows = self._ensure_csr()
+        plat, plng, radius = query.pickup_lat, query.pickup_lng, query.radius_m
+        scan_all = disk_k_for_radius(self.resolution, radius) > MAX_DISK_K
+        disk = _NO_DISK if scan_all else cell_disk(h3i.latlng_to_cell(plat, plng, self.resolution), radius)
         phi = math.radians(plat)
-        dist = haversine_rad_m(
-            phi, math.radians(plng), math.cos(phi), hot[PHI].take(idx), hot[LMB].take(idx), hot[COSPHI].take(idx)
-        )
-        within = dist <= query.radius_m
-        idx, dist = idx[within], dist[within]
-        if len(idx) and self._covers:
-            groups = hot[COVG].take(idx).astype(np.int64)
-            if groups.max() >= 0:
-                covered = self._coverage_ok(query.dropoff_lat, query.dropoff_lng)[groups + 1]
-                idx, dist = idx[covered], dist[covered]
-        return idx, dist, hot.take(idx, axis=1)
-
-    def _scores(self, query: MatchQuery, sub: FloatArray, dist: FloatArray) -> FloatArray:
+        by_dist = query.rank_by == "distance"
         w = self.weights
-        trip_km = haversine_m(query.pickup_lat, query.pickup_lng, query.dropoff_lat, query.dropoff_lng) / 1000.0
-        return np.asarray(
-            (w.distance_per_km / 1000.0) * dist + w.price * (sub[BASE] + sub[RATE] * trip_km) + sub[STATIC],
-            dtype=np.float64,
-        )
+        wd1000 = w.distance_per_km / 1000.0
+        trip_km = haversine_m(plat, plng, query.dropoff_lat, query.dropoff_lng) / 1000.0
+        while True:
+            bufs = self._bufs
+            n, m, flags = kernels.match_one(
+                disk.cells, disk.phi, disk.lmb, disk.cos_phi, disk.slack_m,
+                keys, starts, rows, self._stale, self._delta, self._n_delta, self._cell, self._vcode, scan_all,
+                self._hot, phi, math.radians(plng), math.cos(phi), radius, cutoff, query.weight_kg,
+                query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, _ALL_OK, False, *bufs,
+            )  # fmt: skip
+            if n >= 0:
+                break
+            self._bufs = _buffers(len(bufs[0]) * 4)
+        if flags & kernels.FLAG_GROUPS:
+            ok = self._coverage_ok(query.dropoff_lat, query.dropoff_lng)
+            m, flags = kernels.select_one(self._hot, ok, radius, by_dist, wd1000, limit, *bufs, n)
+        if m == 0:
+            return [], [], [], False
+        out_rows, out_a, _, out_p, out_s = bufs
+        if kernels.exact_a():
+            asin = np.arcsin(np.sqrt(out_a[:m])).tolist()
+            dists = [TWO_R * v for v in asin]
+        else:  # pragma: no cover - only where compiled sin differs from NumPy's
+            sel = out_rows[:m]
+            hot = self._hot
+            dists = haversine_rad_m(
+                phi, math.radians(plng), math.cos(phi), hot[PHI].take(sel), hot[LMB].take(sel), hot[COSPHI].take(sel)
+            ).tolist()
+            flags |= kernels.FLAG_EXACT
+        scores = [wd1000 * d + p + s for d, p, s in zip(dists, out_p[:m].tolist(), out_s[:m].tolist(), strict=True)]
+        row_l = out_rows[:m].tolist()
+        exact = bool(flags & kernels.FLAG_EXACT)
+        if exact:
+            keep = [i for i, d in enumerate(dists) if d <= radius]
+            if len(keep) != m:
+                row_l = [row_l[i] for i in keep]
+                dists = [dists[i] for i in keep]
+                scores = [scores[i] for i in keep]
+        return row_l, dists, scores, exact
+
+    def _candidates(
+        self, query: MatchQuery, row_l: list[int], dists: list[float], scores: list[float], exact: bool
+    ) -> list[Candidate]:
+        ids = self._ids
+        order: Sequence[int] = range(len(row_l))
+        if exact:
+            key = dists if query.rank_by == "distance" else scores
+            order = sorted(order, key=lambda i: (key[i], ids[row_l[i]]))[: query.limit]
+        if query.explain:
+            return [
+                Candidate(str(ids[row_l[i]]), dists[i], scores[i], self._explain(query, row_l[i], dists[i]))
+                for i in order
+            ]
+        return [_candidate(ids[row_l[i]], dists[i], scores[i]) for i in order]
 
     def match(self, query: MatchQuery, now_s: float | None = None) -> list[Candidate]:
         """Eligible carriers for the query, best first (by score, or by distance with rank_by="distance")."""
         validate_query(query)
         now = time.time() if now_s is None else now_s
         with self._lock:
-            idx, dist, sub = self._eligible(query, self._cutoff(now))
-            n = len(idx)
-            if n == 0:
+            row_l, dists, scores, exact = self._run_one(query, self._cutoff(now), query.limit)
+            if not row_l:
                 return []
-            score = self._scores(query, sub, dist)
-            key = dist if query.rank_by == "distance" else score
-            limit = query.limit
-            top = np.argpartition(key, limit - 1)[:limit] if n > limit else np.arange(n)
-            ids = self._ids
-            order = sorted(top.tolist(), key=lambda i: (key[i], ids[idx[i]]))
-            if not query.explain:
-                return [Candidate(str(ids[idx[i]]), float(dist[i]), float(score[i]), None) for i in order]
-            return [
-                Candidate(str(ids[idx[i]]), float(dist[i]), float(score[i]), self._explain(query, int(idx[i]), dist[i]))
-                for i in order
-            ]
+            return self._candidates(query, row_l, dists, scores, exact)
 
     def match_many(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> list[list[Candidate]]:
-        """Answer many queries in one vectorised pass: the same answers as ``[match(q) for q in queries]``.
+        """Answer many queries in one pass: the same answers as ``[match(q) for q in queries]``.
 
-        Per query only the bucket lookups run in Python; pruning, filters, distances, coverage, scores and
-        ranking run once over the candidates of all queries together (each tagged with its query number).
+        Per query only the H3 cell and the (cached) disk are looked up in Python; gather, filters,
+        distances and top-k selection run in parallel compiled kernels over all queries.
         """
         n_q = len(queries)
         if n_q == 0:
             return []
         for query in queries:
             validate_query(query)
-        if any(disk_k_for_radius(self.resolution, q.radius_m) > MAX_DISK_K for q in queries):
+        res = self.resolution
+        if any(disk_k_for_radius(res, q.radius_m) > MAX_DISK_K for q in queries):
             return [self.match(q, now_s=now_s) for q in queries]
         now = time.time() if now_s is None else now_s
         cutoff = self._cutoff(now)
-        q_radius = np.array([q.radius_m for q in queries])
-        # math (not NumPy) for the query side, exactly as the single-query path: identical distances.
-        q_phi = np.array([math.radians(q.pickup_lat) for q in queries])
+        to_cell = h3i.latlng_to_cell
+        radius = np.array([q.radius_m for q in queries])
+        disks = [cell_disk(to_cell(q.pickup_lat, q.pickup_lng, res), q.radius_m) for q in queries]
+        d_lens = np.fromiter((len(d.cells) for d in disks), dtype=np.int64, count=n_q)
+        d_off = np.zeros(n_q + 1, dtype=np.int64)
+        np.cumsum(d_lens, out=d_off[1:])
+        d_cells = np.concatenate([d.cells for d in disks])
+        d_phi = np.concatenate([d.phi for d in disks])
+        d_lmb = np.concatenate([d.lmb for d in disks])
+        d_cos = np.concatenate([d.cos_phi for d in disks])
+        # math (not NumPy) for the query side, exactly as the single-query path and the oracle.
+        q_phi_l = [math.radians(q.pickup_lat) for q in queries]
+        q_phi = np.array(q_phi_l)
         q_lmb = np.array([math.radians(q.pickup_lng) for q in queries])
-        q_cos = np.array([math.cos(phi) for phi in q_phi.tolist()])
+        q_cos = np.array([math.cos(p) for p in q_phi_l])
+        kg = np.array([q.weight_kg for q in queries], dtype=np.float64)
+        m3 = np.array([q.volume_m3 for q in queries], dtype=np.float64)
+        by_dist = np.array([q.rank_by == "distance" for q in queries], dtype=np.bool_)
+        limit = np.array([q.limit for q in queries], dtype=np.int64)
+        trip_km = np.array(
+            [haversine_m(q.pickup_lat, q.pickup_lng, q.dropoff_lat, q.dropoff_lng) / 1000.0 for q in queries]
+        )
+        w = self.weights
+        wd1000 = w.distance_per_km / 1000.0
+        out: list[list[Candidate]] = [[] for _ in range(n_q)]
         with self._lock:
-            codes = np.zeros(n_q, dtype=np.int64)
-            for i, q in enumerate(queries):
-                if q.vehicle_type is not None:
-                    codes[i] = self._vehicle_codes.get(q.vehicle_type, -1)
-            res = self.resolution
-            to_cell = h3i.latlng_to_cell
-            disks = [cell_disk(to_cell(q.pickup_lat, q.pickup_lng, res), q.radius_m) for q in queries]
-            lens = np.fromiter((len(d.cells) for d in disks), dtype=np.int64, count=n_q)
-            cell_q = np.repeat(np.arange(n_q), lens)
-            cells = np.concatenate([d.cells for d in disks])
-            near_mask = haversine_rad_m_pairs(
-                q_phi[cell_q],
-                q_lmb[cell_q],
-                q_cos[cell_q],
-                np.concatenate([d.phi for d in disks]),
-                np.concatenate([d.lmb for d in disks]),
-                np.concatenate([d.cos_phi for d in disks]),
-            ) <= (q_radius[cell_q] + disks[0].slack_m)
-            near = np.flatnonzero(near_mask)
-            cell_code = codes.take(cell_q[near])
-            if (cell_code < 0).any():  # unknown vehicle type: nobody can serve those queries
-                known = cell_code >= 0
-                near = near[known]
-                cell_code = cell_code[known]
-            # Bucket lookups for every (query, cell) pair at once: binary search in the flattened buckets.
-            keys = cells[near] ^ cell_code
-            pair_q = cell_q[near]
-            out: list[list[Candidate]] = [[] for _ in range(n_q)]
-            flat_keys, flat_starts, flat_lens, flat_rows = self._flat_buckets()
-            if len(flat_keys) == 0 or len(keys) == 0:
-                return out
-            pos = np.minimum(np.searchsorted(flat_keys, keys), len(flat_keys) - 1)
-            hit = flat_keys[pos] == keys
-            pos, pair_q = pos[hit], pair_q[hit]
-            lens_hit = flat_lens[pos]
-            total = int(lens_hit.sum())
+            vcodes = self._vehicle_codes
+            code = np.fromiter(
+                (0 if q.vehicle_type is None else vcodes.get(q.vehicle_type, -1) for q in queries),
+                dtype=np.int64,
+                count=n_q,
+            )
+            keys, starts, rows = self._ensure_csr()
+            bound = np.zeros(n_q, dtype=np.int64)
+            kernels.upper_bounds(d_cells, d_off, keys, starts, self._n_delta, code, bound)
+            off = np.zeros(n_q + 1, dtype=np.int64)
+            np.cumsum(bound, out=off[1:])
+            total = int(off[-1])
             if total == 0:
                 return out
-            shift = np.repeat(flat_starts[pos] - (np.cumsum(lens_hit) - lens_hit), lens_hit)
-            idx = flat_rows[shift + np.arange(total)]
-            qid = np.repeat(pair_q, lens_hit)
+            b_rows, b_a, b_key, b_p, b_s = _buffers(total)
+            count = np.zeros(n_q, dtype=np.int64)
+            has_group = np.zeros(n_q, dtype=np.bool_)
             hot = self._hot
-            mask = hot[TS_EFF].take(idx) >= cutoff
-            mask &= hot[KG].take(idx) >= np.array([q.weight_kg for q in queries]).take(qid)
-            mask &= hot[M3].take(idx) >= np.array([q.volume_m3 for q in queries]).take(qid)
-            idx, qid = idx[mask], qid[mask]
-            dist = haversine_rad_m_pairs(
-                q_phi.take(qid),
-                q_lmb.take(qid),
-                q_cos.take(qid),
-                hot[PHI].take(idx),
-                hot[LMB].take(idx),
-                hot[COSPHI].take(idx),
-            )
-            within = dist <= q_radius.take(qid)
-            idx, qid, dist = idx[within], qid[within], dist[within]
-            if len(idx) and self._covers:
-                groups = hot[COVG].take(idx).astype(np.int64)
-                has = groups >= 0
-                if has.any():
-                    need = np.unique(qid[has])
-                    if len(self._covers) <= VECTOR_COVER_GROUPS:
-                        table = self._coverage_table(queries, need)
-                    else:
-                        table = np.ones((n_q, len(self._covers) + 1), dtype=bool)
-                        for qi in need.tolist():
-                            q = queries[qi]
-                            table[qi] = self._coverage_ok(q.dropoff_lat, q.dropoff_lng)
-                    covered = table[qid, groups + 1]
-                    idx, qid, dist = idx[covered], qid[covered], dist[covered]
-            if len(idx) == 0:
+            kernels.gather_many(
+                d_cells, d_phi, d_lmb, d_cos, d_off, disks[0].slack_m,
+                keys, starts, rows, self._stale, self._delta, self._n_delta, self._cell, self._vcode, hot,
+                q_phi, q_lmb, q_cos, radius, cutoff, kg, m3, code, by_dist, wd1000, w.price, trip_km,
+                off, b_rows, b_a, b_key, b_p, b_s, count, has_group,
+            )  # fmt: skip
+            if has_group.any():
+                need = np.flatnonzero(has_group)
+                if len(self._covers) <= VECTOR_COVER_GROUPS:
+                    table = self._coverage_table(queries, need)
+                else:
+                    table = np.ones((n_q, len(self._covers) + 1), dtype=bool)
+                    for qi in need.tolist():
+                        q = queries[qi]
+                        table[qi] = self._coverage_ok(q.dropoff_lat, q.dropoff_lng)
+            else:
+                table = np.ones((n_q, 1), dtype=bool)
+            kept = np.zeros(n_q, dtype=np.int64)
+            flags = np.zeros(n_q, dtype=np.int64)
+            kernels.select_many(
+                hot, table, has_group, radius, by_dist, wd1000, limit, off, count,
+                b_rows, b_a, b_key, b_p, b_s, kept, flags,
+            )  # fmt: skip
+            n_sel = int(kept.sum())
+            if n_sel == 0:
                 return out
-            w = self.weights
-            trip_km = np.array(
-                [haversine_m(q.pickup_lat, q.pickup_lng, q.dropoff_lat, q.dropoff_lng) / 1000.0 for q in queries]
-            )
-            score = (
-                (w.distance_per_km / 1000.0) * dist
-                + w.price * (hot[BASE].take(idx) + hot[RATE].take(idx) * trip_km.take(qid))
-                + hot[STATIC].take(idx)
-            )
-            by_distance = np.array([q.rank_by == "distance" for q in queries]).take(qid)
-            key = np.where(by_distance, dist, score)
-            # Sort by (query, key, carrier id) and keep each query's first `limit` rows.
-            order = np.lexsort((self._id_ranks().take(idx), key, qid))
-            qid_sorted = qid[order]
-            first = np.searchsorted(qid_sorted, qid_sorted)
-            limits = np.array([q.limit for q in queries], dtype=np.int64)
-            top = order[(np.arange(len(order)) - first) < limits.take(qid_sorted)]
+            # Every kept slot, query by query: exact distances (NumPy's arcsin, as the oracle) and scores.
+            first = np.zeros(n_q, dtype=np.int64)
+            np.cumsum(kept[:-1], out=first[1:])
+            sel = np.repeat(off[:-1] - first, kept) + np.arange(n_sel)
+            sel_rows = b_rows.take(sel)
+            if kernels.exact_a():
+                dist = TWO_R * np.arcsin(np.sqrt(b_a.take(sel)))
+            else:  # pragma: no cover - only where compiled sin differs from NumPy's
+                qs = np.repeat(np.arange(n_q), kept)
+                dist = haversine_rad_m_pairs(
+                    q_phi.take(qs), q_lmb.take(qs), q_cos.take(qs),
+                    hot[PHI].take(sel_rows), hot[LMB].take(sel_rows), hot[COSPHI].take(sel_rows),
+                )  # fmt: skip
+                flags[:] |= kernels.FLAG_EXACT
+            score = wd1000 * dist + b_p.take(sel) + b_s.take(sel)
+            row_all = sel_rows.tolist()
+            dist_all = dist.tolist()
+            score_all = score.tolist()
             ids = self._ids
-            for qi, row, d, sc in zip(
-                qid.take(top).tolist(),
-                idx.take(top).tolist(),
-                dist.take(top).tolist(),
-                score.take(top).tolist(),
-                strict=True,
-            ):
+            pos = 0
+            for qi, (m, f) in enumerate(zip(kept.tolist(), flags.tolist(), strict=True)):
+                if m == 0:
+                    continue
+                end = pos + m
                 q = queries[qi]
-                terms = self._explain(q, row, d) if q.explain else None
-                out[qi].append(Candidate(str(ids[row]), d, sc, terms))
+                if f or q.explain:
+                    row_l, dists, scores = row_all[pos:end], dist_all[pos:end], score_all[pos:end]
+                    exact = bool(f & kernels.FLAG_EXACT)
+                    if exact:
+                        keep = [i for i, d in enumerate(dists) if d <= q.radius_m]
+                        row_l = [row_l[i] for i in keep]
+                        dists = [dists[i] for i in keep]
+                        scores = [scores[i] for i in keep]
+                    out[qi] = self._candidates(q, row_l, dists, scores, exact)
+                else:
+                    out[qi] = [_candidate(ids[row_all[i]], dist_all[i], score_all[i]) for i in range(pos, end)]
+                pos = end
             return out
-
-    def _id_ranks(self) -> IntArray:
-        """Per row, the rank of its carrier id in sorted order (ties in distance or score break by id)."""
-        if self._rank is None or len(self._rank) != len(self._ids):
-            rank = np.zeros(len(self._ids), dtype=np.int64)
-            live = sorted((cid, row) for row, cid in enumerate(self._ids) if cid is not None)
-            if live:
-                rank[np.fromiter((row for _, row in live), dtype=np.int64, count=len(live))] = np.arange(len(live))
-            self._rank = rank
-        return self._rank
 
     def _explain(self, query: MatchQuery, row: int, distance_m: float) -> dict[str, float]:
         profile = self._profiles[row]
@@ -689,12 +698,9 @@ class CarrierIndex:
         validate_query(query)
         now = time.time() if now_s is None else now_s
         with self._lock:
-            idx, dist, sub = self._eligible(query, self._cutoff(now))
-            if len(idx) == 0:
-                return []
-            score = self._scores(query, sub, dist)
+            row_l, dists, scores, _ = self._run_one(query, self._cutoff(now), len(self._ids) + 1)
             ids = self._ids
-            return [(str(ids[r]), d, s) for r, d, s in zip(idx.tolist(), dist.tolist(), score.tolist(), strict=True)]
+            return [(str(ids[r]), d, s) for r, d, s in zip(row_l, dists, scores, strict=True)]
 
     def match_batch(
         self, queries: Sequence[MatchQuery], now_s: float | None = None, per_carrier_capacity: int = 1

@@ -1,0 +1,738 @@
+"""Compiled (numba) inner loops of :class:`matcher.index.CarrierIndex`: one call answers one query.
+
+Layout read by the kernels
+    ``hot``: the index's column-major float64 matrix (one row per attribute, see ``matcher.index``).
+    CSR buckets: ``keys`` (sorted unique bucket keys: an H3 cell, or ``cell ^ vehicle_code``), ``starts``
+    (``len(keys) + 1`` offsets) and ``rows`` (carrier rows, grouped by key). Rows whose cell or vehicle
+    changed since the CSR was built are ``stale`` (their CSR entries are ignored) and listed in ``delta``,
+    which every query scans linearly (bounded in size; the index rebuilds the CSR when it grows).
+
+Exactness
+    Eligibility and ranking must equal the brute-force oracle, which uses NumPy's ``arcsin`` (SIMD, it can
+    differ from libm's ``asin`` by an ulp). The kernels therefore compute the haversine term ``a`` with
+    exactly NumPy's sequence of IEEE operations (``sin`` agrees; no FMA contraction without fastmath) and
+    only an *approximate* distance from it. A candidate within ``EPS_M`` of the radius is "borderline";
+    the selection keeps every candidate whose approximate key is within a tolerance of the k-th certain
+    key, sorts them, and flags the query when a borderline candidate or a near-tie was kept. The caller
+    then finishes with NumPy's ``arcsin`` on the few selected candidates (exact distances and scores), and
+    for flagged queries re-checks the radius and re-sorts by (exact key, carrier id).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+EARTH_RADIUS_M = 6_371_008.8
+# Tolerance between libm's and NumPy's asin-based distances (their difference is a few ulp, < 1e-7 m).
+EPS_M = 1e-6
+
+PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
+
+# Flag bits returned per query.
+FLAG_EXACT = 1  # borderline radius or near-tie kept: re-check with exact values
+FLAG_GROUPS = 2  # a survivor has a coverage group: the coverage verdicts are needed before selecting
+
+
+@njit(cache=True, nogil=True)
+def _half_chord(phi1: float, lmb1: float, cos1: float, phi: float, lmb: float, cosp: float) -> float:
+    s1 = math.sin((phi - phi1) * 0.5)
+    s2 = math.sin((lmb - lmb1) * 0.5)
+    a = s1 * s1 + cos1 * cosp * (s2 * s2)
+    if a > 1.0:
+        a = 1.0
+    return a
+
+
+@njit(cache=True, nogil=True)
+def _consider(
+    r,
+    hot,
+    qphi,
+    qlmb,
+    qcos,
+    radius,
+    cutoff,
+    kg,
+    m3,
+    by_dist,
+    wd1000,
+    price,
+    trip_km,
+    out_rows,
+    out_a,
+    out_key,
+    out_p,
+    out_s,
+    n,
+):  # type: ignore[no-untyped-def]
+    """Test row ``r``; when it survives, append it at ``n`` and answer n + 1 (else n)."""
+    if hot[TS_EFF, r] < cutoff or hot[KG, r] < kg or hot[M3, r] < m3:
+        return n
+    # Cheap latitude bound before the trigonometry: distance >= R * |dphi|.
+    if abs(hot[PHI, r] - qphi) * EARTH_RADIUS_M > radius * (1.0 + 1e-9) + 1.0:
+        return n
+    a = _half_chord(qphi, qlmb, qcos, hot[PHI, r], hot[LMB, r], hot[COSPHI, r])
+    d = 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+    if d > radius + EPS_M:
+        return n
+    p = price * (hot[BASE, r] + hot[RATE, r] * trip_km)
+    s = hot[STATIC, r]
+    out_rows[n] = r
+    out_a[n] = a
+    out_p[n] = p
+    out_s[n] = s
+    out_key[n] = d if by_dist else wd1000 * d + p + s
+    return n + 1
+
+
+@njit(cache=True, nogil=True)
+def _find(keys, key):  # type: ignore[no-untyped-def]
+    lo = 0
+    hi = len(keys)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < len(keys) and keys[lo] == key:
+        return lo
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _gather(
+    d_cells,
+    d_phi,
+    d_lmb,
+    d_cos,
+    d0,
+    d1,
+    slack_m,
+    keys,
+    starts,
+    rows,
+    stale,
+    delta,
+    n_delta,
+    cell,
+    vcode,
+    scan_all,
+    hot,
+    qphi,
+    qlmb,
+    qcos,
+    radius,
+    cutoff,
+    kg,
+    m3,
+    code,
+    by_dist,
+    wd1000,
+    price,
+    trip_km,
+    out_rows,
+    out_a,
+    out_key,
+    out_p,
+    out_s,
+    base,
+    cap,
+):  # type: ignore[no-untyped-def]
+    """Survivors (filters + radius, within tolerance) into the buffers from ``base``; answers the end
+    position, or -1 when more than ``cap`` slots would be needed."""
+    n = base
+    limit = base + cap
+    if scan_all:
+        for r in range(hot.shape[1]):
+            if cell[r] == 0 or (code != 0 and vcode[r] != code):
+                continue
+            if n >= limit:
+                return -1
+            n = _consider(
+                r,
+                hot,
+                qphi,
+                qlmb,
+                qcos,
+                radius,
+                cutoff,
+                kg,
+                m3,
+                by_dist,
+                wd1000,
+                price,
+                trip_km,
+                out_rows,
+                out_a,
+                out_key,
+                out_p,
+                out_s,
+                n,
+            )
+        return n
+    reach = radius + slack_m
+    for j in range(d0, d1):
+        # cells_near: the cell can hold a point within radius only if its centre is within radius + slack.
+        a = _half_chord(qphi, qlmb, qcos, d_phi[j], d_lmb[j], d_cos[j])
+        if 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a)) > reach * (1.0 + 1e-9) + 1.0:
+            continue
+        k = _find(keys, d_cells[j] ^ code)
+        if k < 0:
+            continue
+        for t in range(starts[k], starts[k + 1]):
+            r = rows[t]
+            if stale[r]:
+                continue
+            if n >= limit:
+                return -1
+            n = _consider(
+                r,
+                hot,
+                qphi,
+                qlmb,
+                qcos,
+                radius,
+                cutoff,
+                kg,
+                m3,
+                by_dist,
+                wd1000,
+                price,
+                trip_km,
+                out_rows,
+                out_a,
+                out_key,
+                out_p,
+                out_s,
+                n,
+            )
+    for t in range(n_delta):
+        r = delta[t]
+        if cell[r] == 0 or (code != 0 and vcode[r] != code):
+            continue
+        if n >= limit:
+            return -1
+        n = _consider(
+            r,
+            hot,
+            qphi,
+            qlmb,
+            qcos,
+            radius,
+            cutoff,
+            kg,
+            m3,
+            by_dist,
+            wd1000,
+            price,
+            trip_km,
+            out_rows,
+            out_a,
+            out_key,
+            out_p,
+            out_s,
+            n,
+        )
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _has_group(hot, out_rows, b, e):  # type: ignore[no-untyped-def]
+    for i in range(b, e):  # noqa: SIM110 (a plain loop compiles best)
+        if hot[COVG, out_rows[i]] >= 0.0:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _select(
+    hot,
+    ok,
+    use_ok,
+    radius,
+    by_dist,
+    wd1000,
+    limit,
+    out_rows,
+    out_a,
+    out_key,
+    out_p,
+    out_s,
+    b,
+    e,
+):  # type: ignore[no-untyped-def]
+    """Keep, sorted by approximate key at ``b..``, every valid survivor that can be in the exact top
+    ``limit``; answers (count kept, flags)."""
+    # Drop survivors whose coverage does not hold the dropoff.
+    n = b
+    for i in range(b, e):
+        if use_ok:
+            g = int(hot[COVG, out_rows[i]])
+            if g >= 0 and not ok[g + 1]:
+                continue
+        out_rows[n] = out_rows[i]
+        out_a[n] = out_a[i]
+        out_key[n] = out_key[i]
+        out_p[n] = out_p[i]
+        out_s[n] = out_s[i]
+        n += 1
+    m = n - b
+    if m == 0:
+        return 0, 0
+    # k-th smallest key among the candidates certainly within the radius.
+    certain = radius - EPS_M
+    tmp = np.empty(m)
+    c = 0
+    for i in range(b, n):
+        key = out_key[i]
+        d = key if by_dist else 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(out_a[i]))
+        if d <= certain:
+            tmp[c] = key
+            c += 1
+    threshold = np.inf
+    eps_k = EPS_M if by_dist else EPS_M * (1.0 + abs(wd1000))
+    if c >= limit:
+        kth = np.partition(tmp[:c], limit - 1)[limit - 1]
+        threshold = kth + eps_k + 1e-12 * abs(kth)
+    # Compact the kept ones, then sort them by key (insertion sort: usually a handful).
+    k = b
+    flags = 0
+    for i in range(b, n):
+        if out_key[i] <= threshold:
+            out_rows[k] = out_rows[i]
+            out_a[k] = out_a[i]
+            out_key[k] = out_key[i]
+            out_p[k] = out_p[i]
+            out_s[k] = out_s[i]
+            k += 1
+    m = k - b
+    if m > 48:
+        order = np.argsort(out_key[b:k], kind="mergesort") + b
+        out_rows[b:k] = out_rows[order]
+        out_a[b:k] = out_a[order]
+        out_key[b:k] = out_key[order]
+        out_p[b:k] = out_p[order]
+        out_s[b:k] = out_s[order]
+    else:
+        for i in range(b + 1, k):
+            rr, aa, kk, pp, ss = out_rows[i], out_a[i], out_key[i], out_p[i], out_s[i]
+            j = i - 1
+            while j >= b and out_key[j] > kk:
+                out_rows[j + 1] = out_rows[j]
+                out_a[j + 1] = out_a[j]
+                out_key[j + 1] = out_key[j]
+                out_p[j + 1] = out_p[j]
+                out_s[j + 1] = out_s[j]
+                j -= 1
+            out_rows[j + 1] = rr
+            out_a[j + 1] = aa
+            out_key[j + 1] = kk
+            out_p[j + 1] = pp
+            out_s[j + 1] = ss
+    if m > limit:
+        flags |= FLAG_EXACT
+    for i in range(b, k):
+        key = out_key[i]
+        if i > b and key - out_key[i - 1] <= eps_k + 1e-12 * abs(key):
+            flags |= FLAG_EXACT
+        d = key if by_dist else 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(out_a[i]))
+        if d > certain:
+            flags |= FLAG_EXACT
+    return m, flags
+
+
+@njit(cache=True, nogil=True)
+def match_one(
+    d_cells,
+    d_phi,
+    d_lmb,
+    d_cos,
+    slack_m,
+    keys,
+    starts,
+    rows,
+    stale,
+    delta,
+    n_delta,
+    cell,
+    vcode,
+    scan_all,
+    hot,
+    qphi,
+    qlmb,
+    qcos,
+    radius,
+    cutoff,
+    kg,
+    m3,
+    code,
+    by_dist,
+    wd1000,
+    price,
+    trip_km,
+    limit,
+    ok,
+    use_ok,
+    out_rows,
+    out_a,
+    out_key,
+    out_p,
+    out_s,
+):  # type: ignore[no-untyped-def]
+    """One query: gather + (unless coverage verdicts are missing) select. Answers (n, m, flags):
+    n = -1 when the buffers are too small; flags has FLAG_GROUPS when the caller must supply ``ok`` and
+    call :func:`select_one` (then m is 0)."""
+    n = _gather(
+        d_cells,
+        d_phi,
+        d_lmb,
+        d_cos,
+        0,
+        len(d_cells),
+        slack_m,
+        keys,
+        starts,
+        rows,
+        stale,
+        delta,
+        n_delta,
+        cell,
+        vcode,
+        scan_all,
+        hot,
+        qphi,
+        qlmb,
+        qcos,
+        radius,
+        cutoff,
+        kg,
+        m3,
+        code,
+        by_dist,
+        wd1000,
+        price,
+        trip_km,
+        out_rows,
+        out_a,
+        out_key,
+        out_p,
+        out_s,
+        0,
+        len(out_rows),
+    )
+    if n < 0:
+        return -1, 0, 0
+    if not use_ok and _has_group(hot, out_rows, 0, n):
+        return n, 0, FLAG_GROUPS
+    m, flags = _select(hot, ok, use_ok, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n)
+    return n, m, flags
+
+
+@njit(cache=True, nogil=True)
+def select_one(
+    hot,
+    ok,
+    radius,
+    by_dist,
+    wd1000,
+    limit,
+    out_rows,
+    out_a,
+    out_key,
+    out_p,
+    out_s,
+    n,
+):  # type: ignore[no-untyped-def]
+    """The selection step of :func:`match_one` once the coverage verdicts ``ok`` are known."""
+    return _select(hot, ok, True, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def gather_many(
+    d_cells,
+    d_phi,
+    d_lmb,
+    d_cos,
+    d_off,
+    slack_m,
+    keys,
+    starts,
+    rows,
+    stale,
+    delta,
+    n_delta,
+    cell,
+    vcode,
+    hot,
+    qphi,
+    qlmb,
+    qcos,
+    radius,
+    cutoff,
+    kg,
+    m3,
+    code,
+    by_dist,
+    wd1000,
+    price,
+    trip_km,
+    off,
+    out_rows,
+    out_a,
+    out_key,
+    out_p,
+    out_s,
+    count,
+    has_group,
+):  # type: ignore[no-untyped-def]
+    """Gather for every query in parallel; query q writes into ``off[q]..off[q + 1]`` (sized by
+    :func:`upper_bounds`) and its count into ``count[q]``."""
+    for q in prange(len(qphi)):
+        if code[q] < 0:
+            count[q] = 0
+            continue
+        e = _gather(
+            d_cells,
+            d_phi,
+            d_lmb,
+            d_cos,
+            d_off[q],
+            d_off[q + 1],
+            slack_m,
+            keys,
+            starts,
+            rows,
+            stale,
+            delta,
+            n_delta,
+            cell,
+            vcode,
+            False,
+            hot,
+            qphi[q],
+            qlmb[q],
+            qcos[q],
+            radius[q],
+            cutoff,
+            kg[q],
+            m3[q],
+            code[q],
+            by_dist[q],
+            wd1000,
+            price,
+            trip_km[q],
+            out_rows,
+            out_a,
+            out_key,
+            out_p,
+            out_s,
+            off[q],
+            off[q + 1] - off[q],
+        )
+        count[q] = e - off[q]
+        has_group[q] = _has_group(hot, out_rows, off[q], e)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def upper_bounds(d_cells, d_off, keys, starts, n_delta, code, bound):  # type: ignore[no-untyped-def]
+    """Per query, how many rows its disk's buckets (plus the delta) hold: the room its gather needs."""
+    for q in prange(len(code)):
+        total = n_delta
+        if code[q] >= 0:
+            for j in range(d_off[q], d_off[q + 1]):
+                k = _find(keys, d_cells[j] ^ code[q])
+                if k >= 0:
+                    total += starts[k + 1] - starts[k]
+        bound[q] = total
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def select_many(
+    hot,
+    ok_table,
+    use_ok,
+    radius,
+    by_dist,
+    wd1000,
+    limit,
+    off,
+    count,
+    out_rows,
+    out_a,
+    out_key,
+    out_p,
+    out_s,
+    kept,
+    flags,
+):  # type: ignore[no-untyped-def]
+    """:func:`_select` for every query in parallel (``ok_table[q]``: coverage verdicts of query q)."""
+    for q in prange(len(count)):
+        b = off[q]
+        m, f = _select(
+            hot,
+            ok_table[q],
+            use_ok[q],
+            radius[q],
+            by_dist[q],
+            wd1000,
+            limit[q],
+            out_rows,
+            out_a,
+            out_key,
+            out_p,
+            out_s,
+            b,
+            b + count[q],
+        )
+        kept[q] = m
+        flags[q] = f
+
+
+_WARM: list[bool] = []
+
+
+def warm_up() -> None:
+    """Compile (or load from the on-disk cache) every kernel with tiny inputs, so a first query is fast."""
+    if _WARM:
+        return
+    _WARM.append(True)
+    f8 = np.zeros(1)
+    i8 = np.zeros(1, dtype=np.int64)
+    hot = np.zeros((11, 1))
+    hot[TS_EFF] = -np.inf
+    stale = np.zeros(1, dtype=np.bool_)
+    ok = np.ones(1, dtype=np.bool_)
+    buf_i = np.zeros(4, dtype=np.int64)
+    bufs = (np.zeros(4), np.zeros(4), np.zeros(4), np.zeros(4))
+    starts = np.zeros(2, dtype=np.int64)
+    match_one(
+        i8,
+        f8,
+        f8,
+        f8,
+        1.0,
+        i8,
+        starts,
+        i8,
+        stale,
+        i8,
+        0,
+        i8,
+        i8,
+        False,
+        hot,
+        0.0,
+        0.0,
+        1.0,
+        1.0,
+        0.0,
+        0.0,
+        0.0,
+        0,
+        False,
+        0.001,
+        0.1,
+        1.0,
+        5,
+        ok,
+        False,
+        buf_i,
+        *bufs,
+    )
+    select_one(hot, ok, 1.0, False, 0.001, 5, buf_i, *bufs, 0)
+    d_off = np.zeros(2, dtype=np.int64)
+    off = np.zeros(2, dtype=np.int64)
+    bound = np.zeros(1, dtype=np.int64)
+    upper_bounds(i8, d_off, i8, starts, 0, i8, bound)
+    count = np.zeros(1, dtype=np.int64)
+    has_group = np.zeros(1, dtype=np.bool_)
+    by_dist = np.zeros(1, dtype=np.bool_)
+    gather_many(
+        i8,
+        f8,
+        f8,
+        f8,
+        d_off,
+        1.0,
+        i8,
+        starts,
+        i8,
+        stale,
+        i8,
+        0,
+        i8,
+        i8,
+        hot,
+        f8,
+        f8,
+        f8 + 1.0,
+        f8 + 1.0,
+        0.0,
+        f8,
+        f8,
+        i8,
+        by_dist,
+        0.001,
+        0.1,
+        f8,
+        off,
+        buf_i,
+        *bufs,
+        count,
+        has_group,
+    )
+    select_many(
+        hot,
+        np.ones((1, 1), dtype=np.bool_),
+        has_group,
+        f8 + 1.0,
+        by_dist,
+        0.001,
+        i8 + 5,
+        off,
+        count,
+        buf_i,
+        *bufs,
+        count.copy(),
+        count.copy(),
+    )
+
+
+@njit(cache=True, nogil=True)
+def half_chords(phi1, lmb1, cos1, phis, lmbs, coss):  # type: ignore[no-untyped-def]
+    """The haversine term ``a`` of many points, as the kernels compute it (for the self-check)."""
+    out = np.empty(len(phis))
+    for i in range(len(phis)):
+        out[i] = _half_chord(phi1, lmb1, cos1, phis[i], lmbs[i], coss[i])
+    return out
+
+
+_EXACT_A: list[bool] = []
+
+
+def exact_a() -> bool:
+    """Whether the compiled haversine term equals NumPy's bit for bit on this machine (checked once on a
+    spread of points). If not, the index recomputes the distances of selected candidates with NumPy."""
+    if not _EXACT_A:
+        rng = np.random.default_rng(12345)
+        lat = np.concatenate([rng.uniform(-89.9, 89.9, 20_000), 30.0 + rng.uniform(-0.2, 0.2, 20_000)])
+        lng = np.concatenate([rng.uniform(-180.0, 180.0, 20_000), 120.0 + rng.uniform(-0.2, 0.2, 20_000)])
+        phis = np.radians(lat)
+        lmbs = np.radians(lng)
+        coss = np.cos(phis)
+        same = True
+        for qlat, qlng in ((30.05, 120.07), (-33.9, 151.2), (71.0, -179.9)):
+            phi1 = math.radians(qlat)
+            lmb1 = math.radians(qlng)
+            cos1 = math.cos(phi1)
+            sdphi = np.sin((phis - phi1) * 0.5)
+            sdlmb = np.sin((lmbs - lmb1) * 0.5)
+            ref = sdphi * sdphi + cos1 * coss * (sdlmb * sdlmb)
+            np.minimum(ref, 1.0, out=ref)
+            same = same and bool(np.array_equal(ref, half_chords(phi1, lmb1, cos1, phis, lmbs, coss)))
+        _EXACT_A.append(same)
+    return _EXACT_A[0]
