@@ -20,9 +20,8 @@ from api.schemas.picking import (
     WaveOut,
 )
 from api.tokens import Principal
-from warehouse_picking.repository import PickTask
-from warehouse_picking.routes import pick_route
-from warehouse_picking.service import (
+from orders_core.picking.repository import PickTask
+from orders_core.picking.service import (
     PickConfirmation,
     assign_sku_slot,
     confirm_picks,
@@ -31,6 +30,7 @@ from warehouse_picking.service import (
     load_layout,
     sku_slot,
 )
+from warehouse_picking.routes import pick_route
 from warehouse_picking.waves import CartLimits
 
 router = APIRouter(prefix="/v1", tags=["picking"])

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from warehouse_picking.tables import PickTaskRow, PickTaskStepRow, SkuSlotRow, utc_now
+from orders_core.picking.tables import PickTaskRow, PickTaskStepRow, SkuSlotRow, utc_now
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import warehouse_picking.tables  # noqa: F401  (registers the tables on Base.metadata)
+import orders_core.picking.tables  # noqa: F401  (registers the tables on Base.metadata)
 from infra.db import Base, make_engine
 from infra.migrate import upgrade
 

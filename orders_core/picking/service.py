@@ -18,12 +18,12 @@ from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import AllocatedLine, OrderStatus
 from orders_core.orders.repository import OrderRepository
+from orders_core.picking.repository import PickingRepository, PickTask
+from orders_core.picking.tables import PickTaskRow, PickTaskStepRow, utc_now
 from orders_core.stock.model import ReservationLine
 from orders_core.stock.service import StockService
 from orders_core.unit_of_work import UnitOfWork
 from warehouse_picking.layouts import Layout, UnknownSlots, parse_layout
-from warehouse_picking.repository import PickingRepository, PickTask
-from warehouse_picking.tables import PickTaskRow, PickTaskStepRow, utc_now
 from warehouse_picking.waves import Batch, CartLimits, PickItem, batch_orders
 
 
