@@ -3,6 +3,7 @@ approvals, rejections, cancellation, payments and timeouts."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from geo.errors import Conflict, InvalidInput
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
+from infra.throwaway import create_database
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.service import put_customer, put_sku, put_warehouse
 from orders_core.master_data.tables import utc_now
@@ -76,8 +78,21 @@ class World:
             return self.stock.level(uow, warehouse_id, sku).available
 
 
+_race_databases = itertools.count(1)
+
+
 @pytest.fixture
 def world(database_url: str) -> Iterator[World]:
+    yield from _world(database_url)
+
+
+@pytest.fixture
+def postgis_world(postgres_url: str) -> Iterator[World]:
+    """A world on PostGIS only: the race tests need a rival transaction to commit inside ours."""
+    yield from _world(create_database(postgres_url, f"races_{next(_race_databases)}"))
+
+
+def _world(database_url: str) -> Iterator[World]:
     engine = make_engine(database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
@@ -388,9 +403,8 @@ def _place_with(world: World, stock: object) -> OrderView:
     return world.view(placed.order_id)
 
 
-def test_lost_reservation_race_replans_to_the_next_warehouse(world: World, backend: str) -> None:
-    if backend == "sqlite":
-        pytest.skip("SQLite has one writer: a rival transaction cannot commit inside ours")
+def test_lost_reservation_race_replans_to_the_next_warehouse(postgis_world: World) -> None:
+    world = postgis_world
     world.set_stock("W1", "S1", 2)
     world.set_stock("W2", "S1", 2)
     view = _place_with(world, RacingStock(world, [("W1", "S1", 1)]))
@@ -400,9 +414,8 @@ def test_lost_reservation_race_replans_to_the_next_warehouse(world: World, backe
     assert world.available("W2", "S1") == 0
 
 
-def test_losing_every_race_holds_with_stock_shortage(world: World, backend: str) -> None:
-    if backend == "sqlite":
-        pytest.skip("SQLite has one writer: a rival transaction cannot commit inside ours")
+def test_losing_every_race_holds_with_stock_shortage(postgis_world: World) -> None:
+    world = postgis_world
     world.set_stock("W1", "S1", 8)
     view = _place_with(world, RacingStock(world, [("W1", "S1", 7)] * 4, churn=True))
     assert view.status == "on_hold"
