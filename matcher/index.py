@@ -1,16 +1,19 @@
 """The live carrier index: H3 buckets over NumPy columns, answering "who can take this job?" in microseconds.
 
 Layout
-    One row per carrier. Hot columns sit in one column-major float64 matrix (``_hot``, one contiguous
-    row per attribute): latitude/longitude in radians, cos(latitude), effective fix time (``-inf`` when
-    inactive or without a position), capacities, vehicle code, coverage group, and the query-independent
-    part of the score. Rows are bucketed by their H3 cell at ``resolution``, twice: under the cell id
-    itself (every vehicle) and under ``cell ^ vehicle_code``, so a query for one vehicle type reads only
-    that type's carriers. The XOR only touches the low bits that H3 sets to 7 for the unused digits of a
-    cell at ``resolution`` (3 bits per digit past it), so the two kinds of keys never collide. The buckets
-    are one CSR layout (sorted unique keys, offsets, rows). A position update that changes a carrier's
-    cell does not touch the CSR: the row is marked stale and appended to a small delta list that queries
-    scan linearly; when the delta passes :data:`DELTA_MAX` rows the CSR is rebuilt (lazily, O(n log n)).
+    One row per carrier. Hot attributes sit in one row-major float64 matrix (``_hot_rows``, 128 bytes
+    per carrier; ``_hot`` is its transpose for column-wise NumPy code): latitude/longitude in radians,
+    cos(latitude), effective fix time (``-inf`` when inactive or without a position), capacities, vehicle
+    code, coverage group, and the query-independent part of the score. Rows are bucketed by their H3
+    cell at ``resolution``, twice: under the cell id itself (every vehicle) and under
+    ``cell ^ vehicle_code``, so a query for one vehicle type reads only that type's carriers. The XOR
+    only touches the low bits that H3 sets to 7 for the unused digits of a cell at ``resolution`` (3 bits
+    per digit past it), so the two kinds of keys never collide. The buckets are one CSR layout (sorted
+    unique keys, offsets, rows, plus a copy of each entry's filter and distance columns in CSR order so a
+    query reads a bucket sequentially; position updates within a cell write through to it). A position
+    update that changes a carrier's cell does not touch the CSR: the row is marked stale and appended
+    to a small delta list that queries scan linearly; when the delta passes :data:`DELTA_MAX` rows the
+    CSR is rebuilt (lazily, O(n log n)).
 
 Query
     The pickup's cell and :func:`geo.h3_radius.cell_disk` give the cells that provably hold every point
@@ -65,6 +68,8 @@ VECTOR_COVER_GROUPS = 64
 # Columns of the hot matrix.
 PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
 _N_HOT = 11
+_CSR_COLS = 8  # PHI, LMB, COSPHI, TS_EFF, KG, M3 (+2 padding): one cache line per CSR entry
+_HOT_STRIDE = 16  # columns PHI..COVG (what the filters and the distance read) share one cache line
 
 # Rows whose cell changed since the CSR was built, scanned by every query, before the CSR is rebuilt.
 DELTA_MAX = 4096
@@ -137,7 +142,10 @@ class CarrierIndex:
         self.resolution = resolution
         self._lock = threading.RLock()
         cap = max(16, initial_capacity)
-        self._hot: FloatArray = np.zeros((_N_HOT, cap), dtype=np.float64)
+        # Row-major storage (one 128-byte row per carrier, for the kernels' random access) and its
+        # transpose, through which NumPy code reads and writes whole columns.
+        self._hot_rows: FloatArray = np.zeros((cap, _HOT_STRIDE), dtype=np.float64)
+        self._hot: FloatArray = self._hot_rows.T
         self._hot[TS_EFF] = -np.inf
         self._lat: FloatArray = np.full(cap, np.nan)
         self._lng: FloatArray = np.full(cap, np.nan)
@@ -151,7 +159,9 @@ class CarrierIndex:
         self._free: list[int] = list(range(cap - 1, -1, -1))
         # Buckets as CSR (sorted unique keys, starts, rows), built lazily; rows changed since are stale
         # and listed in the delta (see matcher.kernels).
-        self._csr: tuple[IntArray, IntArray, IntArray] | None = None
+        self._csr: tuple[IntArray, IntArray, IntArray, FloatArray] | None = None
+        self._pos_plain: IntArray = _EMPTY_ROWS  # per row: its entry in the CSR (every-vehicle key)
+        self._pos_veh: IntArray = _EMPTY_ROWS  # per row: its entry under its vehicle key
         self._stale = np.zeros(cap, dtype=np.bool_)
         self._delta: IntArray = np.zeros(DELTA_MAX, dtype=np.int64)
         self._n_delta = 0
@@ -176,10 +186,11 @@ class CarrierIndex:
             return
         new_cap = max(needed, cap * 2)
         extra = new_cap - cap
-        hot = np.zeros((_N_HOT, new_cap), dtype=np.float64)
-        hot[:, :cap] = self._hot
-        hot[TS_EFF, cap:] = -np.inf
-        self._hot = hot
+        rows = np.zeros((new_cap, _HOT_STRIDE), dtype=np.float64)
+        rows[:cap] = self._hot_rows
+        rows[cap:, TS_EFF] = -np.inf
+        self._hot_rows = rows
+        self._hot = rows.T
         self._lat = np.concatenate([self._lat, np.full(extra, np.nan)])
         self._lng = np.concatenate([self._lng, np.full(extra, np.nan)])
         self._ts = np.concatenate([self._ts, np.full(extra, -np.inf)])
@@ -187,6 +198,9 @@ class CarrierIndex:
         self._cell = np.concatenate([self._cell, np.zeros(extra, dtype=np.int64)])
         self._vcode = np.concatenate([self._vcode, np.zeros(extra, dtype=np.int64)])
         self._stale = np.concatenate([self._stale, np.zeros(extra, dtype=np.bool_)])
+        if len(self._pos_plain):
+            self._pos_plain = np.concatenate([self._pos_plain, np.full(extra, -1, dtype=np.int64)])
+            self._pos_veh = np.concatenate([self._pos_veh, np.full(extra, -1, dtype=np.int64)])
         self._ids.extend([None] * extra)
         self._profiles.extend([None] * extra)
         self._free.extend(range(new_cap - 1, cap - 1, -1))
@@ -265,6 +279,7 @@ class CarrierIndex:
             hot[RATE, row] = profile.rate_per_km
             hot[BASE, row] = profile.base_fare
             hot[TS_EFF, row] = self._ts[row] if profile.active and self._cell[row] != 0 else -np.inf
+            self._sync_csr(np.array([row], dtype=np.int64))
 
     def remove_carrier(self, carrier_id: str) -> bool:
         """Forget a carrier (profile and position); answers whether it was known."""
@@ -322,8 +337,9 @@ class CarrierIndex:
         self._delta[n : n + len(rows)] = rows
         self._n_delta = n + len(rows)
 
-    def _ensure_csr(self) -> tuple[IntArray, IntArray, IntArray]:
-        """The buckets as CSR (sorted unique keys, starts, rows), rebuilt from the cell columns if dirty."""
+    def _ensure_csr(self) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+        """The buckets as CSR (sorted unique keys, starts, rows, and a copy of the rows' filter and
+        distance columns in CSR order, so a query reads each bucket sequentially), rebuilt if dirty."""
         if self._csr is None:
             placed = np.flatnonzero(self._cell != 0).astype(np.int64)
             cells = self._cell[placed]
@@ -339,10 +355,33 @@ class CarrierIndex:
             else:
                 starts = np.zeros(1, dtype=np.int64)
                 ukeys = _EMPTY_ROWS
-            self._stale = np.zeros(len(self._ids), dtype=np.bool_)
+            n_placed = len(placed)
+            where = np.empty(len(order), dtype=np.int64)
+            where[order] = np.arange(len(order))
+            cap = len(self._ids)
+            self._pos_plain = np.full(cap, -1, dtype=np.int64)
+            self._pos_veh = np.full(cap, -1, dtype=np.int64)
+            self._pos_plain[placed] = where[:n_placed]
+            self._pos_veh[placed] = where[n_placed:]
+            data = np.ascontiguousarray(self._hot_rows[rows, :_CSR_COLS])
+            self._stale = np.zeros(cap, dtype=np.bool_)
             self._n_delta = 0
-            self._csr = (ukeys, starts, rows)
+            self._csr = (ukeys, starts, rows, data)
         return self._csr
+
+    def _sync_csr(self, rows: IntArray) -> None:
+        """Copy the filter/distance columns of ``rows`` (changed in ``_hot``) into the CSR copy."""
+        if self._csr is None or len(rows) == 0:
+            return
+        rows = rows[~self._stale[rows]]
+        pos = self._pos_plain[rows]
+        rows = rows[pos >= 0]
+        if len(rows) == 0:
+            return
+        values = self._hot_rows[rows, :_CSR_COLS]
+        data = self._csr[3]
+        data[self._pos_plain[rows]] = values
+        data[self._pos_veh[rows]] = values
 
     def update_positions(
         self,
@@ -406,8 +445,9 @@ class CarrierIndex:
             hot[COSPHI, rows] = np.cos(phi)
             hot[TS_EFF, rows] = np.where(self._active[rows], ts_a, -np.inf)
             self._cell[rows] = new_cells
-            moved = np.flatnonzero(old_cells != new_cells)
+            moved = old_cells != new_cells
             self._mark_moved(rows[moved])
+            self._sync_csr(rows[~moved])
             return accepted
 
     # --------------------------------------------------------------------------------------- query
@@ -483,7 +523,7 @@ class CarrierIndex:
             code = self._vehicle_codes.get(query.vehicle_type, -1)
             if code < 0:
                 return [], [], [], False
-        keys, starts, rows = self._ensure_csr()
+        keys, starts, rows, csr_data = self._ensure_csr()
         plat, plng, radius = query.pickup_lat, query.pickup_lng, query.radius_m
         scan_all = disk_k_for_radius(self.resolution, radius) > MAX_DISK_K
         disk = _NO_DISK if scan_all else cell_disk(h3i.latlng_to_cell(plat, plng, self.resolution), radius)
@@ -496,8 +536,9 @@ class CarrierIndex:
             bufs = self._bufs
             n, m, flags = kernels.match_one(
                 disk.cells, disk.phi, disk.lmb, disk.cos_phi, disk.slack_m,
-                keys, starts, rows, self._stale, self._delta, self._n_delta, self._cell, self._vcode, scan_all,
-                self._hot, phi, math.radians(plng), math.cos(phi), radius, cutoff, query.weight_kg,
+                keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
+                scan_all,
+                self._hot_rows, phi, math.radians(plng), math.cos(phi), radius, cutoff, query.weight_kg,
                 query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, _ALL_OK, False, *bufs,
             )  # fmt: skip
             if n >= 0:
@@ -505,7 +546,7 @@ class CarrierIndex:
             self._bufs = _buffers(len(bufs[0]) * 4)
         if flags & kernels.FLAG_GROUPS:
             ok = self._coverage_ok(query.dropoff_lat, query.dropoff_lng)
-            m, flags = kernels.select_one(self._hot, ok, radius, by_dist, wd1000, limit, *bufs, n)
+            m, flags = kernels.select_one(self._hot_rows, ok, radius, by_dist, wd1000, limit, *bufs, n)
         if m == 0:
             return [], [], [], False
         out_rows, out_a, _, out_p, out_s = bufs
@@ -603,7 +644,7 @@ class CarrierIndex:
                 dtype=np.int64,
                 count=n_q,
             )
-            keys, starts, rows = self._ensure_csr()
+            keys, starts, rows, csr_data = self._ensure_csr()
             bound = np.zeros(n_q, dtype=np.int64)
             kernels.upper_bounds(d_cells, d_off, keys, starts, self._n_delta, code, bound)
             off = np.zeros(n_q + 1, dtype=np.int64)
@@ -617,7 +658,8 @@ class CarrierIndex:
             hot = self._hot
             kernels.gather_many(
                 d_cells, d_phi, d_lmb, d_cos, d_off, disks[0].slack_m,
-                keys, starts, rows, self._stale, self._delta, self._n_delta, self._cell, self._vcode, hot,
+                keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
+                self._hot_rows,
                 q_phi, q_lmb, q_cos, radius, cutoff, kg, m3, code, by_dist, wd1000, w.price, trip_km,
                 off, b_rows, b_a, b_key, b_p, b_s, count, has_group,
             )  # fmt: skip
@@ -635,7 +677,7 @@ class CarrierIndex:
             kept = np.zeros(n_q, dtype=np.int64)
             flags = np.zeros(n_q, dtype=np.int64)
             kernels.select_many(
-                hot, table, has_group, radius, by_dist, wd1000, limit, off, count,
+                self._hot_rows, table, has_group, radius, by_dist, wd1000, limit, off, count,
                 b_rows, b_a, b_key, b_p, b_s, kept, flags,
             )  # fmt: skip
             n_sel = int(kept.sum())

@@ -1,7 +1,8 @@
 """Compiled (numba) inner loops of :class:`matcher.index.CarrierIndex`: one call answers one query.
 
 Layout read by the kernels
-    ``hot``: the index's column-major float64 matrix (one row per attribute, see ``matcher.index``).
+    ``hot``: the index's row-major float64 matrix, one 128-byte row per carrier (``hot[row, column]``,
+    columns as in ``matcher.index``): the filter and distance columns share one cache line.
     CSR buckets: ``keys`` (sorted unique bucket keys: an H3 cell, or ``cell ^ vehicle_code``), ``starts``
     (``len(keys) + 1`` offsets) and ``rows`` (carrier rows, grouped by key). Rows whose cell or vehicle
     changed since the CSR was built are ``stale`` (their CSR entries are ignored) and listed in ``delta``,
@@ -47,13 +48,38 @@ def _half_chord(phi1: float, lmb1: float, cos1: float, phi: float, lmb: float, c
 
 
 @njit(cache=True, nogil=True)
+def _half_chord_lower(phi1: float, lmb1: float, cos1: float, phi: float, lmb: float, cosp: float) -> float:
+    """A lower bound of :func:`_half_chord` without trigonometry (sin x >= x - x^3/6 for x >= 0)."""
+    x = abs(phi - phi1) * 0.5
+    y = abs(lmb - lmb1) * 0.5
+    if y > 1.5:  # the bound needs y <= pi/2 (longitudes across the antimeridian): no bound
+        return 0.0
+    sx = x * (1.0 - x * x * (1.0 / 6.0))
+    sy = y * (1.0 - y * y * (1.0 / 6.0))
+    return sx * sx + cos1 * cosp * (sy * sy)
+
+
+@njit(cache=True, nogil=True)
+def _a_limit(distance_m: float) -> float:
+    """A haversine term above which a point is certainly farther than ``distance_m`` (1 mm of margin)."""
+    half = (distance_m + 1e-3) / (2.0 * EARTH_RADIUS_M)
+    if half >= 1.5:
+        return 2.0  # every point qualifies
+    s = math.sin(half)
+    return s * s * (1.0 + 1e-9)
+
+
+@njit(cache=True, nogil=True)
 def _consider(
     r,
+    src,
+    i,
     hot,
     qphi,
     qlmb,
     qcos,
     radius,
+    a_hi,
     cutoff,
     kg,
     m3,
@@ -68,18 +94,24 @@ def _consider(
     out_s,
     n,
 ):  # type: ignore[no-untyped-def]
-    """Test row ``r``; when it survives, append it at ``n`` and answer n + 1 (else n)."""
-    if hot[TS_EFF, r] < cutoff or hot[KG, r] < kg or hot[M3, r] < m3:
+    """Test carrier row ``r`` (filter columns read from ``src[i]``: the CSR copy or ``hot`` itself; the
+    score columns from ``hot[r]``); when it survives, append it at ``n`` and answer n + 1 (else n)."""
+    if src[i, TS_EFF] < cutoff or src[i, KG] < kg or src[i, M3] < m3:
         return n
-    # Cheap latitude bound before the trigonometry: distance >= R * |dphi|.
-    if abs(hot[PHI, r] - qphi) * EARTH_RADIUS_M > radius * (1.0 + 1e-9) + 1.0:
+    phi = src[i, PHI]
+    lmb = src[i, LMB]
+    cosp = src[i, COSPHI]
+    # Cheap bound before the trigonometry, then the haversine term against a margin above the radius's.
+    if _half_chord_lower(qphi, qlmb, qcos, phi, lmb, cosp) > a_hi:
         return n
-    a = _half_chord(qphi, qlmb, qcos, hot[PHI, r], hot[LMB, r], hot[COSPHI, r])
+    a = _half_chord(qphi, qlmb, qcos, phi, lmb, cosp)
+    if a > a_hi:
+        return n
     d = 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
     if d > radius + EPS_M:
         return n
-    p = price * (hot[BASE, r] + hot[RATE, r] * trip_km)
-    s = hot[STATIC, r]
+    p = price * (hot[r, BASE] + hot[r, RATE] * trip_km)
+    s = hot[r, STATIC]
     out_rows[n] = r
     out_a[n] = a
     out_p[n] = p
@@ -115,6 +147,7 @@ def _gather(
     keys,
     starts,
     rows,
+    csr_data,
     stale,
     delta,
     n_delta,
@@ -146,8 +179,9 @@ def _gather(
     position, or -1 when more than ``cap`` slots would be needed."""
     n = base
     limit = base + cap
+    a_hi = _a_limit(radius)
     if scan_all:
-        for r in range(hot.shape[1]):
+        for r in range(hot.shape[0]):
             if cell[r] == 0 or (code != 0 and vcode[r] != code):
                 continue
             if n >= limit:
@@ -155,10 +189,13 @@ def _gather(
             n = _consider(
                 r,
                 hot,
+                r,
+                hot,
                 qphi,
                 qlmb,
                 qcos,
                 radius,
+                a_hi,
                 cutoff,
                 kg,
                 m3,
@@ -174,11 +211,12 @@ def _gather(
                 n,
             )
         return n
-    reach = radius + slack_m
+    a_reach = _a_limit(radius + slack_m)
     for j in range(d0, d1):
         # cells_near: the cell can hold a point within radius only if its centre is within radius + slack.
-        a = _half_chord(qphi, qlmb, qcos, d_phi[j], d_lmb[j], d_cos[j])
-        if 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a)) > reach * (1.0 + 1e-9) + 1.0:
+        if _half_chord_lower(qphi, qlmb, qcos, d_phi[j], d_lmb[j], d_cos[j]) > a_reach:
+            continue
+        if _half_chord(qphi, qlmb, qcos, d_phi[j], d_lmb[j], d_cos[j]) > a_reach:
             continue
         k = _find(keys, d_cells[j] ^ code)
         if k < 0:
@@ -191,11 +229,14 @@ def _gather(
                 return -1
             n = _consider(
                 r,
+                csr_data,
+                t,
                 hot,
                 qphi,
                 qlmb,
                 qcos,
                 radius,
+                a_hi,
                 cutoff,
                 kg,
                 m3,
@@ -219,10 +260,13 @@ def _gather(
         n = _consider(
             r,
             hot,
+            r,
+            hot,
             qphi,
             qlmb,
             qcos,
             radius,
+            a_hi,
             cutoff,
             kg,
             m3,
@@ -243,7 +287,7 @@ def _gather(
 @njit(cache=True, nogil=True)
 def _has_group(hot, out_rows, b, e):  # type: ignore[no-untyped-def]
     for i in range(b, e):  # noqa: SIM110 (a plain loop compiles best)
-        if hot[COVG, out_rows[i]] >= 0.0:
+        if hot[out_rows[i], COVG] >= 0.0:
             return True
     return False
 
@@ -271,7 +315,7 @@ def _select(
     n = b
     for i in range(b, e):
         if use_ok:
-            g = int(hot[COVG, out_rows[i]])
+            g = int(hot[out_rows[i], COVG])
             if g >= 0 and not ok[g + 1]:
                 continue
         out_rows[n] = out_rows[i]
@@ -355,6 +399,7 @@ def match_one(
     keys,
     starts,
     rows,
+    csr_data,
     stale,
     delta,
     n_delta,
@@ -397,6 +442,7 @@ def match_one(
         keys,
         starts,
         rows,
+        csr_data,
         stale,
         delta,
         n_delta,
@@ -462,6 +508,7 @@ def gather_many(
     keys,
     starts,
     rows,
+    csr_data,
     stale,
     delta,
     n_delta,
@@ -506,6 +553,7 @@ def gather_many(
             keys,
             starts,
             rows,
+            csr_data,
             stale,
             delta,
             n_delta,
@@ -602,8 +650,8 @@ def warm_up() -> None:
     _WARM.append(True)
     f8 = np.zeros(1)
     i8 = np.zeros(1, dtype=np.int64)
-    hot = np.zeros((11, 1))
-    hot[TS_EFF] = -np.inf
+    hot = np.zeros((1, 16))
+    hot[:, TS_EFF] = -np.inf
     stale = np.zeros(1, dtype=np.bool_)
     ok = np.ones(1, dtype=np.bool_)
     buf_i = np.zeros(4, dtype=np.int64)
@@ -618,6 +666,7 @@ def warm_up() -> None:
         i8,
         starts,
         i8,
+        hot[:, :8].copy(),
         stale,
         i8,
         0,
@@ -661,6 +710,7 @@ def warm_up() -> None:
         i8,
         starts,
         i8,
+        hot[:, :8].copy(),
         stale,
         i8,
         0,
