@@ -92,6 +92,14 @@ def _buffers(size: int) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, F
     )
 
 
+def _member(values: IntArray, sorted_set: IntArray) -> npt.NDArray[np.bool_]:
+    """``np.isin(values, sorted_set)`` for an already sorted set (no sort per call)."""
+    if len(sorted_set) == 0:
+        return np.zeros(len(values), dtype=np.bool_)
+    pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return np.asarray(sorted_set[pos] == values)
+
+
 def _candidate(carrier_id: str | None, distance_m: float, score: float) -> Candidate:
     """``Candidate(carrier_id, distance_m, score, None)`` without the frozen dataclass's slow ``__init__``
     (it costs a microsecond, more than the rest of a query's Python work per candidate)."""
@@ -488,8 +496,8 @@ class CarrierIndex:
                 )
                 cells_by_res[cover.res] = cells
             interior, boundary = self._cover_arrays(group)
-            inside = np.isin(cells, interior)
-            edge = np.flatnonzero(np.isin(cells, boundary))
+            inside = _member(cells, interior)
+            edge = np.flatnonzero(_member(cells, boundary))
             if len(edge):
                 if points is None:
                     points = shapely.points(lng, lat)
@@ -501,9 +509,9 @@ class CarrierIndex:
         arrays = self._cover_arr.get(group)
         if arrays is None:
             cover = self._covers[group]
-            arrays = (
-                np.fromiter(cover.interior, dtype=np.int64, count=len(cover.interior)),
-                np.fromiter(cover.boundary, dtype=np.int64, count=len(cover.boundary)),
+            arrays = (  # sorted, for binary-search membership
+                np.sort(np.fromiter(cover.interior, dtype=np.int64, count=len(cover.interior))),
+                np.sort(np.fromiter(cover.boundary, dtype=np.int64, count=len(cover.boundary))),
             )
             self._cover_arr[group] = arrays
         return arrays
@@ -599,8 +607,9 @@ class CarrierIndex:
     def match_many(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> list[list[Candidate]]:
         """Answer many queries in one pass: the same answers as ``[match(q) for q in queries]``.
 
-        Per query only the H3 cell and the (cached) disk are looked up in Python; gather, filters,
-        distances and top-k selection run in parallel compiled kernels over all queries.
+        Per query only the H3 cell and the (cached) disk are looked up in Python; coverage verdicts are
+        decided per fence for all queries at once; gather, filters, distances and top-k selection of every
+        query run in one compiled call.
         """
         n_q = len(queries)
         if n_q == 0:
@@ -645,51 +654,30 @@ class CarrierIndex:
                 count=n_q,
             )
             keys, starts, rows, csr_data = self._ensure_csr()
-            bound = np.zeros(n_q, dtype=np.int64)
-            kernels.upper_bounds(d_cells, d_off, keys, starts, self._n_delta, code, bound)
-            off = np.zeros(n_q + 1, dtype=np.int64)
-            np.cumsum(bound, out=off[1:])
-            total = int(off[-1])
-            if total == 0:
-                return out
-            b_rows, b_a, b_key, b_p, b_s = _buffers(total)
-            count = np.zeros(n_q, dtype=np.int64)
-            has_group = np.zeros(n_q, dtype=np.bool_)
-            hot = self._hot
-            kernels.gather_many(
-                d_cells, d_phi, d_lmb, d_cos, d_off, disks[0].slack_m,
-                keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
-                self._hot_rows,
-                q_phi, q_lmb, q_cos, radius, cutoff, kg, m3, code, by_dist, wd1000, w.price, trip_km,
-                off, b_rows, b_a, b_key, b_p, b_s, count, has_group,
-            )  # fmt: skip
-            if has_group.any():
-                need = np.flatnonzero(has_group)
+            if any(refs > 0 for refs in self._group_refs):
+                everyone = np.arange(n_q, dtype=np.int64)
                 if len(self._covers) <= VECTOR_COVER_GROUPS:
-                    table = self._coverage_table(queries, need)
+                    table = self._coverage_table(queries, everyone)
                 else:
                     table = np.ones((n_q, len(self._covers) + 1), dtype=bool)
-                    for qi in need.tolist():
-                        q = queries[qi]
+                    for qi, q in enumerate(queries):
                         table[qi] = self._coverage_ok(q.dropoff_lat, q.dropoff_lng)
+                use_ok = np.ones(n_q, dtype=np.bool_)
             else:
                 table = np.ones((n_q, 1), dtype=bool)
-            kept = np.zeros(n_q, dtype=np.int64)
-            flags = np.zeros(n_q, dtype=np.int64)
-            kernels.select_many(
-                self._hot_rows, table, has_group, radius, by_dist, wd1000, limit, off, count,
-                b_rows, b_a, b_key, b_p, b_s, kept, flags,
+                use_ok = np.zeros(n_q, dtype=np.bool_)
+            hot = self._hot
+            sel_rows, sel_a, sel_p, sel_s, kept, flags = kernels.match_many_kernel(
+                d_cells, d_phi, d_lmb, d_cos, d_off, disks[0].slack_m,
+                keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
+                self._hot_rows, q_phi, q_lmb, q_cos, radius, cutoff, kg, m3, code, by_dist, wd1000, w.price,
+                trip_km, limit, table, use_ok,
             )  # fmt: skip
-            n_sel = int(kept.sum())
-            if n_sel == 0:
+            if len(sel_rows) == 0:
                 return out
-            # Every kept slot, query by query: exact distances (NumPy's arcsin, as the oracle) and scores.
-            first = np.zeros(n_q, dtype=np.int64)
-            np.cumsum(kept[:-1], out=first[1:])
-            sel = np.repeat(off[:-1] - first, kept) + np.arange(n_sel)
-            sel_rows = b_rows.take(sel)
+            # Exact distances (NumPy's arcsin, as the oracle) and scores of every kept candidate.
             if kernels.exact_a():
-                dist = TWO_R * np.arcsin(np.sqrt(b_a.take(sel)))
+                dist = TWO_R * np.arcsin(np.sqrt(sel_a))
             else:  # pragma: no cover - only where compiled sin differs from NumPy's
                 qs = np.repeat(np.arange(n_q), kept)
                 dist = haversine_rad_m_pairs(
@@ -697,7 +685,7 @@ class CarrierIndex:
                     hot[PHI].take(sel_rows), hot[LMB].take(sel_rows), hot[COSPHI].take(sel_rows),
                 )  # fmt: skip
                 flags[:] |= kernels.FLAG_EXACT
-            score = wd1000 * dist + b_p.take(sel) + b_s.take(sel)
+            score = wd1000 * dist + sel_p + sel_s
             row_all = sel_rows.tolist()
             dist_all = dist.tolist()
             score_all = score.tolist()

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 EARTH_RADIUS_M = 6_371_008.8
 # Tolerance between libm's and NumPy's asin-based distances (their difference is a few ulp, < 1e-7 m).
@@ -497,147 +497,77 @@ def select_one(
     return _select(hot, ok, True, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n)
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def gather_many(
-    d_cells,
-    d_phi,
-    d_lmb,
-    d_cos,
-    d_off,
-    slack_m,
-    keys,
-    starts,
-    rows,
-    csr_data,
-    stale,
-    delta,
-    n_delta,
-    cell,
-    vcode,
-    hot,
-    qphi,
-    qlmb,
-    qcos,
-    radius,
-    cutoff,
-    kg,
-    m3,
-    code,
-    by_dist,
-    wd1000,
-    price,
-    trip_km,
-    off,
-    out_rows,
-    out_a,
-    out_key,
-    out_p,
-    out_s,
-    count,
-    has_group,
+# fmt: off
+@njit(cache=True, nogil=True)
+def match_many_kernel(
+    d_cells, d_phi, d_lmb, d_cos, d_off, slack_m,
+    keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+    qphi, qlmb, qcos, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
+    ok_table, use_ok,
 ):  # type: ignore[no-untyped-def]
-    """Gather for every query in parallel; query q writes into ``off[q]..off[q + 1]`` (sized by
-    :func:`upper_bounds`) and its count into ``count[q]``."""
-    for q in prange(len(qphi)):
+    """:func:`match_one` for every query (serially: on a shared box threads only add waiting).
+
+    ``ok_table[q]``: coverage verdicts of query q (used where ``use_ok[q]``). Answers the selected
+    (rows, haversine terms, price terms, static terms) of all queries one after the other, and per
+    query the number kept and its flags."""
+    n_q = len(qphi)
+    size = max(64, min(len(rows) + n_delta, 4096))
+    b_rows = np.empty(size, dtype=np.int64)
+    b_a = np.empty(size)
+    b_key = np.empty(size)
+    b_p = np.empty(size)
+    b_s = np.empty(size)
+    cap_out = max(16, 8 * n_q)
+    o_rows = np.empty(cap_out, dtype=np.int64)
+    o_a = np.empty(cap_out)
+    o_p = np.empty(cap_out)
+    o_s = np.empty(cap_out)
+    kept = np.zeros(n_q, dtype=np.int64)
+    flags = np.zeros(n_q, dtype=np.int64)
+    pos = 0
+    for q in range(n_q):
         if code[q] < 0:
-            count[q] = 0
             continue
-        e = _gather(
-            d_cells,
-            d_phi,
-            d_lmb,
-            d_cos,
-            d_off[q],
-            d_off[q + 1],
-            slack_m,
-            keys,
-            starts,
-            rows,
-            csr_data,
-            stale,
-            delta,
-            n_delta,
-            cell,
-            vcode,
-            False,
-            hot,
-            qphi[q],
-            qlmb[q],
-            qcos[q],
-            radius[q],
-            cutoff,
-            kg[q],
-            m3[q],
-            code[q],
-            by_dist[q],
-            wd1000,
-            price,
-            trip_km[q],
-            out_rows,
-            out_a,
-            out_key,
-            out_p,
-            out_s,
-            off[q],
-            off[q + 1] - off[q],
-        )
-        count[q] = e - off[q]
-        has_group[q] = _has_group(hot, out_rows, off[q], e)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def upper_bounds(d_cells, d_off, keys, starts, n_delta, code, bound):  # type: ignore[no-untyped-def]
-    """Per query, how many rows its disk's buckets (plus the delta) hold: the room its gather needs."""
-    for q in prange(len(code)):
-        total = n_delta
-        if code[q] >= 0:
-            for j in range(d_off[q], d_off[q + 1]):
-                k = _find(keys, d_cells[j] ^ code[q])
-                if k >= 0:
-                    total += starts[k + 1] - starts[k]
-        bound[q] = total
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def select_many(
-    hot,
-    ok_table,
-    use_ok,
-    radius,
-    by_dist,
-    wd1000,
-    limit,
-    off,
-    count,
-    out_rows,
-    out_a,
-    out_key,
-    out_p,
-    out_s,
-    kept,
-    flags,
-):  # type: ignore[no-untyped-def]
-    """:func:`_select` for every query in parallel (``ok_table[q]``: coverage verdicts of query q)."""
-    for q in prange(len(count)):
-        b = off[q]
+        while True:
+            n = _gather(
+                d_cells, d_phi, d_lmb, d_cos, d_off[q], d_off[q + 1], slack_m,
+                keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, False, hot,
+                qphi[q], qlmb[q], qcos[q], radius[q], cutoff, kg[q], m3[q], code[q], by_dist[q], wd1000, price,
+                trip_km[q], b_rows, b_a, b_key, b_p, b_s, 0, len(b_rows),
+            )
+            if n >= 0:
+                break
+            size *= 4
+            b_rows = np.empty(size, dtype=np.int64)
+            b_a = np.empty(size)
+            b_key = np.empty(size)
+            b_p = np.empty(size)
+            b_s = np.empty(size)
         m, f = _select(
-            hot,
-            ok_table[q],
-            use_ok[q],
-            radius[q],
-            by_dist[q],
-            wd1000,
-            limit[q],
-            out_rows,
-            out_a,
-            out_key,
-            out_p,
-            out_s,
-            b,
-            b + count[q],
+            hot, ok_table[q], use_ok[q], radius[q], by_dist[q], wd1000, limit[q],
+            b_rows, b_a, b_key, b_p, b_s, 0, n,
         )
+        if pos + m > len(o_rows):
+            new_cap = max(2 * len(o_rows), pos + m)
+            t_rows = np.empty(new_cap, dtype=np.int64)
+            t_a = np.empty(new_cap)
+            t_p = np.empty(new_cap)
+            t_s = np.empty(new_cap)
+            t_rows[:pos] = o_rows[:pos]
+            t_a[:pos] = o_a[:pos]
+            t_p[:pos] = o_p[:pos]
+            t_s[:pos] = o_s[:pos]
+            o_rows, o_a, o_p, o_s = t_rows, t_a, t_p, t_s
+        for i in range(m):
+            o_rows[pos + i] = b_rows[i]
+            o_a[pos + i] = b_a[i]
+            o_p[pos + i] = b_p[i]
+            o_s[pos + i] = b_s[i]
+        pos += m
         kept[q] = m
         flags[q] = f
+    return o_rows[:pos], o_a[:pos], o_p[:pos], o_s[:pos], kept, flags
+# fmt: on
 
 
 _WARM: list[bool] = []
@@ -694,62 +624,14 @@ def warm_up() -> None:
     )
     select_one(hot, ok, 1.0, False, 0.001, 5, buf_i, *bufs, 0)
     d_off = np.zeros(2, dtype=np.int64)
-    off = np.zeros(2, dtype=np.int64)
-    bound = np.zeros(1, dtype=np.int64)
-    upper_bounds(i8, d_off, i8, starts, 0, i8, bound)
-    count = np.zeros(1, dtype=np.int64)
-    has_group = np.zeros(1, dtype=np.bool_)
-    by_dist = np.zeros(1, dtype=np.bool_)
-    gather_many(
-        i8,
-        f8,
-        f8,
-        f8,
-        d_off,
-        1.0,
-        i8,
-        starts,
-        i8,
-        hot[:, :8].copy(),
-        stale,
-        i8,
-        0,
-        i8,
-        i8,
-        hot,
-        f8,
-        f8,
-        f8 + 1.0,
-        f8 + 1.0,
-        0.0,
-        f8,
-        f8,
-        i8,
-        by_dist,
-        0.001,
-        0.1,
-        f8,
-        off,
-        buf_i,
-        *bufs,
-        count,
-        has_group,
+    flag = np.zeros(1, dtype=np.bool_)
+    # fmt: off
+    match_many_kernel(
+        i8, f8, f8, f8, d_off, 1.0, i8, starts, i8, hot[:, :8].copy(), stale, i8, 0, i8, i8, hot,
+        f8, f8, f8 + 1.0, f8 + 1.0, 0.0, f8, f8, i8, flag, 0.001, 0.1, f8, i8 + 5,
+        np.ones((1, 1), dtype=np.bool_), flag,
     )
-    select_many(
-        hot,
-        np.ones((1, 1), dtype=np.bool_),
-        has_group,
-        f8 + 1.0,
-        by_dist,
-        0.001,
-        i8 + 5,
-        off,
-        count,
-        buf_i,
-        *bufs,
-        count.copy(),
-        count.copy(),
-    )
+    # fmt: on
 
 
 @njit(cache=True, nogil=True)
