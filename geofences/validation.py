@@ -24,14 +24,29 @@ class InvalidGeometry(InvalidInput):
     code = "invalid_geometry"
 
 
+def _is_finite_number(number: Any) -> bool:
+    """A JSON number that fits a float (a 400-digit integer overflows float() and is refused, not a 500)."""
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        return False
+    try:
+        return math.isfinite(float(number))
+    except OverflowError:
+        return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _position(value: Any, where: str) -> tuple[float, float]:
     if not isinstance(value, list | tuple) or len(value) not in (2, 3):
-        raise InvalidGeometry(f"{where}: a position must be [lng, lat] (optionally with altitude), got {value!r}")
+        raise InvalidGeometry(f"{where}: a position must be [lng, lat] (optionally with altitude), got {_short(value)}")
     for axis, number in zip(("longitude", "latitude"), value[:2], strict=True):
-        if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
-            raise InvalidGeometry(f"{where}: {axis} must be a finite number, got {number!r}")
-    if len(value) == 3 and (isinstance(value[2], bool) or not isinstance(value[2], int | float)):
-        raise InvalidGeometry(f"{where}: altitude must be a number, got {value[2]!r}")
+        if not _is_finite_number(number):
+            raise InvalidGeometry(f"{where}: {axis} must be a finite number, got {_short(number)}")
+    if len(value) == 3 and not _is_finite_number(value[2]):
+        raise InvalidGeometry(f"{where}: altitude must be a number (and finite), got {_short(value[2])}")
     lng, lat = float(value[0]), float(value[1])
     if not -180.0 <= lng <= 180.0:
         raise InvalidGeometry(f"{where}: longitude {lng} is out of range [-180, 180] (GeoJSON is [lng, lat])")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+#: Counts are 32-bit integers in the database; 10^9 (the largest order-line quantity too) leaves headroom.
+MAX_ON_HAND = 1_000_000_000
+
 
 class StockLevelIn(BaseModel):
     """The count of goods on hand (reservations are managed by orders)."""
 
-    on_hand: int = Field(ge=0, description="Units physically at the warehouse; never negative.")
+    on_hand: int = Field(
+        ge=0, le=MAX_ON_HAND, description="Units physically at the warehouse; never negative, at most 10^9."
+    )
 
 
 class StockLevelOut(BaseModel):
