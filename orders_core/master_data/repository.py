@@ -1,12 +1,20 @@
-"""Persistence of master data behind a small interface: rows in, plain dataclasses out."""
+"""Persistence of master data behind a small interface: rows in, plain dataclasses out.
+
+Catalogue items and warehouse sites are read for every order, so they are cached per engine (per
+process): an upsert in this process clears the cache when its transaction ends, and entries expire
+after ``CACHE_TTL_S`` so that upserts made by other service processes are seen shortly after.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Collection
 from decimal import Decimal
 
 from shapely.geometry import Point
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, event, select
 from sqlalchemy.orm import Session
 
 from orders_core.master_data.model import Customer, Sku, Warehouse
@@ -40,6 +48,69 @@ def _customer(row: CustomerRow) -> Customer:
     )
 
 
+#: Longest time a cached SKU or warehouse site may lag behind an upsert made by another process.
+CACHE_TTL_S = 2.0
+_DIRTY = "master_data.dirty"
+
+
+class _MasterCache:
+    """SKUs and warehouse sites of one database; ``generation`` guards against caching a stale read."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.skus: dict[str, tuple[float, Sku]] = {}
+        self.sites: tuple[float, dict[str, tuple[float, float]]] | None = None
+
+    def clear(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.skus = {}
+            self.sites = None
+
+
+_caches: weakref.WeakKeyDictionary[Engine, _MasterCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache_of(session: Session) -> _MasterCache | None:
+    """The engine's cache, or None while this session has upserted master data (it reads its own writes)."""
+    if session.info.get(_DIRTY):
+        return None
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    cache = _caches.get(engine)
+    if cache is None:
+        with _caches_lock:
+            cache = _caches.setdefault(engine, _MasterCache())
+    return cache
+
+
+def _mark_dirty(session: Session) -> None:
+    session.info[_DIRTY] = True
+    cache = _cache_of_engine(session)
+    if cache is not None:
+        cache.clear()
+
+
+def _cache_of_engine(session: Session) -> _MasterCache | None:
+    bind = session.get_bind()
+    return _caches.get(bind.engine if isinstance(bind, Connection) else bind)
+
+
+@event.listens_for(Session, "after_commit")
+def _clear_after_commit(session: Session) -> None:
+    if session.info.pop(_DIRTY, None):
+        cache = _cache_of_engine(session)
+        if cache is not None:
+            cache.clear()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_dirty(session: Session) -> None:
+    session.info.pop(_DIRTY, None)
+
+
 class MasterDataRepository:
     """Reads and upserts warehouses, SKUs and customers in the caller's session (no commit here)."""
 
@@ -57,9 +128,21 @@ class MasterDataRepository:
         return [_warehouse(row) for row in self.session.scalars(select(WarehouseRow).order_by(WarehouseRow.id))]
 
     def warehouse_sites(self) -> dict[str, tuple[float, float]]:
-        """warehouse id -> (lat, lng), one light query (allocation runs this for every order)."""
+        """warehouse id -> (lat, lng) (allocation needs it for every order: cached, see the module doc)."""
+        cache = _cache_of(self.session)
+        now = time.monotonic()
+        generation = 0
+        if cache is not None:
+            cached, generation = cache.sites, cache.generation
+            if cached is not None and now - cached[0] < CACHE_TTL_S:
+                return dict(cached[1])
         rows = self.session.execute(select(WarehouseRow.id, WarehouseRow.lat, WarehouseRow.lng))
-        return {wid: (lat, lng) for wid, lat, lng in rows}
+        sites = {wid: (lat, lng) for wid, lat, lng in rows}
+        if cache is not None:
+            with cache.lock:
+                if cache.generation == generation:
+                    cache.sites = (now, sites)
+        return dict(sites)
 
     def get_sku(self, sku: str) -> Sku | None:
         """The catalogue item, or None."""
@@ -71,18 +154,37 @@ class MasterDataRepository:
         wanted = sorted(set(ids))
         if not wanted:
             return {}
+        found: dict[str, Sku] = {}
+        cache = _cache_of(self.session)
+        now = time.monotonic()
+        generation = 0
+        if cache is not None:
+            generation = cache.generation
+            for sku in wanted:
+                hit = cache.skus.get(sku)
+                if hit is not None and now - hit[0] < CACHE_TTL_S:
+                    found[sku] = hit[1]
+            wanted = [sku for sku in wanted if sku not in found]
+            if not wanted:
+                return found
         table = SkuRow.__table__
         rows = self.session.execute(
             select(table.c.sku, table.c.name, table.c.unit_price, table.c.weight_kg, table.c.volume_m3).where(
                 table.c.sku.in_(wanted)
             )
         )
-        return {
+        read = {
             r.sku: Sku(
                 sku=r.sku, name=r.name, unit_price=Decimal(r.unit_price), weight_kg=r.weight_kg, volume_m3=r.volume_m3
             )
             for r in rows
         }
+        if cache is not None and read:  # unknown SKUs are not cached: a later upsert anywhere is seen at once
+            with cache.lock:
+                if cache.generation == generation:
+                    cache.skus.update((sku, (now, item)) for sku, item in read.items())
+        found.update(read)
+        return found
 
     def get_customer(self, customer_id: str) -> Customer | None:
         """The customer, or None."""
@@ -92,6 +194,7 @@ class MasterDataRepository:
     # --- upserts (True when created) ------------------------------------------------------------
     def upsert_warehouse(self, warehouse: Warehouse) -> bool:
         """Create or replace a warehouse; answers whether it was created."""
+        _mark_dirty(self.session)
         now = utc_now()
         row = self.session.get(WarehouseRow, warehouse.id)
         created = row is None
@@ -109,6 +212,7 @@ class MasterDataRepository:
 
     def upsert_sku(self, sku: Sku) -> bool:
         """Create or replace a catalogue item; answers whether it was created."""
+        _mark_dirty(self.session)
         now = utc_now()
         row = self.session.get(SkuRow, sku.sku)
         created = row is None

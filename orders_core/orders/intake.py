@@ -149,7 +149,7 @@ def place_order(
         for index, line in enumerate(command.lines)
     ]
     repository.add(row, lines)
-    mark_locked(uow, order_id)
+    mark_locked(uow, row)
     if idempotency_key is not None:
         assert body_sha256 is not None
         repository.add_idempotency_key(idempotency_key, body_sha256, order_id)
@@ -171,8 +171,8 @@ def place_order(
         "order.placed", order_id, {"order_id": order_id, "customer_id": command.customer_id, "total": str(total)}
     )
     notify_after_commit(uow, "", OrderStatus.PLACED.value)
-    # The order row's status changes are written once, at commit: nothing in the pipeline reads them
-    # back through SQL (the row is cached in the session), so per-step UPDATEs would be wasted.
+    # The order row is inserted once, at commit, with the status the pipeline left: nothing in the
+    # pipeline reads it back through SQL (load_order answers the row held by this unit of work).
     with uow.session.no_autoflush:
         continue_pipeline(
             uow, stock, order_id, price_tolerance=price_tolerance, actor=actor, lines=lines, customer=customer

@@ -44,24 +44,23 @@ _LOCKED_ORDERS = "orders_core.locked_orders"
 def load_order(uow: UnitOfWork, order_id: str, *, for_update: bool = True) -> OrderRow:
     """The order row, locked for this transaction; OrderNotFound (404) when absent.
 
-    The lock is taken once per unit of work; later calls answer from the session without SQL.
+    The lock is taken once per unit of work; later calls answer the same row without SQL.
     """
-    locked: set[str] = uow.session.info.setdefault(_LOCKED_ORDERS, set())
-    if order_id in locked:
-        cached = uow.session.get(OrderRow, order_id)
-        if cached is not None:
-            return cached
+    locked: dict[str, OrderRow] = uow.session.info.setdefault(_LOCKED_ORDERS, {})
+    cached = locked.get(order_id)
+    if cached is not None:
+        return cached
     row = OrderRepository(uow.session).get_row(order_id, for_update=for_update)
     if row is None:
         raise OrderNotFound(f"no order {order_id!r}")
     if for_update:
-        locked.add(order_id)
+        locked[order_id] = row
     return row
 
 
-def mark_locked(uow: UnitOfWork, order_id: str) -> None:
-    """Record that this unit of work owns the order's row (it just inserted it)."""
-    uow.session.info.setdefault(_LOCKED_ORDERS, set()).add(order_id)
+def mark_locked(uow: UnitOfWork, row: OrderRow) -> None:
+    """Record that this unit of work owns the order's row (it just added it; it may not be flushed yet)."""
+    uow.session.info.setdefault(_LOCKED_ORDERS, {})[row.id] = row
 
 
 def advance_order(

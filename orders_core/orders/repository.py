@@ -99,26 +99,32 @@ def _exception_view(row: ExceptionRow) -> ExceptionView:
 
 
 _PENDING_HISTORY = "orders_core.pending_history"
+#: Buffered inserts, written in this order (parents before children) after the session's ORM flush.
+_BUFFERED = (ORDER_LINES, IDEMPOTENCY_KEYS, SHIPMENTS, SHIPMENT_LINES, TIMELINE, OUTBOX)
 
 
 def _pending(session: Session) -> dict[str, list[dict[str, Any]]]:
-    pending: dict[str, list[dict[str, Any]]] = session.info.setdefault(_PENDING_HISTORY, {"timeline": [], "outbox": []})
+    pending: dict[str, list[dict[str, Any]]] = session.info.get(_PENDING_HISTORY)  # type: ignore[assignment]
+    if pending is None:
+        pending = session.info[_PENDING_HISTORY] = {table.name: [] for table in _BUFFERED}
     return pending
 
 
 def write_pending_history(session: Session) -> None:
-    """Write buffered timeline entries and outbox events (two statements however many transitions).
+    """Write buffered rows (order lines, idempotency keys, shipments, timeline, outbox): one statement
+    per table however many rows, after the ORM flush (which inserts a new order with its final status).
 
-    Runs automatically just before the session commits, so a use case never forgets it; call it
-    directly to read the history back inside the same transaction.
+    Runs automatically just before the session commits, so a use case never forgets it; readers of
+    those tables call it first, so a transaction always reads its own writes.
     """
     pending = session.info.pop(_PENDING_HISTORY, None)
     if not pending:
         return
-    if pending["timeline"]:
-        session.execute(insert(TIMELINE), pending["timeline"])
-    if pending["outbox"]:
-        session.execute(insert(OUTBOX), pending["outbox"])
+    session.flush()
+    for table in _BUFFERED:
+        rows = pending[table.name]
+        if rows:
+            session.execute(insert(table), rows)
 
 
 @event.listens_for(Session, "before_commit")
@@ -139,12 +145,11 @@ class OrderRepository:
 
     # --- orders -------------------------------------------------------------------------------
     def add(self, row: OrderRow, lines: Sequence[PricedLine]) -> None:
-        """Insert a new order with its lines (the order row first: there are no ORM relationships)."""
+        """Add a new order with its lines; both are written when the transaction commits (or when
+        something reads them), so the order row is inserted once, with the status the pipeline left."""
         self.session.add(row)
-        self.session.flush()
         # Core inserts on the hot path: one statement for all lines, no ORM bookkeeping.
-        self.session.execute(
-            insert(ORDER_LINES),
+        _pending(self.session)[ORDER_LINES.name].extend(
             [
                 {
                     "order_id": row.id,
@@ -155,7 +160,7 @@ class OrderRepository:
                     "catalogue_price": line.catalogue_price,
                 }
                 for line in lines
-            ],
+            ]
         )
 
     def get_row(self, order_id: str, *, for_update: bool = False) -> OrderRow | None:
@@ -171,6 +176,7 @@ class OrderRepository:
 
     def priced_lines(self, order_id: str) -> list[PricedLine]:
         """The order's lines with both prices, in intake order."""
+        write_pending_history(self.session)
         rows = self.session.execute(
             select(
                 ORDER_LINES.c.line_no,
@@ -186,6 +192,7 @@ class OrderRepository:
 
     def line_rows(self, order_id: str) -> list[OrderLineRow]:
         """The order's lines in intake order."""
+        write_pending_history(self.session)
         return list(
             self.session.scalars(
                 select(OrderLineRow).where(OrderLineRow.order_id == order_id).order_by(OrderLineRow.line_no)
@@ -207,7 +214,7 @@ class OrderRepository:
     # --- timeline and outbox ------------------------------------------------------------------
     def add_timeline(self, order_id: str, entry: TimelineEntry) -> None:
         """Append one history entry (buffered; written in one statement when the transaction commits)."""
-        _pending(self.session)["timeline"].append(
+        _pending(self.session)[TIMELINE.name].append(
             {
                 "order_id": order_id,
                 "status": entry.status,
@@ -239,7 +246,7 @@ class OrderRepository:
 
     def add_outbox(self, topic: str, aggregate_id: str, payload: dict[str, Any]) -> None:
         """Queue an event for publication (buffered; written in the same transaction when it commits)."""
-        _pending(self.session)["outbox"].append(
+        _pending(self.session)[OUTBOX.name].append(
             {"topic": topic, "aggregate_id": aggregate_id, "payload": payload, "created_at": utc_now()}
         )
 
@@ -253,7 +260,8 @@ class OrderRepository:
 
     # --- exceptions ---------------------------------------------------------------------------
     def add_exception(self, row: ExceptionRow) -> None:
-        """Insert an exception."""
+        """Insert an exception (after the buffered rows: its order may be new in this transaction)."""
+        write_pending_history(self.session)
         self.session.add(row)
         self.session.flush()
 
@@ -289,16 +297,16 @@ class OrderRepository:
     def add_shipment(
         self, shipment_id: str, order_id: str, warehouse_id: str, lines: Sequence[tuple[str, int]]
     ) -> None:
-        """Record goods leaving one warehouse for the order."""
-        self.session.execute(
-            insert(SHIPMENTS).values(id=shipment_id, order_id=order_id, warehouse_id=warehouse_id, created_at=utc_now())
+        """Record goods leaving one warehouse for the order (buffered like the order lines)."""
+        pending = _pending(self.session)
+        pending[SHIPMENTS.name].append(
+            {"id": shipment_id, "order_id": order_id, "warehouse_id": warehouse_id, "created_at": utc_now()}
         )
-        self.session.execute(
-            insert(SHIPMENT_LINES), [{"shipment_id": shipment_id, "sku": sku, "qty": qty} for sku, qty in lines]
-        )
+        pending[SHIPMENT_LINES.name].extend({"shipment_id": shipment_id, "sku": sku, "qty": qty} for sku, qty in lines)
 
     def shipments(self, order_id: str) -> list[ShipmentView]:
         """The order's shipments, by warehouse id."""
+        write_pending_history(self.session)
         rows = self.session.execute(
             select(ShipmentRow.id, ShipmentRow.warehouse_id, ShipmentLineRow.sku, ShipmentLineRow.qty)
             .join(ShipmentLineRow, ShipmentLineRow.shipment_id == ShipmentRow.id)
@@ -312,6 +320,7 @@ class OrderRepository:
 
     def allocated_lines(self, warehouse_id: str) -> list[AllocatedLine]:
         """Lines of orders in status ``allocated`` at a warehouse (what picking waves collect)."""
+        write_pending_history(self.session)
         rows = self.session.execute(
             select(ShipmentRow.order_id, ShipmentLineRow.sku, ShipmentLineRow.qty)
             .join(ShipmentLineRow, ShipmentLineRow.shipment_id == ShipmentRow.id)
@@ -324,15 +333,17 @@ class OrderRepository:
     # --- idempotency and payments -------------------------------------------------------------
     def idempotency_record(self, key: str) -> tuple[str, str] | None:
         """(body sha256, order id) stored for a key, or None."""
+        write_pending_history(self.session)
         row = self.session.execute(
             select(IDEMPOTENCY_KEYS.c.body_sha256, IDEMPOTENCY_KEYS.c.order_id).where(IDEMPOTENCY_KEYS.c.key == key)
         ).first()
         return None if row is None else (row.body_sha256, row.order_id)
 
     def add_idempotency_key(self, key: str, body_sha256: str, order_id: str) -> None:
-        """Remember which order a key produced (written at once so a concurrent duplicate collides)."""
-        self.session.execute(
-            insert(IDEMPOTENCY_KEYS).values(key=key, body_sha256=body_sha256, order_id=order_id, created_at=utc_now())
+        """Remember which order a key produced (written with the order; a concurrent duplicate collides at
+        commit with an IntegrityError, which the HTTP handler answers by replaying)."""
+        _pending(self.session)[IDEMPOTENCY_KEYS.name].append(
+            {"key": key, "body_sha256": body_sha256, "order_id": order_id, "created_at": utc_now()}
         )
 
     def get_payment(self, transaction_id: str) -> PaymentRow | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,12 @@ from orders_core.stock.tables import StockLevelRow, StockReservationRow, utc_now
 HELD, RELEASED, CONSUMED = "held", "released", "consumed"
 LEVELS: Table = StockLevelRow.__table__  # type: ignore[assignment]
 RESERVATIONS: Table = StockReservationRow.__table__  # type: ignore[assignment]
+#: Raise ``reserved`` of many keys with one executemany (built once: no statement construction per order).
+RAISE_RESERVED = (
+    update(LEVELS)
+    .where(LEVELS.c.warehouse_id == bindparam("key_wh"), LEVELS.c.sku == bindparam("key_sku"))
+    .values(reserved=LEVELS.c.reserved + bindparam("delta", type_=LEVELS.c.reserved.type), updated_at=bindparam("at"))
+)
 
 
 class StockRepository:
@@ -87,8 +93,10 @@ class StockRepository:
                 for line in merged
             ],
         )
-        for line in merged:
-            self._shift((line.warehouse_id, line.sku), reserved=line.qty)
+        self.session.execute(
+            RAISE_RESERVED,
+            [{"key_wh": line.warehouse_id, "key_sku": line.sku, "delta": line.qty, "at": now} for line in merged],
+        )
 
     def _held_rows(self, order_id: str, *, for_update: bool = True) -> list[StockReservationRow]:
         statement = (
