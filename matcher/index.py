@@ -179,6 +179,7 @@ class CarrierIndex:
         self._group_of_wkb: dict[bytes, int] = {}
         self._covers: list[Cover] = []
         self._group_refs: list[int] = []
+        self._n_covered = 0  # carriers with a coverage group
         self._cover_interior: dict[int, dict[int, list[int]]] = {}
         self._cover_boundary: dict[int, dict[int, list[int]]] = {}
         self._cover_arr: dict[int, tuple[IntArray, IntArray]] = {}
@@ -242,11 +243,13 @@ class CarrierIndex:
             for cell in cover.boundary:
                 boundary.setdefault(cell, []).append(group)
         self._group_refs[group] += 1
+        self._n_covered += 1
         return group
 
     def _release_group(self, group: int) -> None:
         if group >= 0:
             self._group_refs[group] -= 1
+            self._n_covered -= 1
 
     def _static_score(self, profile: CarrierProfile) -> float:
         w = self.weights
@@ -346,7 +349,7 @@ class CarrierIndex:
         self._n_delta = n + len(rows)
 
     def _ensure_csr(self) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
-        """The buckets as CSR (sorted unique keys, starts, rows, and a copy of the rows' filter and
+        """The buckets as CSR (a hash table of the keys, starts, rows, and a copy of the rows' filter and
         distance columns in CSR order, so a query reads each bucket sequentially), rebuilt if dirty."""
         if self._csr is None:
             placed = np.flatnonzero(self._cell != 0).astype(np.int64)
@@ -374,7 +377,7 @@ class CarrierIndex:
             data = np.ascontiguousarray(self._hot_rows[rows, :_CSR_COLS])
             self._stale = np.zeros(cap, dtype=np.bool_)
             self._n_delta = 0
-            self._csr = (ukeys, starts, rows, data)
+            self._csr = (kernels.build_table(ukeys), starts, rows, data)
         return self._csr
 
     def _sync_csr(self, rows: IntArray) -> None:
@@ -540,6 +543,9 @@ class CarrierIndex:
         w = self.weights
         wd1000 = w.distance_per_km / 1000.0
         trip_km = haversine_m(plat, plng, query.dropoff_lat, query.dropoff_lng) / 1000.0
+        # With fenced carriers around, decide the fences up front: one kernel call instead of two.
+        use_ok = self._n_covered > 0
+        ok = self._coverage_ok(query.dropoff_lat, query.dropoff_lng) if use_ok else _ALL_OK
         while True:
             bufs = self._bufs
             n, m, flags = kernels.match_one(
@@ -547,7 +553,7 @@ class CarrierIndex:
                 keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
                 scan_all,
                 self._hot_rows, phi, math.radians(plng), math.cos(phi), radius, cutoff, query.weight_kg,
-                query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, _ALL_OK, False, *bufs,
+                query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok, use_ok, *bufs,
             )  # fmt: skip
             if n >= 0:
                 break

@@ -3,8 +3,9 @@
 Layout read by the kernels
     ``hot``: the index's row-major float64 matrix, one 128-byte row per carrier (``hot[row, column]``,
     columns as in ``matcher.index``): the filter and distance columns share one cache line.
-    CSR buckets: ``keys`` (sorted unique bucket keys: an H3 cell, or ``cell ^ vehicle_code``), ``starts``
-    (``len(keys) + 1`` offsets) and ``rows`` (carrier rows, grouped by key). Rows whose cell or vehicle
+    CSR buckets: ``keys`` (an open-addressing hash table, rows of (bucket key, bucket number); a key is an
+    H3 cell, or ``cell ^ vehicle_code``), ``starts`` (bucket offsets, one more than buckets) and ``rows``
+    (carrier rows, grouped by key). Rows whose cell or vehicle
     changed since the CSR was built are ``stale`` (their CSR entries are ignored) and listed in ``delta``,
     which every query scans linearly (bounded in size; the index rebuilds the CSR when it grows).
 
@@ -120,19 +121,48 @@ def _consider(
     return n + 1
 
 
+_HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
 @njit(cache=True, nogil=True)
-def _find(keys, key):  # type: ignore[no-untyped-def]
-    lo = 0
-    hi = len(keys)
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if keys[mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < len(keys) and keys[lo] == key:
-        return lo
-    return -1
+def _shift_of(table):  # type: ignore[no-untyped-def]
+    bits = 0
+    while (1 << bits) < table.shape[0]:
+        bits += 1
+    return np.uint64(64 - bits)
+
+
+@njit(cache=True, nogil=True)
+def _find(table, shift, key):  # type: ignore[no-untyped-def]
+    """Bucket number of ``key`` in the open-addressing table (key, bucket) built by :func:`build_table`."""
+    mask = np.int64(table.shape[0] - 1)
+    h = np.int64((np.uint64(key) * _HASH_MUL) >> shift)
+    while True:
+        k = table[h, 0]
+        if k == key:
+            return table[h, 1]
+        if k == 0:
+            return -1
+        h = (h + 1) & mask
+
+
+@njit(cache=True, nogil=True)
+def build_table(keys):  # type: ignore[no-untyped-def]
+    """Hash table of the CSR's bucket keys (never 0: H3 ids have the mode bits set), load factor <= 1/2."""
+    size = 8
+    while size < 2 * len(keys):
+        size *= 2
+    table = np.zeros((size, 2), dtype=np.int64)
+    shift = _shift_of(table)
+    mask = np.int64(size - 1)
+    for i in range(len(keys)):
+        key = keys[i]
+        h = np.int64((np.uint64(key) * _HASH_MUL) >> shift)
+        while table[h, 0] != 0:
+            h = (h + 1) & mask
+        table[h, 0] = key
+        table[h, 1] = i
+    return table
 
 
 @njit(cache=True, nogil=True)
@@ -212,13 +242,13 @@ def _gather(
             )
         return n
     a_reach = _a_limit(radius + slack_m)
+    shift = _shift_of(keys)
     for j in range(d0, d1):
-        # cells_near: the cell can hold a point within radius only if its centre is within radius + slack.
+        # cells_near: the cell can hold a point within radius only if its centre is within radius + slack
+        # (the trig-free lower bound is nearly tight at these distances and keeps a superset).
         if _half_chord_lower(qphi, qlmb, qcos, d_phi[j], d_lmb[j], d_cos[j]) > a_reach:
             continue
-        if _half_chord(qphi, qlmb, qcos, d_phi[j], d_lmb[j], d_cos[j]) > a_reach:
-            continue
-        k = _find(keys, d_cells[j] ^ code)
+        k = _find(keys, shift, d_cells[j] ^ code)
         if k < 0:
             continue
         for t in range(starts[k], starts[k + 1]):
@@ -587,13 +617,14 @@ def warm_up() -> None:
     buf_i = np.zeros(4, dtype=np.int64)
     bufs = (np.zeros(4), np.zeros(4), np.zeros(4), np.zeros(4))
     starts = np.zeros(2, dtype=np.int64)
+    table = build_table(np.zeros(0, dtype=np.int64))
     match_one(
         i8,
         f8,
         f8,
         f8,
         1.0,
-        i8,
+        table,
         starts,
         i8,
         hot[:, :8].copy(),
@@ -627,7 +658,7 @@ def warm_up() -> None:
     flag = np.zeros(1, dtype=np.bool_)
     # fmt: off
     match_many_kernel(
-        i8, f8, f8, f8, d_off, 1.0, i8, starts, i8, hot[:, :8].copy(), stale, i8, 0, i8, i8, hot,
+        i8, f8, f8, f8, d_off, 1.0, table, starts, i8, hot[:, :8].copy(), stale, i8, 0, i8, i8, hot,
         f8, f8, f8 + 1.0, f8 + 1.0, 0.0, f8, f8, i8, flag, 0.001, 0.1, f8, i8 + 5,
         np.ones((1, 1), dtype=np.bool_), flag,
     )
