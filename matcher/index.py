@@ -39,6 +39,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import h3.api.basic_int as h3i
@@ -90,6 +91,12 @@ def _buffers(size: int) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, F
         np.zeros(size),
         np.zeros(size),
     )
+
+
+@lru_cache(maxsize=4096)
+def _scan_all(resolution: int, radius_m: float) -> bool:
+    """Whether a radius needs so many rings that scanning every carrier is cheaper (cached per radius)."""
+    return disk_k_for_radius(resolution, radius_m) > MAX_DISK_K
 
 
 def _member(values: IntArray, sorted_set: IntArray) -> npt.NDArray[np.bool_]:
@@ -536,7 +543,7 @@ class CarrierIndex:
                 return [], [], [], False
         keys, starts, rows, csr_data = self._ensure_csr()
         plat, plng, radius = query.pickup_lat, query.pickup_lng, query.radius_m
-        scan_all = disk_k_for_radius(self.resolution, radius) > MAX_DISK_K
+        scan_all = _scan_all(self.resolution, radius)
         disk = _NO_DISK if scan_all else cell_disk(h3i.latlng_to_cell(plat, plng, self.resolution), radius)
         phi = math.radians(plat)
         by_dist = query.rank_by == "distance"
@@ -623,13 +630,17 @@ class CarrierIndex:
         for query in queries:
             validate_query(query)
         res = self.resolution
-        if any(disk_k_for_radius(res, q.radius_m) > MAX_DISK_K for q in queries):
+        if any(_scan_all(res, q.radius_m) for q in queries):
             return [self.match(q, now_s=now_s) for q in queries]
         now = time.time() if now_s is None else now_s
         cutoff = self._cutoff(now)
         to_cell = h3i.latlng_to_cell
+        cells = [to_cell(q.pickup_lat, q.pickup_lng, res) for q in queries]
+        # Work in H3 order: neighbouring pickups read the same buckets while they are still in cache.
+        perm = sorted(range(n_q), key=cells.__getitem__)
+        queries = [queries[i] for i in perm]
         radius = np.array([q.radius_m for q in queries])
-        disks = [cell_disk(to_cell(q.pickup_lat, q.pickup_lng, res), q.radius_m) for q in queries]
+        disks = [cell_disk(cells[i], q.radius_m) for i, q in zip(perm, queries, strict=True)]
         d_lens = np.fromiter((len(d.cells) for d in disks), dtype=np.int64, count=n_q)
         d_off = np.zeros(n_q + 1, dtype=np.int64)
         np.cumsum(d_lens, out=d_off[1:])
@@ -710,9 +721,9 @@ class CarrierIndex:
                         row_l = [row_l[i] for i in keep]
                         dists = [dists[i] for i in keep]
                         scores = [scores[i] for i in keep]
-                    out[qi] = self._candidates(q, row_l, dists, scores, exact)
+                    out[perm[qi]] = self._candidates(q, row_l, dists, scores, exact)
                 else:
-                    out[qi] = [_candidate(ids[row_all[i]], dist_all[i], score_all[i]) for i in range(pos, end)]
+                    out[perm[qi]] = [_candidate(ids[row_all[i]], dist_all[i], score_all[i]) for i in range(pos, end)]
                 pos = end
             return out
 
