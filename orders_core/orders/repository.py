@@ -123,8 +123,10 @@ def write_pending_history(session: Session) -> None:
     session.flush()
     for table in _BUFFERED:
         rows = pending[table.name]
-        if rows:
-            session.execute(insert(table), rows)
+        if len(rows) == 1:
+            session.execute(insert(table), rows[0])
+        elif rows:  # one multi-row VALUES statement: one round trip (an executemany is several on psycopg)
+            session.execute(insert(table).values(rows))
 
 
 @event.listens_for(Session, "before_commit")

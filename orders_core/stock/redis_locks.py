@@ -5,10 +5,10 @@ Keys are hash-tagged by warehouse so a script touches one hash slot:
 sku -> held qty, the per-order record that makes release idempotent). ``resv-wh:{order:<id>}`` is the set
 of warehouses an order holds stock at (so ``release(order_id)`` finds them).
 
-An order whose lines sit at one warehouse is reserved in ONE round trip, all lines or none. An order
-spanning warehouses touches several hash slots, which Redis Cluster cannot script atomically: it is
-reserved one script call per warehouse group, in sorted order, and if a later group is short the groups
-already taken are released again (compensation). Stock is therefore never oversold; at worst another
+An order is reserved in ONE round trip (a pipeline: the order's warehouse set, then one script call per
+warehouse group), all lines of a group or none. An order spanning warehouses touches several hash slots,
+which Redis Cluster cannot script atomically: if some group is short, the groups taken are released
+again (compensation). Stock is therefore never oversold; at worst another
 order racing with the compensation sees a transient shortage.
 """
 
@@ -19,6 +19,8 @@ from collections.abc import Callable, Collection, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import Any
+
+from redis.exceptions import NoScriptError
 
 from orders_core.stock.locks import StockKey, StockSnapshot
 from orders_core.stock.model import (
@@ -61,6 +63,16 @@ def _by_warehouse(lines: Sequence[ReservationLine]) -> list[tuple[str, list[Rese
     return [(wh, list(group)) for wh, group in groupby(merged, key=lambda line: line.warehouse_id)]
 
 
+def _group_args(
+    op: str, order_id: str, warehouse_id: str, lines: Sequence[ReservationLine]
+) -> tuple[list[str], list[Any]]:
+    keys = [reservation_key(warehouse_id, order_id)] + [stock_key(warehouse_id, line.sku) for line in lines]
+    args: list[Any] = [op]
+    for line in lines:
+        args += [line.sku, line.qty]
+    return keys, args
+
+
 class RedisStockLocks:
     """``StockLocks`` over Redis; many service processes may share it."""
 
@@ -72,10 +84,7 @@ class RedisStockLocks:
         return self._script(keys=keys, args=args)
 
     def _group_call(self, op: str, order_id: str, warehouse_id: str, lines: Sequence[ReservationLine]) -> Any:
-        keys = [reservation_key(warehouse_id, order_id)] + [stock_key(warehouse_id, line.sku) for line in lines]
-        args: list[Any] = [op]
-        for line in lines:
-            args += [line.sku, line.qty]
+        keys, args = _group_args(op, order_id, warehouse_id, lines)
         return self._call(keys, args)
 
     def set_on_hand(self, warehouse_id: str, sku: str, on_hand: int) -> tuple[StockLevel | None, StockLevel]:
@@ -98,36 +107,41 @@ class RedisStockLocks:
         groups = _by_warehouse(lines)
         if not groups:
             return
-        self.client.sadd(order_index_key(order_id), *[wh for wh, _ in groups])
+        answers = self._reserve_round_trip(order_id, groups)
+        shortages = []
         taken: list[tuple[str, list[ReservationLine]]] = []
-        for index, (warehouse_id, group) in enumerate(groups):
-            answer = self._group_call("reserve", order_id, warehouse_id, group)
+        for (warehouse_id, group), answer in zip(groups, answers, strict=True):
             if int(answer[0]) == 1:
                 taken.append((warehouse_id, group))
                 continue
-            shortages = [
+            shortages += [
                 Shortage(warehouse_id, group[int(i) - 1].sku, group[int(i) - 1].qty, max(int(available), 0))
                 for i, available in zip(answer[1::2], answer[2::2], strict=True)
             ]
-            for wh, done in taken:  # compensation: give back the groups already held
-                self._group_call("release", order_id, wh, done)
-            for wh, _ in groups:
-                if not self.client.exists(reservation_key(wh, order_id)):
-                    self.client.srem(order_index_key(order_id), wh)
-            shortages += self._shortages_of(groups[index + 1 :])
-            raise InsufficientStock(shortages)
+        if not shortages:
+            return
+        for wh, done in taken:  # compensation: give back the groups held
+            self._group_call("release", order_id, wh, done)
+        for wh, _ in groups:
+            if not self.client.exists(reservation_key(wh, order_id)):
+                self.client.srem(order_index_key(order_id), wh)
+        raise InsufficientStock(shortages)
 
-    def _shortages_of(self, groups: list[tuple[str, list[ReservationLine]]]) -> list[Shortage]:
-        """Read-only check of the groups not tried, so the answer names every short line."""
-        lines = [line for _, group in groups for line in group]
-        found = self.levels([(line.warehouse_id, line.sku) for line in lines])
-        shortages = []
-        for line in lines:
-            level = found.get((line.warehouse_id, line.sku))
-            available = level.available if level is not None else 0
-            if available < line.qty:
-                shortages.append(Shortage(line.warehouse_id, line.sku, line.qty, max(available, 0)))
-        return shortages
+    def _reserve_round_trip(self, order_id: str, groups: list[tuple[str, list[ReservationLine]]]) -> list[Any]:
+        """SADD the order's warehouses and run the reserve script of every group in one pipeline."""
+        for attempt in range(2):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.sadd(order_index_key(order_id), *[wh for wh, _ in groups])
+            for warehouse_id, group in groups:
+                keys, args = _group_args("reserve", order_id, warehouse_id, group)
+                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+            try:
+                return list(pipe.execute())[1:]
+            except NoScriptError:  # the server lost its script cache (restart): nothing ran, load and retry
+                if attempt:
+                    raise
+                self.client.script_load(self._script.script)
+        raise AssertionError("unreachable")
 
     def _held_at(self, order_id: str, warehouse_id: str) -> list[ReservationLine]:
         record = self.client.hgetall(reservation_key(warehouse_id, order_id))

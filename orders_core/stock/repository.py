@@ -79,19 +79,20 @@ class StockRepository:
             return
         now = utc_now()
         self.session.execute(
-            insert(RESERVATIONS),
-            [
-                {
-                    "order_id": order_id,
-                    "warehouse_id": line.warehouse_id,
-                    "sku": line.sku,
-                    "qty": line.qty,
-                    "state": HELD,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for line in merged
-            ],
+            insert(RESERVATIONS).values(
+                [
+                    {
+                        "order_id": order_id,
+                        "warehouse_id": line.warehouse_id,
+                        "sku": line.sku,
+                        "qty": line.qty,
+                        "state": HELD,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for line in merged
+                ]
+            )
         )
         self.session.execute(
             RAISE_RESERVED,

@@ -8,6 +8,8 @@ the caller's unit of work. A reservation touches the fast store during the use c
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
@@ -28,6 +30,9 @@ from orders_core.unit_of_work import UnitOfWork
 log = structlog.get_logger("orders_core.stock")
 
 OutcomeHook = Callable[[str], None]
+#: Longest time the warehouses stocking a SKU may be remembered (levels set by other processes).
+KEYS_CACHE_TTL_S = 2.0
+_LOADED_CHECKED = "stock.loaded_checked"
 
 
 class StockService:
@@ -36,6 +41,11 @@ class StockService:
     def __init__(self, locks: StockLocks, on_outcome: OutcomeHook | None = None) -> None:
         self.locks = locks
         self._on_outcome = on_outcome or (lambda _outcome: None)
+        # sku -> (read at, warehouses with a level): saves a query per order when the fast store cannot
+        # enumerate warehouses by SKU (Redis). Cleared when a level is set here; expires for other processes.
+        self._warehouses_of: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._keys_lock = threading.Lock()
+        self._keys_generation = 0
 
     def set_on_hand(self, uow: UnitOfWork, warehouse_id: str, sku: str, on_hand: int) -> StockLevel:
         """Set the count of goods at a warehouse; refused (409) below what orders hold, 422 if negative."""
@@ -45,6 +55,9 @@ class StockService:
         # The durable row is locked first so concurrent setters reach the fast store in commit order.
         StockRepository(uow.session).set_on_hand(warehouse_id, sku, on_hand)
         before, after = self.locks.set_on_hand(warehouse_id, sku, on_hand)
+        if before is None:
+            self._forget_keys()
+            uow.after_commit(self._forget_keys)
         delta = on_hand - (before.on_hand if before is not None else 0)
         if delta:
             uow.after_rollback(lambda: self.locks.adjust_on_hand(warehouse_id, sku, -delta))
@@ -60,11 +73,11 @@ class StockService:
 
     def available_by_warehouse(self, uow: UnitOfWork, skus: Collection[str]) -> dict[str, dict[str, int]]:
         """Available units per warehouse per SKU, for allocation to choose a warehouse."""
-        self.rebuild_if_needed(uow)
+        self._ensure_loaded(uow)
         direct = self.locks.available_for_skus(set(skus))
         if direct is not None:
             return {wh: dict(sorted(per_sku.items())) for wh, per_sku in sorted(direct.items())}
-        keys = StockRepository(uow.session).keys_for_skus(set(skus))
+        keys = self._keys_for_skus(uow, set(skus))
         answer: dict[str, dict[str, int]] = {}
         for (warehouse_id, sku), found in sorted(self.locks.levels(keys).items()):
             answer.setdefault(warehouse_id, {})[sku] = found.available
@@ -75,7 +88,7 @@ class StockService:
         merged = validate_lines(lines)
         if not merged:
             return
-        self.rebuild_if_needed(uow)
+        self._ensure_loaded(uow)
         try:
             self.locks.reserve(order_id, merged)
         except InsufficientStock:
@@ -84,6 +97,42 @@ class StockService:
         uow.after_rollback(lambda: self._compensate(order_id, merged))
         StockRepository(uow.session).add_holds(order_id, merged)
         self._on_outcome("reserved")
+
+    def _ensure_loaded(self, uow: UnitOfWork) -> None:
+        """``rebuild_if_needed`` once per unit of work (allocation reads, then reserves, in one go)."""
+        checked: set[int] = uow.session.info.setdefault(_LOADED_CHECKED, set())
+        if id(self.locks) not in checked:
+            self.rebuild_if_needed(uow)
+            checked.add(id(self.locks))
+
+    def _forget_keys(self) -> None:
+        with self._keys_lock:
+            self._keys_generation += 1
+            self._warehouses_of = {}
+
+    def _keys_for_skus(self, uow: UnitOfWork, skus: Collection[str]) -> list[tuple[str, str]]:
+        """(warehouse, sku) pairs with a level for ``skus``, from the cache where fresh."""
+        now = time.monotonic()
+        keys: list[tuple[str, str]] = []
+        missing = []
+        for sku in skus:
+            hit = self._warehouses_of.get(sku)
+            if hit is not None and now - hit[0] < KEYS_CACHE_TTL_S:
+                keys += [(warehouse_id, sku) for warehouse_id in hit[1]]
+            else:
+                missing.append(sku)
+        if missing:
+            generation = self._keys_generation
+            found = StockRepository(uow.session).keys_for_skus(missing)
+            by_sku: dict[str, list[str]] = {sku: [] for sku in missing}
+            for warehouse_id, sku in found:
+                by_sku[sku].append(warehouse_id)
+            with self._keys_lock:
+                if generation == self._keys_generation:
+                    for sku, warehouses in by_sku.items():
+                        self._warehouses_of[sku] = (now, tuple(sorted(warehouses)))
+            keys += found
+        return keys
 
     def _compensate(self, order_id: str, lines: list[ReservationLine]) -> None:
         self.locks.release(order_id, lines)
