@@ -83,7 +83,7 @@ _new_object = object.__new__
 
 
 def _buffers(size: int) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Scratch buffers of the kernels: rows, haversine terms, keys, price terms, static terms."""
+    """Scratch buffers of the kernels: rows, sqrt of haversine terms, keys, price terms, static terms."""
     return (
         np.zeros(size, dtype=np.int64),
         np.zeros(size),
@@ -572,7 +572,7 @@ class CarrierIndex:
             return [], [], [], False
         out_rows, out_a, _, out_p, out_s = bufs
         if kernels.exact_a():
-            asin = np.arcsin(np.sqrt(out_a[:m])).tolist()
+            asin = np.arcsin(out_a[:m]).tolist()
             dists = [TWO_R * v for v in asin]
         else:  # pragma: no cover - only where compiled sin differs from NumPy's
             sel = out_rows[:m]
@@ -613,9 +613,10 @@ class CarrierIndex:
         now = time.time() if now_s is None else now_s
         with self._lock:
             row_l, dists, scores, exact = self._run_one(query, self._cutoff(now), query.limit)
-            if not row_l:
-                return []
-            return self._candidates(query, row_l, dists, scores, exact)
+            if exact or query.explain:
+                return self._candidates(query, row_l, dists, scores, exact)
+            ids = self._ids
+            return [_candidate(ids[r], d, s) for r, d, s in zip(row_l, dists, scores, strict=True)]
 
     def match_many(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> list[list[Candidate]]:
         """Answer many queries in one pass: the same answers as ``[match(q) for q in queries]``.
@@ -694,7 +695,7 @@ class CarrierIndex:
                 return out
             # Exact distances (NumPy's arcsin, as the oracle) and scores of every kept candidate.
             if kernels.exact_a():
-                dist = TWO_R * np.arcsin(np.sqrt(sel_a))
+                dist = TWO_R * np.arcsin(sel_a)
             else:  # pragma: no cover - only where compiled sin differs from NumPy's
                 qs = np.repeat(np.arange(n_q), kept)
                 dist = haversine_rad_m_pairs(

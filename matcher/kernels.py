@@ -13,7 +13,8 @@ Exactness
     Eligibility and ranking must equal the brute-force oracle, which uses NumPy's ``arcsin`` (SIMD, it can
     differ from libm's ``asin`` by an ulp). The kernels therefore compute the haversine term ``a`` with
     exactly NumPy's sequence of IEEE operations (``sin`` agrees; no FMA contraction without fastmath) and
-    only an *approximate* distance from it. A candidate within ``EPS_M`` of the radius is "borderline";
+    only an *approximate* distance from it (the buffers keep ``sqrt(a)``, correctly rounded as NumPy's).
+    A candidate within ``EPS_M`` of the radius is "borderline";
     the selection keeps every candidate whose approximate key is within a tolerance of the k-th certain
     key, sorts them, and flags the query when a borderline candidate or a near-tie was kept. The caller
     then finishes with NumPy's ``arcsin`` on the few selected candidates (exact distances and scores), and
@@ -108,13 +109,14 @@ def _consider(
     a = _half_chord(qphi, qlmb, qcos, phi, lmb, cosp)
     if a > a_hi:
         return n
-    d = 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+    sq = math.sqrt(a)
+    d = 2.0 * EARTH_RADIUS_M * math.asin(sq)
     if d > radius + EPS_M:
         return n
     p = price * (hot[r, BASE] + hot[r, RATE] * trip_km)
     s = hot[r, STATIC]
     out_rows[n] = r
-    out_a[n] = a
+    out_a[n] = sq  # sqrt(a): the caller applies NumPy's arcsin to it, as the oracle does
     out_p[n] = p
     out_s[n] = s
     out_key[n] = d if by_dist else wd1000 * d + p + s
@@ -363,7 +365,7 @@ def _select(
     c = 0
     for i in range(b, n):
         key = out_key[i]
-        d = key if by_dist else 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(out_a[i]))
+        d = key if by_dist else 2.0 * EARTH_RADIUS_M * math.asin(out_a[i])
         if d <= certain:
             tmp[c] = key
             c += 1
@@ -413,7 +415,7 @@ def _select(
         key = out_key[i]
         if i > b and key - out_key[i - 1] <= eps_k + 1e-12 * abs(key):
             flags |= FLAG_EXACT
-        d = key if by_dist else 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(out_a[i]))
+        d = key if by_dist else 2.0 * EARTH_RADIUS_M * math.asin(out_a[i])
         if d > certain:
             flags |= FLAG_EXACT
     return m, flags
