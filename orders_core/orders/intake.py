@@ -113,9 +113,12 @@ def place_order(
     customer = MasterDataRepository(uow.session).lock_customer(command.customer_id)
     if customer is None:
         raise UnknownCustomer(f"customer_id: unknown customer {command.customer_id!r}")
+    # The key's record and the customer's open exposure (for the credit check) in one round trip; read
+    # under the customer lock, so every earlier order of this customer is counted.
+    seen, exposure = repository.replay_and_exposure(idempotency_key, command.customer_id)
     if idempotency_key is not None:
         body_sha256 = body_sha256 or canonical_body_sha256(_command_body(command))
-        replay = _replay(repository, idempotency_key, body_sha256)
+        replay = _replay(seen, idempotency_key, body_sha256)
         if replay is not None:
             return replay
     catalogue = catalogue_prices(uow, command)
@@ -175,14 +178,20 @@ def place_order(
     # pipeline reads it back through SQL (load_order answers the row held by this unit of work).
     with uow.session.no_autoflush:
         continue_pipeline(
-            uow, stock, order_id, price_tolerance=price_tolerance, actor=actor, lines=lines, customer=customer
+            uow,
+            stock,
+            order_id,
+            price_tolerance=price_tolerance,
+            actor=actor,
+            lines=lines,
+            customer=customer,
+            exposure=exposure,
         )
     return PlacedOrder(order_id=order_id, created=True)
 
 
-def _replay(repository: OrderRepository, key: str, body_sha256: str) -> PlacedOrder | None:
+def _replay(seen: tuple[str, str] | None, key: str, body_sha256: str) -> PlacedOrder | None:
     """The order an earlier request with this key made (409 if its body differed), or None."""
-    seen = repository.idempotency_record(key)
     if seen is None:
         return None
     if seen[0] != body_sha256:

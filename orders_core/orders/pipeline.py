@@ -103,10 +103,12 @@ def continue_pipeline(
     actor: str = "system",
     lines: Sequence[PricedLine] | None = None,
     customer: Customer | None = None,
+    exposure: Decimal | None = None,
 ) -> None:
     """Run the automatic checks from the order's current state until allocated or held.
 
-    Intake passes the ``lines`` and the (already locked) ``customer`` it holds, saving the re-reads.
+    Intake passes the ``lines``, the (already locked) ``customer`` and its open ``exposure`` (read
+    under that lock, without this order), saving the re-reads.
     """
     order = load_order(uow, order_id)
     if order.status == OrderStatus.PLACED.value:
@@ -140,7 +142,8 @@ def continue_pipeline(
         if customer is None:
             customer = MasterDataRepository(uow.session).lock_customer(order.customer_id)
         assert customer is not None  # checked at intake; customers are never deleted
-        exposure = repository.open_exposure(order.customer_id, excluding_order_id=order_id)
+        if exposure is None:
+            exposure = repository.open_exposure(order.customer_id, excluding_order_id=order_id)
         problem = credit_problem(customer, exposure, Decimal(order.total))
         if problem is not None:
             kind, message, details = problem

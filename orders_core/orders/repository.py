@@ -38,6 +38,7 @@ from orders_core.orders.tables import (
     ShipmentRow,
     TimelineRow,
 )
+from orders_core.stock.repository import insert_rows
 
 ORDER_LINES: Table = OrderLineRow.__table__  # type: ignore[assignment]
 TIMELINE: Table = TimelineRow.__table__  # type: ignore[assignment]
@@ -125,8 +126,8 @@ def write_pending_history(session: Session) -> None:
         rows = pending[table.name]
         if len(rows) == 1:
             session.execute(insert(table), rows[0])
-        elif rows:  # one multi-row VALUES statement: one round trip (an executemany is several on psycopg)
-            session.execute(insert(table).values(rows))
+        elif rows:
+            insert_rows(session, table, rows)
 
 
 @event.listens_for(Session, "before_commit")
@@ -200,6 +201,28 @@ class OrderRepository:
                 select(OrderLineRow).where(OrderLineRow.order_id == order_id).order_by(OrderLineRow.line_no)
             )
         )
+
+    def replay_and_exposure(self, key: str | None, customer_id: str) -> tuple[tuple[str, str] | None, Decimal]:
+        """Intake's two reads in one statement (one round trip): the idempotency record of ``key``
+        (see ``idempotency_record``) and the customer's open exposure (see ``open_exposure``)."""
+        write_pending_history(self.session)
+        exposure = (
+            select(func.coalesce(func.sum(OrderRow.total), 0))
+            .where(OrderRow.customer_id == customer_id, OrderRow.status.not_in([s.value for s in CLOSED]))
+            .scalar_subquery()
+        )
+        if key is None:
+            total = self.session.execute(select(exposure)).scalar_one()
+            return None, Decimal(str(total)).quantize(MONEY_QUANTUM)
+        sha, order_id, total = self.session.execute(
+            select(
+                select(IDEMPOTENCY_KEYS.c.body_sha256).where(IDEMPOTENCY_KEYS.c.key == key).scalar_subquery(),
+                select(IDEMPOTENCY_KEYS.c.order_id).where(IDEMPOTENCY_KEYS.c.key == key).scalar_subquery(),
+                exposure,
+            )
+        ).one()
+        record = None if sha is None else (sha, order_id)
+        return record, Decimal(str(total)).quantize(MONEY_QUANTUM)
 
     def open_exposure(self, customer_id: str, *, excluding_order_id: str) -> Decimal:
         """Sum of totals of the customer's open orders (not delivered nor cancelled), except one."""

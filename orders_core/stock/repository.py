@@ -24,6 +24,19 @@ RAISE_RESERVED = (
 )
 
 
+#: Bound parameters per multi-row INSERT (below SQLite's historical limit of 999).
+MAX_BOUND_PARAMETERS = 900
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert rows with as few statements as possible: multi-row VALUES (one round trip each; an
+    executemany costs several on psycopg) in chunks within the bound-parameter limit."""
+    per_statement = max(1, MAX_BOUND_PARAMETERS // max(1, len(rows[0])))
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        session.execute(insert(table), chunk[0]) if len(chunk) == 1 else session.execute(insert(table).values(chunk))
+
+
 class StockRepository:
     """The stock tables behind a small interface; keys are always touched in sorted order (no deadlocks)."""
 
@@ -78,21 +91,21 @@ class StockRepository:
         if not merged:
             return
         now = utc_now()
-        self.session.execute(
-            insert(RESERVATIONS).values(
-                [
-                    {
-                        "order_id": order_id,
-                        "warehouse_id": line.warehouse_id,
-                        "sku": line.sku,
-                        "qty": line.qty,
-                        "state": HELD,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for line in merged
-                ]
-            )
+        insert_rows(
+            self.session,
+            RESERVATIONS,
+            [
+                {
+                    "order_id": order_id,
+                    "warehouse_id": line.warehouse_id,
+                    "sku": line.sku,
+                    "qty": line.qty,
+                    "state": HELD,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for line in merged
+            ],
         )
         self.session.execute(
             RAISE_RESERVED,
