@@ -24,17 +24,14 @@ RAISE_RESERVED = (
 )
 
 
-#: Bound parameters per multi-row INSERT (below SQLite's historical limit of 999).
-MAX_BOUND_PARAMETERS = 900
-
-
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows with as few statements as possible: multi-row VALUES (one round trip each; an
-    executemany costs several on psycopg) in chunks within the bound-parameter limit."""
-    per_statement = max(1, MAX_BOUND_PARAMETERS // max(1, len(rows[0])))
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        session.execute(insert(table), chunk[0]) if len(chunk) == 1 else session.execute(insert(table).values(chunk))
+    """Insert rows: one row as a plain execute (an executemany of one row costs a pipeline sync on
+    psycopg), several as one executemany (multi-row VALUES would be cheaper on the wire, but SQLAlchemy
+    cannot cache such statements: compiling each one costs more than the round trip it saves)."""
+    if len(rows) == 1:
+        session.execute(insert(table), rows[0])
+    elif rows:
+        session.execute(insert(table), rows)
 
 
 class StockRepository:
