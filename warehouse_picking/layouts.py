@@ -44,6 +44,8 @@ MAX_BLOCKS = 20
 MAX_GRAPH_NODES = 3000
 MAX_GRAPH_EDGES = 20000
 MAX_GRAPH_SLOTS = 200_000
+#: Largest length or coordinate in a layout (100 km): far beyond any building, far below float overflow.
+MAX_EXTENT_M = 100_000.0
 
 _SLOT_ID = re.compile(r"^A(\d{2})-([LR])-(\d{3})$")
 
@@ -303,9 +305,17 @@ def _int_field(data: Mapping[str, Any], name: str, low: int, high: int, default:
 
 
 def _number(value: Any, where: str, *, positive: bool = False, non_negative: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidLayout(f"{where} must be a finite number, got {value!r}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InvalidLayout(f"{where} must be a finite number, got {value!r}"[:200])
+    if abs(number) > MAX_EXTENT_M:
+        # Walks sum many such lengths: beyond this they overflow to inf/NaN inside the solvers.
+        raise InvalidLayout(f"{where} must be within ±{MAX_EXTENT_M:.0f} m, got {number}")
     if positive and number <= 0:
         raise InvalidLayout(f"{where} must be > 0, got {number}")
     if non_negative and number < 0:

@@ -1,0 +1,85 @@
+"""Fuzz findings on warehouse layouts: lengths so large that walks overflow to inf/NaN used to be stored
+and then made every pick route a 500. They are a 422 now (nothing stored), and layouts at the bound
+still route to a finite distance with every method."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+from warehouse_picking.layouts import MAX_EXTENT_M
+
+ADMIN = {"Authorization": "Bearer test-admin"}
+LAYOUT: dict[str, Any] = {
+    "kind": "rectangular",
+    "aisles": 4,
+    "aisle_spacing_m": 3.0,
+    "aisle_length_m": 30.0,
+    "blocks": 1,
+    "slots_per_side": 10,
+    "depot_x_m": 0.0,
+}
+METHODS = ["auto", "s_shape", "largest_gap", "return", "ortools", "mip", "dp", "held_karp", "exact"]
+SLOTS = ["A01-L-001", "A04-R-010", "A02-L-005"]
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    settings = Settings(database_url=database_url, admin_token="test-admin", log_json=False)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"aisle_length_m": 1e308},
+        {"aisle_spacing_m": 1e308},
+        {"depot_x_m": 1e308},
+        {"depot_x_m": -1e308},
+        {"aisle_spacing_m": 1e200, "aisle_length_m": 1e200},
+        {"aisle_length_m": MAX_EXTENT_M * 1.01},
+        {"aisle_length_m": 10**400},
+    ],
+    ids=["length", "spacing", "depot", "neg-depot", "both", "just-beyond", "huge-int"],
+)
+def test_layout_lengths_that_overflow_walks_are_422_and_not_stored(client: TestClient, change: dict[str, Any]) -> None:
+    body = {"name": "w", "location": {"lat": 1, "lng": 1}, "layout": {**LAYOUT, **change}}
+    answer = client.put("/v1/warehouses/WX", json=body, headers=ADMIN)
+    assert answer.status_code == 422, answer.text
+    assert "layout." in answer.json()["error"]["message"]
+    assert client.get("/v1/warehouses/WX", headers=ADMIN).status_code == 404
+
+
+def test_graph_layout_coordinates_are_bounded_too(client: TestClient) -> None:
+    layout = {
+        "kind": "graph",
+        "nodes": [{"id": "d", "x": 0, "y": 0}, {"id": "a", "x": 1e308, "y": 0}],
+        "edges": [{"from": "d", "to": "a"}],
+        "depot": "d",
+        "slots": [{"id": "S", "node": "a"}],
+    }
+    answer = client.put(
+        "/v1/warehouses/WG", json={"name": "g", "location": {"lat": 1, "lng": 1}, "layout": layout}, headers=ADMIN
+    )
+    assert answer.status_code == 422, answer.text
+    assert client.get("/v1/warehouses/WG", headers=ADMIN).status_code == 404
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_layout_at_the_bound_routes_to_a_finite_distance(client: TestClient, method: str) -> None:
+    layout = {**LAYOUT, "aisle_spacing_m": MAX_EXTENT_M, "aisle_length_m": MAX_EXTENT_M, "depot_x_m": -MAX_EXTENT_M}
+    body = {"name": "w", "location": {"lat": 1, "lng": 1}, "layout": layout}
+    assert client.put("/v1/warehouses/WB", json=body, headers=ADMIN).status_code == 201
+    answer = client.post(
+        "/v1/warehouses/WB/pick-route", json={"slots": SLOTS, "method": method, "time_limit_s": 0.5}, headers=ADMIN
+    )
+    assert answer.status_code == 200, answer.text
+    distance = answer.json()["distance_m"]
+    assert isinstance(distance, float) and math.isfinite(distance) and distance > 0
