@@ -14,7 +14,7 @@ from collections.abc import Collection
 from decimal import Decimal
 
 from shapely.geometry import Point
-from sqlalchemy import Connection, Engine, event, select
+from sqlalchemy import Connection, Engine, bindparam, event, select
 from sqlalchemy.orm import Session
 
 from orders_core.master_data.model import Customer, Sku, Warehouse
@@ -109,6 +109,24 @@ def _clear_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_dirty(session: Session) -> None:
     session.info.pop(_DIRTY, None)
+
+
+_CUSTOMERS = CustomerRow.__table__
+#: Built once: intake runs it for every order.
+_LOCK_CUSTOMER = (
+    select(
+        _CUSTOMERS.c.id,
+        _CUSTOMERS.c.name,
+        _CUSTOMERS.c.credit_limit,
+        _CUSTOMERS.c.temporary_credit_limit,
+        _CUSTOMERS.c.overdue_amount,
+        _CUSTOMERS.c.lat,
+        _CUSTOMERS.c.lng,
+        _CUSTOMERS.c.prepaid,
+    )
+    .where(_CUSTOMERS.c.id == bindparam("customer_id"))
+    .with_for_update(key_share=True)
+)
 
 
 class MasterDataRepository:
@@ -260,21 +278,7 @@ class MasterDataRepository:
         foreign keys of concurrently inserted orders take (a plain ``FOR UPDATE`` would deadlock with
         them). SQLite takes the database write lock at BEGIN anyway.
         """
-        table = CustomerRow.__table__
-        row = self.session.execute(
-            select(
-                table.c.id,
-                table.c.name,
-                table.c.credit_limit,
-                table.c.temporary_credit_limit,
-                table.c.overdue_amount,
-                table.c.lat,
-                table.c.lng,
-                table.c.prepaid,
-            )
-            .where(table.c.id == customer_id)
-            .with_for_update(key_share=True)
-        ).first()
+        row = self.session.execute(_LOCK_CUSTOMER, {"customer_id": customer_id}).first()
         if row is None:
             return None
         return Customer(

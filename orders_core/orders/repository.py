@@ -11,8 +11,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, event, func, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, and_, bindparam, event, func, insert, or_, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from geo.errors import InvalidInput
 from orders_core.master_data.tables import utc_now
@@ -40,6 +40,7 @@ from orders_core.orders.tables import (
 )
 from orders_core.stock.repository import insert_rows
 
+ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
 ORDER_LINES: Table = OrderLineRow.__table__  # type: ignore[assignment]
 TIMELINE: Table = TimelineRow.__table__  # type: ignore[assignment]
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
@@ -104,11 +105,23 @@ _PENDING_HISTORY = "orders_core.pending_history"
 _BUFFERED = (ORDER_LINES, IDEMPOTENCY_KEYS, SHIPMENTS, SHIPMENT_LINES, TIMELINE, OUTBOX)
 
 
+_NEW_ORDERS = "orders_core.new_orders"
+
+
 def _pending(session: Session) -> dict[str, list[dict[str, Any]]]:
     pending: dict[str, list[dict[str, Any]]] = session.info.get(_PENDING_HISTORY)  # type: ignore[assignment]
     if pending is None:
         pending = session.info[_PENDING_HISTORY] = {table.name: [] for table in _BUFFERED}
     return pending
+
+
+def _write_new_orders(session: Session) -> None:
+    """Insert orders added in this transaction with a Core statement (their final state: no ORM flush
+    bookkeeping), then attach each row to the session so later changes are flushed as usual."""
+    for row in session.info.pop(_NEW_ORDERS, []):
+        session.execute(insert(ORDERS), {column.key: getattr(row, column.key) for column in ORDERS.c})
+        make_transient_to_detached(row)
+        session.add(row)
 
 
 def write_pending_history(session: Session) -> None:
@@ -118,6 +131,7 @@ def write_pending_history(session: Session) -> None:
     Runs automatically just before the session commits, so a use case never forgets it; readers of
     those tables call it first, so a transaction always reads its own writes.
     """
+    _write_new_orders(session)
     pending = session.info.pop(_PENDING_HISTORY, None)
     if not pending:
         return
@@ -138,6 +152,21 @@ def _write_history_before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _drop_history_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING_HISTORY, None)
+    session.info.pop(_NEW_ORDERS, None)
+
+
+# Intake's reads, built once (bound by name at execution): no statement construction per order.
+_EXPOSURE_OF = (
+    select(func.coalesce(func.sum(OrderRow.total), 0))
+    .where(OrderRow.customer_id == bindparam("customer_id"), OrderRow.status.not_in([s.value for s in CLOSED]))
+    .scalar_subquery()
+)
+_EXPOSURE = select(_EXPOSURE_OF)
+_REPLAY_AND_EXPOSURE = select(
+    select(IDEMPOTENCY_KEYS.c.body_sha256).where(IDEMPOTENCY_KEYS.c.key == bindparam("key")).scalar_subquery(),
+    select(IDEMPOTENCY_KEYS.c.order_id).where(IDEMPOTENCY_KEYS.c.key == bindparam("key")).scalar_subquery(),
+    _EXPOSURE_OF,
+)
 
 
 class OrderRepository:
@@ -149,8 +178,9 @@ class OrderRepository:
     # --- orders -------------------------------------------------------------------------------
     def add(self, row: OrderRow, lines: Sequence[PricedLine]) -> None:
         """Add a new order with its lines; both are written when the transaction commits (or when
-        something reads them), so the order row is inserted once, with the status the pipeline left."""
-        self.session.add(row)
+        something reads them), so the order row is inserted once, with the status the pipeline left.
+        Until then the row is not in the session: find it with ``lifecycle.load_order``."""
+        self.session.info.setdefault(_NEW_ORDERS, []).append(row)
         # Core inserts on the hot path: one statement for all lines, no ORM bookkeeping.
         _pending(self.session)[ORDER_LINES.name].extend(
             [
@@ -206,20 +236,11 @@ class OrderRepository:
         """Intake's two reads in one statement (one round trip): the idempotency record of ``key``
         (see ``idempotency_record``) and the customer's open exposure (see ``open_exposure``)."""
         write_pending_history(self.session)
-        exposure = (
-            select(func.coalesce(func.sum(OrderRow.total), 0))
-            .where(OrderRow.customer_id == customer_id, OrderRow.status.not_in([s.value for s in CLOSED]))
-            .scalar_subquery()
-        )
         if key is None:
-            total = self.session.execute(select(exposure)).scalar_one()
+            total = self.session.execute(_EXPOSURE, {"customer_id": customer_id}).scalar_one()
             return None, Decimal(str(total)).quantize(MONEY_QUANTUM)
         sha, order_id, total = self.session.execute(
-            select(
-                select(IDEMPOTENCY_KEYS.c.body_sha256).where(IDEMPOTENCY_KEYS.c.key == key).scalar_subquery(),
-                select(IDEMPOTENCY_KEYS.c.order_id).where(IDEMPOTENCY_KEYS.c.key == key).scalar_subquery(),
-                exposure,
-            )
+            _REPLAY_AND_EXPOSURE, {"key": key, "customer_id": customer_id}
         ).one()
         record = None if sha is None else (sha, order_id)
         return record, Decimal(str(total)).quantize(MONEY_QUANTUM)
@@ -403,6 +424,7 @@ class OrderRepository:
     # --- views --------------------------------------------------------------------------------
     def view(self, order_id: str) -> OrderView | None:
         """Everything about one order, or None."""
+        write_pending_history(self.session)
         row = self.session.get(OrderRow, order_id)
         return None if row is None else self._views([row])[0]
 
