@@ -148,6 +148,12 @@ def solve(problem: RouteProblem, *, method: str = "auto", time_limit_s: float = 
     elif method == "dp" or (method in ("auto", "exact") and _dp_applies(problem.layout)):
         if problem.layout.rectangular is None:
             raise UnsupportedMethod("dp needs a rectangular layout")
+        if not _dp_applies(problem.layout):
+            # The frontier DP is not time-limited and grows steeply with cross aisles: refuse, do not hang.
+            raise UnsupportedMethod(
+                f"dp handles rectangular layouts with at most {DP_MAX_BLOCKS} blocks, this one has "
+                f"{problem.layout.rectangular.blocks} (use auto, mip or ortools)"
+            )
         dp_order, lower, proven = exact_order(problem, time_limit_s, "dp")
         assert dp_order is not None
         order, name = dp_order, "exact_dp"

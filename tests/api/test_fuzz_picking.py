@@ -83,3 +83,19 @@ def test_a_layout_at_the_bound_routes_to_a_finite_distance(client: TestClient, m
     assert answer.status_code == 200, answer.text
     distance = answer.json()["distance_m"]
     assert isinstance(distance, float) and math.isfinite(distance) and distance > 0
+
+
+def test_dp_on_a_layout_beyond_its_block_limit_is_422_not_a_hang(client: TestClient) -> None:
+    """method "dp" bypassed the block limit that auto/exact respect, and the DP is not time-limited:
+    20 blocks and a few hundred slots ran for minutes. Now it is refused at once."""
+    layout = {**LAYOUT, "aisles": 30, "blocks": 20, "slots_per_side": 200}
+    body = {"name": "w", "location": {"lat": 1, "lng": 1}, "layout": layout}
+    assert client.put("/v1/warehouses/WD", json=body, headers=ADMIN).status_code == 201
+    slots = [f"A{a:02d}-L-{p:03d}" for a in range(1, 31, 2) for p in range(1, 200, 20)]
+    answer = client.post("/v1/warehouses/WD/pick-route", json={"slots": slots, "method": "dp"}, headers=ADMIN)
+    assert answer.status_code == 422, answer.text
+    assert "at most 5 blocks" in answer.json()["error"]["message"]
+    answer = client.post(
+        "/v1/warehouses/WD/pick-route", json={"slots": slots[:10], "method": "auto", "time_limit_s": 0.5}, headers=ADMIN
+    )
+    assert answer.status_code == 200, answer.text
