@@ -150,6 +150,9 @@ def create_order(
                     idempotency_key=idempotency_key,
                     payment_timeout_s=container.settings.prepaid_timeout_s,
                 )
+                # Read back in the same transaction: no second transaction (on SQLite: no second turn
+                # of the writer queue) per order.
+                view = OrderRepository(uow.session).view(placed.order_id)
                 uow.commit()
             break
         except IntegrityError:
@@ -157,7 +160,9 @@ def create_order(
             if attempt or idempotency_key is None:
                 raise
     response.status_code = 201 if placed.created else 200
-    return order_out(load_view(container, placed.order_id))
+    if view is None:  # pragma: no cover - the order was just stored or replayed
+        raise OrderNotFound(f"no order {placed.order_id!r}")
+    return order_out(view)
 
 
 @router.get("", response_model=OrderPage)
