@@ -34,22 +34,25 @@ Concurrency
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import h3.api.basic_int as h3i
+import numba
 import numpy as np
 import numpy.typing as npt
 import shapely
 
 from geo.distance import EARTH_RADIUS_M, haversine_m, haversine_rad_m, haversine_rad_m_pairs
 from geo.errors import InvalidInput
-from geo.h3_radius import CellDisk, cell_disk, disk_k_for_radius
+from geo.h3_radius import CellDisk, cell_disk, circumradius_upper_bound_m, disk_k_for_radius
 from geofences.cover import Cover, cached_cover
 from matcher import kernels
 from matcher.model import Candidate, CarrierProfile, MatchQuery, ScoreWeights
@@ -66,10 +69,21 @@ MAX_DISK_K = 40
 # match_many tests coverage group by group (vectorised over queries) up to this many distinct fences.
 VECTOR_COVER_GROUPS = 64
 
+# match_many_arrays: batches of at least this many queries run on several threads (numba prange)...
+PARALLEL_MIN_QUERIES = 64
+MAX_THREADS = 2
+CHUNKS_PER_THREAD = 4  # ...split into this many runs per thread (pickups differ in cost)
+# Output slots per query in a batch: min(limit, SLOT_LIMIT) + 8 (near-ties past that: answered alone).
+SLOT_LIMIT = 64
+# Covering disks pooled for batches (entries; about 32 bytes each) before the pool starts over.
+DISK_POOL_MAX = 1 << 22
+
 # Columns of the hot matrix.
 PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
 _N_HOT = 11
-_CSR_COLS = 8  # PHI, LMB, COSPHI, TS_EFF, KG, M3 (+2 padding): one cache line per CSR entry
+# PHI..BASE (+1 padding): everything a query reads of a carrier sits in its CSR entry (96 bytes), so
+# a bucket is read sequentially and nothing of a carrier is fetched from the (random-access) hot matrix.
+_CSR_COLS = 12
 _HOT_STRIDE = 16  # columns PHI..COVG (what the filters and the distance read) share one cache line
 
 # Rows whose cell changed since the CSR was built, scanned by every query, before the CSR is rebuilt.
@@ -119,6 +133,48 @@ def _candidate(carrier_id: str | None, distance_m: float, score: float) -> Candi
     return c  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True)
+class BatchMatches:
+    """Answers of a batch of queries as columns: query ``i`` owns entries ``offsets[i]:offsets[i + 1]``
+    (best first) of ``rows`` (index rows, valid while the index is unchanged), ``distance_m``, ``score`` and
+    ``carrier_ids``. What a batch consumer (assignment, dispatch desk) works on without per-candidate
+    objects; :meth:`to_candidates` gives ``match``'s lists."""
+
+    offsets: IntArray
+    rows: IntArray
+    distance_m: FloatArray
+    score: FloatArray
+    carrier_ids: list[str]
+
+    @staticmethod
+    def empty(n_queries: int) -> BatchMatches:
+        """No candidate for any of ``n_queries`` queries."""
+        return BatchMatches(np.zeros(n_queries + 1, dtype=np.int64), _EMPTY_ROWS, np.zeros(0), np.zeros(0), [])
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def ids(self, i: int) -> list[str]:
+        """Carrier ids of query ``i``, best first."""
+        return self.carrier_ids[int(self.offsets[i]) : int(self.offsets[i + 1])]
+
+    def candidates(self, i: int) -> list[Candidate]:
+        """Query ``i``'s answer as ``match`` gives it."""
+        b, e = int(self.offsets[i]), int(self.offsets[i + 1])
+        return [
+            _candidate(c, d, s)
+            for c, d, s in zip(
+                self.carrier_ids[b:e], self.distance_m[b:e].tolist(), self.score[b:e].tolist(), strict=True
+            )
+        ]
+
+    def to_candidates(self) -> list[list[Candidate]]:
+        """Every query's answer as ``match`` gives it (one Candidate per entry: build only when needed)."""
+        cands = list(map(_candidate, self.carrier_ids, self.distance_m.tolist(), self.score.tolist()))
+        off = self.offsets.tolist()
+        return [cands[b:e] for b, e in itertools.pairwise(off)]
+
+
 def _check_latlng(lat: float, lng: float, what: str) -> None:
     if not (math.isfinite(lat) and math.isfinite(lng) and -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0):
         raise InvalidInput(f"{what} must have lat in [-90, 90] and lng in [-180, 180], got ({lat}, {lng})")
@@ -150,8 +206,11 @@ class CarrierIndex:
         *,
         resolution: int = DEFAULT_RESOLUTION,
         initial_capacity: int = 1024,
+        parallel: bool | None = None,
     ) -> None:
         kernels.warm_up()
+        # Batches on several threads: None = above PARALLEL_MIN_QUERIES queries, False = never.
+        self.parallel = parallel
         self.weights = weights or ScoreWeights()
         self.max_position_age_s = float(max_position_age_s)
         self.resolution = resolution
@@ -181,6 +240,13 @@ class CarrierIndex:
         self._delta: IntArray = np.zeros(DELTA_MAX, dtype=np.int64)
         self._n_delta = 0
         self._bufs = _buffers(4096)
+        # Covering disks of batches, pooled: (cell, radius) -> span of the pool arrays.
+        self._disk_spans: dict[tuple[int, float], tuple[int, int]] = {}
+        self._pool_cells: IntArray = _EMPTY_ROWS
+        self._pool_phi: FloatArray = np.zeros(0)
+        self._pool_lmb: FloatArray = np.zeros(0)
+        self._pool_cos: FloatArray = np.zeros(0)
+        self._pool_n = 0
         self._vehicle_codes: dict[str, int] = {}
         # Coverage groups: identical polygons share one cover and one group id.
         self._group_of_wkb: dict[bytes, int] = {}
@@ -482,14 +548,13 @@ class CarrierIndex:
                     ok[group + 1] = True
         return ok
 
-    def _coverage_table(self, queries: Sequence[MatchQuery], need: IntArray) -> npt.NDArray[np.bool_]:
-        """Per query (rows ``need``) and coverage group, whether the dropoff is covered; vectorised per group.
-
-        Same decision as :meth:`_coverage_ok`: interior cell -> yes, boundary cell -> exact ``covers``.
-        """
-        table = np.ones((len(queries), len(self._covers) + 1), dtype=bool)
-        lat = np.array([queries[i].dropoff_lat for i in need.tolist()])
-        lng = np.array([queries[i].dropoff_lng for i in need.tolist()])
+    def _coverage_table(self, lat: FloatArray, lng: FloatArray) -> npt.NDArray[np.bool_]:
+        """Per query (dropoffs ``lat``/``lng``) and coverage group, whether the dropoff is covered;
+        vectorised per group. Same decision as :meth:`_coverage_ok`: interior cell -> yes, boundary cell ->
+        exact ``covers``."""
+        table = np.ones((len(lat), len(self._covers) + 1), dtype=bool)
+        lat_l = lat.tolist()
+        lng_l = lng.tolist()
         cells_by_res: dict[int, IntArray] = {}
         points = None
         for group, cover in enumerate(self._covers):
@@ -499,11 +564,7 @@ class CarrierIndex:
             if cells is None:
                 to_cell = h3i.latlng_to_cell
                 res = cover.res
-                cells = np.fromiter(
-                    (to_cell(a, b, res) for a, b in zip(lat.tolist(), lng.tolist(), strict=True)),
-                    dtype=np.int64,
-                    count=len(lat),
-                )
+                cells = np.array([to_cell(a, b, res) for a, b in zip(lat_l, lng_l, strict=True)], dtype=np.int64)
                 cells_by_res[cover.res] = cells
             interior, boundary = self._cover_arrays(group)
             inside = _member(cells, interior)
@@ -512,7 +573,7 @@ class CarrierIndex:
                 if points is None:
                     points = shapely.points(lng, lat)
                 inside[edge] = shapely.covers(cover.geometry, points[edge])
-            table[need, group + 1] = inside
+            table[:, group + 1] = inside
         return table
 
     def _cover_arrays(self, group: int) -> tuple[IntArray, IntArray]:
@@ -567,7 +628,9 @@ class CarrierIndex:
             self._bufs = _buffers(len(bufs[0]) * 4)
         if flags & kernels.FLAG_GROUPS:
             ok = self._coverage_ok(query.dropoff_lat, query.dropoff_lng)
-            m, flags = kernels.select_one(self._hot_rows, ok, radius, by_dist, wd1000, limit, *bufs, n)
+            m, flags = kernels.select_one(
+                self._hot_rows, phi, math.radians(plng), math.cos(phi), ok, radius, by_dist, wd1000, limit, *bufs, n
+            )
         if m == 0:
             return [], [], [], False
         out_rows, out_a, _, out_p, out_s = bufs
@@ -621,112 +684,232 @@ class CarrierIndex:
     def match_many(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> list[list[Candidate]]:
         """Answer many queries in one pass: the same answers as ``[match(q) for q in queries]``.
 
-        Per query only the H3 cell and the (cached) disk are looked up in Python; coverage verdicts are
-        decided per fence for all queries at once; gather, filters, distances and top-k selection of every
-        query run in one compiled call.
+        Built on :meth:`match_many_arrays` (one compiled call for the whole batch); only the Candidate
+        objects are made here, with the score terms for queries that ask ``explain``.
+        """
+        if len(queries) == 0:
+            return []
+        with self._lock:
+            batch = self.match_many_arrays(queries, now_s=now_s)
+            out = batch.to_candidates()
+            for qi, q in enumerate(queries):
+                if q.explain:
+                    b, e = int(batch.offsets[qi]), int(batch.offsets[qi + 1])
+                    out[qi] = [
+                        Candidate(c.carrier_id, c.distance_m, c.score, self._explain(q, int(r), c.distance_m))
+                        for c, r in zip(out[qi], batch.rows[b:e].tolist(), strict=True)
+                    ]
+            return out
+
+    def _disk_span(self, cell: int, radius_m: float) -> tuple[int, int]:
+        """Where the covering disk of (cell, radius) sits in the disk pool (appended on first use), so a
+        batch passes per query two offsets instead of concatenating disks."""
+        key = (cell, radius_m)
+        span = self._disk_spans.get(key)
+        if span is None:
+            disk = cell_disk(cell, radius_m)
+            n = self._pool_n
+            m = len(disk.cells)
+            if n + m > len(self._pool_cells):
+                if n + m > DISK_POOL_MAX:  # forget every span; the pool restarts empty
+                    self._disk_spans.clear()
+                    n = 0
+                cap = max(4096, 2 * (n + m))
+                for name in ("_pool_cells", "_pool_phi", "_pool_lmb", "_pool_cos"):
+                    old = getattr(self, name)
+                    grown = np.zeros(cap, dtype=old.dtype)
+                    grown[:n] = old[:n]
+                    setattr(self, name, grown)
+            self._pool_cells[n : n + m] = disk.cells
+            self._pool_phi[n : n + m] = disk.phi
+            self._pool_lmb[n : n + m] = disk.lmb
+            self._pool_cos[n : n + m] = disk.cos_phi
+            self._pool_n = n + m
+            span = (n, n + m)
+            self._disk_spans[key] = span
+        return span
+
+    def match_many_arrays(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> BatchMatches:
+        """Answer many queries at once as columns (see :class:`BatchMatches`): what a batch consumer needs,
+        without one Python object per candidate. Same answers as ``match`` (ids, distances, scores).
+
+        Python touches each query only to read its fields, find its H3 cell and its (pooled) disk;
+        validation, trip lengths, coverage verdicts (per fence, for all queries at once), gather,
+        filters, distances and top-k selection run vectorised or in one compiled call (several threads
+        for big batches, see :data:`PARALLEL_MIN_QUERIES`).
         """
         n_q = len(queries)
         if n_q == 0:
-            return []
-        for query in queries:
-            validate_query(query)
+            return BatchMatches.empty(0)
+        num = np.array(
+            [
+                (
+                    q.pickup_lat,
+                    q.pickup_lng,
+                    q.dropoff_lat,
+                    q.dropoff_lng,
+                    q.weight_kg,
+                    q.volume_m3,
+                    q.radius_m,
+                    q.limit,
+                )
+                for q in queries
+            ],
+            dtype=np.float64,
+        ).reshape(n_q, 8)
+        cols = np.ascontiguousarray(num.T)
+        lat, lng, dlat, dlng = cols[0], cols[1], cols[2], cols[3]
+        kg, m3, radius = cols[4], cols[5], cols[6]
+        kinds = [(q.rank_by, q.vehicle_type) for q in queries]
+        by_dist = np.fromiter((k[0] == "distance" for k in kinds), dtype=np.bool_, count=n_q)
+        with np.errstate(invalid="ignore"):
+            valid = (
+                (np.abs(lat) <= 90.0)
+                & (np.abs(lng) <= 180.0)
+                & (np.abs(dlat) <= 90.0)
+                & (np.abs(dlng) <= 180.0)
+                & (radius >= 0.0)
+                & (radius <= 1_000_000.0)
+                & (kg >= 0.0)
+                & np.isfinite(kg)
+                & (m3 >= 0.0)
+                & np.isfinite(m3)
+                & (num[:, 7] >= 1.0)
+            )
+        if not valid.all() or not all(k[0] == "score" or k[0] == "distance" for k in kinds):
+            for query in queries:
+                validate_query(query)  # raises the precise error of the first bad query
         res = self.resolution
-        if any(_scan_all(res, q.radius_m) for q in queries):
-            return [self.match(q, now_s=now_s) for q in queries]
+        radius_l = radius.tolist()
+        if any(_scan_all(res, r) for r in set(radius_l)):
+            return self._arrays_from_loop(queries, now_s)
         now = time.time() if now_s is None else now_s
         cutoff = self._cutoff(now)
+        limit = num[:, 7].astype(np.int64)
         to_cell = h3i.latlng_to_cell
-        cells = [to_cell(q.pickup_lat, q.pickup_lng, res) for q in queries]
-        # Work in H3 order: neighbouring pickups read the same buckets while they are still in cache.
-        perm = sorted(range(n_q), key=cells.__getitem__)
-        queries = [queries[i] for i in perm]
-        radius = np.array([q.radius_m for q in queries])
-        disks = [cell_disk(cells[i], q.radius_m) for i, q in zip(perm, queries, strict=True)]
-        d_lens = np.fromiter((len(d.cells) for d in disks), dtype=np.int64, count=n_q)
-        d_off = np.zeros(n_q + 1, dtype=np.int64)
-        np.cumsum(d_lens, out=d_off[1:])
-        d_cells = np.concatenate([d.cells for d in disks])
-        d_phi = np.concatenate([d.phi for d in disks])
-        d_lmb = np.concatenate([d.lmb for d in disks])
-        d_cos = np.concatenate([d.cos_phi for d in disks])
-        # math (not NumPy) for the query side, exactly as the single-query path and the oracle.
-        q_phi_l = [math.radians(q.pickup_lat) for q in queries]
-        q_phi = np.array(q_phi_l)
-        q_lmb = np.array([math.radians(q.pickup_lng) for q in queries])
-        q_cos = np.array([math.cos(p) for p in q_phi_l])
-        kg = np.array([q.weight_kg for q in queries], dtype=np.float64)
-        m3 = np.array([q.volume_m3 for q in queries], dtype=np.float64)
-        by_dist = np.array([q.rank_by == "distance" for q in queries], dtype=np.bool_)
-        limit = np.array([q.limit for q in queries], dtype=np.int64)
-        trip_km = np.array(
-            [haversine_m(q.pickup_lat, q.pickup_lng, q.dropoff_lat, q.dropoff_lng) / 1000.0 for q in queries]
-        )
+        lat_l = lat.tolist()
+        lng_l = lng.tolist()
+        cells = [to_cell(a, b, res) for a, b in zip(lat_l, lng_l, strict=True)]
+        trip_km = np.empty(n_q)
+        kernels.trip_km_many(lat, lng, dlat, dlng, trip_km)
         w = self.weights
         wd1000 = w.distance_per_km / 1000.0
-        out: list[list[Candidate]] = [[] for _ in range(n_q)]
+        # Output slots per query: the limit plus room for near-ties (more -> the query is answered alone).
+        slot = np.zeros(n_q + 1, dtype=np.int64)
+        np.cumsum(np.minimum(limit, SLOT_LIMIT) + 8, out=slot[1:])
         with self._lock:
+            span = self._disk_span
+            spans = np.array([span(c, r) for c, r in zip(cells, radius_l, strict=True)], dtype=np.int64)
+            # Work in H3 order: neighbouring pickups read the same buckets while they are still in cache.
+            order = np.argsort(np.array(cells, dtype=np.int64), kind="stable")
             vcodes = self._vehicle_codes
-            code = np.fromiter(
-                (0 if q.vehicle_type is None else vcodes.get(q.vehicle_type, -1) for q in queries),
-                dtype=np.int64,
-                count=n_q,
-            )
+            code = np.fromiter((0 if k[1] is None else vcodes.get(k[1], -1) for k in kinds), dtype=np.int64, count=n_q)
             keys, starts, rows, csr_data = self._ensure_csr()
             if any(refs > 0 for refs in self._group_refs):
-                everyone = np.arange(n_q, dtype=np.int64)
                 if len(self._covers) <= VECTOR_COVER_GROUPS:
-                    table = self._coverage_table(queries, everyone)
+                    table = self._coverage_table(dlat, dlng)
                 else:
                     table = np.ones((n_q, len(self._covers) + 1), dtype=bool)
-                    for qi, q in enumerate(queries):
-                        table[qi] = self._coverage_ok(q.dropoff_lat, q.dropoff_lng)
+                    for qi, (a, b) in enumerate(zip(dlat.tolist(), dlng.tolist(), strict=True)):
+                        table[qi] = self._coverage_ok(a, b)
                 use_ok = np.ones(n_q, dtype=np.bool_)
             else:
                 table = np.ones((n_q, 1), dtype=bool)
                 use_ok = np.zeros(n_q, dtype=np.bool_)
-            hot = self._hot
-            sel_rows, sel_a, sel_p, sel_s, kept, flags = kernels.match_many_kernel(
-                d_cells, d_phi, d_lmb, d_cos, d_off, disks[0].slack_m,
+            threads = self._threads(n_q)
+            kernel = kernels.batch_parallel if threads > 1 else kernels.batch_serial
+            offsets, sel_rows, sel_a, sel_p, sel_s, flags = kernel(
+                threads * CHUNKS_PER_THREAD, order,
+                self._pool_cells, self._pool_phi, self._pool_lmb, self._pool_cos,
+                np.ascontiguousarray(spans[:, 0]), np.ascontiguousarray(spans[:, 1]), circumradius_upper_bound_m(res),
                 keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
-                self._hot_rows, q_phi, q_lmb, q_cos, radius, cutoff, kg, m3, code, by_dist, wd1000, w.price,
-                trip_km, limit, table, use_ok,
+                self._hot_rows, lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, w.price,
+                trip_km, limit, table, use_ok, slot,
             )  # fmt: skip
-            if len(sel_rows) == 0:
-                return out
             # Exact distances (NumPy's arcsin, as the oracle) and scores of every kept candidate.
             if kernels.exact_a():
                 dist = TWO_R * np.arcsin(sel_a)
             else:  # pragma: no cover - only where compiled sin differs from NumPy's
-                qs = np.repeat(np.arange(n_q), kept)
+                qs = np.repeat(np.arange(n_q), np.diff(offsets))
+                q_phi = np.radians(lat)
+                hot = self._hot
                 dist = haversine_rad_m_pairs(
-                    q_phi.take(qs), q_lmb.take(qs), q_cos.take(qs),
+                    q_phi.take(qs), np.radians(lng).take(qs), np.cos(q_phi).take(qs),
                     hot[PHI].take(sel_rows), hot[LMB].take(sel_rows), hot[COSPHI].take(sel_rows),
                 )  # fmt: skip
                 flags[:] |= kernels.FLAG_EXACT
             score = wd1000 * dist + sel_p + sel_s
-            row_all = sel_rows.tolist()
-            dist_all = dist.tolist()
-            score_all = score.tolist()
+            batch = BatchMatches(offsets, sel_rows, dist, score, [])
+            flagged = np.flatnonzero(flags)
+            if len(flagged):
+                batch = self._finish_flagged(batch, queries, flagged, flags, cutoff)
             ids = self._ids
-            pos = 0
-            for qi, (m, f) in enumerate(zip(kept.tolist(), flags.tolist(), strict=True)):
-                if m == 0:
-                    continue
-                end = pos + m
-                q = queries[qi]
-                if f or q.explain:
-                    row_l, dists, scores = row_all[pos:end], dist_all[pos:end], score_all[pos:end]
-                    exact = bool(f & kernels.FLAG_EXACT)
-                    if exact:
-                        keep = [i for i, d in enumerate(dists) if d <= q.radius_m]
-                        row_l = [row_l[i] for i in keep]
-                        dists = [dists[i] for i in keep]
-                        scores = [scores[i] for i in keep]
-                    out[perm[qi]] = self._candidates(q, row_l, dists, scores, exact)
-                else:
-                    out[perm[qi]] = [_candidate(ids[row_all[i]], dist_all[i], score_all[i]) for i in range(pos, end)]
-                pos = end
-            return out
+            batch.carrier_ids.extend(map(ids.__getitem__, batch.rows.tolist()))  # type: ignore[arg-type]
+            return batch
+
+    def _finish_flagged(
+        self, batch: BatchMatches, queries: Sequence[MatchQuery], flagged: IntArray, flags: IntArray, cutoff: float
+    ) -> BatchMatches:
+        """Redo the few queries the kernel flagged: re-check the radius and re-sort by (exact key, id) with
+        exact values, or answer alone a query whose kept candidates overflowed its slots. Holds the lock."""
+        ids = self._ids
+        offsets = batch.offsets
+        parts_r: list[IntArray] = []
+        parts_d: list[FloatArray] = []
+        parts_s: list[FloatArray] = []
+        counts = np.diff(offsets)
+        prev = 0
+        for qi in flagged.tolist():
+            q = queries[qi]
+            b, e = int(offsets[qi]), int(offsets[qi + 1])
+            if flags[qi] & kernels.FLAG_OVERFLOW:
+                row_l, dists, scores, exact = self._run_one(q, cutoff, q.limit)
+            else:
+                row_l = batch.rows[b:e].tolist()
+                dists = batch.distance_m[b:e].tolist()
+                scores = batch.score[b:e].tolist()
+                exact = bool(flags[qi] & kernels.FLAG_EXACT)
+                if exact:
+                    keep = [i for i, d in enumerate(dists) if d <= q.radius_m]
+                    row_l = [row_l[i] for i in keep]
+                    dists = [dists[i] for i in keep]
+                    scores = [scores[i] for i in keep]
+            order: Sequence[int] = range(len(row_l))
+            if exact:
+                key = dists if q.rank_by == "distance" else scores
+                order = sorted(order, key=lambda i: (key[i], ids[row_l[i]]))[: q.limit]
+            parts_r += [batch.rows[prev:b], np.array([row_l[i] for i in order], dtype=np.int64)]
+            parts_d += [batch.distance_m[prev:b], np.array([dists[i] for i in order], dtype=np.float64)]
+            parts_s += [batch.score[prev:b], np.array([scores[i] for i in order], dtype=np.float64)]
+            counts[qi] = len(order)
+            prev = e
+        parts_r.append(batch.rows[prev:])
+        parts_d.append(batch.distance_m[prev:])
+        parts_s.append(batch.score[prev:])
+        new_off = np.zeros(len(offsets), dtype=np.int64)
+        np.cumsum(counts, out=new_off[1:])
+        return BatchMatches(new_off, np.concatenate(parts_r), np.concatenate(parts_d), np.concatenate(parts_s), [])
+
+    def _arrays_from_loop(self, queries: Sequence[MatchQuery], now_s: float | None) -> BatchMatches:
+        """Queries whose radius needs a scan of every carrier: answered one by one, packed as columns."""
+        with self._lock:
+            answers = [self.match(q, now_s=now_s) for q in queries]
+            rows = [self._row[c.carrier_id] for a in answers for c in a]
+        offsets = np.zeros(len(queries) + 1, dtype=np.int64)
+        np.cumsum([len(a) for a in answers], out=offsets[1:])
+        return BatchMatches(
+            offsets,
+            np.array(rows, dtype=np.int64),
+            np.array([c.distance_m for a in answers for c in a], dtype=np.float64),
+            np.array([c.score for a in answers for c in a], dtype=np.float64),
+            [c.carrier_id for a in answers for c in a],
+        )
+
+    def _threads(self, n_q: int) -> int:
+        """How many threads a batch of ``n_q`` queries runs on (1 below the threshold or when disabled)."""
+        if self.parallel is False or n_q < PARALLEL_MIN_QUERIES:
+            return 1
+        return max(1, min(numba.get_num_threads(), MAX_THREADS))
 
     def _explain(self, query: MatchQuery, row: int, distance_m: float) -> dict[str, float]:
         profile = self._profiles[row]
@@ -759,4 +942,4 @@ class CarrierIndex:
         return assign_batch(self, queries, now_s=now_s, per_carrier_capacity=per_carrier_capacity)
 
 
-__all__ = ["DEFAULT_RESOLUTION", "CarrierIndex", "validate_query"]
+__all__ = ["DEFAULT_RESOLUTION", "BatchMatches", "CarrierIndex", "validate_query"]

@@ -23,10 +23,12 @@ Exactness
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 EARTH_RADIUS_M = 6_371_008.8
 # Tolerance between libm's and NumPy's asin-based distances (their difference is a few ulp, < 1e-7 m).
@@ -47,6 +49,20 @@ def _half_chord(phi1: float, lmb1: float, cos1: float, phi: float, lmb: float, c
     if a > 1.0:
         a = 1.0
     return a
+
+
+# Half-angle differences below this (radians, ~64 km) take the polynomial path of :func:`_eval`.
+FAST_HALF_ANGLE = 0.005
+
+
+@njit(cache=True, nogil=True)
+def _asin_approx(x: float) -> float:
+    """``asin(x)`` for the selection keys: a Taylor polynomial for small ``x`` (relative error < 1e-16 for
+    x < 0.01, i.e. far below :data:`EPS_M` at any distance that takes it), libm's otherwise."""
+    if x < 0.01:
+        x2 = x * x
+        return x * (1.0 + x2 * (1.0 / 6.0 + x2 * (3.0 / 40.0 + x2 * (5.0 / 112.0 + x2 * (35.0 / 1152.0)))))
+    return math.asin(x)
 
 
 @njit(cache=True, nogil=True)
@@ -72,55 +88,34 @@ def _a_limit(distance_m: float) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _consider(
-    r,
-    src,
-    i,
-    hot,
-    qphi,
-    qlmb,
-    qcos,
-    radius,
-    a_hi,
-    cutoff,
-    kg,
-    m3,
-    by_dist,
-    wd1000,
-    price,
-    trip_km,
-    out_rows,
-    out_a,
-    out_key,
-    out_p,
-    out_s,
-    n,
-):  # type: ignore[no-untyped-def]
-    """Test carrier row ``r`` (filter columns read from ``src[i]``: the CSR copy or ``hot`` itself; the
-    score columns from ``hot[r]``); when it survives, append it at ``n`` and answer n + 1 (else n)."""
-    if src[i, TS_EFF] < cutoff or src[i, KG] < kg or src[i, M3] < m3:
-        return n
-    phi = src[i, PHI]
-    lmb = src[i, LMB]
-    cosp = src[i, COSPHI]
-    # Cheap bound before the trigonometry, then the haversine term against a margin above the radius's.
-    if _half_chord_lower(qphi, qlmb, qcos, phi, lmb, cosp) > a_hi:
-        return n
-    a = _half_chord(qphi, qlmb, qcos, phi, lmb, cosp)
-    if a > a_hi:
-        return n
+def _eval(phi, lmb, cosp, qphi, qlmb, qcos, radius, a_hi, by_dist, wd1000, p, s):  # type: ignore[no-untyped-def]
+    """Distance test and ranking key of one carrier (scalars only: no array reference counting per
+    carrier); answers (sqrt of the approximate haversine term, key), the first -1.0 when it is too far."""
+    hx = (phi - qphi) * 0.5
+    hy = (lmb - qlmb) * 0.5
+    if abs(hx) < FAST_HALF_ANGLE and abs(hy) < FAST_HALF_ANGLE:
+        # Near: sin by its Taylor polynomial (x - x^3/6 + x^5/120, error < x^7/5040: ~1e-16 relative).
+        # This approximate term only filters and ranks within EPS_M; _select recomputes the exact term
+        # (libm's sin, NumPy's bits) of the few candidates it keeps.
+        x2 = hx * hx
+        y2 = hy * hy
+        sx = hx * (1.0 - x2 * (1.0 / 6.0) * (1.0 - x2 * (1.0 / 20.0)))
+        sy = hy * (1.0 - y2 * (1.0 / 6.0) * (1.0 - y2 * (1.0 / 20.0)))
+        a = sx * sx + qcos * cosp * (sy * sy)
+        if a > a_hi:
+            return -1.0, 0.0
+    else:
+        # Cheap bound before the trigonometry, then the haversine term against a margin above the radius's.
+        if _half_chord_lower(qphi, qlmb, qcos, phi, lmb, cosp) > a_hi:
+            return -1.0, 0.0
+        a = _half_chord(qphi, qlmb, qcos, phi, lmb, cosp)
+        if a > a_hi:
+            return -1.0, 0.0
     sq = math.sqrt(a)
-    d = 2.0 * EARTH_RADIUS_M * math.asin(sq)
+    d = 2.0 * EARTH_RADIUS_M * _asin_approx(sq)
     if d > radius + EPS_M:
-        return n
-    p = price * (hot[r, BASE] + hot[r, RATE] * trip_km)
-    s = hot[r, STATIC]
-    out_rows[n] = r
-    out_a[n] = sq  # sqrt(a): the caller applies NumPy's arcsin to it, as the oracle does
-    out_p[n] = p
-    out_s[n] = s
-    out_key[n] = d if by_dist else wd1000 * d + p + s
-    return n + 1
+        return -1.0, 0.0
+    return sq, (d if by_dist else wd1000 * d + p + s)
 
 
 _HASH_MUL = np.uint64(0x9E3779B97F4A7C15)
@@ -199,6 +194,8 @@ def _gather(
     wd1000,
     price,
     trip_km,
+    ok,
+    use_ok,
     out_rows,
     out_a,
     out_key,
@@ -218,30 +215,25 @@ def _gather(
                 continue
             if n >= limit:
                 return -1
-            n = _consider(
-                r,
-                hot,
-                r,
-                hot,
-                qphi,
-                qlmb,
-                qcos,
-                radius,
-                a_hi,
-                cutoff,
-                kg,
-                m3,
-                by_dist,
-                wd1000,
-                price,
-                trip_km,
-                out_rows,
-                out_a,
-                out_key,
-                out_p,
-                out_s,
-                n,
+            if hot[r, TS_EFF] < cutoff or hot[r, KG] < kg or hot[r, M3] < m3:
+                continue
+            if use_ok:
+                g = int(hot[r, COVG])
+                if g >= 0 and not ok[g + 1]:
+                    continue
+            p = price * (hot[r, BASE] + hot[r, RATE] * trip_km)
+            s = hot[r, STATIC]
+            sq, key = _eval(
+                hot[r, PHI], hot[r, LMB], hot[r, COSPHI], qphi, qlmb, qcos, radius, a_hi, by_dist, wd1000, p, s
             )
+            if sq < 0.0:
+                continue
+            out_rows[n] = r
+            out_a[n] = sq  # sqrt(a): the caller applies NumPy's arcsin to it, as the oracle does
+            out_p[n] = p
+            out_s[n] = s
+            out_key[n] = key
+            n += 1
         return n
     a_reach = _a_limit(radius + slack_m)
     shift = _shift_of(keys)
@@ -259,60 +251,59 @@ def _gather(
                 continue
             if n >= limit:
                 return -1
-            n = _consider(
-                r,
-                csr_data,
-                t,
-                hot,
+            if csr_data[t, TS_EFF] < cutoff or csr_data[t, KG] < kg or csr_data[t, M3] < m3:
+                continue
+            if use_ok:
+                g = int(csr_data[t, COVG])
+                if g >= 0 and not ok[g + 1]:
+                    continue
+            p = price * (csr_data[t, BASE] + csr_data[t, RATE] * trip_km)
+            s = csr_data[t, STATIC]
+            sq, key = _eval(
+                csr_data[t, PHI],
+                csr_data[t, LMB],
+                csr_data[t, COSPHI],
                 qphi,
                 qlmb,
                 qcos,
                 radius,
                 a_hi,
-                cutoff,
-                kg,
-                m3,
                 by_dist,
                 wd1000,
-                price,
-                trip_km,
-                out_rows,
-                out_a,
-                out_key,
-                out_p,
-                out_s,
-                n,
+                p,
+                s,
             )
+            if sq < 0.0:
+                continue
+            out_rows[n] = r
+            out_a[n] = sq  # sqrt(a): the caller applies NumPy's arcsin to it, as the oracle does
+            out_p[n] = p
+            out_s[n] = s
+            out_key[n] = key
+            n += 1
     for t in range(n_delta):
         r = delta[t]
         if cell[r] == 0 or (code != 0 and vcode[r] != code):
             continue
         if n >= limit:
             return -1
-        n = _consider(
-            r,
-            hot,
-            r,
-            hot,
-            qphi,
-            qlmb,
-            qcos,
-            radius,
-            a_hi,
-            cutoff,
-            kg,
-            m3,
-            by_dist,
-            wd1000,
-            price,
-            trip_km,
-            out_rows,
-            out_a,
-            out_key,
-            out_p,
-            out_s,
-            n,
-        )
+        if hot[r, TS_EFF] < cutoff or hot[r, KG] < kg or hot[r, M3] < m3:
+            continue
+        if use_ok:
+            g = int(hot[r, COVG])
+            if g >= 0 and not ok[g + 1]:
+                continue
+        p = price * (hot[r, BASE] + hot[r, RATE] * trip_km)
+        s = hot[r, STATIC]
+        sq, key = _eval(hot[r, PHI], hot[r, LMB], hot[r, COSPHI], qphi, qlmb, qcos, radius, a_hi, by_dist, wd1000, p, s)
+        if sq < 0.0:
+            continue
+        out_rows[n] = r
+        out_a[n] = sq  # sqrt(a): the caller applies NumPy's arcsin to it, as the oracle does
+        out_p[n] = p
+        out_s[n] = s
+        out_key[n] = key
+        n += 1
     return n
 
 
@@ -327,6 +318,9 @@ def _has_group(hot, out_rows, b, e):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def _select(
     hot,
+    qphi,
+    qlmb,
+    qcos,
     ok,
     use_ok,
     radius,
@@ -365,7 +359,7 @@ def _select(
     c = 0
     for i in range(b, n):
         key = out_key[i]
-        d = key if by_dist else 2.0 * EARTH_RADIUS_M * math.asin(out_a[i])
+        d = key if by_dist else 2.0 * EARTH_RADIUS_M * _asin_approx(out_a[i])
         if d <= certain:
             tmp[c] = key
             c += 1
@@ -415,9 +409,13 @@ def _select(
         key = out_key[i]
         if i > b and key - out_key[i - 1] <= eps_k + 1e-12 * abs(key):
             flags |= FLAG_EXACT
-        d = key if by_dist else 2.0 * EARTH_RADIUS_M * math.asin(out_a[i])
+        d = key if by_dist else 2.0 * EARTH_RADIUS_M * _asin_approx(out_a[i])
         if d > certain:
             flags |= FLAG_EXACT
+    # The exact haversine terms (sqrt, as the caller's arcsin wants them) of the kept candidates.
+    for i in range(b, k):
+        r = out_rows[i]
+        out_a[i] = math.sqrt(_half_chord(qphi, qlmb, qcos, hot[r, PHI], hot[r, LMB], hot[r, COSPHI]))
     return m, flags
 
 
@@ -494,6 +492,8 @@ def match_one(
         wd1000,
         price,
         trip_km,
+        ok,
+        use_ok,
         out_rows,
         out_a,
         out_key,
@@ -506,13 +506,19 @@ def match_one(
         return -1, 0, 0
     if not use_ok and _has_group(hot, out_rows, 0, n):
         return n, 0, FLAG_GROUPS
-    m, flags = _select(hot, ok, use_ok, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n)
+    # With use_ok the gather already dropped the carriers whose coverage misses the dropoff.
+    m, flags = _select(
+        hot, qphi, qlmb, qcos, ok, False, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n
+    )
     return n, m, flags
 
 
 @njit(cache=True, nogil=True)
 def select_one(
     hot,
+    qphi,
+    qlmb,
+    qcos,
     ok,
     radius,
     by_dist,
@@ -526,80 +532,9 @@ def select_one(
     n,
 ):  # type: ignore[no-untyped-def]
     """The selection step of :func:`match_one` once the coverage verdicts ``ok`` are known."""
-    return _select(hot, ok, True, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n)
-
-
-# fmt: off
-@njit(cache=True, nogil=True)
-def match_many_kernel(
-    d_cells, d_phi, d_lmb, d_cos, d_off, slack_m,
-    keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
-    qphi, qlmb, qcos, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
-    ok_table, use_ok,
-):  # type: ignore[no-untyped-def]
-    """:func:`match_one` for every query (serially: on a shared box threads only add waiting).
-
-    ``ok_table[q]``: coverage verdicts of query q (used where ``use_ok[q]``). Answers the selected
-    (rows, haversine terms, price terms, static terms) of all queries one after the other, and per
-    query the number kept and its flags."""
-    n_q = len(qphi)
-    size = max(64, min(len(rows) + n_delta, 4096))
-    b_rows = np.empty(size, dtype=np.int64)
-    b_a = np.empty(size)
-    b_key = np.empty(size)
-    b_p = np.empty(size)
-    b_s = np.empty(size)
-    cap_out = max(16, 8 * n_q)
-    o_rows = np.empty(cap_out, dtype=np.int64)
-    o_a = np.empty(cap_out)
-    o_p = np.empty(cap_out)
-    o_s = np.empty(cap_out)
-    kept = np.zeros(n_q, dtype=np.int64)
-    flags = np.zeros(n_q, dtype=np.int64)
-    pos = 0
-    for q in range(n_q):
-        if code[q] < 0:
-            continue
-        while True:
-            n = _gather(
-                d_cells, d_phi, d_lmb, d_cos, d_off[q], d_off[q + 1], slack_m,
-                keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, False, hot,
-                qphi[q], qlmb[q], qcos[q], radius[q], cutoff, kg[q], m3[q], code[q], by_dist[q], wd1000, price,
-                trip_km[q], b_rows, b_a, b_key, b_p, b_s, 0, len(b_rows),
-            )
-            if n >= 0:
-                break
-            size *= 4
-            b_rows = np.empty(size, dtype=np.int64)
-            b_a = np.empty(size)
-            b_key = np.empty(size)
-            b_p = np.empty(size)
-            b_s = np.empty(size)
-        m, f = _select(
-            hot, ok_table[q], use_ok[q], radius[q], by_dist[q], wd1000, limit[q],
-            b_rows, b_a, b_key, b_p, b_s, 0, n,
-        )
-        if pos + m > len(o_rows):
-            new_cap = max(2 * len(o_rows), pos + m)
-            t_rows = np.empty(new_cap, dtype=np.int64)
-            t_a = np.empty(new_cap)
-            t_p = np.empty(new_cap)
-            t_s = np.empty(new_cap)
-            t_rows[:pos] = o_rows[:pos]
-            t_a[:pos] = o_a[:pos]
-            t_p[:pos] = o_p[:pos]
-            t_s[:pos] = o_s[:pos]
-            o_rows, o_a, o_p, o_s = t_rows, t_a, t_p, t_s
-        for i in range(m):
-            o_rows[pos + i] = b_rows[i]
-            o_a[pos + i] = b_a[i]
-            o_p[pos + i] = b_p[i]
-            o_s[pos + i] = b_s[i]
-        pos += m
-        kept[q] = m
-        flags[q] = f
-    return o_rows[:pos], o_a[:pos], o_p[:pos], o_s[:pos], kept, flags
-# fmt: on
+    return _select(
+        hot, qphi, qlmb, qcos, ok, True, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n
+    )
 
 
 _WARM: list[bool] = []
@@ -629,7 +564,7 @@ def warm_up() -> None:
         table,
         starts,
         i8,
-        hot[:, :8].copy(),
+        hot[:, :12].copy(),
         stale,
         i8,
         0,
@@ -655,15 +590,18 @@ def warm_up() -> None:
         buf_i,
         *bufs,
     )
-    select_one(hot, ok, 1.0, False, 0.001, 5, buf_i, *bufs, 0)
-    d_off = np.zeros(2, dtype=np.int64)
+    select_one(hot, 0.0, 0.0, 1.0, ok, 1.0, False, 0.001, 5, buf_i, *bufs, 0)
     flag = np.zeros(1, dtype=np.bool_)
+    trip = np.zeros(1)
+    trip_km_many(f8, f8, f8, f8, trip)
+    slot = np.array([0, 13], dtype=np.int64)
     # fmt: off
-    match_many_kernel(
-        i8, f8, f8, f8, d_off, 1.0, table, starts, i8, hot[:, :8].copy(), stale, i8, 0, i8, i8, hot,
-        f8, f8, f8 + 1.0, f8 + 1.0, 0.0, f8, f8, i8, flag, 0.001, 0.1, f8, i8 + 5,
-        np.ones((1, 1), dtype=np.bool_), flag,
-    )
+    for kernel in (batch_serial, batch_parallel):
+        kernel(
+            1, i8, i8, f8, f8, f8, i8, i8 + 1, 1.0, table, starts, i8, hot[:, :12].copy(), stale, i8, 0, i8, i8, hot,
+            f8, f8, f8 + 1.0, 0.0, f8, f8, i8, flag, 0.001, 0.1, trip, i8 + 5,
+            np.ones((1, 1), dtype=np.bool_), flag, slot,
+        )
     # fmt: on
 
 
@@ -701,3 +639,155 @@ def exact_a() -> bool:
             same = same and bool(np.array_equal(ref, half_chords(phi1, lmb1, cos1, phis, lmbs, coss)))
         _EXACT_A.append(same)
     return _EXACT_A[0]
+
+
+# ------------------------------------------------------------------------------------------- batches
+FLAG_OVERFLOW = 4  # more survivors kept than the query's output slots: the caller answers it alone
+
+_LIBM = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+_pow = _LIBM.pow
+_pow.restype = ctypes.c_double
+_pow.argtypes = [ctypes.c_double, ctypes.c_double]
+
+
+@njit(nogil=True)  # not cached: it calls libm's pow through ctypes
+def trip_km_many(lat1, lng1, lat2, lng2, out):  # type: ignore[no-untyped-def]
+    """``geo.distance.haversine_m(...) / 1000`` for many pairs, bit for bit: the same libm calls in the same
+    order (Python's ``x ** 2`` is libm's ``pow``, which can differ from ``x * x`` by an ulp)."""
+    for i in range(len(lat1)):
+        phi1 = math.radians(lat1[i])
+        phi2 = math.radians(lat2[i])
+        dphi = phi2 - phi1
+        dlmb = math.radians(lng2[i]) - math.radians(lng1[i])
+        a = _pow(math.sin(dphi * 0.5), 2.0) + math.cos(phi1) * math.cos(phi2) * _pow(math.sin(dlmb * 0.5), 2.0)
+        out[i] = 2.0 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, a))) / 1000.0
+
+
+# fmt: off
+@njit(cache=True, nogil=True)
+def _batch_chunk(
+    i0, i1, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
+    keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+    lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
+    ok_table, use_ok, slot, o_rows, o_a, o_p, o_s, kept, flags,
+):  # type: ignore[no-untyped-def]
+    """Queries ``order[i0:i1]``: gather + select each into its output slots ``slot[q]..slot[q + 1]``."""
+    size = max(64, min(len(rows) + n_delta, 4096))
+    b_rows = np.empty(size, dtype=np.int64)
+    b_a = np.empty(size)
+    b_key = np.empty(size)
+    b_p = np.empty(size)
+    b_s = np.empty(size)
+    for i in range(i0, i1):
+        q = order[i]
+        if code[q] < 0:
+            continue
+        phi = math.radians(lat[q])
+        while True:
+            n = _gather(
+                d_cells, d_phi, d_lmb, d_cos, d0s[q], d1s[q], slack_m,
+                keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, False, hot,
+                phi, math.radians(lng[q]), math.cos(phi), radius[q], cutoff, kg[q], m3[q], code[q], by_dist[q],
+                wd1000, price, trip_km[q], ok_table[q], use_ok[q], b_rows, b_a, b_key, b_p, b_s, 0, len(b_rows),
+            )
+            if n >= 0:
+                break
+            size *= 4
+            b_rows = np.empty(size, dtype=np.int64)
+            b_a = np.empty(size)
+            b_key = np.empty(size)
+            b_p = np.empty(size)
+            b_s = np.empty(size)
+        m, f = _select(
+            hot, phi, math.radians(lng[q]), math.cos(phi), ok_table[q], False, radius[q], by_dist[q], wd1000, limit[q],
+            b_rows, b_a, b_key, b_p, b_s, 0, n,
+        )
+        base = slot[q]
+        if m > slot[q + 1] - base:
+            flags[q] = f | FLAG_OVERFLOW
+            continue
+        for j in range(m):
+            o_rows[base + j] = b_rows[j]
+            o_a[base + j] = b_a[j]
+            o_p[base + j] = b_p[j]
+            o_s[base + j] = b_s[j]
+        kept[q] = m
+        flags[q] = f
+
+
+@njit(cache=True, nogil=True)
+def _compact(slot, o_rows, o_a, o_p, o_s, kept):  # type: ignore[no-untyped-def]
+    """Per-query slots -> one contiguous run per query (in query order); answers the offsets too."""
+    n_q = len(kept)
+    offsets = np.zeros(n_q + 1, dtype=np.int64)
+    for q in range(n_q):
+        offsets[q + 1] = offsets[q] + kept[q]
+    total = offsets[n_q]
+    r = np.empty(total, dtype=np.int64)
+    a = np.empty(total)
+    p = np.empty(total)
+    s = np.empty(total)
+    for q in range(n_q):
+        src = slot[q]
+        dst = offsets[q]
+        for j in range(kept[q]):
+            r[dst + j] = o_rows[src + j]
+            a[dst + j] = o_a[src + j]
+            p[dst + j] = o_p[src + j]
+            s[dst + j] = o_s[src + j]
+    return offsets, r, a, p, s
+
+
+@njit(cache=True, nogil=True)
+def _batch_out(n_q, total):  # type: ignore[no-untyped-def]
+    return (
+        np.empty(total, dtype=np.int64),
+        np.empty(total),
+        np.empty(total),
+        np.empty(total),
+        np.zeros(n_q, dtype=np.int64),
+        np.zeros(n_q, dtype=np.int64),
+    )
+
+
+@njit(cache=True, nogil=True)
+def batch_serial(
+    n_chunks, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
+    keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+    lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
+    ok_table, use_ok, slot,
+):  # type: ignore[no-untyped-def]
+    """Every query of a batch, in ``order``, on this thread; answers (offsets, rows, sqrt of haversine
+    terms, price terms, static terms) with one contiguous run per query in query order, and flags."""
+    n_q = len(lat)
+    o_rows, o_a, o_p, o_s, kept, flags = _batch_out(n_q, slot[n_q])
+    _batch_chunk(
+        0, n_q, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
+        keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+        lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
+        ok_table, use_ok, slot, o_rows, o_a, o_p, o_s, kept, flags,
+    )
+    offsets, r, a, p, s = _compact(slot, o_rows, o_a, o_p, o_s, kept)
+    return offsets, r, a, p, s, flags
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def batch_parallel(
+    n_chunks, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
+    keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+    lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
+    ok_table, use_ok, slot,
+):  # type: ignore[no-untyped-def]
+    """:func:`batch_serial` with ``order`` split into ``n_chunks`` runs spread over numba's threads."""
+    n_q = len(lat)
+    o_rows, o_a, o_p, o_s, kept, flags = _batch_out(n_q, slot[n_q])
+    for c in prange(n_chunks):
+        _batch_chunk(
+            c * n_q // n_chunks, (c + 1) * n_q // n_chunks, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
+            keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+            lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
+            ok_table, use_ok, slot, o_rows, o_a, o_p, o_s, kept, flags,
+        )
+    offsets, r, a, p, s = _compact(slot, o_rows, o_a, o_p, o_s, kept)
+    return offsets, r, a, p, s, flags
+# fmt: on
