@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+import h3._cy as h3_cy
 import h3.api.basic_int as h3i
 import numba
 import numpy as np
@@ -72,6 +73,7 @@ VECTOR_COVER_GROUPS = 64
 # match_many_arrays: batches of at least this many queries run on several threads (numba prange)...
 PARALLEL_MIN_QUERIES = 64
 MAX_THREADS = 2
+RETRY_EVERY = 8  # parallel=None: every this many big batches, time the mode that was slower
 CHUNKS_PER_THREAD = 4  # ...split into this many runs per thread (pickups differ in cost)
 # Output slots per query in a batch: min(limit, SLOT_LIMIT) + 8 (near-ties past that: answered alone).
 SLOT_LIMIT = 64
@@ -247,6 +249,9 @@ class CarrierIndex:
         self._pool_lmb: FloatArray = np.zeros(0)
         self._pool_cos: FloatArray = np.zeros(0)
         self._pool_n = 0
+        # Wall seconds per query of the batch kernel on one thread / several (moving averages).
+        self._mode_cost_s: list[float | None] = [None, None]
+        self._big_batches = 0
         self._vehicle_codes: dict[str, int] = {}
         # Coverage groups: identical polygons share one cover and one group id.
         self._group_of_wkb: dict[bytes, int] = {}
@@ -562,9 +567,12 @@ class CarrierIndex:
                 continue
             cells = cells_by_res.get(cover.res)
             if cells is None:
-                to_cell = h3i.latlng_to_cell
-                res = cover.res
-                cells = np.array([to_cell(a, b, res) for a, b in zip(lat_l, lng_l, strict=True)], dtype=np.int64)
+                to_cell = h3_cy.latlng_to_cell  # what h3i.latlng_to_cell calls, without its wrapper
+                cells = np.fromiter(
+                    map(to_cell, lat_l, lng_l, itertools.repeat(cover.res, len(lat_l))),
+                    dtype=np.int64,
+                    count=len(lat_l),
+                )
                 cells_by_res[cover.res] = cells
             interior, boundary = self._cover_arrays(group)
             inside = _member(cells, interior)
@@ -786,10 +794,7 @@ class CarrierIndex:
         now = time.time() if now_s is None else now_s
         cutoff = self._cutoff(now)
         limit = num[:, 7].astype(np.int64)
-        to_cell = h3i.latlng_to_cell
-        lat_l = lat.tolist()
-        lng_l = lng.tolist()
-        cells = [to_cell(a, b, res) for a, b in zip(lat_l, lng_l, strict=True)]
+        cells = list(map(h3_cy.latlng_to_cell, lat.tolist(), lng.tolist(), itertools.repeat(res, n_q)))
         trip_km = np.empty(n_q)
         kernels.trip_km_many(lat, lng, dlat, dlng, trip_km)
         w = self.weights
@@ -818,6 +823,7 @@ class CarrierIndex:
                 use_ok = np.zeros(n_q, dtype=np.bool_)
             threads = self._threads(n_q)
             kernel = kernels.batch_parallel if threads > 1 else kernels.batch_serial
+            t0 = time.perf_counter()
             offsets, sel_rows, sel_a, sel_p, sel_s, flags = kernel(
                 threads * CHUNKS_PER_THREAD, order,
                 self._pool_cells, self._pool_phi, self._pool_lmb, self._pool_cos,
@@ -826,6 +832,8 @@ class CarrierIndex:
                 self._hot_rows, lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, w.price,
                 trip_km, limit, table, use_ok, slot,
             )  # fmt: skip
+            if self.parallel is None and n_q >= PARALLEL_MIN_QUERIES:
+                self._record_kernel_time(threads > 1, (time.perf_counter() - t0) / n_q)
             # Exact distances (NumPy's arcsin, as the oracle) and scores of every kept candidate.
             if kernels.exact_a():
                 dist = TWO_R * np.arcsin(sel_a)
@@ -906,10 +914,31 @@ class CarrierIndex:
         )
 
     def _threads(self, n_q: int) -> int:
-        """How many threads a batch of ``n_q`` queries runs on (1 below the threshold or when disabled)."""
+        """How many threads a batch of ``n_q`` queries runs on: 1 below the threshold or when disabled;
+        with ``parallel=None`` whichever mode has been faster per query lately (threads only pay off when
+        the cores are idle: on a loaded box they wait for each other), re-trying the other mode every
+        :data:`RETRY_EVERY` big batches."""
         if self.parallel is False or n_q < PARALLEL_MIN_QUERIES:
             return 1
-        return max(1, min(numba.get_num_threads(), MAX_THREADS))
+        threads = max(1, min(numba.get_num_threads(), MAX_THREADS))
+        if self.parallel is True or threads == 1:
+            return threads
+        self._big_batches += 1
+        serial, par = self._mode_cost_s
+        if serial is None:
+            return 1
+        if par is None:
+            return threads
+        prefer_par = par < serial
+        if self._big_batches % RETRY_EVERY == 0:
+            prefer_par = not prefer_par
+        return threads if prefer_par else 1
+
+    def _record_kernel_time(self, parallel: bool, seconds_per_query: float) -> None:
+        """Moving average of the batch kernel's wall time per query, per mode (see :meth:`_threads`)."""
+        i = 1 if parallel else 0
+        old = self._mode_cost_s[i]
+        self._mode_cost_s[i] = seconds_per_query if old is None else 0.7 * old + 0.3 * seconds_per_query
 
     def _explain(self, query: MatchQuery, row: int, distance_m: float) -> dict[str, float]:
         profile = self._profiles[row]

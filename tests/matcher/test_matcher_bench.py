@@ -13,6 +13,8 @@ KEYS = {
     "carriers",
     "queries",
     "ours_qps",
+    "ours_match_many_qps",
+    "batch_equals_loop",
     "postgis_qps",
     "redis_qps",
     "vs_postgis",
@@ -35,6 +37,8 @@ def test_bench_match_quick_run_prints_json_with_full_agreement() -> None:
     payload = json.loads(result.stdout.strip().splitlines()[-1])
     assert payload.keys() >= KEYS
     assert payload["agree_with_bruteforce"] == 1.0
+    assert payload["batch_equals_loop"] == 1.0
+    assert "match_many_arrays" in payload["ours_mode"]
     assert payload["postgis_same_answers"] == 1.0
     assert payload["postgis_qps"] > 0
     assert payload["redis_qps"] > 0
