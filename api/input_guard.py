@@ -1,4 +1,4 @@
-"""Reject NUL characters anywhere in a request before it reaches a handler.
+"""Reject NUL characters anywhere in a request, and oversized bodies, before they reach a handler.
 
 PostgreSQL text cannot hold NUL, so such input would fail deep inside a transaction; SQLite would store
 it silently. Either way it is never meaningful in this API, so it is a 422 at the door, for every route.
@@ -7,12 +7,15 @@ it silently. Either way it is never meaningful in this API, so it is a 422 at th
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-NUL_JSON_ESCAPES = (b"\\u0000", b"\x00")
+# A JSON escape \u0000 is one preceded by an even number of backslashes (``\\u0000`` is a backslash and "u0000").
+NUL_IN_JSON = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000|\x00")
 MESSAGE = "NUL characters (\\u0000) are not allowed in paths, query strings or bodies"
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 class RejectNulCharacters:
@@ -30,6 +33,7 @@ class RejectNulCharacters:
             await _reject(send)
             return
         chunks: list[bytes] = []
+        size = 0
         more = True
         while more:
             message = await receive()
@@ -38,8 +42,12 @@ class RejectNulCharacters:
                 return
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
+            size += len(chunks[-1])
+            if size > MAX_BODY_BYTES:
+                await _reject(send, 413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+                return
         body = b"".join(chunks)
-        if any(marker in body for marker in NUL_JSON_ESCAPES):
+        if NUL_IN_JSON.search(body):
             await _reject(send)
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
@@ -58,12 +66,12 @@ def _replay(messages: list[Message], receive: Receive | None = None) -> Receive:
     return replayed
 
 
-async def _reject(send: Send) -> None:
-    body = json.dumps({"error": {"code": "invalid_input", "message": MESSAGE}}).encode()
+async def _reject(send: Send, status: int = 422, code: str = "invalid_input", message: str = MESSAGE) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 422,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )

@@ -41,3 +41,16 @@ def test_rejected_body_writes_nothing_and_clean_input_still_works(client: TestCl
     assert client.get("/v1/skus/S1", headers=ADMIN).status_code == 404
     assert client.put("/v1/skus/S1", json=sku, headers=ADMIN).status_code == 201
     assert client.get("/v1/skus/S1", headers=ADMIN).json()["name"] == "tea"
+
+
+def test_an_escaped_backslash_before_u0000_is_ordinary_text(client: TestClient) -> None:
+    sku = {"name": "tea \\u0000 blend", "unit_price": "1.00", "weight_kg": 1, "volume_m3": 0.1}
+    assert client.put("/v1/skus/S2", json=sku, headers=ADMIN).status_code == 201
+    assert client.get("/v1/skus/S2", headers=ADMIN).json()["name"] == "tea \\u0000 blend"
+
+
+def test_oversized_bodies_are_413_before_parsing(client: TestClient) -> None:
+    big = b'{"positions": [' + b" " * (17 * 1024 * 1024) + b"]}"
+    answer = client.post("/v1/carriers/positions", content=big, headers={**ADMIN, "Content-Type": "application/json"})
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "payload_too_large"
