@@ -455,7 +455,7 @@ class CarrierIndex:
             data = np.ascontiguousarray(self._hot_rows[rows, :_CSR_COLS])
             self._stale = np.zeros(cap, dtype=np.bool_)
             self._n_delta = 0
-            self._csr = (kernels.build_table(ukeys), starts, rows, data)
+            self._csr = (kernels.build_table(ukeys, starts), starts, rows, data)
         return self._csr
 
     def _sync_csr(self, rows: IntArray) -> None:
