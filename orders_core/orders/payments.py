@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -59,13 +60,16 @@ def verify_payment_signature(
     """Raise InvalidSignature / StaleTimestamp (401) unless the notification is authentic and fresh."""
     if not signature or not timestamp:
         raise InvalidSignature("missing X-Signature or X-Timestamp header")
-    expected = sign_payment(secret, timestamp, raw_body)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    expected = sign_payment(secret, timestamp, raw_body).encode()
+    # Compare bytes: compare_digest refuses non-ASCII str, and a hostile header must be a 401, not a crash.
+    if not hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "replace")):
         raise InvalidSignature("X-Signature does not match the body and timestamp")
     try:
         sent_s = float(timestamp)
     except ValueError as exc:
         raise StaleTimestamp(f"X-Timestamp must be unix seconds, got {timestamp!r}") from exc
+    if not math.isfinite(sent_s):  # nan would pass the window comparison below
+        raise StaleTimestamp(f"X-Timestamp must be finite unix seconds, got {timestamp!r}")
     now_s = time.time() if now_s is None else now_s
     if abs(now_s - sent_s) > window_s:
         raise StaleTimestamp(f"X-Timestamp is {abs(now_s - sent_s):.0f} s away from now (window {window_s:.0f} s)")
