@@ -135,23 +135,36 @@ def _candidate(carrier_id: str | None, distance_m: float, score: float) -> Candi
     return c  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True)
+@dataclass
 class BatchMatches:
     """Answers of a batch of queries as columns: query ``i`` owns entries ``offsets[i]:offsets[i + 1]``
-    (best first) of ``rows`` (index rows, valid while the index is unchanged), ``distance_m``, ``score`` and
-    ``carrier_ids``. What a batch consumer (assignment, dispatch desk) works on without per-candidate
-    objects; :meth:`to_candidates` gives ``match``'s lists."""
+    (best first) of ``rows`` (the carriers' index rows), ``distance_m``, ``score`` and ``carrier_ids``.
+    What a batch consumer (assignment, dispatch desk) works on without per-candidate objects;
+    :meth:`to_candidates` gives ``match``'s lists.
+
+    ``carrier_ids`` is resolved from the rows on first use (touching 100k-carrier id strings at random
+    costs more than the rest of a query's Python work); ``id_of_row`` is the index's row -> id list as it
+    was when the batch ran (the index replaces that list instead of editing a row when a carrier leaves,
+    so the resolution stays right however late it happens)."""
 
     offsets: IntArray
     rows: IntArray
     distance_m: FloatArray
     score: FloatArray
-    carrier_ids: list[str]
+    id_of_row: list[str | None]
+    _carrier_ids: list[str] | None = None
 
     @staticmethod
     def empty(n_queries: int) -> BatchMatches:
         """No candidate for any of ``n_queries`` queries."""
         return BatchMatches(np.zeros(n_queries + 1, dtype=np.int64), _EMPTY_ROWS, np.zeros(0), np.zeros(0), [])
+
+    @property
+    def carrier_ids(self) -> list[str]:
+        """Carrier id of every entry (resolved once, on first use)."""
+        if self._carrier_ids is None:
+            self._carrier_ids = list(map(self.id_of_row.__getitem__, self.rows.tolist()))  # type: ignore[arg-type]
+        return self._carrier_ids
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -387,6 +400,9 @@ class CarrierIndex:
             self._ts[row] = -np.inf
             self._active[row] = False
             self._cell[row] = 0
+            # A new list rather than an edit: BatchMatches still holding the old one resolve their rows
+            # (this carrier's included) correctly; removals are rare, the copy is O(n) pointers.
+            self._ids = list(self._ids)
             self._ids[row] = None
             self._profiles[row] = None
             self._free.append(row)
@@ -847,12 +863,10 @@ class CarrierIndex:
                 )  # fmt: skip
                 flags[:] |= kernels.FLAG_EXACT
             score = wd1000 * dist + sel_p + sel_s
-            batch = BatchMatches(offsets, sel_rows, dist, score, [])
+            batch = BatchMatches(offsets, sel_rows, dist, score, self._ids)
             flagged = np.flatnonzero(flags)
             if len(flagged):
                 batch = self._finish_flagged(batch, queries, flagged, flags, cutoff)
-            ids = self._ids
-            batch.carrier_ids.extend(map(ids.__getitem__, batch.rows.tolist()))  # type: ignore[arg-type]
             return batch
 
     def _finish_flagged(
@@ -896,7 +910,9 @@ class CarrierIndex:
         parts_s.append(batch.score[prev:])
         new_off = np.zeros(len(offsets), dtype=np.int64)
         np.cumsum(counts, out=new_off[1:])
-        return BatchMatches(new_off, np.concatenate(parts_r), np.concatenate(parts_d), np.concatenate(parts_s), [])
+        return BatchMatches(
+            new_off, np.concatenate(parts_r), np.concatenate(parts_d), np.concatenate(parts_s), self._ids
+        )
 
     def _arrays_from_loop(self, queries: Sequence[MatchQuery], now_s: float | None) -> BatchMatches:
         """Queries whose radius needs a scan of every carrier: answered one by one, packed as columns."""
@@ -910,7 +926,7 @@ class CarrierIndex:
             np.array(rows, dtype=np.int64),
             np.array([c.distance_m for a in answers for c in a], dtype=np.float64),
             np.array([c.score for a in answers for c in a], dtype=np.float64),
-            [c.carrier_id for a in answers for c in a],
+            self._ids,
         )
 
     def _threads(self, n_q: int) -> int:

@@ -321,7 +321,8 @@ def command(
         progress.remove_task(task)
         result["ours_mode"] = (
             f"batched, columnar: CarrierIndex.match_many_arrays (one compiled call per batch, answers as "
-            f"BatchMatches arrays: offsets, rows, carrier ids, distances, scores) over batches of {BATCH_QUERIES} "
+            "BatchMatches arrays: offsets, carrier rows, distances, scores; carrier ids resolved from the rows "
+            f"on first use, after the timing) over batches of {BATCH_QUERIES} "
             f"queries, in process, median of {OURS_PASSES} passes; ours_match_many_qps: the same batches as "
             "Candidate lists (match_many); ours_loop_qps: one match() call per query, one pass"
         )

@@ -108,3 +108,16 @@ def test_empty_batch_and_invalid_query() -> None:
         index.match_many_arrays([*queries, replace(queries[0], radius_m=float("nan"))], now_s=NOW)
     with pytest.raises(InvalidInput, match="rank_by"):
         index.match_many_arrays([replace(queries[0], rank_by="speed")], now_s=NOW)  # type: ignore[arg-type]
+
+
+def test_carrier_ids_resolve_correctly_after_a_removal_reuses_the_row() -> None:
+    index = _index(False, n=300)
+    queries = _queries(20)
+    batch = index.match_many_arrays(queries, now_s=NOW)
+    expected = [[c.carrier_id for c in index.match(q, now_s=NOW)] for q in queries]
+    victim = next(ids[0] for ids in expected if ids)
+    profile = index.profile_of(victim)
+    assert profile is not None
+    assert index.remove_carrier(victim)
+    index.upsert_carrier(replace(profile, carrier_id="newcomer"))  # takes the freed row
+    assert [batch.ids(i) for i in range(len(queries))] == expected
