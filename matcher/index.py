@@ -73,7 +73,7 @@ VECTOR_COVER_GROUPS = 64
 # match_many_arrays: batches of at least this many queries run on several threads (numba prange)...
 PARALLEL_MIN_QUERIES = 64
 MAX_THREADS = 2
-RETRY_EVERY = 8  # parallel=None: every this many big batches, time the mode that was slower
+RETRY_EVERY = 32  # parallel=None: every this many big batches, time the mode that was slower
 CHUNKS_PER_THREAD = 4  # ...split into this many runs per thread (pickups differ in cost)
 # Output slots per query in a batch: min(limit, SLOT_LIMIT) + 8 (near-ties past that: answered alone).
 SLOT_LIMIT = 64
@@ -820,7 +820,10 @@ class CarrierIndex:
         np.cumsum(np.minimum(limit, SLOT_LIMIT) + 8, out=slot[1:])
         with self._lock:
             span = self._disk_span
-            spans = np.array([span(c, r) for c, r in zip(cells, radius_l, strict=True)], dtype=np.int64)
+            known = self._disk_spans.get
+            spans = np.array(
+                [known((c, r)) or span(c, r) for c, r in zip(cells, radius_l, strict=True)], dtype=np.int64
+            )
             # Work in H3 order: neighbouring pickups read the same buckets while they are still in cache.
             order = np.argsort(np.array(cells, dtype=np.int64), kind="stable")
             vcodes = self._vehicle_codes
