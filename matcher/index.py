@@ -88,6 +88,9 @@ _N_HOT = 11
 _CSR_COLS = 12
 _HOT_STRIDE = 16  # columns PHI..COVG (what the filters and the distance read) share one cache line
 
+# Cached coverage verdicts per dropoff cell (entries) before the cache starts over.
+OK_CACHE_MAX = 1 << 16
+
 # Rows whose cell changed since the CSR was built, scanned by every query, before the CSR is rebuilt.
 DELTA_MAX = 4096
 
@@ -274,6 +277,10 @@ class CarrierIndex:
         self._cover_interior: dict[int, dict[int, list[int]]] = {}
         self._cover_boundary: dict[int, dict[int, list[int]]] = {}
         self._cover_arr: dict[int, tuple[IntArray, IntArray]] = {}
+        # Dropoff cells (one per cover resolution) -> (verdicts decided by the cells alone, the
+        # (group, cell) pairs that still need a polygon test); cleared when a coverage group is added.
+        self._ok_cache: dict[tuple[int, ...], tuple[npt.NDArray[np.bool_], tuple[tuple[int, int], ...]]] = {}
+        self._cover_res: tuple[int, ...] = ()
 
     # ----------------------------------------------------------------------------------------- sizes
     def __len__(self) -> int:
@@ -333,6 +340,8 @@ class CarrierIndex:
                 interior.setdefault(cell, []).append(group)
             for cell in cover.boundary:
                 boundary.setdefault(cell, []).append(group)
+            self._ok_cache.clear()
+            self._cover_res = tuple(self._cover_interior)
         self._group_refs[group] += 1
         self._n_covered += 1
         return group
@@ -557,17 +566,40 @@ class CarrierIndex:
 
     # --------------------------------------------------------------------------------------- query
     def _coverage_ok(self, lat: float, lng: float) -> npt.NDArray[np.bool_]:
-        """Per coverage group (shifted by one; index 0 = "no coverage"), whether it holds (lat, lng)."""
-        ok = np.zeros(len(self._covers) + 1, dtype=bool)
-        ok[0] = True
-        for res, interior in self._cover_interior.items():
-            cell = h3i.latlng_to_cell(lat, lng, res)
-            for group in interior.get(cell, ()):
+        """Per coverage group (shifted by one; index 0 = "no coverage"), whether it holds (lat, lng).
+
+        What the dropoff's cells decide (interior -> yes, neither interior nor boundary -> no) is cached
+        per tuple of cells; only boundary cells cost a polygon test per call. The answer is read-only."""
+        to_cell = h3_cy.latlng_to_cell
+        key = tuple([to_cell(lat, lng, res) for res in self._cover_res])
+        entry = self._ok_cache.get(key)
+        if entry is None:
+            entry = self._coverage_entry(key)
+        base, checks = entry
+        if not checks:
+            return base
+        ok = base.copy()
+        covers = self._covers
+        for group, _cell in checks:  # boundary cells: for a point, covers == intersects (cheaper ufunc)
+            if not ok[group + 1] and shapely.intersects_xy(covers[group].geometry, lng, lat):
                 ok[group + 1] = True
-            for group in self._cover_boundary[res].get(cell, ()):
-                if not ok[group + 1] and self._covers[group].contains_in_cell(lat, lng, cell):
-                    ok[group + 1] = True
         return ok
+
+    def _coverage_entry(self, cells: tuple[int, ...]) -> tuple[npt.NDArray[np.bool_], tuple[tuple[int, int], ...]]:
+        """Cache entry of :meth:`_coverage_ok` for the dropoff's cells (one per resolution of ``_cover_res``)."""
+        base = np.zeros(len(self._covers) + 1, dtype=bool)
+        base[0] = True
+        checks: list[tuple[int, int]] = []
+        for res, cell in zip(self._cover_res, cells, strict=True):
+            for group in self._cover_interior[res].get(cell, ()):
+                base[group + 1] = True
+            checks += [(group, cell) for group in self._cover_boundary[res].get(cell, ())]
+        checks = [(g, c) for g, c in checks if not base[g + 1]]
+        if len(self._ok_cache) >= OK_CACHE_MAX:
+            self._ok_cache.clear()
+        entry = (base, tuple(checks))
+        self._ok_cache[cells] = entry
+        return entry
 
     def _coverage_table(self, lat: FloatArray, lng: FloatArray) -> npt.NDArray[np.bool_]:
         """Per query (dropoffs ``lat``/``lng``) and coverage group, whether the dropoff is covered;
@@ -629,7 +661,7 @@ class CarrierIndex:
         keys, starts, rows, csr_data = self._ensure_csr()
         plat, plng, radius = query.pickup_lat, query.pickup_lng, query.radius_m
         scan_all = _scan_all(self.resolution, radius)
-        disk = _NO_DISK if scan_all else cell_disk(h3i.latlng_to_cell(plat, plng, self.resolution), radius)
+        disk = _NO_DISK if scan_all else cell_disk(h3_cy.latlng_to_cell(plat, plng, self.resolution), radius)
         phi = math.radians(plat)
         by_dist = query.rank_by == "distance"
         w = self.weights

@@ -311,3 +311,25 @@ def test_no_age_limit_still_excludes_inactive_carriers() -> None:
     q = _query((30.27, 120.15), 500.0)
     assert [c.carrier_id for c in index.match(q, now_s=NOW)] == ["on"]
     assert [c.carrier_id for c in index.match_many([q], now_s=NOW)[0]] == ["on"]
+
+
+def test_cached_coverage_verdicts_follow_new_fences_and_boundary_cells() -> None:
+    """The per-cell cache of coverage verdicts: a fence added after a query is seen by the next one, and a
+    dropoff in a boundary cell is still tested against the polygon each time (same cell, other answer)."""
+    index = CarrierIndex()
+    index.upsert_carrier(_profile("ok", 2, capacity_kg=500.0, coverage=CONCAVE, active=True))
+    index.update_positions(["ok"], [30.27], [120.15], [NOW])
+    q = _query((30.27, 120.15), 500.0, vehicle_type="van", weight_kg=50.0, dropoff_lat=30.25, dropoff_lng=120.2)
+    assert index.match(q, now_s=NOW) == []
+    assert index.match(q, now_s=NOW) == []  # cached
+    index.upsert_carrier(_profile("square", 2, capacity_kg=500.0, coverage=OUTER, active=True))
+    index.update_positions(["square"], [30.27], [120.15], [NOW])
+    assert [c.carrier_id for c in index.match(q, now_s=NOW)] == ["square"]
+    # Points on both sides of the notch's edge, repeatedly: the verdict comes from the polygon every time.
+    for _ in range(2):
+        for lng, want in ((120.2, []), (120.1 + 0.001, ["ok"])):
+            edge = _query(
+                (30.27, 120.15), 500.0, vehicle_type="van", weight_kg=50.0, dropoff_lat=30.28, dropoff_lng=lng
+            )
+            got = [c.carrier_id for c in index.match(edge, now_s=NOW) if c.carrier_id == "ok"]
+            assert got == want
