@@ -227,6 +227,7 @@ class CarrierIndex:
         parallel: bool | None = None,
     ) -> None:
         kernels.warm_up()
+        self._exact_a = kernels.exact_a()  # compiled haversine term == NumPy's here (checked once)
         # Batches on several threads: None = above PARALLEL_MIN_QUERIES queries, False = never.
         self.parallel = parallel
         self.weights = weights or ScoreWeights()
@@ -571,7 +572,15 @@ class CarrierIndex:
         What the dropoff's cells decide (interior -> yes, neither interior nor boundary -> no) is cached
         per tuple of cells; only boundary cells cost a polygon test per call. The answer is read-only."""
         to_cell = h3_cy.latlng_to_cell
-        key = tuple([to_cell(lat, lng, res) for res in self._cover_res])
+        cover_res = self._cover_res
+        n_res = len(cover_res)
+        # (No comprehension for the usual one or two resolutions: on 3.11 it costs a frame per call.)
+        if n_res == 1:
+            key: tuple[int, ...] = (to_cell(lat, lng, cover_res[0]),)
+        elif n_res == 2:
+            key = (to_cell(lat, lng, cover_res[0]), to_cell(lat, lng, cover_res[1]))
+        else:
+            key = tuple([to_cell(lat, lng, res) for res in cover_res])
         entry = self._ok_cache.get(key)
         if entry is None:
             entry = self._coverage_entry(key)
@@ -652,64 +661,81 @@ class CarrierIndex:
         self, query: MatchQuery, cutoff: float, limit: int
     ) -> tuple[list[int], list[float], list[float], bool]:
         """Rows, exact distances and scores of the best ``limit`` (and near-tied) eligible carriers, best
-        first by approximate key; the flag says the caller must re-sort by (exact key, id). Holds the lock."""
+        first by approximate key; the flag says the caller must re-sort by (exact key, id). Holds the lock.
+
+        The common path of a single query: attributes read once into locals, no per-call allocation but
+        the answer's lists (this Python around the kernel is most of a query's time)."""
         code = 0
-        if query.vehicle_type is not None:
-            code = self._vehicle_codes.get(query.vehicle_type, -1)
+        vehicle = query.vehicle_type
+        if vehicle is not None:
+            code = self._vehicle_codes.get(vehicle, -1)
             if code < 0:
                 return [], [], [], False
-        keys, starts, rows, csr_data = self._ensure_csr()
-        plat, plng, radius = query.pickup_lat, query.pickup_lng, query.radius_m
-        scan_all = _scan_all(self.resolution, radius)
-        disk = _NO_DISK if scan_all else cell_disk(h3_cy.latlng_to_cell(plat, plng, self.resolution), radius)
+        csr = self._csr
+        keys, starts, rows, csr_data = self._ensure_csr() if csr is None else csr
+        plat = query.pickup_lat
+        plng = query.pickup_lng
+        dlat = query.dropoff_lat
+        dlng = query.dropoff_lng
+        radius = query.radius_m
+        res = self.resolution
+        scan_all = _scan_all(res, radius)
+        disk = _NO_DISK if scan_all else cell_disk(h3_cy.latlng_to_cell(plat, plng, res), radius)
         phi = math.radians(plat)
+        lmb = math.radians(plng)
+        cos_phi = math.cos(phi)
         by_dist = query.rank_by == "distance"
         w = self.weights
         wd1000 = w.distance_per_km / 1000.0
-        trip_km = haversine_m(plat, plng, query.dropoff_lat, query.dropoff_lng) / 1000.0
+        trip_km = haversine_m(plat, plng, dlat, dlng) / 1000.0
         # With fenced carriers around, decide the fences up front: one kernel call instead of two.
         use_ok = self._n_covered > 0
-        ok = self._coverage_ok(query.dropoff_lat, query.dropoff_lng) if use_ok else _ALL_OK
-        while True:
-            bufs = self._bufs
+        ok = self._coverage_ok(dlat, dlng) if use_ok else _ALL_OK
+        hot_rows = self._hot_rows
+        bufs = self._bufs
+        n, m, flags = kernels.match_one(
+            disk.cells, disk.phi, disk.lmb, disk.cos_phi, disk.slack_m,
+            keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
+            scan_all,
+            hot_rows, phi, lmb, cos_phi, radius, cutoff, query.weight_kg,
+            query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok, use_ok, *bufs,
+        )  # fmt: skip
+        while n < 0:  # the scratch buffers were too small: grow and redo
+            bufs = self._bufs = _buffers(len(bufs[0]) * 4)
             n, m, flags = kernels.match_one(
                 disk.cells, disk.phi, disk.lmb, disk.cos_phi, disk.slack_m,
                 keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
                 scan_all,
-                self._hot_rows, phi, math.radians(plng), math.cos(phi), radius, cutoff, query.weight_kg,
+                hot_rows, phi, lmb, cos_phi, radius, cutoff, query.weight_kg,
                 query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok, use_ok, *bufs,
             )  # fmt: skip
-            if n >= 0:
-                break
-            self._bufs = _buffers(len(bufs[0]) * 4)
         if flags & kernels.FLAG_GROUPS:
-            ok = self._coverage_ok(query.dropoff_lat, query.dropoff_lng)
-            m, flags = kernels.select_one(
-                self._hot_rows, phi, math.radians(plng), math.cos(phi), ok, radius, by_dist, wd1000, limit, *bufs, n
-            )
+            ok = self._coverage_ok(dlat, dlng)
+            m, flags = kernels.select_one(hot_rows, phi, lmb, cos_phi, ok, radius, by_dist, wd1000, limit, *bufs, n)
         if m == 0:
             return [], [], [], False
         out_rows, out_a, _, out_p, out_s = bufs
-        if kernels.exact_a():
-            asin = np.arcsin(out_a[:m]).tolist()
-            dists = [TWO_R * v for v in asin]
+        if self._exact_a:
+            dists = [TWO_R * v for v in np.arcsin(out_a[:m]).tolist()]
         else:  # pragma: no cover - only where compiled sin differs from NumPy's
             sel = out_rows[:m]
             hot = self._hot
             dists = haversine_rad_m(
-                phi, math.radians(plng), math.cos(phi), hot[PHI].take(sel), hot[LMB].take(sel), hot[COSPHI].take(sel)
+                phi, lmb, cos_phi, hot[PHI].take(sel), hot[LMB].take(sel), hot[COSPHI].take(sel)
             ).tolist()
             flags |= kernels.FLAG_EXACT
-        scores = [wd1000 * d + p + s for d, p, s in zip(dists, out_p[:m].tolist(), out_s[:m].tolist(), strict=True)]
+        p_l = out_p[:m].tolist()
+        s_l = out_s[:m].tolist()
+        scores = [wd1000 * d + p + s for d, p, s in zip(dists, p_l, s_l, strict=False)]
         row_l = out_rows[:m].tolist()
-        exact = bool(flags & kernels.FLAG_EXACT)
-        if exact:
+        if flags & kernels.FLAG_EXACT:
             keep = [i for i, d in enumerate(dists) if d <= radius]
             if len(keep) != m:
                 row_l = [row_l[i] for i in keep]
                 dists = [dists[i] for i in keep]
                 scores = [scores[i] for i in keep]
-        return row_l, dists, scores, exact
+            return row_l, dists, scores, True
+        return row_l, dists, scores, False
 
     def _candidates(
         self, query: MatchQuery, row_l: list[int], dists: list[float], scores: list[float], exact: bool
@@ -729,13 +755,15 @@ class CarrierIndex:
     def match(self, query: MatchQuery, now_s: float | None = None) -> list[Candidate]:
         """Eligible carriers for the query, best first (by score, or by distance with rank_by="distance")."""
         validate_query(query)
-        now = time.time() if now_s is None else now_s
+        cutoff = (time.time() if now_s is None else now_s) - self.max_position_age_s
+        if not math.isfinite(cutoff):
+            cutoff = -sys.float_info.max  # as _cutoff: inactive carriers (-inf) never pass
         with self._lock:
-            row_l, dists, scores, exact = self._run_one(query, self._cutoff(now), query.limit)
+            row_l, dists, scores, exact = self._run_one(query, cutoff, query.limit)
             if exact or query.explain:
                 return self._candidates(query, row_l, dists, scores, exact)
             ids = self._ids
-            return [_candidate(ids[r], d, s) for r, d, s in zip(row_l, dists, scores, strict=True)]
+            return [_candidate(ids[r], d, s) for r, d, s in zip(row_l, dists, scores, strict=False)]
 
     def match_many(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> list[list[Candidate]]:
         """Answer many queries in one pass: the same answers as ``[match(q) for q in queries]``.
@@ -886,7 +914,7 @@ class CarrierIndex:
             if self.parallel is None and n_q >= PARALLEL_MIN_QUERIES:
                 self._record_kernel_time(threads > 1, (time.perf_counter() - t0) / n_q)
             # Exact distances (NumPy's arcsin, as the oracle) and scores of every kept candidate.
-            if kernels.exact_a():
+            if self._exact_a:
                 dist = TWO_R * np.arcsin(sel_a)
             else:  # pragma: no cover - only where compiled sin differs from NumPy's
                 qs = np.repeat(np.arange(n_q), np.diff(offsets))
