@@ -10,24 +10,11 @@ what is missing and which transfers to the nearest warehouse would help.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
-try:
-    from geo.distance import haversine_m
-except ImportError:  # pragma: no cover - geo.distance is part of the product; this keeps the module standalone
-
-    def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-        """Great-circle distance in metres (R = 6,371,008.8 m)."""
-        phi1, phi2 = math.radians(lat1), math.radians(lat2)
-        a = (
-            math.sin((phi2 - phi1) / 2) ** 2
-            + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lng2 - lng1) / 2) ** 2
-        )
-        return 2 * 6_371_008.8 * math.asin(math.sqrt(min(1.0, a)))
-
+from geo.distance import haversine_m
 
 #: Largest number of subsets examined before falling back to the greedy cover.
 DEFAULT_SUBSET_BUDGET = 200_000
