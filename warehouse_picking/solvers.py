@@ -396,12 +396,17 @@ def _segment_walk_order(
     return order
 
 
-def two_opt(matrix: np.ndarray, order: Sequence[int], max_passes: int = 8) -> list[int]:
-    """Improve a tour (depot 0 implicit at both ends) by 2-opt moves; a quick upper bound for exact search."""
+def two_opt(matrix: np.ndarray, order: Sequence[int], max_passes: int | None = 8) -> list[int]:
+    """Improve a tour (depot 0 implicit at both ends) by 2-opt moves; a quick upper bound for exact search.
+
+    ``max_passes=None`` repeats passes until no move shortens the tour.
+    """
     tour = [0, *order, 0]
     n = len(tour)
     rows = matrix.tolist()
-    for _ in range(max_passes):
+    passes = 0
+    while max_passes is None or passes < max_passes:
+        passes += 1
         improved = False
         for i in range(1, n - 2):
             a, b = tour[i - 1], tour[i]

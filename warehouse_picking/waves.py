@@ -17,7 +17,7 @@ import numpy as np
 from geo.errors import InvalidInput
 from warehouse_picking.layouts import Layout
 from warehouse_picking.routes import PickRoute, RouteProblem, build_problem, solve
-from warehouse_picking.solvers import held_karp, tour_length
+from warehouse_picking.solvers import held_karp, tour_length, two_opt
 
 _EPS = 1e-9
 
@@ -95,25 +95,14 @@ def quick_tour_length(matrix: np.ndarray, indices: Sequence[int]) -> float:
     sub = matrix[np.ix_([0, *stops], [0, *stops])]
     if len(stops) <= 6:
         return tour_length(sub, held_karp(sub))
-    n = len(stops) + 1
-    tour = [0]
-    left = set(range(1, n))
+    # nearest neighbour from the depot, then 2-opt until no move helps
+    tour: list[int] = []
+    here, left = 0, set(range(1, len(stops) + 1))
     while left:
-        here = tour[-1]
-        nxt = min(left, key=lambda j: sub[here, j])
-        tour.append(nxt)
-        left.remove(nxt)
-    tour.append(0)
-    improved = True
-    while improved:
-        improved = False
-        for i in range(1, n - 1):
-            for j in range(i + 1, n):
-                a, b, c, d = tour[i - 1], tour[i], tour[j], tour[j + 1]
-                if sub[a, c] + sub[b, d] < sub[a, b] + sub[c, d] - 1e-9:
-                    tour[i : j + 1] = reversed(tour[i : j + 1])
-                    improved = True
-    return float(sum(sub[tour[k], tour[k + 1]] for k in range(n)))
+        here = min(left, key=lambda j: sub[here, j])
+        tour.append(here)
+        left.remove(here)
+    return tour_length(sub, two_opt(sub, tour, max_passes=None))
 
 
 def batch_orders(
