@@ -223,18 +223,9 @@ class OrderRepository:
         )
         return [PricedLine(n, sku, qty, Decimal(price), Decimal(catalogue)) for n, sku, qty, price, catalogue in rows]
 
-    def line_rows(self, order_id: str) -> list[OrderLineRow]:
-        """The order's lines in intake order."""
-        write_pending_history(self.session)
-        return list(
-            self.session.scalars(
-                select(OrderLineRow).where(OrderLineRow.order_id == order_id).order_by(OrderLineRow.line_no)
-            )
-        )
-
     def replay_and_exposure(self, key: str | None, customer_id: str) -> tuple[tuple[str, str] | None, Decimal]:
-        """Intake's two reads in one statement (one round trip): the idempotency record of ``key``
-        (see ``idempotency_record``) and the customer's open exposure (see ``open_exposure``)."""
+        """Intake's two reads in one statement (one round trip): the (body sha256, order id) stored for
+        ``key`` (None if unseen) and the customer's open exposure (see ``open_exposure``)."""
         write_pending_history(self.session)
         if key is None:
             total = self.session.execute(_EXPOSURE, {"customer_id": customer_id}).scalar_one()
@@ -377,14 +368,6 @@ class OrderRepository:
         return [AllocatedLine(order_id=o, warehouse_id=warehouse_id, sku=s, qty=q) for o, s, q in rows]
 
     # --- idempotency and payments -------------------------------------------------------------
-    def idempotency_record(self, key: str) -> tuple[str, str] | None:
-        """(body sha256, order id) stored for a key, or None."""
-        write_pending_history(self.session)
-        row = self.session.execute(
-            select(IDEMPOTENCY_KEYS.c.body_sha256, IDEMPOTENCY_KEYS.c.order_id).where(IDEMPOTENCY_KEYS.c.key == key)
-        ).first()
-        return None if row is None else (row.body_sha256, row.order_id)
-
     def add_idempotency_key(self, key: str, body_sha256: str, order_id: str) -> None:
         """Remember which order a key produced (written with the order; a concurrent duplicate collides at
         commit with an IntegrityError, which the HTTP handler answers by replaying)."""
