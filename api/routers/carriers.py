@@ -16,7 +16,7 @@ from api.container import Container
 from api.deps import get_container
 from api.schemas.carriers import CarrierIn, CarrierOut, PositionsAccepted, PositionsIn
 from api.tokens import Principal
-from geo.crs import gcj02_to_wgs84
+from geo.crs import to_wgs84
 from geofences.validation import parse_polygonal, to_geojson
 from orders_core.carriers.model import Carrier, PositionFix
 from orders_core.carriers.service import get_carrier, record_positions, save_carrier
@@ -61,7 +61,7 @@ def post_positions(
             raise Forbidden(f"a carrier token may only post its own positions (got {', '.join(foreign[:5])})")
     fixes = []
     for p in body.positions:
-        lat, lng = gcj02_to_wgs84(p.lat, p.lng) if p.crs == "gcj02" else (p.lat, p.lng)
+        lat, lng = to_wgs84(p.lat, p.lng, p.crs)
         ts = p.ts if p.ts.tzinfo is not None else p.ts.replace(tzinfo=UTC)
         fixes.append(PositionFix(p.carrier_id, lat, lng, ts.timestamp()))
     with container.uow() as uow:

@@ -19,7 +19,7 @@ from api.deps import get_container
 from api.metrics import MATCH_LATENCY
 from api.schemas.matching import AssignmentOut, BatchIn, BatchOut, CandidateOut, MatchIn, MatchOut
 from api.tokens import Principal
-from geo.crs import gcj02_to_wgs84
+from geo.crs import to_wgs84
 from geo.distance import haversine_m
 from matcher.model import Candidate, MatchQuery
 
@@ -29,10 +29,8 @@ matchers = require_roles("dispatcher")
 
 def to_query(body: MatchIn) -> MatchQuery:
     """The request as the matcher's query, in WGS-84."""
-    pickup = (body.pickup.lat, body.pickup.lng)
-    dropoff = (body.dropoff.lat, body.dropoff.lng)
-    if body.crs == "gcj02":
-        pickup, dropoff = gcj02_to_wgs84(*pickup), gcj02_to_wgs84(*dropoff)
+    pickup = to_wgs84(body.pickup.lat, body.pickup.lng, body.crs)
+    dropoff = to_wgs84(body.dropoff.lat, body.dropoff.lng, body.crs)
     return MatchQuery(
         pickup_lat=pickup[0],
         pickup_lng=pickup[1],
