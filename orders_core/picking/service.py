@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from geo.errors import Conflict, InvalidInput, NotFound
 from orders_core.master_data.repository import MasterDataRepository
+from orders_core.master_data.tables import utc_now
 from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import AllocatedLine, OrderStatus
 from orders_core.orders.repository import OrderRepository
 from orders_core.picking.repository import PickingRepository, PickTask
-from orders_core.picking.tables import PickTaskRow, PickTaskStepRow, utc_now
+from orders_core.picking.tables import PickTaskRow, PickTaskStepRow
 from orders_core.stock.model import ReservationLine
 from orders_core.stock.service import StockService
 from orders_core.unit_of_work import UnitOfWork
