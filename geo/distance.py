@@ -37,28 +37,23 @@ def haversine_many_m(lat: float, lng: float, lats: npt.ArrayLike, lngs: npt.Arra
 
 
 def haversine_rad_m(
-    phi1: float, lmb1: float, cos_phi1: float, phis: FloatArray, lmbs: FloatArray, cos_phis: FloatArray
+    phi1: float | FloatArray,
+    lmb1: float | FloatArray,
+    cos_phi1: float | FloatArray,
+    phis: FloatArray,
+    lmbs: FloatArray,
+    cos_phis: FloatArray,
 ) -> FloatArray:
     """Haversine with the radians and cosines precomputed (the matcher's hot path stores them per carrier).
 
-    ``cos_phis`` must equal ``np.cos(phis)``; the result is identical to :func:`haversine_many_m`.
+    ``cos_phis`` must equal ``np.cos(phis)``; the result is identical to :func:`haversine_many_m`. With
+    arrays for the first point too it is element-wise (pairs), in the same order of operations.
     """
     sdphi = np.sin((phis - phi1) * 0.5)
     sdlmb = np.sin((lmbs - lmb1) * 0.5)
     a = sdphi * sdphi + cos_phi1 * cos_phis * (sdlmb * sdlmb)
     np.minimum(a, 1.0, out=a)
     return 2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a))
-
-
-def haversine_rad_m_pairs(
-    phi1: FloatArray, lmb1: FloatArray, cos_phi1: FloatArray, phis: FloatArray, lmbs: FloatArray, cos_phis: FloatArray
-) -> FloatArray:
-    """Element-wise :func:`haversine_rad_m` (arrays on both sides, same order of operations, same results)."""
-    sdphi = np.sin((phis - phi1) * 0.5)
-    sdlmb = np.sin((lmbs - lmb1) * 0.5)
-    a = sdphi * sdphi + cos_phi1 * cos_phis * (sdlmb * sdlmb)
-    np.minimum(a, 1.0, out=a)
-    return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)), dtype=np.float64)
 
 
 def haversine_pairs_m(

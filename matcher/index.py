@@ -51,7 +51,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
-from geo.distance import EARTH_RADIUS_M, haversine_m, haversine_rad_m, haversine_rad_m_pairs
+from geo.distance import EARTH_RADIUS_M, haversine_m, haversine_rad_m
 from geo.errors import InvalidInput
 from geo.h3_radius import CellDisk, cell_disk, circumradius_upper_bound_m, disk_k_for_radius
 from geofences.cover import Cover, cached_cover
@@ -920,7 +920,7 @@ class CarrierIndex:
                 qs = np.repeat(np.arange(n_q), np.diff(offsets))
                 q_phi = np.radians(lat)
                 hot = self._hot
-                dist = haversine_rad_m_pairs(
+                dist = haversine_rad_m(
                     q_phi.take(qs), np.radians(lng).take(qs), np.cos(q_phi).take(qs),
                     hot[PHI].take(sel_rows), hot[LMB].take(sel_rows), hot[COSPHI].take(sel_rows),
                 )  # fmt: skip
