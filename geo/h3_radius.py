@@ -70,14 +70,6 @@ def disk_k_for_radius(res: int, radius_m: float) -> int:
     return math.floor(radius_m / edge_lower_bound_m(res)) + 1
 
 
-def choose_resolution(radius_m: float, max_k: int = 12) -> int:
-    """The finest resolution whose covering disk for ``radius_m`` needs at most ``max_k`` rings."""
-    for res in range(15, -1, -1):
-        if disk_k_for_radius(res, radius_m) <= max_k:
-            return res
-    return 0
-
-
 @dataclass(frozen=True)
 class CellDisk:
     """The pruned covering cells of one cell for one radius, with their centres ready for haversine."""

@@ -82,7 +82,6 @@ DISK_POOL_MAX = 1 << 22
 
 # Columns of the hot matrix.
 PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
-_N_HOT = 11
 # PHI..BASE (+1 padding): everything a query reads of a carrier sits in its CSR entry (96 bytes), so
 # a bucket is read sequentially and nothing of a carrier is fetched from the (random-access) hot matrix.
 _CSR_COLS = 12
