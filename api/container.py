@@ -7,6 +7,7 @@ default (SQLite + in-process stores) and production (PostGIS + Redis) differ onl
 from __future__ import annotations
 
 import gc
+import math
 import secrets
 
 import redis
@@ -26,8 +27,6 @@ from orders_core.stock.service import StockService, build_stock_service
 from orders_core.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("api.container")
-# "No limit" as a finite age: the index marks inactive carriers with a -inf timestamp, which must stay out.
-NO_AGE_LIMIT_S = 1e12
 
 
 class Container:
@@ -45,7 +44,7 @@ class Container:
         self.stock: StockService = build_stock_service(self.redis)
         self.jobs: list[PeriodicJob] = []
         self.carriers: CarrierMatching = build_carrier_matching(
-            self.session_factory, self.redis, max_position_age_s=settings.max_position_age_s or NO_AGE_LIMIT_S
+            self.session_factory, self.redis, max_position_age_s=settings.max_position_age_s or math.inf
         )
 
     def uow(self) -> UnitOfWork:
@@ -83,9 +82,7 @@ class Container:
         """Release connections and background threads."""
         for job in self.jobs:
             job.stop()
-        close = getattr(self.carriers, "close", None)
-        if callable(close):
-            close()
+        self.carriers.close()
         if self.redis is not None:
             self.redis.close()
         self.engine.dispose()
