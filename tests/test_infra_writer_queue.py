@@ -10,14 +10,12 @@ from infra.db import WriterQueue
 
 def test_writers_are_served_in_arrival_order() -> None:
     queue = WriterQueue()
-    first = queue.acquire()
-    assert first is not None
+    assert queue.acquire()
     served: list[int] = []
 
     def writer(number: int) -> None:
-        ticket = queue.acquire()
+        assert queue.acquire()
         served.append(number)
-        assert ticket is not None
         time.sleep(0.001)
         queue.release()
 
@@ -35,9 +33,9 @@ def test_writers_are_served_in_arrival_order() -> None:
 
 def test_a_waiter_that_gives_up_is_skipped_when_its_turn_comes() -> None:
     queue = WriterQueue(timeout_s=0.05)
-    assert queue.acquire() is not None
-    assert queue.acquire() is None  # timed out behind the holder
+    assert queue.acquire()
+    assert not queue.acquire()  # timed out behind the holder
     queue.release()
     started = time.monotonic()
-    assert queue.acquire() is not None  # the abandoned ticket does not hold up the next writer
+    assert queue.acquire()  # the abandoned ticket does not hold up the next writer
     assert time.monotonic() - started < 0.05
