@@ -39,11 +39,10 @@ def serve(
     from infra.settings import get_settings
 
     settings = get_settings()
-    app = create_app(settings, on_started=[lambda container: announce(container)])
 
     def announce(container: Container) -> None:
         if not no_demo:
-            summary = load_demo_data(app, container.admin_token)
+            summary = load_demo_data(web_app, container.admin_token)
             typer.echo(f"demo data: {summary}", err=True)
         typer.echo(f"dispatch serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)", err=True)
         typer.echo(f"database: {container.engine.url.render_as_string(hide_password=True)}", err=True)
@@ -51,7 +50,8 @@ def serve(
         source = "generated for this run" if container.admin_token_generated else "from DISPATCH_ADMIN_TOKEN"
         typer.echo(f"admin token ({source}): {container.admin_token}", err=True)
 
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    web_app = create_app(settings, on_started=[announce])
+    uvicorn.run(web_app, host=host, port=port, log_level=log_level)
 
 
 @app.command()
@@ -160,10 +160,9 @@ def demo() -> None:
     from api.demo import load_demo_data
     from infra.settings import get_settings
 
-    app = create_app(get_settings())
-    with TestClient(app):
-        container = app.state.container
-        typer.echo(load_demo_data(app, container.admin_token))
+    web_app = create_app(get_settings())
+    with TestClient(web_app):
+        typer.echo(load_demo_data(web_app, web_app.state.container.admin_token))
 
 
 def main() -> None:

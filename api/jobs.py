@@ -23,7 +23,6 @@ class PeriodicJob:
         self._work = work
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"job-{name}", daemon=True)
-        self.runs = 0
 
     def start(self) -> None:
         """Begin running in the background."""
@@ -39,7 +38,6 @@ class PeriodicJob:
         while not self._stopped.wait(self.interval_s):
             try:
                 result = self._work()
-                self.runs += 1
                 if result:
                     log.info("job_done", job=self.name, result=result)
             except Exception:  # a failed run is logged; the next one still happens
