@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from geo.errors import DispatchError, InvalidInput
-from orders_core.orders.lifecycle import OrderNotFound, record_order_event
+from orders_core.orders.lifecycle import load_order, record_order_event
 from orders_core.orders.model import PaymentStatus
 from orders_core.orders.repository import OrderRepository
 from orders_core.unit_of_work import UnitOfWork
@@ -96,9 +96,7 @@ def apply_payment_notification(
     if seen is not None:
         order = repository.get_row(seen.order_id)
         return PaymentOutcome(seen.order_id, order.payment_status if order else seen.status, duplicate=True)
-    order = repository.get_row(order_id, for_update=True)
-    if order is None:
-        raise OrderNotFound(f"no order {order_id!r}")
+    order = load_order(uow, order_id)  # locked once: record_order_event below reuses this row
     if status not in _STATUS:
         raise InvalidInput(f"status must be one of paid, failed, refunded; got {status!r}")
     if amount != Decimal(order.total):

@@ -10,6 +10,7 @@ import structlog
 from geo.errors import DispatchError
 from orders_core.master_data.tables import utc_now
 from orders_core.orders.cancellation import cancel_order
+from orders_core.orders.lifecycle import load_order
 from orders_core.orders.pipeline import StockPort
 from orders_core.orders.repository import OrderRepository
 from orders_core.unit_of_work import UnitOfWork
@@ -31,9 +32,9 @@ def release_expired_orders(
     for order_id in candidates:
         try:
             with uow_factory() as uow:
-                row = OrderRepository(uow.session).get_row(order_id, for_update=True)
-                if row is None or row.payment_status != "pending":
-                    continue  # paid (or gone) meanwhile
+                # Locked once: cancel_order reuses the row load_order holds for this unit of work.
+                if load_order(uow, order_id).payment_status != "pending":
+                    continue  # paid meanwhile
                 cancel_order(
                     uow,
                     stock,
