@@ -168,10 +168,12 @@ def merge_by_savings(
     # candidate pairs: each order with its nearest others (closest pick points)
     candidates: set[tuple[int, int]] = set()
     n = len(order_ids)
+    # every order's pick points side by side, so one reduceat gives the gap from order a to each order
+    flat = np.concatenate([points[o] for o in order_ids])
+    starts = np.cumsum([0, *(len(points[o]) for o in order_ids[:-1])])
     for a in range(n):
-        near = sorted(
-            (float(matrix[np.ix_(points[order_ids[a]], points[order_ids[b]])].min()), b) for b in range(n) if b != a
-        )
+        to_order = np.minimum.reduceat(matrix[points[order_ids[a]]].min(axis=0)[flat], starts)
+        near = sorted((float(to_order[b]), b) for b in range(n) if b != a)
         for _dist, b in near[:neighbours]:
             candidates.add((min(a, b), max(a, b)))
     savings: list[tuple[float, int, int]] = []
