@@ -39,6 +39,10 @@ def _to_carrier(row: CarrierRow) -> Carrier:
     )
 
 
+def _to_fix(row: CarrierPositionRow) -> PositionFix:
+    return PositionFix(row.carrier_id, row.lat, row.lng, row.ts_s)
+
+
 class CarrierRepository:
     """Carriers and positions in the relational store (the source of truth)."""
 
@@ -91,12 +95,12 @@ class CarrierRepository:
     def positions(self) -> list[PositionFix]:
         """The newest durable fix of every carrier that has one."""
         rows = self.session.scalars(select(CarrierPositionRow))
-        return [PositionFix(row.carrier_id, row.lat, row.lng, row.ts_s) for row in rows]
+        return [_to_fix(row) for row in rows]
 
     def position_of(self, carrier_id: str) -> PositionFix | None:
         """The newest durable fix of one carrier."""
         row = self.session.get(CarrierPositionRow, carrier_id)
-        return None if row is None else PositionFix(row.carrier_id, row.lat, row.lng, row.ts_s)
+        return None if row is None else _to_fix(row)
 
     def save_positions(self, fixes: Sequence[PositionFix]) -> None:
         """Upsert the newest fix per carrier in one statement; an older fix never overwrites a newer one."""
@@ -125,5 +129,5 @@ class CarrierRepository:
         result: dict[str, PositionFix] = {}
         for chunk in _chunks(sorted(set(carrier_ids))):
             rows = self.session.scalars(select(CarrierPositionRow).where(CarrierPositionRow.carrier_id.in_(chunk)))
-            result.update({row.carrier_id: PositionFix(row.carrier_id, row.lat, row.lng, row.ts_s) for row in rows})
+            result.update({row.carrier_id: _to_fix(row) for row in rows})
         return result
