@@ -236,12 +236,9 @@ def _all_pairs(layout: Layout) -> np.ndarray:
     n = len(layout.node_xy)
     if not layout.edges:
         return np.zeros((n, n))
-    rows = np.array([e[0] for e in layout.edges])
-    cols = np.array([e[1] for e in layout.edges])
-    weights = np.array([e[2] for e in layout.edges], dtype=float)
     # csr_matrix sums duplicates; keep the shortest of parallel edges instead.
     best: dict[tuple[int, int], float] = {}
-    for r, c, w in zip(rows.tolist(), cols.tolist(), weights.tolist(), strict=True):
+    for r, c, w in layout.edges:
         a, b = (r, c) if r <= c else (c, r)
         if (a, b) not in best or w < best[(a, b)]:
             best[(a, b)] = w
