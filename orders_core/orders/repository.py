@@ -137,11 +137,7 @@ def write_pending_history(session: Session) -> None:
         return
     session.flush()
     for table in _BUFFERED:
-        rows = pending[table.name]
-        if len(rows) == 1:
-            session.execute(insert(table), rows[0])
-        elif rows:
-            insert_rows(session, table, rows)
+        insert_rows(session, table, pending[table.name])
 
 
 @event.listens_for(Session, "before_commit")
