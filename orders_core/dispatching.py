@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from geofences.events import FenceEvent, FenceEventDetector
+from geofences.events import FenceEventDetector
 from geofences.repository import GeofenceRepository
 from matcher.fallback import match_with_fallback
 from matcher.feeds import RedisPositionFeed, RedisPositionStore
@@ -48,6 +48,11 @@ def carrier_profile(carrier: Carrier) -> CarrierProfile:
     )
 
 
+def _by_time(fixes: Sequence[PositionFix]) -> list[PositionFix]:
+    """Fixes oldest first (stable): the order the index and the fence detector must see them in."""
+    return sorted(fixes, key=lambda f: f.ts_s)
+
+
 class CarrierMatching:
     """Owns the process's carrier index and keeps it in sync with carriers and their positions."""
 
@@ -59,7 +64,6 @@ class CarrierMatching:
         max_position_age_s: float = 900.0,
     ) -> None:
         self.session_factory = session_factory
-        self.max_position_age_s = max_position_age_s
         self.index = CarrierIndex(max_position_age_s=max_position_age_s)
         self.store: RedisPositionStore | None = None if redis_client is None else RedisPositionStore(redis_client)
         self.feed: RedisPositionFeed | None = None
@@ -76,17 +80,17 @@ class CarrierMatching:
         carriers = repository.list_all()
         for carrier in carriers:
             self.index.upsert_carrier(carrier_profile(carrier))
-        durable = repository.positions()
+        durable = _by_time(repository.positions())
         self._apply(durable)
         fences = GeofenceRepository(uow.session).list_all()
         with self._fence_lock:
             self.fence_events.set_fences(fences)
-            for fix in sorted(durable, key=lambda f: f.ts_s):  # first fixes set sides silently
+            for fix in durable:  # first fixes set sides silently
                 self.fence_events.observe(fix.carrier_id, fix.lat, fix.lng, fix.ts_s)
         if self.store is not None:
             known = {carrier.id for carrier in carriers}
             latest = [PositionFix(cid, *fix) for cid, fix in self.store.latest().items() if cid in known]
-            self._apply(latest)
+            self._apply(_by_time(latest))
             if self.feed is None:
                 self.feed = RedisPositionFeed(
                     self.store,
@@ -164,14 +168,16 @@ class CarrierMatching:
                 )
             except Exception:  # durable already; other processes will see it on reload
                 log.exception("position_publish_failed", fixes=len(fixes))
-        self._apply(fixes)
-        self._record_fence_events(fixes)
+        ordered = _by_time(fixes)
+        self._apply(ordered)
+        self._record_fence_events(ordered)
 
-    def _record_fence_events(self, fixes: Sequence[PositionFix]) -> list[FenceEvent]:
+    def _record_fence_events(self, ordered: Sequence[PositionFix]) -> None:
+        """Detect and store geofence events of fixes given in time order."""
         with self._fence_lock:
             events = [
                 event
-                for fix in sorted(fixes, key=lambda f: f.ts_s)
+                for fix in ordered
                 for event in self.fence_events.observe(fix.carrier_id, fix.lat, fix.lng, fix.ts_s)
             ]
         if events:
@@ -181,12 +187,11 @@ class CarrierMatching:
                     uow.commit()
             except Exception:  # positions are durable; losing an event must not fail the request
                 log.exception("fence_events_not_recorded", events=len(events))
-        return events
 
-    def _apply(self, fixes: Sequence[PositionFix]) -> int:
-        if not fixes:
+    def _apply(self, ordered: Sequence[PositionFix]) -> int:
+        """Feed fixes given in time order to the index."""
+        if not ordered:
             return 0
-        ordered = sorted(fixes, key=lambda f: f.ts_s)
         return int(
             self.index.update_positions(
                 [f.carrier_id for f in ordered],
