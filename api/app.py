@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.container import Container
 from api.errors import install_error_handlers
-from api.input_guard import RejectNulCharacters
+from api.input_guard import RequestInputGuard
 from api.observability import configure_logging, install_request_middleware
 from api.routers import all_routers
 from infra.settings import Settings, get_settings
@@ -40,8 +40,8 @@ def create_app(settings: Settings | None = None, *, on_started: list | None = No
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestInputGuard)  # inside the request middleware: refusals are logged and counted too
     install_request_middleware(app)
-    app.add_middleware(RejectNulCharacters)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

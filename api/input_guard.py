@@ -18,7 +18,7 @@ MESSAGE = "NUL characters (\\u0000) are not allowed in paths, query strings or b
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
-class RejectNulCharacters:
+class RequestInputGuard:
     """Pure ASGI middleware: buffers the (small) JSON body once, checks it, then replays it to the app."""
 
     def __init__(self, app: ASGIApp) -> None:
