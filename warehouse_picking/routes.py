@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -35,7 +36,8 @@ from warehouse_picking.solvers import (
     tour_length,
 )
 
-METHODS = ("auto", "exact", "dp", "mip", "held_karp", "ortools", "s_shape", "largest_gap", "return")
+RouteMethod = Literal["auto", "exact", "dp", "mip", "held_karp", "ortools", "s_shape", "largest_gap", "return"]
+METHODS: tuple[str, ...] = get_args(RouteMethod)
 HELD_KARP_MAX_STOPS = 9
 HELD_KARP_MAX_STOPS_NO_DP = 11
 #: The exact DP's state space grows steeply with the number of cross aisles; beyond this, MIP + OR-Tools.

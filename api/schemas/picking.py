@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-RouteMethod = Literal["auto", "exact", "dp", "mip", "held_karp", "ortools", "s_shape", "largest_gap", "return"]
+from warehouse_picking.routes import RouteMethod
 
 
 class PickRouteIn(BaseModel):

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from infra.settings import Settings
 from warehouse_picking.layouts import MAX_EXTENT_M
+from warehouse_picking.routes import METHODS
 
 ADMIN = {"Authorization": "Bearer test-admin"}
 LAYOUT: dict[str, Any] = {
@@ -25,7 +26,6 @@ LAYOUT: dict[str, Any] = {
     "slots_per_side": 10,
     "depot_x_m": 0.0,
 }
-METHODS = ["auto", "s_shape", "largest_gap", "return", "ortools", "mip", "dp", "held_karp", "exact"]
 SLOTS = ["A01-L-001", "A04-R-010", "A02-L-005"]
 
 
