@@ -100,6 +100,18 @@ def _exception_view(row: ExceptionRow) -> ExceptionView:
     )
 
 
+def _timeline_entry(row: Any) -> TimelineEntry:
+    """A history entry from a timeline row (ORM row or Core result row: same attribute names)."""
+    return TimelineEntry(
+        status=row.status,
+        at=row.at,
+        actor=row.actor,
+        reason_code=row.reason_code,
+        reason=row.reason,
+        expected_next_at=row.expected_next_at,
+    )
+
+
 _PENDING_HISTORY = "orders_core.pending_history"
 #: Buffered inserts, written in this order (parents before children) after the session's ORM flush.
 _BUFFERED = (ORDER_LINES, IDEMPOTENCY_KEYS, SHIPMENTS, SHIPMENT_LINES, TIMELINE, OUTBOX)
@@ -265,17 +277,7 @@ class OrderRepository:
         rows = self.session.scalars(
             select(TimelineRow).where(TimelineRow.order_id == order_id).order_by(TimelineRow.id)
         )
-        return [
-            TimelineEntry(
-                status=r.status,
-                at=r.at,
-                actor=r.actor,
-                reason_code=r.reason_code,
-                reason=r.reason,
-                expected_next_at=r.expected_next_at,
-            )
-            for r in rows
-        ]
+        return [_timeline_entry(r) for r in rows]
 
     def add_outbox(self, topic: str, aggregate_id: str, payload: dict[str, Any]) -> None:
         """Queue an event for publication (buffered; written in the same transaction when it commits)."""
@@ -422,16 +424,7 @@ class OrderRepository:
             lines[order_id].append(OrderLine(sku=sku, qty=qty, unit_price=Decimal(price)))
         timelines: dict[str, list[TimelineEntry]] = {i: [] for i in ids}
         for t in self.session.execute(select(TIMELINE).where(TIMELINE.c.order_id.in_(ids)).order_by(TIMELINE.c.id)):
-            timelines[t.order_id].append(
-                TimelineEntry(
-                    status=t.status,
-                    at=t.at,
-                    actor=t.actor,
-                    reason_code=t.reason_code,
-                    reason=t.reason,
-                    expected_next_at=t.expected_next_at,
-                )
-            )
+            timelines[t.order_id].append(_timeline_entry(t))
         shipped: dict[str, dict[str, list[tuple[str, int]]]] = {i: {} for i in ids}
         for order_id, warehouse_id, sku, qty in self.session.execute(
             select(SHIPMENTS.c.order_id, SHIPMENTS.c.warehouse_id, SHIPMENT_LINES.c.sku, SHIPMENT_LINES.c.qty)
