@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from shapely.geometry import MultiPolygon, Point, Polygon
-from shapely.prepared import prep
 
 from geo.errors import NotFound
 
@@ -42,5 +41,4 @@ class Geofence:
 
 def fences_containing(fences: list[Geofence], lat: float, lng: float) -> list[Geofence]:
     """The fences that cover a point, exact test (callers prefilter by bounding box or H3 cover)."""
-    point = Point(lng, lat)
-    return [fence for fence in fences if prep(fence.geometry).covers(point)]
+    return [fence for fence in fences if fence.contains(lat, lng)]
