@@ -140,7 +140,7 @@ class FenceEventDetector:
                 crossing_possible = not inside_now and not state.last_raw_inside and state.pending_since is None
                 state.pending_count, state.pending_since = 0, None
                 if crossing_possible and moved:
-                    events.extend(self._crossing(carrier_id, fence, track, lat, lng, ts_s))
+                    events.extend(self._crossing(carrier_id, fence, track, probe, lat, lng, ts_s))
             else:
                 if state.pending_since is None:
                     state.pending_since = (ts_s, lat, lng)
@@ -161,9 +161,9 @@ class FenceEventDetector:
         return events
 
     def _crossing(
-        self, carrier_id: str, fence: _Fence, track: _Track, lat: float, lng: float, ts_s: float
+        self, carrier_id: str, fence: _Fence, track: _Track, segment: BaseGeometry, lat: float, lng: float, ts_s: float
     ) -> list[FenceEvent]:
-        segment = LineString([(track.lng, track.lat), (lng, lat)])
+        """The enter+exit pair when ``segment`` (previous fix -> this one) runs through the fence far enough."""
         if segment.length == 0.0 or not fence.prepared.intersects(segment):
             return []
         through: BaseGeometry = segment.intersection(fence.fence.geometry)
