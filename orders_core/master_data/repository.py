@@ -12,9 +12,10 @@ import time
 import weakref
 from collections.abc import Collection
 from decimal import Decimal
+from typing import Any
 
 from shapely.geometry import Point
-from sqlalchemy import Connection, Engine, bindparam, event, select
+from sqlalchemy import Connection, Engine, Row, bindparam, event, select
 from sqlalchemy.orm import Session
 
 from orders_core.master_data.model import Customer, Sku, Warehouse
@@ -25,7 +26,7 @@ def _warehouse(row: WarehouseRow) -> Warehouse:
     return Warehouse(id=row.id, name=row.name, lat=row.lat, lng=row.lng, layout=row.layout)
 
 
-def _sku(row: SkuRow) -> Sku:
+def _sku(row: SkuRow | Row[*tuple[Any, ...]]) -> Sku:
     return Sku(
         sku=row.sku,
         name=row.name,
@@ -35,7 +36,7 @@ def _sku(row: SkuRow) -> Sku:
     )
 
 
-def _customer(row: CustomerRow) -> Customer:
+def _customer(row: CustomerRow | Row[*tuple[Any, ...]]) -> Customer:
     return Customer(
         id=row.id,
         name=row.name,
@@ -44,7 +45,7 @@ def _customer(row: CustomerRow) -> Customer:
         overdue_amount=Decimal(row.overdue_amount),
         lat=row.lat,
         lng=row.lng,
-        prepaid=row.prepaid,
+        prepaid=bool(row.prepaid),  # SQLite hands a Core read an int
     )
 
 
@@ -191,12 +192,7 @@ class MasterDataRepository:
                 table.c.sku.in_(wanted)
             )
         )
-        read = {
-            r.sku: Sku(
-                sku=r.sku, name=r.name, unit_price=Decimal(r.unit_price), weight_kg=r.weight_kg, volume_m3=r.volume_m3
-            )
-            for r in rows
-        }
+        read = {r.sku: _sku(r) for r in rows}
         if cache is not None and read:  # unknown SKUs are not cached: a later upsert anywhere is seen at once
             with cache.lock:
                 if cache.generation == generation:
@@ -279,15 +275,4 @@ class MasterDataRepository:
         them). SQLite takes the database write lock at BEGIN anyway.
         """
         row = self.session.execute(_LOCK_CUSTOMER, {"customer_id": customer_id}).first()
-        if row is None:
-            return None
-        return Customer(
-            id=row.id,
-            name=row.name,
-            credit_limit=Decimal(row.credit_limit),
-            temporary_credit_limit=None if row.temporary_credit_limit is None else Decimal(row.temporary_credit_limit),
-            overdue_amount=Decimal(row.overdue_amount),
-            lat=row.lat,
-            lng=row.lng,
-            prepaid=bool(row.prepaid),
-        )
+        return None if row is None else _customer(row)
