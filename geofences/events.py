@@ -26,7 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.prepared import PreparedGeometry, prep
 
 from geo.distance import haversine_m
-from geofences.cover import Cover, build_cover
+from geofences.cover import Cover, cached_cover
 from geofences.model import Geofence
 
 EventKind = Literal["enter", "exit"]
@@ -94,7 +94,7 @@ class FenceEventDetector:
     def set_fences(self, fences: Iterable[Geofence]) -> None:
         """Replace the fence set. States for removed fences are dropped; a carrier already inside a
         newly added fence is reported as entering it (after the dwell), as if the fence had just appeared."""
-        self._fences = {f.id: _Fence(f, prep(f.geometry), build_cover(f.geometry)) for f in fences}
+        self._fences = {f.id: _Fence(f, prep(f.geometry), cached_cover(f.geometry)) for f in fences}
         self._fence_ids = list(self._fences)
         self._tree = STRtree([self._fences[fid].fence.geometry.envelope for fid in self._fence_ids])
         for track in self._tracks.values():
