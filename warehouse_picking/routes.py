@@ -156,11 +156,10 @@ def solve(problem: RouteProblem, *, method: str = "auto", time_limit_s: float = 
                 f"dp handles rectangular layouts with at most {DP_MAX_BLOCKS} blocks, this one has "
                 f"{problem.layout.rectangular.blocks} (use auto, mip or ortools)"
             )
-        dp_order, lower, proven = exact_order(problem, time_limit_s, "dp")
-        assert dp_order is not None
-        order, name = dp_order, "exact_dp"
+        order, lower = dp_order(problem)
+        name, proven = "exact_dp", True
     else:  # MIP; if it cannot prove optimality in time, OR-Tools on what time is left
-        order_mip, lower, proven = exact_order(problem, time_limit_s * (1.0 if method in ("exact", "mip") else 0.6))
+        order_mip, lower, proven = mip_order(problem, time_limit_s * (1.0 if method in ("exact", "mip") else 0.6))
         if order_mip is not None:
             order, name = order_mip, "exact_mip"
         else:
@@ -203,13 +202,15 @@ def _seed_order(problem: RouteProblem) -> list[int] | None:
     return min(orders, key=lambda order: tour_length(problem.matrix, order))
 
 
-# ------------------------------------------------------------------ exact MIP on the layout graph
-def exact_order(
-    problem: RouteProblem, time_limit_s: float, method: str = "mip"
-) -> tuple[list[int] | None, float, bool]:
-    """Segment-mode Steiner-TSP MIP on the layout graph; answers matrix indices (1-based stops)."""
+# ------------------------------------------------------------------ exact methods on the layout graph
+def _graph_stops(
+    problem: RouteProblem,
+) -> tuple[list[tuple[int, int, float]], list[PickEdge], dict[int, list[int]], dict[int, list[tuple[float, int]]]]:
+    """Stops as the graph solvers see them: plain edges, edges with stops inside, stops at nodes.
+
+    Stop ids are matrix indices (1-based); the last item maps an edge id to its (offset, stop) pairs.
+    """
     layout = problem.layout
-    n_nodes = len(layout.node_xy)
     node_stops: dict[int, list[int]] = {}
     on_edge: dict[int, list[tuple[float, int]]] = {}
     for i, stop in enumerate(problem.stops, start=1):
@@ -226,15 +227,25 @@ def exact_order(
             picks.append(PickEdge(u, v, length, tuple(o for o, _i in inner), tuple(i for _o, i in inner)))
         else:
             plain.append((u, v, length))
+    return plain, picks, node_stops, on_edge
+
+
+def dp_order(problem: RouteProblem) -> tuple[list[int], float]:
+    """Optimal order (matrix indices) and length by the rectangular frontier DP (``rect_dp``)."""
+    layout = problem.layout
+    plain, picks, node_stops, on_edge = _graph_stops(problem)
+    plain_ids = [e for e in range(len(layout.edges)) if e not in on_edge]
+    seed = _seed_order(problem)
+    bound = None if seed is None else tour_length(problem.matrix, improve_tour(problem.matrix, seed))
+    return rectangular_exact_order(layout, plain, plain_ids, picks, sorted(on_edge), node_stops, upper_bound=bound)
+
+
+def mip_order(problem: RouteProblem, time_limit_s: float) -> tuple[list[int] | None, float, bool]:
+    """Segment-mode Steiner-TSP MIP on the layout graph: order (None if unsolved), lower bound, proof."""
+    layout = problem.layout
+    n_nodes = len(layout.node_xy)
+    plain, picks, node_stops, _on_edge = _graph_stops(problem)
     depot = layout.depot.u
-    if layout.rectangular is not None and method == "dp":
-        plain_ids = [e for e in range(len(layout.edges)) if e not in on_edge]
-        seed = _seed_order(problem)
-        bound = None if seed is None else tour_length(problem.matrix, improve_tour(problem.matrix, seed))
-        order, _length = rectangular_exact_order(
-            layout, plain, plain_ids, picks, sorted(on_edge), node_stops, upper_bound=bound
-        )
-        return order, _length, True
     keep = {depot, *node_stops, *(p.u for p in picks), *(p.v for p in picks)}
     plain = _prune_dangling(n_nodes, plain, keep)
     result = steiner_tsp_segments(n_nodes, plain, picks, node_stops, depot, time_limit_s=time_limit_s)
