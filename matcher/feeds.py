@@ -9,7 +9,6 @@ all of them. The Redis client is handed in; nothing here builds connections or r
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -182,8 +181,3 @@ class RedisPositionFeed:
                     return
                 log.exception("position_feed_error")
                 self._stop.wait(1.0)
-
-
-def now_s() -> float:
-    """Wall-clock Unix seconds (positions carry wall-clock timestamps)."""
-    return time.time()
