@@ -56,10 +56,22 @@ class Batch:
     order_ids: list[str]
     items: list[PickItem]
     route: PickRoute
-    item_count: int
-    weight_kg: float
-    volume_m3: float
     problem: RouteProblem = field(repr=False)
+
+    @property
+    def item_count(self) -> int:
+        """Units on the cart."""
+        return _load(self.items).items
+
+    @property
+    def weight_kg(self) -> float:
+        """Weight on the cart."""
+        return _load(self.items).weight_kg
+
+    @property
+    def volume_m3(self) -> float:
+        """Volume on the cart."""
+        return _load(self.items).volume_m3
 
 
 @dataclass(frozen=True)
@@ -135,18 +147,7 @@ def batch_orders(
         items = [item for o in group for item in orders[o]]
         problem = build_problem(layout, [item.slot_id for item in items])
         route = solve(problem, time_limit_s=time_limit_s)
-        load = _load(items)
-        batches.append(
-            Batch(
-                order_ids=list(group),
-                items=items,
-                route=route,
-                item_count=load.items,
-                weight_kg=load.weight_kg,
-                volume_m3=load.volume_m3,
-                problem=problem,
-            )
-        )
+        batches.append(Batch(order_ids=list(group), items=items, route=route, problem=problem))
     return batches
 
 
