@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,6 +21,8 @@ from orders_core.orders.lifecycle import load_order, record_order_event
 from orders_core.orders.model import PaymentStatus
 from orders_core.orders.repository import OrderRepository
 from orders_core.unit_of_work import UnitOfWork
+
+_HEX_SHA256 = re.compile(r"^\s*[0-9A-Fa-f]{64}\s*$")
 
 
 class InvalidSignature(DispatchError):
@@ -57,19 +60,25 @@ def verify_payment_signature(
     window_s: float,
     now_s: float | None = None,
 ) -> None:
-    """Raise InvalidSignature / StaleTimestamp (401) unless the notification is authentic and fresh."""
+    """Raise InvalidSignature / StaleTimestamp (401) unless the notification is authentic and fresh.
+
+    Malformed headers are refused before the HMAC check: a non-hex signature (non-ASCII text cannot be
+    compared in constant time) is InvalidSignature, and a timestamp that is not a finite number is
+    StaleTimestamp ("nan" would slip through every window comparison and defeat replay protection).
+    """
     if not signature or not timestamp:
         raise InvalidSignature("missing X-Signature or X-Timestamp header")
-    expected = sign_payment(secret, timestamp, raw_body).encode()
-    # Compare bytes: compare_digest refuses non-ASCII str, and a hostile header must be a 401, not a crash.
-    if not hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "replace")):
-        raise InvalidSignature("X-Signature does not match the body and timestamp")
+    if not _HEX_SHA256.match(signature):
+        raise InvalidSignature("X-Signature must be the 64-character hex HMAC-SHA256 of '{X-Timestamp}.{body}'")
     try:
         sent_s = float(timestamp)
-    except ValueError as exc:
-        raise StaleTimestamp(f"X-Timestamp must be unix seconds, got {timestamp!r}") from exc
-    if not math.isfinite(sent_s):  # nan would pass the window comparison below
-        raise StaleTimestamp(f"X-Timestamp must be finite unix seconds, got {timestamp!r}")
+    except ValueError:
+        raise StaleTimestamp(f"X-Timestamp must be unix seconds, got {timestamp[:40]!r}") from None
+    if not math.isfinite(sent_s):
+        raise StaleTimestamp(f"X-Timestamp must be a finite number of unix seconds, got {timestamp[:40]!r}")
+    expected = sign_payment(secret, timestamp, raw_body).encode()
+    if not hmac.compare_digest(expected, signature.strip().lower().encode()):
+        raise InvalidSignature("X-Signature does not match the body and timestamp")
     now_s = time.time() if now_s is None else now_s
     if abs(now_s - sent_s) > window_s:
         raise StaleTimestamp(f"X-Timestamp is {abs(now_s - sent_s):.0f} s away from now (window {window_s:.0f} s)")
