@@ -120,7 +120,6 @@ class SegmentResult:
     order: list[int] | None
     lower_bound: float
     proven_optimal: bool
-    rounds: int
 
 
 def steiner_tsp_segments(
@@ -141,7 +140,7 @@ def steiner_tsp_segments(
     """
     started = time.perf_counter()
     if not pick_edges and not any(v != depot for v in node_stops):
-        return SegmentResult(order=list(node_stops.get(depot, [])), lower_bound=0.0, proven_optimal=True, rounds=0)
+        return SegmentResult(order=list(node_stops.get(depot, [])), lower_bound=0.0, proven_optimal=True)
     m1, m2 = len(plain_edges), len(pick_edges)
     # variable layout: x (m1) | t (m2) | b (m2) | ru (m2) | rv (m2) | sp (m2) | y (n)
     o_t, o_b, o_ru, o_rv, o_sp, o_y = m1, m1 + m2, m1 + 2 * m2, m1 + 3 * m2, m1 + 4 * m2, m1 + 5 * m2
@@ -294,7 +293,6 @@ def steiner_tsp_segments(
         return found
 
     lower = 0.0
-    rounds = 0
     for _ in range(60):
         if time.perf_counter() - started > time_limit_s / 3:
             break
@@ -305,10 +303,9 @@ def steiner_tsp_segments(
         if separate(relaxed.x) == 0 and separate_min_cuts(relaxed.x) == 0:
             break
     while True:
-        rounds += 1
         remaining = time_limit_s - (time.perf_counter() - started)
         if remaining <= 0:
-            return SegmentResult(order=None, lower_bound=lower, proven_optimal=False, rounds=rounds)
+            return SegmentResult(order=None, lower_bound=lower, proven_optimal=False)
         result = milp(
             cost,
             constraints=constraints(),
@@ -320,12 +317,12 @@ def steiner_tsp_segments(
             bound = getattr(result, "mip_dual_bound", None)
             if bound is not None and np.isfinite(bound):
                 lower = max(lower, float(bound))
-            return SegmentResult(order=None, lower_bound=lower, proven_optimal=False, rounds=rounds)
+            return SegmentResult(order=None, lower_bound=lower, proven_optimal=False)
         lower = max(lower, float(result.fun))
         values = np.rint(result.x)
         if separate(values) == 0:
             order = _segment_walk_order(n_nodes, eu, ev, values, m1, pick_edges, node_stops, depot)
-            return SegmentResult(order=order, lower_bound=float(result.fun), proven_optimal=True, rounds=rounds)
+            return SegmentResult(order=order, lower_bound=float(result.fun), proven_optimal=True)
 
 
 def _segment_walk_order(
