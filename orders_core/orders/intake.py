@@ -19,11 +19,10 @@ from orders_core.master_data.tables import utc_now
 from orders_core.orders.lifecycle import mark_locked, notify_after_commit
 from orders_core.orders.model import OrderStatus, PaymentStatus, PlaceOrder, TimelineEntry
 from orders_core.orders.pipeline import StockPort, continue_pipeline
-from orders_core.orders.repository import OrderRepository, PricedLine
+from orders_core.orders.repository import MONEY_QUANTUM, OrderRepository, PricedLine
 from orders_core.orders.tables import OrderRow
 from orders_core.unit_of_work import UnitOfWork
 
-MONEY_QUANTUM = Decimal("0.0001")
 #: Money columns hold 14 integer digits.
 MAX_ORDER_TOTAL = Decimal("1e13")
 
@@ -61,8 +60,9 @@ def canonical_body_sha256(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
-def check_order_shape(command: PlaceOrder) -> None:
-    """Raise InvalidOrder (422) for coordinates, quantities, prices or totals out of range (no I/O)."""
+def check_order_shape(command: PlaceOrder) -> Decimal:
+    """Raise InvalidOrder (422) for coordinates, quantities, prices or totals out of range (no I/O);
+    answers the order total (unrounded)."""
     delivery = command.delivery
     if not (math.isfinite(delivery.lat) and -90.0 <= delivery.lat <= 90.0):
         raise InvalidOrder(f"delivery.lat must be within [-90, 90], got {delivery.lat}")
@@ -78,6 +78,7 @@ def check_order_shape(command: PlaceOrder) -> None:
     total = sum((line.unit_price * line.qty for line in command.lines), Decimal("0"))
     if total >= MAX_ORDER_TOTAL:
         raise InvalidOrder(f"lines: order total {total} exceeds the largest accepted total {MAX_ORDER_TOTAL}")
+    return total
 
 
 def catalogue_prices(uow: UnitOfWork, command: PlaceOrder) -> dict[str, Decimal]:
@@ -106,7 +107,7 @@ def place_order(
     body is refused (409 idempotency_key_reused). Invalid input raises before anything is written.
     For prepaid customers ``payment_timeout_s`` sets when payment is expected on the first timeline entry.
     """
-    check_order_shape(command)
+    total = check_order_shape(command).quantize(MONEY_QUANTUM)
     repository = OrderRepository(uow.session)
     # One intake at a time per customer: the credit check sees every earlier order, and a concurrent
     # request with the same key finds the first one's key once it holds the lock.
@@ -124,7 +125,6 @@ def place_order(
     catalogue = catalogue_prices(uow, command)
     order_id = "ord_" + secrets.token_hex(8)
     now = utc_now()
-    total = sum((line.unit_price * line.qty for line in command.lines), Decimal("0")).quantize(MONEY_QUANTUM)
     row = OrderRow(
         id=order_id,
         customer_id=command.customer_id,
