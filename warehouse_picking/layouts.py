@@ -112,7 +112,6 @@ class Layout:
     depot: SlotLocation
     rectangular: RectangularSpec | None = None
     graph_slots: dict[str, SlotLocation] = field(default_factory=dict)
-    node_ids: list[str] = field(default_factory=list)
     _rect_aisle_nodes: np.ndarray | None = None  # (aisles, blocks + 1) node index
 
     # ----------------------------------------------------------------- slots
@@ -210,7 +209,6 @@ class _NodeDistanceCache:
         self._max_bytes = max_bytes
         self._items: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-        self.computed = 0
 
     def get(self, layout: Layout) -> np.ndarray:
         with self._lock:
@@ -220,7 +218,6 @@ class _NodeDistanceCache:
                 return found
         matrix = _all_pairs(layout)
         with self._lock:
-            self.computed += 1
             self._items[layout.key] = matrix
             while len(self._items) > 1 and (
                 len(self._items) > self._capacity or sum(m.nbytes for m in self._items.values()) > self._max_bytes
@@ -343,10 +340,8 @@ def _parse_rectangular(data: dict[str, Any], key: str) -> Layout:
     return build_rectangular(spec, key)
 
 
-def build_rectangular(spec: RectangularSpec, key: str | None = None) -> Layout:
+def build_rectangular(spec: RectangularSpec, key: str) -> Layout:
     """The walking graph of a rectangular layout: aisle segments first, then cross-aisle segments."""
-    if key is None:
-        key = layout_key({"kind": "rectangular", **spec.__dict__})
     a_count, b_count = spec.aisles, spec.blocks
     block_len = spec.block_length_m
     xs = [(a - 1) * spec.aisle_spacing_m for a in range(1, a_count + 1)]
@@ -509,7 +504,6 @@ def _parse_graph(data: dict[str, Any], key: str) -> Layout:
         _count, labels = connected_components(graph, directed=False)
     else:
         labels = np.arange(n)
-    node_names = list(index)
     unreachable = [
         slot_id
         for slot_id, loc in slots.items()
@@ -518,7 +512,7 @@ def _parse_graph(data: dict[str, Any], key: str) -> Layout:
     if unreachable:
         shown = ", ".join(repr(s) for s in unreachable[:10])
         raise InvalidLayout(
-            f"slot(s) not reachable from the depot {node_names[depot_node]!r}: {shown}"
+            f"slot(s) not reachable from the depot {depot_id!r}: {shown}"
             + (f" and {len(unreachable) - 10} more" if len(unreachable) > 10 else "")
         )
     x, y = node_xy[depot_node]
@@ -530,7 +524,6 @@ def _parse_graph(data: dict[str, Any], key: str) -> Layout:
         edges=edges,
         depot=depot,
         graph_slots=slots,
-        node_ids=node_names,
     )
 
 
