@@ -328,7 +328,7 @@ def rectangular_exact_order(
     # cheapest possible cost of what remains after step t (each pick segment at its cheapest mode)
     # plus, for every gap between two aisles that the walk must span, two crossings of that gap
     columns = [a for a in range(n_aisles) for k in range(n_blocks + 1) if int(grid[a, k]) in required]
-    columns += [(e - 0) // n_blocks for e in pick_ids]  # aisle edges are numbered aisle-major
+    columns += [e // n_blocks for e in pick_ids]  # aisle edges are numbered aisle-major
     if depot_on_grid:
         columns.append(int(np.argwhere(grid == depot)[0][0]))
     elif outside_edge < 0:  # between two aisles: both neighbours bound the span
