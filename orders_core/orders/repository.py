@@ -164,12 +164,19 @@ def _drop_history_after_rollback(session: Session) -> None:
 
 
 # Intake's reads, built once (bound by name at execution): no statement construction per order.
-_EXPOSURE_OF = (
-    select(func.coalesce(func.sum(OrderRow.total), 0))
-    .where(OrderRow.customer_id == bindparam("customer_id"), OrderRow.status.not_in([s.value for s in CLOSED]))
-    .scalar_subquery()
+_OPEN_EXPOSURE = select(func.coalesce(func.sum(OrderRow.total), 0)).where(
+    OrderRow.customer_id == bindparam("customer_id"), OrderRow.status.not_in([s.value for s in CLOSED])
 )
+_EXPOSURE_OF = _OPEN_EXPOSURE.scalar_subquery()
 _EXPOSURE = select(_EXPOSURE_OF)
+_EXPOSURE_EXCLUDING = _OPEN_EXPOSURE.where(OrderRow.id != bindparam("excluding_order_id"))
+
+
+def _money(total: Any) -> Decimal:
+    """A summed amount as exact money: SQLite sums its REAL storage, rounding to the quantum restores it."""
+    return Decimal(str(total)).quantize(MONEY_QUANTUM)
+
+
 _REPLAY_AND_EXPOSURE = select(
     select(IDEMPOTENCY_KEYS.c.body_sha256).where(IDEMPOTENCY_KEYS.c.key == bindparam("key")).scalar_subquery(),
     select(IDEMPOTENCY_KEYS.c.order_id).where(IDEMPOTENCY_KEYS.c.key == bindparam("key")).scalar_subquery(),
@@ -237,24 +244,19 @@ class OrderRepository:
         write_pending_history(self.session)
         if key is None:
             total = self.session.execute(_EXPOSURE, {"customer_id": customer_id}).scalar_one()
-            return None, Decimal(str(total)).quantize(MONEY_QUANTUM)
+            return None, _money(total)
         sha, order_id, total = self.session.execute(
             _REPLAY_AND_EXPOSURE, {"key": key, "customer_id": customer_id}
         ).one()
         record = None if sha is None else (sha, order_id)
-        return record, Decimal(str(total)).quantize(MONEY_QUANTUM)
+        return record, _money(total)
 
     def open_exposure(self, customer_id: str, *, excluding_order_id: str) -> Decimal:
         """Sum of totals of the customer's open orders (not delivered nor cancelled), except one."""
         total = self.session.execute(
-            select(func.coalesce(func.sum(OrderRow.total), 0)).where(
-                OrderRow.customer_id == customer_id,
-                OrderRow.status.not_in([s.value for s in CLOSED]),
-                OrderRow.id != excluding_order_id,
-            )
+            _EXPOSURE_EXCLUDING, {"customer_id": customer_id, "excluding_order_id": excluding_order_id}
         ).scalar_one()
-        # SQLite sums its REAL storage; rounding to the money quantum restores the exact amount.
-        return Decimal(str(total)).quantize(MONEY_QUANTUM)
+        return _money(total)
 
     # --- timeline and outbox ------------------------------------------------------------------
     def add_timeline(self, order_id: str, entry: TimelineEntry) -> None:
