@@ -15,6 +15,7 @@ from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
 from api.schemas.carriers import CarrierIn, CarrierOut, PositionsAccepted, PositionsIn
+from api.schemas.master_data import ID_PATTERN
 from api.tokens import Principal
 from geo.crs import to_wgs84
 from geofences.validation import parse_polygonal, to_geojson
@@ -26,7 +27,7 @@ writers = require_roles("dispatcher")
 readers = require_roles("dispatcher", "carrier")
 position_writers = require_roles("dispatcher", "carrier")
 
-CarrierId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+CarrierId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
 
 def _carrier_out(carrier: Carrier, position: tuple[float, float, float] | None) -> CarrierOut:

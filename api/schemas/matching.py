@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Crs = Literal["wgs84", "gcj02"]
+from api.schemas.carriers import Crs
 
 
 class LatLngIn(BaseModel):
