@@ -33,7 +33,7 @@ from api.tokens import Principal
 from geo.errors import InvalidInput
 from orders_core.orders.cancellation import cancel_order
 from orders_core.orders.intake import place_order
-from orders_core.orders.lifecycle import OrderNotFound, add_transition_listener
+from orders_core.orders.lifecycle import OrderNotFound, add_transition_listener, load_order
 from orders_core.orders.model import DeliveryPoint, ExceptionView, OrderLine, OrderStatus, OrderView, PlaceOrder
 from orders_core.orders.repository import OrderRepository
 
@@ -202,8 +202,10 @@ def cancel(
     principal: Principal = Depends(cancellers),
 ) -> OrderOut:
     """Cancel an order that is not loaded yet; everything it holds is released (409 once loaded)."""
-    load_view(container, order_id, principal)
     with container.uow() as uow:
+        # The lock cancel_order takes anyway; another customer's order is a 404, as in load_view.
+        if principal.role == "customer" and load_order(uow, order_id).customer_id != principal.subject:
+            raise OrderNotFound(f"no order {order_id!r}")
         cancel_order(
             uow,
             container.stock,
@@ -212,5 +214,8 @@ def cancel(
             reason_code="cancelled",
             reason=(body.reason if body else None) or "cancelled on request",
         )
+        view = OrderRepository(uow.session).view(order_id)
         uow.commit()
-    return order_out(load_view(container, order_id))
+    if view is None:  # pragma: no cover - the order was just locked and cancelled
+        raise OrderNotFound(f"no order {order_id!r}")
+    return order_out(view)
