@@ -78,8 +78,7 @@ def _cache_of(session: Session) -> _MasterCache | None:
     """The engine's cache, or None while this session has upserted master data (it reads its own writes)."""
     if session.info.get(_DIRTY):
         return None
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
+    engine = _engine_of(session)
     cache = _caches.get(engine)
     if cache is None:
         with _caches_lock:
@@ -94,9 +93,14 @@ def _mark_dirty(session: Session) -> None:
         cache.clear()
 
 
-def _cache_of_engine(session: Session) -> _MasterCache | None:
+def _engine_of(session: Session) -> Engine:
     bind = session.get_bind()
-    return _caches.get(bind.engine if isinstance(bind, Connection) else bind)
+    return bind.engine if isinstance(bind, Connection) else bind
+
+
+def _cache_of_engine(session: Session) -> _MasterCache | None:
+    """The engine's cache if one was made (clearing needs no new one)."""
+    return _caches.get(_engine_of(session))
 
 
 @event.listens_for(Session, "after_commit")
