@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from api.schemas.master_data import CleanModel, NonNegativeMoney
+from api.schemas.master_data import NonNegativeMoney
 from api.schemas.orders import ExceptionOut
 
 
-class ApproveIn(CleanModel):
+class ApproveIn(BaseModel):
     temporary_credit_limit: NonNegativeMoney | None = Field(
         default=None, description="For credit exceptions: a limit granted to the customer from now on."
     )
     note: str | None = Field(default=None, max_length=1000)
 
 
-class RejectIn(CleanModel):
+class RejectIn(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 # Money travels as a JSON number (exact Decimal inside); strings such as "12.50" are accepted too.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -22,18 +22,6 @@ ID_PATTERN = r"^[A-Za-z0-9._:\-]+$"
 TEXT_PATTERN = r"^[^\x00]*$"
 
 
-class CleanModel(BaseModel):
-    """A request body whose strings carry no NUL character (PostgreSQL text cannot store it: a 422,
-    not a 500)."""
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        return value
-
-
 class LatLng(BaseModel):
     """A WGS-84 coordinate."""
 
@@ -41,7 +29,7 @@ class LatLng(BaseModel):
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
 
 
-class WarehouseIn(CleanModel):
+class WarehouseIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     location: LatLng
     layout: dict[str, Any] | None = None
@@ -54,7 +42,7 @@ class WarehouseOut(BaseModel):
     layout: dict[str, Any] | None = None
 
 
-class SkuIn(CleanModel):
+class SkuIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     unit_price: NonNegativeMoney
     weight_kg: float = Field(ge=0, allow_inf_nan=False)
@@ -69,7 +57,7 @@ class SkuOut(BaseModel):
     volume_m3: float
 
 
-class CustomerIn(CleanModel):
+class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=200)

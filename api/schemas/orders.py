@@ -7,22 +7,22 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from api.schemas.master_data import CleanModel, Money, NonNegativeMoney
+from api.schemas.master_data import Money, NonNegativeMoney
 
 
-class OrderLineIn(CleanModel):
+class OrderLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     qty: int = Field(gt=0, le=1_000_000_000, description="Units ordered (a positive integer).")
     unit_price: NonNegativeMoney
 
 
-class DeliveryIn(CleanModel):
+class DeliveryIn(BaseModel):
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
     address: str | None = Field(default=None, max_length=500)
 
 
-class OrderIn(CleanModel):
+class OrderIn(BaseModel):
     customer_id: str = Field(min_length=1, max_length=64)
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
     delivery: DeliveryIn
@@ -92,5 +92,5 @@ class OrderPage(BaseModel):
     next_cursor: str | None = None
 
 
-class CancelIn(CleanModel):
+class CancelIn(BaseModel):
     reason: str | None = Field(default=None, max_length=500)

@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas.master_data import CleanModel, NonNegativeMoney
+from api.schemas.master_data import NonNegativeMoney
 
 
-class PaymentNotification(CleanModel):
+class PaymentNotification(BaseModel):
     transaction_id: str = Field(min_length=1, max_length=100)
     order_id: str = Field(min_length=1, max_length=32)
     status: Literal["paid", "failed", "refunded"]
