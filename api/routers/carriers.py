@@ -7,15 +7,14 @@ own positions. A position batch is validated as a whole: one bad fix refuses the
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
 from api.schemas.carriers import CarrierIn, CarrierOut, PositionsAccepted, PositionsIn
-from api.schemas.master_data import ID_PATTERN
+from api.schemas.master_data import PathId
 from api.tokens import Principal
 from geo.crs import to_wgs84
 from geofences.validation import parse_polygonal, to_geojson
@@ -27,7 +26,7 @@ writers = require_roles("dispatcher")
 readers = require_roles("dispatcher", "carrier")
 position_writers = require_roles("dispatcher", "carrier")
 
-CarrierId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+CarrierId = PathId
 
 
 def _carrier_out(carrier: Carrier, position: tuple[float, float, float] | None) -> CarrierOut:

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
 from api.routers.orders import actor_of, exception_out
 from api.schemas.exceptions import ApproveIn, ExceptionList, ExceptionOut, RejectIn
-from api.schemas.master_data import ID_PATTERN
+from api.schemas.master_data import ID_PATTERN, PathId
 from api.tokens import Principal
 from orders_core.orders.exceptions_flow import approve_exception, get_exception, reject_exception
 from orders_core.orders.repository import OrderRepository
 
 router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
-ExceptionId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+ExceptionId = PathId
 readers = require_roles("dispatcher", "warehouse")
 resolvers = require_roles("dispatcher")
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
 from api.schemas.geofences import FenceEventOut, FenceEventsOut, GeofenceIn, GeofenceOut, GeofencesOut, Kind
-from api.schemas.master_data import ID_PATTERN
+from api.schemas.master_data import PathId
 from api.tokens import Principal
 from geofences.model import Geofence, GeofenceKind, GeofenceNotFound
 from geofences.repository import GeofenceRepository
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/geofences", tags=["geofences"])
 writers = require_roles("dispatcher")
 readers = require_roles("dispatcher", "warehouse", "carrier")
 
-FenceId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+FenceId = PathId
 
 
 def _fence_out(fence: Geofence) -> GeofenceOut:

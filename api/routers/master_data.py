@@ -6,18 +6,16 @@ dispatchers and warehouse staff read; a customer token may read its own customer
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Response
 
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
 from api.schemas.master_data import (
-    ID_PATTERN,
     CustomerIn,
     CustomerOut,
     LatLng,
+    PathId,
     SkuIn,
     SkuOut,
     WarehouseIn,
@@ -34,7 +32,7 @@ writers = require_roles("dispatcher")
 readers = require_roles("dispatcher", "warehouse")
 customer_readers = require_roles("dispatcher", "warehouse", "customer")
 
-ResourceId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+ResourceId = PathId
 
 
 def _warehouse_out(warehouse: Warehouse) -> WarehouseOut:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
 from api.metrics import ORDERS_BY_STATUS
-from api.schemas.master_data import ID_PATTERN, TEXT_PATTERN
+from api.schemas.master_data import ID_PATTERN, TEXT_PATTERN, PathId
 from api.schemas.orders import (
     CancelIn,
     DeliveryOut,
@@ -38,7 +38,7 @@ from orders_core.orders.model import DeliveryPoint, ExceptionView, OrderLine, Or
 from orders_core.orders.repository import OrderRepository
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
-OrderId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+OrderId = PathId
 placers = require_roles("dispatcher", "customer")
 readers = require_roles("dispatcher", "warehouse", "customer")
 cancellers = require_roles("dispatcher", "customer")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 # Money travels as a JSON number (exact Decimal inside); strings such as "12.50" are accepted too.
@@ -18,6 +19,8 @@ NonNegativeMoney = Annotated[
 
 #: Ids in paths and query strings: printable, no separators (PostgreSQL also refuses NUL characters).
 ID_PATTERN = r"^[A-Za-z0-9._:\-]+$"
+#: A resource id in a URL path.
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 #: Free text in query strings: anything but NUL.
 TEXT_PATTERN = r"^[^\x00]*$"
 
