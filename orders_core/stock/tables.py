@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from infra.db import Base
-
-
-def utc_now() -> datetime:
-    """Timestamps are stored in UTC."""
-    return datetime.now(UTC)
+from orders_core.master_data.tables import utc_now
 
 
 class StockLevelRow(Base):
