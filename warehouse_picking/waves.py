@@ -156,6 +156,9 @@ def merge_by_savings(
 ) -> list[list[str]]:
     """Clarke-Wright savings merge of orders into groups that fit the cart (orders in input order)."""
     order_ids = list(orders)
+    empty = [o for o in order_ids if not orders[o]]
+    if empty:  # reduceat below would silently answer a neighbour's value for an empty order
+        raise ValueError(f"orders without items cannot be batched: {empty}")
     all_slots = sorted({item.slot_id for o in order_ids for item in orders[o]})
     problem = build_problem(layout, all_slots)
     # matrix index of each slot: stops group slot ids at one point

@@ -13,6 +13,7 @@ from warehouse_picking.waves import (
     OrderDoesNotFitCart,
     PickItem,
     batch_orders,
+    merge_by_savings,
     one_order_at_a_time_m,
     quick_tour_length,
 )
@@ -83,3 +84,10 @@ def test_quick_tour_is_exact_for_few_stops_and_an_upper_bound_otherwise() -> Non
     assert quick_tour_length(problem.matrix, few) == pytest.approx(solve(sub, method="held_karp").distance_m)
     everything = list(range(1, len(problem.stops) + 1))
     assert quick_tour_length(problem.matrix, everything) >= solve(problem, method="dp").distance_m - 1e-6
+
+
+def test_an_order_without_items_is_refused_not_merged_with_a_neighbours_distance() -> None:
+    orders = random_orders(3, 4)
+    orders["empty"] = []
+    with pytest.raises(ValueError, match="empty"):
+        merge_by_savings(layout(), orders, CartLimits(max_items=1000, max_weight_kg=1e6, max_volume_m3=1e3))
