@@ -53,7 +53,7 @@ import shapely
 
 from geo.distance import EARTH_RADIUS_M, haversine_m, haversine_rad_m
 from geo.errors import InvalidInput
-from geo.h3_radius import CellDisk, cell_disk, circumradius_upper_bound_m, disk_k_for_radius
+from geo.h3_radius import cell_disk, circumradius_upper_bound_m, disk_k_for_radius
 from geofences.cover import Cover, cached_cover
 from matcher import kernels
 from matcher.model import Candidate, CarrierProfile, MatchQuery, ScoreWeights
@@ -77,13 +77,14 @@ RETRY_EVERY = 32  # parallel=None: every this many big batches, time the mode th
 CHUNKS_PER_THREAD = 4  # ...split into this many runs per thread (pickups differ in cost)
 # Output slots per query in a batch: min(limit, SLOT_LIMIT) + 8 (near-ties past that: answered alone).
 SLOT_LIMIT = 64
-# Covering disks pooled for batches (entries; about 32 bytes each) before the pool starts over.
-DISK_POOL_MAX = 1 << 22
+# Covering cells with their bucket runs, pooled per (cell, radius, vehicle code) (rows of 40 bytes)
+# before the pool starts over; the pool also starts over whenever the CSR is rebuilt.
+SPAN_POOL_MAX = 1 << 22
 
 # Columns of the hot matrix.
 PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
-# PHI..BASE (+1 padding): everything a query reads of a carrier sits in its CSR entry (96 bytes), so
-# a bucket is read sequentially and nothing of a carrier is fetched from the (random-access) hot matrix.
+# PHI..BASE and the row (kernels.ROW): everything a query reads of a carrier sits in its CSR entry (96
+# bytes), so a bucket is read sequentially and nothing of a carrier is fetched from the hot matrix.
 _CSR_COLS = 12
 _HOT_STRIDE = 16  # columns PHI..COVG (what the filters and the distance read) share one cache line
 
@@ -94,7 +95,6 @@ OK_CACHE_MAX = 1 << 16
 DELTA_MAX = 4096
 
 _EMPTY_ROWS: IntArray = np.zeros(0, dtype=np.int64)
-_NO_DISK = CellDisk(cells=_EMPTY_ROWS, phi=np.zeros(0), lmb=np.zeros(0), cos_phi=np.zeros(0), slack_m=0.0)
 _ALL_OK = np.ones(1, dtype=np.bool_)
 TWO_R = 2.0 * EARTH_RADIUS_M
 _new_object = object.__new__
@@ -258,13 +258,12 @@ class CarrierIndex:
         self._delta: IntArray = np.zeros(DELTA_MAX, dtype=np.int64)
         self._n_delta = 0
         self._bufs = _buffers(4096)
-        # Covering disks of batches, pooled: (cell, radius) -> span of the pool arrays.
-        self._disk_spans: dict[tuple[int, float], tuple[int, int]] = {}
-        self._pool_cells: IntArray = _EMPTY_ROWS
-        self._pool_phi: FloatArray = np.zeros(0)
-        self._pool_lmb: FloatArray = np.zeros(0)
-        self._pool_cos: FloatArray = np.zeros(0)
-        self._pool_n = 0
+        # Covering cells of each (pickup cell, radius, vehicle code) with their bucket runs in the CSR,
+        # pooled: key -> rows j0..j1 of the pool (see kernels.disk_spans); valid for one CSR build.
+        self._spans: dict[tuple[int, float, int], tuple[int, int]] = {}
+        self._span_pool: FloatArray = np.zeros((4096, 5))
+        self._span_n = 0
+        self._slack_m = circumradius_upper_bound_m(resolution)
         # Wall seconds per query of the batch kernel on one thread / several (moving averages).
         self._mode_cost_s: list[float | None] = [None, None]
         self._big_batches = 0
@@ -450,6 +449,10 @@ class CarrierIndex:
         self._stale[rows] = True
         self._delta[n : n + len(rows)] = rows
         self._n_delta = n + len(rows)
+        # Hide their CSR entries from the kernels (a fix time no cutoff accepts).
+        data = self._csr[3]
+        for pos in (self._pos_plain[rows], self._pos_veh[rows]):
+            data[pos[pos >= 0], TS_EFF] = -np.inf
 
     def _ensure_csr(self) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
         """The buckets as CSR (a hash table of the keys, starts, rows, and a copy of the rows' filter and
@@ -478,8 +481,11 @@ class CarrierIndex:
             self._pos_plain[placed] = where[:n_placed]
             self._pos_veh[placed] = where[n_placed:]
             data = np.ascontiguousarray(self._hot_rows[rows, :_CSR_COLS])
+            data[:, kernels.ROW] = rows
             self._stale = np.zeros(cap, dtype=np.bool_)
             self._n_delta = 0
+            self._spans.clear()  # they point into the previous build
+            self._span_n = 0
             self._csr = (kernels.build_table(ukeys, starts), starts, rows, data)
         return self._csr
 
@@ -493,6 +499,7 @@ class CarrierIndex:
         if len(rows) == 0:
             return
         values = self._hot_rows[rows, :_CSR_COLS]
+        values[:, kernels.ROW] = rows
         data = self._csr[3]
         data[self._pos_plain[rows]] = values
         data[self._pos_veh[rows]] = values
@@ -671,7 +678,7 @@ class CarrierIndex:
             if code < 0:
                 return [], [], [], False
         csr = self._csr
-        keys, starts, rows, csr_data = self._ensure_csr() if csr is None else csr
+        csr_data = (self._ensure_csr() if csr is None else csr)[3]
         plat = query.pickup_lat
         plng = query.pickup_lng
         dlat = query.dropoff_lat
@@ -679,7 +686,12 @@ class CarrierIndex:
         radius = query.radius_m
         res = self.resolution
         scan_all = _scan_all(res, radius)
-        disk = _NO_DISK if scan_all else cell_disk(h3_cy.latlng_to_cell(plat, plng, res), radius)
+        if scan_all:
+            j0 = j1 = 0
+        else:
+            cell = h3_cy.latlng_to_cell(plat, plng, res)
+            span = self._spans.get((cell, radius, code))
+            j0, j1 = self._spans_of(cell, radius, code) if span is None else span
         phi = math.radians(plat)
         lmb = math.radians(plng)
         cos_phi = math.cos(phi)
@@ -692,25 +704,22 @@ class CarrierIndex:
         ok = self._coverage_ok(dlat, dlng) if use_ok else _ALL_OK
         hot_rows = self._hot_rows
         bufs = self._bufs
-        n, m, flags = kernels.match_one(
-            disk.cells, disk.phi, disk.lmb, disk.cos_phi, disk.slack_m,
-            keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
-            scan_all,
-            hot_rows, phi, lmb, cos_phi, radius, cutoff, query.weight_kg,
-            query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok, use_ok, *bufs,
-        )  # fmt: skip
-        while n < 0:  # the scratch buffers were too small: grow and redo
-            bufs = self._bufs = _buffers(len(bufs[0]) * 4)
+        pool = self._span_pool
+        slack = self._slack_m
+        while True:
             n, m, flags = kernels.match_one(
-                disk.cells, disk.phi, disk.lmb, disk.cos_phi, disk.slack_m,
-                keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
-                scan_all,
+                pool, j0, j1, slack, csr_data, self._delta, self._n_delta, self._cell, self._vcode, scan_all,
                 hot_rows, phi, lmb, cos_phi, radius, cutoff, query.weight_kg,
                 query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok, use_ok, *bufs,
             )  # fmt: skip
+            if n >= 0:
+                break
+            bufs = self._bufs = _buffers(len(bufs[0]) * 4)  # the scratch buffers were too small
         if flags & kernels.FLAG_GROUPS:
             ok = self._coverage_ok(dlat, dlng)
-            m, flags = kernels.select_one(hot_rows, phi, lmb, cos_phi, ok, radius, by_dist, wd1000, limit, *bufs, n)
+            m, flags = kernels.select_one(
+                csr_data, hot_rows, phi, lmb, cos_phi, ok, radius, by_dist, wd1000, limit, *bufs, n
+            )
         if m == 0:
             return [], [], [], False
         out_rows, out_a, _, out_p, out_s = bufs
@@ -753,7 +762,21 @@ class CarrierIndex:
 
     def match(self, query: MatchQuery, now_s: float | None = None) -> list[Candidate]:
         """Eligible carriers for the query, best first (by score, or by distance with rank_by="distance")."""
-        validate_query(query)
+        q = query
+        # One chained test for the usual valid query (NaN fails every comparison); anything else gets
+        # validate_query's precise error.
+        if not (
+            -90.0 <= q.pickup_lat <= 90.0
+            and -180.0 <= q.pickup_lng <= 180.0
+            and -90.0 <= q.dropoff_lat <= 90.0
+            and -180.0 <= q.dropoff_lng <= 180.0
+            and 0.0 <= q.radius_m <= 1_000_000.0
+            and 0.0 <= q.weight_kg < math.inf
+            and 0.0 <= q.volume_m3 < math.inf
+            and q.limit >= 1
+            and (q.rank_by == "score" or q.rank_by == "distance")
+        ):
+            validate_query(query)
         cutoff = (time.time() if now_s is None else now_s) - self.max_position_age_s
         if not math.isfinite(cutoff):
             cutoff = -sys.float_info.max  # as _cutoff: inactive carriers (-inf) never pass
@@ -784,32 +807,31 @@ class CarrierIndex:
                     ]
             return out
 
-    def _disk_span(self, cell: int, radius_m: float) -> tuple[int, int]:
-        """Where the covering disk of (cell, radius) sits in the disk pool (appended on first use), so a
-        batch passes per query two offsets instead of concatenating disks."""
-        key = (cell, radius_m)
-        span = self._disk_spans.get(key)
+    def _spans_of(self, cell: int, radius_m: float, code: int) -> tuple[int, int]:
+        """Rows ``j0..j1`` of the span pool holding the covering cells of (cell, radius) that have a
+        bucket for vehicle ``code``, with their bucket runs; computed on first use per CSR build. A query
+        then reads its buckets' places sequentially instead of one hash-table cache miss per cell (the
+        "precomputed disk" of a pickup point: warehouses ask again and again). Call after ``_ensure_csr``."""
+        key = (cell, radius_m, code)
+        span = self._spans.get(key)
         if span is None:
             disk = cell_disk(cell, radius_m)
-            n = self._pool_n
+            n = self._span_n
             m = len(disk.cells)
-            if n + m > len(self._pool_cells):
-                if n + m > DISK_POOL_MAX:  # forget every span; the pool restarts empty
-                    self._disk_spans.clear()
+            pool = self._span_pool
+            if n + m > len(pool):
+                if n + m > SPAN_POOL_MAX:  # forget every span; the pool restarts empty
+                    self._spans.clear()
                     n = 0
-                cap = max(4096, 2 * (n + m))
-                for name in ("_pool_cells", "_pool_phi", "_pool_lmb", "_pool_cos"):
-                    old = getattr(self, name)
-                    grown = np.zeros(cap, dtype=old.dtype)
-                    grown[:n] = old[:n]
-                    setattr(self, name, grown)
-            self._pool_cells[n : n + m] = disk.cells
-            self._pool_phi[n : n + m] = disk.phi
-            self._pool_lmb[n : n + m] = disk.lmb
-            self._pool_cos[n : n + m] = disk.cos_phi
-            self._pool_n = n + m
-            span = (n, n + m)
-            self._disk_spans[key] = span
+                if n + m > len(pool):
+                    grown = np.zeros((max(4096, 2 * (n + m)), 5))
+                    grown[:n] = pool[:n]
+                    pool = self._span_pool = grown
+            table = self._ensure_csr()[0]
+            end = kernels.disk_spans(disk.cells, disk.phi, disk.lmb, disk.cos_phi, table, code, pool, n)
+            self._span_n = end
+            span = (n, end)
+            self._spans[key] = span
         return span
 
     def match_many_arrays(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> BatchMatches:
@@ -878,16 +900,21 @@ class CarrierIndex:
         slot = np.zeros(n_q + 1, dtype=np.int64)
         np.cumsum(np.minimum(limit, SLOT_LIMIT) + 8, out=slot[1:])
         with self._lock:
-            span = self._disk_span
-            known = self._disk_spans.get
+            vcodes = self._vehicle_codes
+            code_l = [0 if k[1] is None else vcodes.get(k[1], -1) for k in kinds]
+            code = np.array(code_l, dtype=np.int64)
+            csr_data = self._ensure_csr()[3]
+            span = self._spans_of
+            known = self._spans.get
             spans = np.array(
-                [known((c, r)) or span(c, r) for c, r in zip(cells, radius_l, strict=True)], dtype=np.int64
-            )
+                [
+                    (0, 0) if c < 0 else known((cell, r, c)) or span(cell, r, c)
+                    for cell, r, c in zip(cells, radius_l, code_l, strict=True)
+                ],
+                dtype=np.int64,
+            ).reshape(n_q, 2)
             # Work in H3 order: neighbouring pickups read the same buckets while they are still in cache.
             order = np.argsort(np.array(cells, dtype=np.int64), kind="stable")
-            vcodes = self._vehicle_codes
-            code = np.fromiter((0 if k[1] is None else vcodes.get(k[1], -1) for k in kinds), dtype=np.int64, count=n_q)
-            keys, starts, rows, csr_data = self._ensure_csr()
             if any(refs > 0 for refs in self._group_refs):
                 if len(self._covers) <= VECTOR_COVER_GROUPS:
                     table = self._coverage_table(dlat, dlng)
@@ -903,10 +930,9 @@ class CarrierIndex:
             kernel = kernels.batch_parallel if threads > 1 else kernels.batch_serial
             t0 = time.perf_counter()
             offsets, sel_rows, sel_a, sel_p, sel_s, flags = kernel(
-                threads * CHUNKS_PER_THREAD, order,
-                self._pool_cells, self._pool_phi, self._pool_lmb, self._pool_cos,
-                np.ascontiguousarray(spans[:, 0]), np.ascontiguousarray(spans[:, 1]), circumradius_upper_bound_m(res),
-                keys, starts, rows, csr_data, self._stale, self._delta, self._n_delta, self._cell, self._vcode,
+                threads * CHUNKS_PER_THREAD, order, self._span_pool,
+                np.ascontiguousarray(spans[:, 0]), np.ascontiguousarray(spans[:, 1]), self._slack_m,
+                csr_data, self._delta, self._n_delta, self._cell, self._vcode,
                 self._hot_rows, lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, w.price,
                 trip_km, limit, table, use_ok, slot,
             )  # fmt: skip

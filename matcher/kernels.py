@@ -34,7 +34,9 @@ EARTH_RADIUS_M = 6_371_008.8
 # Tolerance between libm's and NumPy's asin-based distances (their difference is a few ulp, < 1e-7 m).
 EPS_M = 1e-6
 
-PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
+PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE, ROW = range(12)
+# Columns of a span-pool row: a covering cell's centre (radians, cos of latitude) and its bucket's CSR run.
+S_PHI, S_LMB, S_COS, S_START, S_END = range(5)
 
 # Flag bits returned per query.
 FLAG_EXACT = 1  # borderline radius or near-tie kept: re-check with exact values
@@ -153,18 +155,11 @@ def build_table(keys, starts):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _gather(
-    d_cells,
-    d_phi,
-    d_lmb,
-    d_cos,
-    d0,
-    d1,
+    pool,
+    j0,
+    j1,
     slack_m,
-    keys,
-    starts,
-    rows,
     csr_data,
-    stale,
     delta,
     n_delta,
     cell,
@@ -217,62 +212,39 @@ def _gather(
             )
             if sq < 0.0:
                 continue
-            out_rows[n] = r
-            out_a[n] = sq  # sqrt(a): the caller applies NumPy's arcsin to it, as the oracle does
+            out_rows[n] = -r - 1  # a row of hot (see _source)
+            out_a[n] = sq
             out_p[n] = p
             out_s[n] = s
             out_key[n] = key
             n += 1
         return n
     a_reach = _a_limit(radius + slack_m)
-    shift = _shift_of(keys)
-    mask = np.int64(keys.shape[0] - 1)
-    for j in range(d0, d1):
+    for j in range(j0, j1):
         # cells_near: the cell can hold a point within radius only if its centre is within radius + slack
         # (the trig-free lower bound is nearly tight at these distances and keeps a superset).
-        if _half_chord_lower(qphi, qlmb, qcos, d_phi[j], d_lmb[j], d_cos[j]) > a_reach:
+        if _half_chord_lower(qphi, qlmb, qcos, pool[j, S_PHI], pool[j, S_LMB], pool[j, S_COS]) > a_reach:
             continue
-        key = d_cells[j] ^ code
-        h = np.int64((np.uint64(key) * _HASH_MUL) >> shift)
-        while True:  # linear probing, inline (a call per cell would pay for reference counting)
-            found = keys[h, 0]
-            if found == key or found == 0:
-                break
-            h = (h + 1) & mask
-        if found == 0:
-            continue
-        for t in range(keys[h, 1], keys[h, 2]):
-            r = rows[t]
-            if stale[r]:
+        for t in range(int(pool[j, S_START]), int(pool[j, S_END])):
+            # A stale entry (its carrier changed cell or vehicle since the build) has TS_EFF = -inf.
+            if csr_data[t, TS_EFF] < cutoff or csr_data[t, KG] < kg or csr_data[t, M3] < m3:
                 continue
             if n >= limit:
                 return -1
-            if csr_data[t, TS_EFF] < cutoff or csr_data[t, KG] < kg or csr_data[t, M3] < m3:
-                continue
             if use_ok:
                 g = int(csr_data[t, COVG])
                 if g >= 0 and not ok[g + 1]:
                     continue
             p = price * (csr_data[t, BASE] + csr_data[t, RATE] * trip_km)
             s = csr_data[t, STATIC]
-            sq, key = _eval(
-                csr_data[t, PHI],
-                csr_data[t, LMB],
-                csr_data[t, COSPHI],
-                qphi,
-                qlmb,
-                qcos,
-                radius,
-                a_hi,
-                by_dist,
-                wd1000,
-                p,
-                s,
-            )
+            phi = csr_data[t, PHI]
+            lmb = csr_data[t, LMB]
+            cosp = csr_data[t, COSPHI]
+            sq, key = _eval(phi, lmb, cosp, qphi, qlmb, qcos, radius, a_hi, by_dist, wd1000, p, s)
             if sq < 0.0:
                 continue
-            out_rows[n] = r
-            out_a[n] = sq  # sqrt(a): the caller applies NumPy's arcsin to it, as the oracle does
+            out_rows[n] = t  # an entry of csr_data (see _source)
+            out_a[n] = sq
             out_p[n] = p
             out_s[n] = s
             out_key[n] = key
@@ -294,8 +266,8 @@ def _gather(
         sq, key = _eval(hot[r, PHI], hot[r, LMB], hot[r, COSPHI], qphi, qlmb, qcos, radius, a_hi, by_dist, wd1000, p, s)
         if sq < 0.0:
             continue
-        out_rows[n] = r
-        out_a[n] = sq  # sqrt(a): the caller applies NumPy's arcsin to it, as the oracle does
+        out_rows[n] = -r - 1  # a row of hot (see _source)
+        out_a[n] = sq
         out_p[n] = p
         out_s[n] = s
         out_key[n] = key
@@ -304,15 +276,23 @@ def _gather(
 
 
 @njit(cache=True, nogil=True)
-def _has_group(hot, out_rows, b, e):  # type: ignore[no-untyped-def]
+def _source(csr_data, hot, v, col):  # type: ignore[no-untyped-def]
+    """Column ``col`` of a survivor as the gather recorded it: ``v >= 0`` is an entry of ``csr_data`` (read
+    while it is still in cache), ``v < 0`` the row ``-v - 1`` of ``hot`` (delta and full scans)."""
+    return csr_data[v, col] if v >= 0 else hot[-v - 1, col]
+
+
+@njit(cache=True, nogil=True)
+def _has_group(csr_data, hot, out_rows, b, e):  # type: ignore[no-untyped-def]
     for i in range(b, e):  # noqa: SIM110 (a plain loop compiles best)
-        if hot[out_rows[i], COVG] >= 0.0:
+        if _source(csr_data, hot, out_rows[i], COVG) >= 0.0:
             return True
     return False
 
 
 @njit(cache=True, nogil=True)
 def _select(
+    csr_data,
     hot,
     qphi,
     qlmb,
@@ -337,7 +317,7 @@ def _select(
     n = b
     for i in range(b, e):
         if use_ok:
-            g = int(hot[out_rows[i], COVG])
+            g = int(_source(csr_data, hot, out_rows[i], COVG))
             if g >= 0 and not ok[g + 1]:
                 continue
         out_rows[n] = out_rows[i]
@@ -408,25 +388,25 @@ def _select(
         d = key if by_dist else 2.0 * EARTH_RADIUS_M * _asin_approx(out_a[i])
         if d > certain:
             flags |= FLAG_EXACT
-    # The exact haversine terms (sqrt, as the caller's arcsin wants them) of the kept candidates.
+    # The rows and exact haversine terms (sqrt, NumPy's bits: the caller applies NumPy's arcsin, as the
+    # oracle does) of the kept candidates only.
     for i in range(b, k):
-        r = out_rows[i]
-        out_a[i] = math.sqrt(_half_chord(qphi, qlmb, qcos, hot[r, PHI], hot[r, LMB], hot[r, COSPHI]))
+        v = out_rows[i]
+        phi = _source(csr_data, hot, v, PHI)
+        lmb = _source(csr_data, hot, v, LMB)
+        cosp = _source(csr_data, hot, v, COSPHI)
+        out_a[i] = math.sqrt(_half_chord(qphi, qlmb, qcos, phi, lmb, cosp))
+        out_rows[i] = int(csr_data[v, ROW]) if v >= 0 else -v - 1
     return m, flags
 
 
 @njit(cache=True, nogil=True)
 def match_one(
-    d_cells,
-    d_phi,
-    d_lmb,
-    d_cos,
+    pool,
+    j0,
+    j1,
     slack_m,
-    keys,
-    starts,
-    rows,
     csr_data,
-    stale,
     delta,
     n_delta,
     cell,
@@ -454,22 +434,16 @@ def match_one(
     out_p,
     out_s,
 ):  # type: ignore[no-untyped-def]
-    """One query: gather + (unless coverage verdicts are missing) select. Answers (n, m, flags):
-    n = -1 when the buffers are too small; flags has FLAG_GROUPS when the caller must supply ``ok`` and
-    call :func:`select_one` (then m is 0)."""
+    """One query: gather + (unless coverage verdicts are missing) select. ``pool[j0:j1]`` are the query's
+    covering cells with their bucket runs (see :func:`disk_spans`). Answers (n, m, flags): n = -1 when the
+    buffers are too small; flags has FLAG_GROUPS when the caller must supply ``ok`` and call
+    :func:`select_one` (then m is 0)."""
     n = _gather(
-        d_cells,
-        d_phi,
-        d_lmb,
-        d_cos,
-        0,
-        len(d_cells),
+        pool,
+        j0,
+        j1,
         slack_m,
-        keys,
-        starts,
-        rows,
         csr_data,
-        stale,
         delta,
         n_delta,
         cell,
@@ -500,37 +474,52 @@ def match_one(
     )
     if n < 0:
         return -1, 0, 0
-    if not use_ok and _has_group(hot, out_rows, 0, n):
+    if not use_ok and _has_group(csr_data, hot, out_rows, 0, n):
         return n, 0, FLAG_GROUPS
     # With use_ok the gather already dropped the carriers whose coverage misses the dropoff.
     m, flags = _select(
-        hot, qphi, qlmb, qcos, ok, False, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n
-    )
+        csr_data, hot, qphi, qlmb, qcos, ok, False, radius, by_dist, wd1000, limit,
+        out_rows, out_a, out_key, out_p, out_s, 0, n,
+    )  # fmt: skip
     return n, m, flags
 
 
 @njit(cache=True, nogil=True)
+def disk_spans(d_cells, d_phi, d_lmb, d_cos, table, code, pool, at):  # type: ignore[no-untyped-def]
+    """Write the covering cells (``d_*``) that have a bucket for ``code`` into ``pool`` from row ``at``, one
+    row per cell: centre, and the bucket's run of CSR entries. Answers the end row. What a query would
+    otherwise look up in the hash table cell by cell (a cache miss each) is then one sequential read."""
+    shift = _shift_of(table)
+    mask = np.int64(table.shape[0] - 1)
+    k = at
+    for j in range(len(d_cells)):
+        key = d_cells[j] ^ code
+        h = np.int64((np.uint64(key) * _HASH_MUL) >> shift)
+        while True:  # linear probing
+            found = table[h, 0]
+            if found == key or found == 0:
+                break
+            h = (h + 1) & mask
+        if found == 0:
+            continue
+        pool[k, S_PHI] = d_phi[j]
+        pool[k, S_LMB] = d_lmb[j]
+        pool[k, S_COS] = d_cos[j]
+        pool[k, S_START] = table[h, 1]
+        pool[k, S_END] = table[h, 2]
+        k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
 def select_one(
-    hot,
-    qphi,
-    qlmb,
-    qcos,
-    ok,
-    radius,
-    by_dist,
-    wd1000,
-    limit,
-    out_rows,
-    out_a,
-    out_key,
-    out_p,
-    out_s,
-    n,
+    csr_data, hot, qphi, qlmb, qcos, ok, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, n
 ):  # type: ignore[no-untyped-def]
     """The selection step of :func:`match_one` once the coverage verdicts ``ok`` are known."""
     return _select(
-        hot, qphi, qlmb, qcos, ok, True, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n
-    )
+        csr_data, hot, qphi, qlmb, qcos, ok, True, radius, by_dist, wd1000, limit,
+        out_rows, out_a, out_key, out_p, out_s, 0, n,
+    )  # fmt: skip
 
 
 _WARM: list[bool] = []
@@ -545,56 +534,26 @@ def warm_up() -> None:
     i8 = np.zeros(1, dtype=np.int64)
     hot = np.zeros((1, 16))
     hot[:, TS_EFF] = -np.inf
-    stale = np.zeros(1, dtype=np.bool_)
+    csr = hot[:, :12].copy()
     ok = np.ones(1, dtype=np.bool_)
     buf_i = np.zeros(4, dtype=np.int64)
     bufs = (np.zeros(4), np.zeros(4), np.zeros(4), np.zeros(4))
-    starts = np.zeros(2, dtype=np.int64)
     table = build_table(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
+    pool = np.zeros((4, 5))
+    disk_spans(i8, f8, f8, f8, table, 0, pool, 0)
+    # fmt: off
     match_one(
-        i8,
-        f8,
-        f8,
-        f8,
-        1.0,
-        table,
-        starts,
-        i8,
-        hot[:, :12].copy(),
-        stale,
-        i8,
-        0,
-        i8,
-        i8,
-        False,
-        hot,
-        0.0,
-        0.0,
-        1.0,
-        1.0,
-        0.0,
-        0.0,
-        0.0,
-        0,
-        False,
-        0.001,
-        0.1,
-        1.0,
-        5,
-        ok,
-        False,
-        buf_i,
-        *bufs,
+        pool, 0, 0, 1.0, csr, i8, 0, i8, i8, False, hot, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0, False, 0.001, 0.1,
+        1.0, 5, ok, False, buf_i, *bufs,
     )
-    select_one(hot, 0.0, 0.0, 1.0, ok, 1.0, False, 0.001, 5, buf_i, *bufs, 0)
+    select_one(csr, hot, 0.0, 0.0, 1.0, ok, 1.0, False, 0.001, 5, buf_i, *bufs, 0)
     flag = np.zeros(1, dtype=np.bool_)
     trip = np.zeros(1)
     trip_km_many(f8, f8, f8, f8, trip)
     slot = np.array([0, 13], dtype=np.int64)
-    # fmt: off
     for kernel in (batch_serial, batch_parallel):
         kernel(
-            1, i8, i8, f8, f8, f8, i8, i8 + 1, 1.0, table, starts, i8, hot[:, :12].copy(), stale, i8, 0, i8, i8, hot,
+            1, i8, pool, i8, i8, 1.0, csr, i8, 0, i8, i8, hot,
             f8, f8, f8 + 1.0, 0.0, f8, f8, i8, flag, 0.001, 0.1, trip, i8 + 5,
             np.ones((1, 1), dtype=np.bool_), flag, slot,
         )
@@ -662,13 +621,12 @@ def trip_km_many(lat1, lng1, lat2, lng2, out):  # type: ignore[no-untyped-def]
 # fmt: off
 @njit(cache=True, nogil=True)
 def _batch_chunk(
-    i0, i1, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
-    keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+    i0, i1, order, pool, j0s, j1s, slack_m, csr_data, delta, n_delta, cell, vcode, hot,
     lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
     ok_table, use_ok, slot, o_rows, o_a, o_p, o_s, kept, flags,
 ):  # type: ignore[no-untyped-def]
     """Queries ``order[i0:i1]``: gather + select each into its output slots ``slot[q]..slot[q + 1]``."""
-    size = max(64, min(len(rows) + n_delta, 4096))
+    size = max(64, min(len(csr_data) + n_delta, 4096))
     b_rows = np.empty(size, dtype=np.int64)
     b_a = np.empty(size)
     b_key = np.empty(size)
@@ -681,8 +639,7 @@ def _batch_chunk(
         phi = math.radians(lat[q])
         while True:
             n = _gather(
-                d_cells, d_phi, d_lmb, d_cos, d0s[q], d1s[q], slack_m,
-                keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, False, hot,
+                pool, j0s[q], j1s[q], slack_m, csr_data, delta, n_delta, cell, vcode, False, hot,
                 phi, math.radians(lng[q]), math.cos(phi), radius[q], cutoff, kg[q], m3[q], code[q], by_dist[q],
                 wd1000, price, trip_km[q], ok_table[q], use_ok[q], b_rows, b_a, b_key, b_p, b_s, 0, len(b_rows),
             )
@@ -695,8 +652,8 @@ def _batch_chunk(
             b_p = np.empty(size)
             b_s = np.empty(size)
         m, f = _select(
-            hot, phi, math.radians(lng[q]), math.cos(phi), ok_table[q], False, radius[q], by_dist[q], wd1000, limit[q],
-            b_rows, b_a, b_key, b_p, b_s, 0, n,
+            csr_data, hot, phi, math.radians(lng[q]), math.cos(phi), ok_table[q], False, radius[q], by_dist[q],
+            wd1000, limit[q], b_rows, b_a, b_key, b_p, b_s, 0, n,
         )
         base = slot[q]
         if m > slot[q + 1] - base:
@@ -748,8 +705,7 @@ def _batch_out(n_q, total):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def batch_serial(
-    n_chunks, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
-    keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+    n_chunks, order, pool, j0s, j1s, slack_m, csr_data, delta, n_delta, cell, vcode, hot,
     lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
     ok_table, use_ok, slot,
 ):  # type: ignore[no-untyped-def]
@@ -758,8 +714,7 @@ def batch_serial(
     n_q = len(lat)
     o_rows, o_a, o_p, o_s, kept, flags = _batch_out(n_q, slot[n_q])
     _batch_chunk(
-        0, n_q, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
-        keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+        0, n_q, order, pool, j0s, j1s, slack_m, csr_data, delta, n_delta, cell, vcode, hot,
         lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
         ok_table, use_ok, slot, o_rows, o_a, o_p, o_s, kept, flags,
     )
@@ -769,8 +724,7 @@ def batch_serial(
 
 @njit(cache=True, nogil=True, parallel=True)
 def batch_parallel(
-    n_chunks, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
-    keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+    n_chunks, order, pool, j0s, j1s, slack_m, csr_data, delta, n_delta, cell, vcode, hot,
     lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
     ok_table, use_ok, slot,
 ):  # type: ignore[no-untyped-def]
@@ -779,8 +733,8 @@ def batch_parallel(
     o_rows, o_a, o_p, o_s, kept, flags = _batch_out(n_q, slot[n_q])
     for c in prange(n_chunks):
         _batch_chunk(
-            c * n_q // n_chunks, (c + 1) * n_q // n_chunks, order, d_cells, d_phi, d_lmb, d_cos, d0s, d1s, slack_m,
-            keys, starts, rows, csr_data, stale, delta, n_delta, cell, vcode, hot,
+            c * n_q // n_chunks, (c + 1) * n_q // n_chunks, order, pool, j0s, j1s, slack_m,
+            csr_data, delta, n_delta, cell, vcode, hot,
             lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
             ok_table, use_ok, slot, o_rows, o_a, o_p, o_s, kept, flags,
         )
