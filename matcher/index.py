@@ -227,6 +227,8 @@ class CarrierIndex:
     ) -> None:
         kernels.warm_up()
         self._exact_a = kernels.exact_a()  # compiled haversine term == NumPy's here (checked once)
+        # ...and compiled asin == NumPy's arcsin: a single query's distances are finished in the kernel.
+        self._finish = self._exact_a and kernels.exact_asin()
         # Batches on several threads: None = above PARALLEL_MIN_QUERIES queries, False = never.
         self.parallel = parallel
         self.weights = weights or ScoreWeights()
@@ -460,9 +462,12 @@ class CarrierIndex:
         if self._csr is None:
             placed = np.flatnonzero(self._cell != 0).astype(np.int64)
             cells = self._cell[placed]
-            keys = np.concatenate([cells, cells ^ self._vcode[placed]])
+            codes = self._vcode[placed]
+            keys = np.concatenate([cells, cells ^ codes])
             rows = np.concatenate([placed, placed])
-            order = np.argsort(keys, kind="stable")
+            # Buckets by (vehicle code, cell): a query reads one code's buckets, and H3 ids of nearby cells
+            # share prefixes, so the buckets of a covering disk fall into a few contiguous runs.
+            order = np.lexsort((np.concatenate([cells, cells]), np.concatenate([np.zeros_like(codes), codes])))
             keys = keys[order]
             rows = np.ascontiguousarray(rows[order])
             if len(keys):
@@ -706,16 +711,18 @@ class CarrierIndex:
         bufs = self._bufs
         pool = self._span_pool
         slack = self._slack_m
+        finish = self._finish
         while True:
             n, m, flags = kernels.match_one(
                 pool, j0, j1, slack, csr_data, self._delta, self._n_delta, self._cell, self._vcode, scan_all,
                 hot_rows, phi, lmb, cos_phi, radius, cutoff, query.weight_kg,
-                query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok, use_ok, *bufs,
+                query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok, use_ok, finish, *bufs,
             )  # fmt: skip
             if n >= 0:
                 break
             bufs = self._bufs = _buffers(len(bufs[0]) * 4)  # the scratch buffers were too small
         if flags & kernels.FLAG_GROUPS:
+            finish = False
             ok = self._coverage_ok(dlat, dlng)
             m, flags = kernels.select_one(
                 csr_data, hot_rows, phi, lmb, cos_phi, ok, radius, by_dist, wd1000, limit, *bufs, n
@@ -723,19 +730,23 @@ class CarrierIndex:
         if m == 0:
             return [], [], [], False
         out_rows, out_a, _, out_p, out_s = bufs
-        if self._exact_a:
-            dists = [TWO_R * v for v in np.arcsin(out_a[:m]).tolist()]
-        else:  # pragma: no cover - only where compiled sin differs from NumPy's
-            sel = out_rows[:m]
-            hot = self._hot
-            dists = haversine_rad_m(
-                phi, lmb, cos_phi, hot[PHI].take(sel), hot[LMB].take(sel), hot[COSPHI].take(sel)
-            ).tolist()
-            flags |= kernels.FLAG_EXACT
-        p_l = out_p[:m].tolist()
-        s_l = out_s[:m].tolist()
-        scores = [wd1000 * d + p + s for d, p, s in zip(dists, p_l, s_l, strict=False)]
         row_l = out_rows[:m].tolist()
+        if finish:  # distances and scores already final (the same bits as below)
+            dists = out_a[:m].tolist()
+            scores = out_s[:m].tolist()
+        else:
+            if self._exact_a:
+                dists = [TWO_R * v for v in np.arcsin(out_a[:m]).tolist()]
+            else:  # pragma: no cover - only where compiled sin differs from NumPy's
+                sel = out_rows[:m]
+                hot = self._hot
+                dists = haversine_rad_m(
+                    phi, lmb, cos_phi, hot[PHI].take(sel), hot[LMB].take(sel), hot[COSPHI].take(sel)
+                ).tolist()
+                flags |= kernels.FLAG_EXACT
+            p_l = out_p[:m].tolist()
+            s_l = out_s[:m].tolist()
+            scores = [wd1000 * d + p + s for d, p, s in zip(dists, p_l, s_l, strict=False)]
         if flags & kernels.FLAG_EXACT:
             keep = [i for i, d in enumerate(dists) if d <= radius]
             if len(keep) != m:

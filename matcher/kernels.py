@@ -428,6 +428,7 @@ def match_one(
     limit,
     ok,
     use_ok,
+    finish,
     out_rows,
     out_a,
     out_key,
@@ -435,7 +436,8 @@ def match_one(
     out_s,
 ):  # type: ignore[no-untyped-def]
     """One query: gather + (unless coverage verdicts are missing) select. ``pool[j0:j1]`` are the query's
-    covering cells with their bucket runs (see :func:`disk_spans`). Answers (n, m, flags): n = -1 when the
+    covering cells with their bucket runs (see :func:`disk_spans`); with ``finish`` (see :func:`exact_asin`)
+    the kept candidates' ``out_a`` become distances and ``out_s`` scores. Answers (n, m, flags): n = -1 when the
     buffers are too small; flags has FLAG_GROUPS when the caller must supply ``ok`` and call
     :func:`select_one` (then m is 0)."""
     n = _gather(
@@ -481,6 +483,11 @@ def match_one(
         csr_data, hot, qphi, qlmb, qcos, ok, False, radius, by_dist, wd1000, limit,
         out_rows, out_a, out_key, out_p, out_s, 0, n,
     )  # fmt: skip
+    if finish:
+        for i in range(m):
+            d = 2.0 * EARTH_RADIUS_M * math.asin(out_a[i])  # the caller's TWO_R * np.arcsin(a), same bits
+            out_a[i] = d
+            out_s[i] = wd1000 * d + out_p[i] + out_s[i]
     return n, m, flags
 
 
@@ -544,7 +551,7 @@ def warm_up() -> None:
     # fmt: off
     match_one(
         pool, 0, 0, 1.0, csr, i8, 0, i8, i8, False, hot, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0, False, 0.001, 0.1,
-        1.0, 5, ok, False, buf_i, *bufs,
+        1.0, 5, ok, False, True, buf_i, *bufs,
     )
     select_one(csr, hot, 0.0, 0.0, 1.0, ok, 1.0, False, 0.001, 5, buf_i, *bufs, 0)
     flag = np.zeros(1, dtype=np.bool_)
@@ -567,6 +574,28 @@ def half_chords(phi1, lmb1, cos1, phis, lmbs, coss):  # type: ignore[no-untyped-
     for i in range(len(phis)):
         out[i] = _half_chord(phi1, lmb1, cos1, phis[i], lmbs[i], coss[i])
     return out
+
+
+@njit(cache=True, nogil=True)
+def _asin_many(x):  # type: ignore[no-untyped-def]
+    out = np.empty(len(x))
+    for i in range(len(x)):
+        out[i] = math.asin(x[i])
+    return out
+
+
+_EXACT_ASIN: list[bool] = []
+
+
+def exact_asin() -> bool:
+    """Whether compiled ``asin`` equals NumPy's ``arcsin`` bit for bit here (NumPy may use SIMD code that
+    differs by an ulp, e.g. with AVX-512). If it does, a single query's distances and scores are finished
+    in the kernel instead of with NumPy in Python."""
+    if not _EXACT_ASIN:
+        rng = np.random.default_rng(54321)
+        x = np.concatenate([rng.uniform(0.0, 1.0, 100_000), rng.uniform(0.0, 1e-3, 100_000), [0.0, 1.0]])
+        _EXACT_ASIN.append(bool(np.array_equal(np.arcsin(x), _asin_many(x))))
+    return _EXACT_ASIN[0]
 
 
 _EXACT_A: list[bool] = []

@@ -251,6 +251,11 @@ def test_explain_terms_add_up_to_the_score_and_ranking_orders() -> None:
         {"radius_m": -1.0},
         {"weight_kg": float("nan")},
         {"limit": 0},
+        {"pickup_lat": float("nan")},
+        {"dropoff_lng": float("-inf")},
+        {"volume_m3": float("inf")},
+        {"radius_m": 1_000_001.0},
+        {"rank_by": "eta"},
     ],
 )
 def test_invalid_queries_are_refused(bad: dict) -> None:

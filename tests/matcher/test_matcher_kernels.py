@@ -73,6 +73,24 @@ def test_compiled_haversine_term_matches_numpy_here() -> None:
     assert kernels.exact_a()
 
 
+@pytest.mark.parametrize("finish_in_kernel", [True, False])
+def test_both_ways_of_finishing_a_single_query_agree_with_the_oracle(finish_in_kernel: bool) -> None:
+    """Distances and scores come out of the kernel where its asin equals NumPy's arcsin (exact_asin), from
+    NumPy in Python otherwise; both must give the oracle's bits."""
+    rng = np.random.default_rng(11)
+    index = CarrierIndex(max_position_age_s=600.0)
+    assert index._finish == (kernels.exact_a() and kernels.exact_asin())
+    index._finish = finish_in_kernel and index._finish
+    profiles = {f"c{i}": _profile(rng, f"c{i}") for i in range(800)}
+    for p in profiles.values():
+        index.upsert_carrier(p)
+    index.update_positions(
+        list(profiles), CENTRE[0] + rng.uniform(-0.05, 0.05, 800), CENTRE[1] + rng.uniform(-0.06, 0.06, 800),
+        NOW - rng.uniform(0, 900, 800),
+    )  # fmt: skip
+    _check(index, profiles, _queries(rng, 60))
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_exact_through_moves_removals_reuse_and_profile_changes(seed: int) -> None:
     rng = np.random.default_rng(seed)
