@@ -45,7 +45,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import h3._cy as h3_cy
-import h3.api.basic_int as h3i
 import numba
 import numpy as np
 import numpy.typing as npt
@@ -553,10 +552,9 @@ class CarrierIndex:
             accepted = len(rows)
             if accepted == 0:
                 return 0
-            to_cell = h3i.latlng_to_cell
-            res = self.resolution
+            # h3's compiled latlng_to_cell without its Python wrapper, mapped (no generator frame per fix).
             new_cells = np.fromiter(
-                (to_cell(la, ln, res) for la, ln in zip(lat_a.tolist(), lng_a.tolist(), strict=True)),
+                map(h3_cy.latlng_to_cell, lat_a.tolist(), lng_a.tolist(), itertools.repeat(self.resolution, accepted)),
                 dtype=np.int64,
                 count=accepted,
             )
@@ -635,7 +633,7 @@ class CarrierIndex:
                 continue
             cells = cells_by_res.get(cover.res)
             if cells is None:
-                to_cell = h3_cy.latlng_to_cell  # what h3i.latlng_to_cell calls, without its wrapper
+                to_cell = h3_cy.latlng_to_cell  # what h3.latlng_to_cell calls, without its wrapper
                 cells = np.fromiter(
                     map(to_cell, lat_l, lng_l, itertools.repeat(cover.res, len(lat_l))),
                     dtype=np.int64,
