@@ -793,8 +793,8 @@ class CarrierIndex:
             row_l, dists, scores, exact = self._run_one(query, cutoff, query.limit)
             if exact or query.explain:
                 return self._candidates(query, row_l, dists, scores, exact)
-            ids = self._ids
-            return [_candidate(ids[r], d, s) for r, d, s in zip(row_l, dists, scores, strict=False)]
+            # map, not a comprehension: no per-candidate frame (a third of the time of building them)
+            return list(map(_candidate, map(self._ids.__getitem__, row_l), dists, scores))
 
     def match_many(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> list[list[Candidate]]:
         """Answer many queries in one pass: the same answers as ``[match(q) for q in queries]``.
