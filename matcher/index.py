@@ -8,12 +8,15 @@ Layout
     cell at ``resolution``, twice: under the cell id itself (every vehicle) and under
     ``cell ^ vehicle_code``, so a query for one vehicle type reads only that type's carriers. The XOR
     only touches the low bits that H3 sets to 7 for the unused digits of a cell at ``resolution`` (3 bits
-    per digit past it), so the two kinds of keys never collide. The buckets are one CSR layout (sorted
-    unique keys, offsets, rows, plus a copy of each entry's filter and distance columns in CSR order so a
-    query reads a bucket sequentially; position updates within a cell write through to it). A position
-    update that changes a carrier's cell does not touch the CSR: the row is marked stale and appended
-    to a small delta list that queries scan linearly; when the delta passes :data:`DELTA_MAX` rows the
-    CSR is rebuilt (lazily, O(n log n)).
+    per digit past it), so the two kinds of keys never collide. The buckets are one CSR layout ordered by
+    (vehicle code, cell) (a hash table of the keys with each bucket's run, and a copy of each entry's
+    columns and row in CSR order so a query reads a bucket sequentially; position updates within a cell
+    write through to it). A position update that changes a carrier's cell does not touch the CSR: the
+    entry is hidden (its fix time set to ``-inf``), the row marked stale and appended to a small delta
+    list that queries scan linearly; when the delta passes :data:`DELTA_MAX` rows the CSR is rebuilt
+    (lazily, O(n log n)). Per (pickup cell, radius, vehicle code) the covering cells' bucket runs are
+    pooled on first use (:meth:`CarrierIndex._spans_of`), so a repeated pickup point reads them in one
+    sequential run instead of one hash lookup (a cache miss) per cell.
 
 Query
     The pickup's cell and :func:`geo.h3_radius.cell_disk` give the cells that provably hold every point

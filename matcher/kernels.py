@@ -3,11 +3,13 @@
 Layout read by the kernels
     ``hot``: the index's row-major float64 matrix, one 128-byte row per carrier (``hot[row, column]``,
     columns as in ``matcher.index``): the filter and distance columns share one cache line.
-    CSR buckets: ``keys`` (an open-addressing hash table, rows of (bucket key, start, end, 0); a key is an
-    H3 cell, or ``cell ^ vehicle_code``), ``starts`` (bucket offsets, one more than buckets) and ``rows``
-    (carrier rows, grouped by key). Rows whose cell or vehicle
-    changed since the CSR was built are ``stale`` (their CSR entries are ignored) and listed in ``delta``,
-    which every query scans linearly (bounded in size; the index rebuilds the CSR when it grows).
+    CSR buckets: ``csr_data`` (one entry per (carrier, key): the carrier's columns and its row in column
+    ``ROW``, grouped by key; a key is an H3 cell, or ``cell ^ vehicle_code``), and an open-addressing
+    hash table of the keys (rows of (bucket key, start, end, 0)), which :func:`disk_spans` reads once
+    per (pickup cell, radius, vehicle code) into the span ``pool`` (a covering cell's centre and its
+    bucket's run) that the queries walk. Rows whose cell or vehicle changed since the CSR was built have
+    their entries hidden (fix time ``-inf``) and are listed in ``delta``, which every query scans
+    linearly (bounded in size; the index rebuilds the CSR when it grows).
 
 Exactness
     Eligibility and ranking must equal the brute-force oracle, which uses NumPy's ``arcsin`` (SIMD, it can
