@@ -82,6 +82,8 @@ SLOT_LIMIT = 64
 # Covering cells with their bucket runs, pooled per (cell, radius, vehicle code) (rows of 40 bytes)
 # before the pool starts over; the pool also starts over whenever the CSR is rebuilt.
 SPAN_POOL_MAX = 1 << 22
+# Pickup points remembered by single queries (entries of ~200 bytes) before that cache starts over.
+PICKUPS_MAX = 1 << 16
 
 # Columns of the hot matrix.
 PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
@@ -99,7 +101,6 @@ DELTA_MAX = 4096
 _EMPTY_ROWS: IntArray = np.zeros(0, dtype=np.int64)
 _ALL_OK = np.ones(1, dtype=np.bool_)
 TWO_R = 2.0 * EARTH_RADIUS_M
-_new_object = object.__new__
 
 
 def _buffers(size: int) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
@@ -125,18 +126,6 @@ def _member(values: IntArray, sorted_set: IntArray) -> npt.NDArray[np.bool_]:
         return np.zeros(len(values), dtype=np.bool_)
     pos = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
     return np.asarray(sorted_set[pos] == values)
-
-
-def _candidate(carrier_id: str | None, distance_m: float, score: float) -> Candidate:
-    """``Candidate(carrier_id, distance_m, score, None)`` without the frozen dataclass's slow ``__init__``
-    (it costs a microsecond, more than the rest of a query's Python work per candidate)."""
-    c = _new_object(Candidate)
-    d = c.__dict__
-    d["carrier_id"] = carrier_id
-    d["distance_m"] = distance_m
-    d["score"] = score
-    d["terms"] = None
-    return c  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -181,7 +170,7 @@ class BatchMatches:
         """Query ``i``'s answer as ``match`` gives it."""
         b, e = int(self.offsets[i]), int(self.offsets[i + 1])
         return [
-            _candidate(c, d, s)
+            Candidate(c, d, s)
             for c, d, s in zip(
                 self.carrier_ids[b:e], self.distance_m[b:e].tolist(), self.score[b:e].tolist(), strict=True
             )
@@ -189,7 +178,7 @@ class BatchMatches:
 
     def to_candidates(self) -> list[list[Candidate]]:
         """Every query's answer as ``match`` gives it (one Candidate per entry: build only when needed)."""
-        cands = list(map(_candidate, self.carrier_ids, self.distance_m.tolist(), self.score.tolist()))
+        cands = list(map(Candidate, self.carrier_ids, self.distance_m.tolist(), self.score.tolist()))
         off = self.offsets.tolist()
         return [cands[b:e] for b, e in itertools.pairwise(off)]
 
@@ -268,6 +257,10 @@ class CarrierIndex:
         self._span_pool: FloatArray = np.zeros((4096, 5))
         self._span_n = 0
         self._slack_m = circumradius_upper_bound_m(resolution)
+        # Per pickup point seen (fixed points such as warehouses ask again and again): (scan_all, j0, j1,
+        # phi, lmb, cos phi), so a repeated pickup costs one dict lookup; cleared with the span pool.
+        self._pickups: dict[tuple[float, float, float, int], tuple[bool, int, int, float, float, float]] = {}
+        self._span_gen = 0  # bumped whenever the pool starts over (spans taken before are void)
         # Wall seconds per query of the batch kernel on one thread / several (moving averages).
         self._mode_cost_s: list[float | None] = [None, None]
         self._big_batches = 0
@@ -491,8 +484,7 @@ class CarrierIndex:
             data[:, kernels.ROW] = rows
             self._stale = np.zeros(cap, dtype=np.bool_)
             self._n_delta = 0
-            self._spans.clear()  # they point into the previous build
-            self._span_n = 0
+            self._forget_spans()  # they point into the previous build
             self._csr = (kernels.build_table(ukeys, starts), starts, rows, data)
         return self._csr
 
@@ -690,17 +682,10 @@ class CarrierIndex:
         dlat = query.dropoff_lat
         dlng = query.dropoff_lng
         radius = query.radius_m
-        res = self.resolution
-        scan_all = _scan_all(res, radius)
-        if scan_all:
-            j0 = j1 = 0
-        else:
-            cell = h3_cy.latlng_to_cell(plat, plng, res)
-            span = self._spans.get((cell, radius, code))
-            j0, j1 = self._spans_of(cell, radius, code) if span is None else span
-        phi = math.radians(plat)
-        lmb = math.radians(plng)
-        cos_phi = math.cos(phi)
+        entry = self._pickups.get((plat, plng, radius, code))
+        if entry is None:
+            entry = self._pickup_entry(plat, plng, radius, code)
+        scan_all, j0, j1, phi, lmb, cos_phi = entry
         by_dist = query.rank_by == "distance"
         w = self.weights
         wd1000 = w.distance_per_km / 1000.0
@@ -770,7 +755,7 @@ class CarrierIndex:
                 Candidate(str(ids[row_l[i]]), dists[i], scores[i], self._explain(query, row_l[i], dists[i]))
                 for i in order
             ]
-        return [_candidate(ids[row_l[i]], dists[i], scores[i]) for i in order]
+        return [Candidate(str(ids[row_l[i]]), dists[i], scores[i]) for i in order]
 
     def match(self, query: MatchQuery, now_s: float | None = None) -> list[Candidate]:
         """Eligible carriers for the query, best first (by score, or by distance with rank_by="distance")."""
@@ -797,7 +782,7 @@ class CarrierIndex:
             if exact or query.explain:
                 return self._candidates(query, row_l, dists, scores, exact)
             # map, not a comprehension: no per-candidate frame (a third of the time of building them)
-            return list(map(_candidate, map(self._ids.__getitem__, row_l), dists, scores))
+            return list(map(Candidate, map(self._ids.__getitem__, row_l), dists, scores))  # type: ignore[arg-type]
 
     def match_many(self, queries: Sequence[MatchQuery], now_s: float | None = None) -> list[list[Candidate]]:
         """Answer many queries in one pass: the same answers as ``[match(q) for q in queries]``.
@@ -819,6 +804,27 @@ class CarrierIndex:
                     ]
             return out
 
+    def _forget_spans(self) -> None:
+        self._spans.clear()
+        self._pickups.clear()
+        self._span_n = 0
+        self._span_gen += 1
+
+    def _pickup_entry(
+        self, lat: float, lng: float, radius_m: float, code: int
+    ) -> tuple[bool, int, int, float, float, float]:
+        """What a single query needs of its pickup point (see ``_pickups``), computed and remembered."""
+        scan_all = _scan_all(self.resolution, radius_m)
+        j0 = j1 = 0
+        if not scan_all:
+            j0, j1 = self._spans_of(h3_cy.latlng_to_cell(lat, lng, self.resolution), radius_m, code)
+        phi = math.radians(lat)
+        entry = (scan_all, j0, j1, phi, math.radians(lng), math.cos(phi))
+        if len(self._pickups) >= PICKUPS_MAX:
+            self._pickups.clear()
+        self._pickups[(lat, lng, radius_m, code)] = entry
+        return entry
+
     def _spans_of(self, cell: int, radius_m: float, code: int) -> tuple[int, int]:
         """Rows ``j0..j1`` of the span pool holding the covering cells of (cell, radius) that have a
         bucket for vehicle ``code``, with their bucket runs; computed on first use per CSR build. A query
@@ -830,15 +836,14 @@ class CarrierIndex:
             disk = cell_disk(cell, radius_m)
             n = self._span_n
             m = len(disk.cells)
+            if n + m > SPAN_POOL_MAX:  # forget every span; the pool restarts empty
+                self._forget_spans()
+                n = 0
             pool = self._span_pool
             if n + m > len(pool):
-                if n + m > SPAN_POOL_MAX:  # forget every span; the pool restarts empty
-                    self._spans.clear()
-                    n = 0
-                if n + m > len(pool):
-                    grown = np.zeros((max(4096, 2 * (n + m)), 5))
-                    grown[:n] = pool[:n]
-                    pool = self._span_pool = grown
+                grown = np.zeros((max(4096, 2 * (n + m)), 5))
+                grown[:n] = pool[:n]
+                pool = self._span_pool = grown
             table = self._ensure_csr()[0]
             end = kernels.disk_spans(disk.cells, disk.phi, disk.lmb, disk.cos_phi, table, code, pool, n)
             self._span_n = end
@@ -916,15 +921,21 @@ class CarrierIndex:
             code_l = [0 if k[1] is None else vcodes.get(k[1], -1) for k in kinds]
             code = np.array(code_l, dtype=np.int64)
             csr_data = self._ensure_csr()[3]
-            span = self._spans_of
-            known = self._spans.get
-            spans = np.array(
-                [
-                    (0, 0) if c < 0 else known((cell, r, c)) or span(cell, r, c)
-                    for cell, r, c in zip(cells, radius_l, code_l, strict=True)
-                ],
-                dtype=np.int64,
-            ).reshape(n_q, 2)
+            for _ in range(2):  # once more if the pool started over while this batch filled it
+                gen = self._span_gen
+                span = self._spans_of
+                known = self._spans.get
+                spans = np.array(
+                    [
+                        (0, 0) if c < 0 else known((cell, r, c)) or span(cell, r, c)
+                        for cell, r, c in zip(cells, radius_l, code_l, strict=True)
+                    ],
+                    dtype=np.int64,
+                ).reshape(n_q, 2)
+                if self._span_gen == gen:
+                    break
+            else:  # this batch alone needs more than the whole pool: answer it query by query
+                return self._arrays_from_loop(queries, now_s)
             # Work in H3 order: neighbouring pickups read the same buckets while they are still in cache.
             order = np.argsort(np.array(cells, dtype=np.int64), kind="stable")
             if any(refs > 0 for refs in self._group_refs):

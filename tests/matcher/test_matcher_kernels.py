@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from matcher import index as index_module
 from matcher import kernels
 from matcher.bruteforce import BruteForceMatcher
 from matcher.index import DELTA_MAX, CarrierIndex
@@ -89,6 +90,27 @@ def test_both_ways_of_finishing_a_single_query_agree_with_the_oracle(finish_in_k
         NOW - rng.uniform(0, 900, 800),
     )  # fmt: skip
     _check(index, profiles, _queries(rng, 60))
+
+
+@pytest.mark.parametrize("pool_max", [60, 800])
+def test_span_pool_starting_over_mid_batch_stays_exact(monkeypatch: pytest.MonkeyPatch, pool_max: int) -> None:
+    """The pooled bucket runs start over when full; a batch that fills it (60 rows: less than one batch
+    needs, so it is answered query by query; 800: the second batch starts it over midway and is redone)
+    and the single queries' remembered pickups must never read runs of an earlier fill."""
+    monkeypatch.setattr(index_module, "SPAN_POOL_MAX", pool_max)
+    rng = np.random.default_rng(21)
+    index = CarrierIndex(max_position_age_s=600.0)
+    profiles = {f"c{i}": _profile(rng, f"c{i}") for i in range(500)}
+    for p in profiles.values():
+        index.upsert_carrier(p)
+    index.update_positions(
+        list(profiles), CENTRE[0] + rng.uniform(-0.05, 0.05, 500), CENTRE[1] + rng.uniform(-0.06, 0.06, 500),
+        NOW - rng.uniform(0, 900, 500),
+    )  # fmt: skip
+    _check(index, profiles, _queries(rng, 40))
+    generation = index._span_gen
+    _check(index, profiles, _queries(rng, 40))
+    assert index._span_gen > generation  # the pool did start over
 
 
 @pytest.mark.parametrize("seed", [1, 2])
