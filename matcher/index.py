@@ -82,6 +82,8 @@ SLOT_LIMIT = 64
 # Covering cells with their bucket runs, pooled per (cell, radius, vehicle code) (rows of 40 bytes)
 # before the pool starts over; the pool also starts over whenever the CSR is rebuilt.
 SPAN_POOL_MAX = 1 << 22
+# Drop-off points whose coverage verdicts single queries remember, before that cache starts over.
+DROPOFFS_MAX = 1 << 16
 # Pickup points remembered by single queries (entries of ~200 bytes) before that cache starts over.
 PICKUPS_MAX = 1 << 16
 
@@ -276,6 +278,9 @@ class CarrierIndex:
         # Dropoff cells (one per cover resolution) -> (verdicts decided by the cells alone, the
         # (group, cell) pairs that still need a polygon test); cleared when a coverage group is added.
         self._ok_cache: dict[tuple[int, ...], tuple[npt.NDArray[np.bool_], tuple[tuple[int, int], ...]]] = {}
+        # Final verdicts per drop-off point seen (an FMCG distributor delivers to the same shops week after
+        # week), boundary polygon tests included; cleared with _ok_cache.
+        self._dropoffs: dict[tuple[float, float], npt.NDArray[np.bool_]] = {}
         self._cover_res: tuple[int, ...] = ()
 
     # ----------------------------------------------------------------------------------------- sizes
@@ -337,6 +342,7 @@ class CarrierIndex:
             for cell in cover.boundary:
                 boundary.setdefault(cell, []).append(group)
             self._ok_cache.clear()
+            self._dropoffs.clear()
             self._cover_res = tuple(self._cover_interior)
         self._group_refs[group] += 1
         self._n_covered += 1
@@ -692,7 +698,15 @@ class CarrierIndex:
         trip_km = haversine_m(plat, plng, dlat, dlng) / 1000.0
         # With fenced carriers around, decide the fences up front: one kernel call instead of two.
         use_ok = self._n_covered > 0
-        ok = self._coverage_ok(dlat, dlng) if use_ok else _ALL_OK
+        if use_ok:
+            ok = self._dropoffs.get((dlat, dlng))
+            if ok is None:
+                ok = self._coverage_ok(dlat, dlng)
+                if len(self._dropoffs) >= DROPOFFS_MAX:
+                    self._dropoffs.clear()
+                self._dropoffs[(dlat, dlng)] = ok
+        else:
+            ok = _ALL_OK
         hot_rows = self._hot_rows
         bufs = self._bufs
         pool = self._span_pool

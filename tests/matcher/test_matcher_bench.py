@@ -22,6 +22,7 @@ KEYS = {
     "agree_with_bruteforce",
     "p50_us",
     "p99_us",
+    "new_points_p50_us",
     "ingest_per_s",
     "cost_ratio_10k_to_1m",
     "batch_assignment_cost_m",
