@@ -70,6 +70,18 @@ def _check(index: CarrierIndex, profiles: dict[str, CarrierProfile], queries: li
         assert [(c.carrier_id, c.distance_m, c.score) for c in batch] == expected
 
 
+def _placed_fleet(rng: np.random.Generator, n: int) -> tuple[CarrierIndex, dict[str, CarrierProfile]]:
+    """An index of ``n`` random carriers around CENTRE, each with a fix of the last 15 minutes."""
+    index = CarrierIndex(max_position_age_s=600.0)
+    profiles = {f"c{i}": _profile(rng, f"c{i}") for i in range(n)}
+    for p in profiles.values():
+        index.upsert_carrier(p)
+    lats = CENTRE[0] + rng.uniform(-0.05, 0.05, n)
+    lngs = CENTRE[1] + rng.uniform(-0.06, 0.06, n)
+    index.update_positions(list(profiles), lats, lngs, NOW - rng.uniform(0, 900, n))
+    return index, profiles
+
+
 def test_compiled_haversine_term_matches_numpy_here() -> None:
     assert kernels.exact_a()
 
@@ -79,16 +91,9 @@ def test_both_ways_of_finishing_a_single_query_agree_with_the_oracle(finish_in_k
     """Distances and scores come out of the kernel where its asin equals NumPy's arcsin (exact_asin), from
     NumPy in Python otherwise; both must give the oracle's bits."""
     rng = np.random.default_rng(11)
-    index = CarrierIndex(max_position_age_s=600.0)
+    index, profiles = _placed_fleet(rng, 800)
     assert index._finish == (kernels.exact_a() and kernels.exact_asin())
     index._finish = finish_in_kernel and index._finish
-    profiles = {f"c{i}": _profile(rng, f"c{i}") for i in range(800)}
-    for p in profiles.values():
-        index.upsert_carrier(p)
-    index.update_positions(
-        list(profiles), CENTRE[0] + rng.uniform(-0.05, 0.05, 800), CENTRE[1] + rng.uniform(-0.06, 0.06, 800),
-        NOW - rng.uniform(0, 900, 800),
-    )  # fmt: skip
     _check(index, profiles, _queries(rng, 60))
 
 
@@ -99,14 +104,7 @@ def test_span_pool_starting_over_mid_batch_stays_exact(monkeypatch: pytest.Monke
     and the single queries' remembered pickups must never read runs of an earlier fill."""
     monkeypatch.setattr(index_module, "SPAN_POOL_MAX", pool_max)
     rng = np.random.default_rng(21)
-    index = CarrierIndex(max_position_age_s=600.0)
-    profiles = {f"c{i}": _profile(rng, f"c{i}") for i in range(500)}
-    for p in profiles.values():
-        index.upsert_carrier(p)
-    index.update_positions(
-        list(profiles), CENTRE[0] + rng.uniform(-0.05, 0.05, 500), CENTRE[1] + rng.uniform(-0.06, 0.06, 500),
-        NOW - rng.uniform(0, 900, 500),
-    )  # fmt: skip
+    index, profiles = _placed_fleet(rng, 500)
     _check(index, profiles, _queries(rng, 40))
     generation = index._span_gen
     _check(index, profiles, _queries(rng, 40))
