@@ -64,11 +64,7 @@ def haversine_pairs_m(
     phi2 = np.radians(np.asarray(lats2, dtype=np.float64))
     lmb1 = np.radians(np.asarray(lngs1, dtype=np.float64))
     lmb2 = np.radians(np.asarray(lngs2, dtype=np.float64))
-    sdphi = np.sin((phi2 - phi1) * 0.5)
-    sdlmb = np.sin((lmb2 - lmb1) * 0.5)
-    a = sdphi * sdphi + np.cos(phi1) * np.cos(phi2) * (sdlmb * sdlmb)
-    a = np.minimum(a, 1.0)
-    return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.sqrt(a)), dtype=np.float64)
+    return np.asarray(haversine_rad_m(phi1, lmb1, np.cos(phi1), phi2, lmb2, np.cos(phi2)), dtype=np.float64)
 
 
 def initial_bearing_deg(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

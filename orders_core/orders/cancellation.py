@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from orders_core.master_data.tables import utc_now
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import ExceptionStatus, InvalidTransition, OrderStatus
 from orders_core.orders.repository import OrderRepository
 from orders_core.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from orders_core.orders.pipeline import StockPort
 
 
 class OrderNotCancellable(InvalidTransition):
@@ -19,7 +22,7 @@ class OrderNotCancellable(InvalidTransition):
 
 def cancel_order(
     uow: UnitOfWork,
-    stock: Any,
+    stock: StockPort,
     order_id: str,
     *,
     actor: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geo.errors import Conflict, NotFound
 from orders_core.master_data.repository import MasterDataRepository
@@ -15,6 +15,9 @@ from orders_core.orders.model import PRE_SHIPPING, ExceptionStatus, ExceptionVie
 from orders_core.orders.repository import OrderRepository, _exception_view
 from orders_core.orders.tables import ExceptionRow
 from orders_core.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from orders_core.orders.pipeline import StockPort
 
 CREDIT_KINDS = frozenset({"credit_limit_exceeded", "credit_overdue"})
 
@@ -71,7 +74,7 @@ def _open_exception_row(uow: UnitOfWork, exception_id: str) -> ExceptionRow:
 
 def approve_exception(
     uow: UnitOfWork,
-    stock: Any,
+    stock: StockPort,
     exception_id: str,
     *,
     actor: str,
@@ -114,7 +117,7 @@ def approve_exception(
 
 
 def reject_exception(
-    uow: UnitOfWork, stock: Any, exception_id: str, *, actor: str, note: str | None = None
+    uow: UnitOfWork, stock: StockPort, exception_id: str, *, actor: str, note: str | None = None
 ) -> ExceptionView:
     """Refuse the problem: the order is cancelled and everything it holds is released."""
     from orders_core.orders.cancellation import cancel_order
