@@ -23,9 +23,9 @@ Query
     within the radius (pentagons and distortion included; see that module). One compiled kernel
     (:mod:`matcher.kernels`) walks those buckets and the delta, filters by fix age / active / capacity /
     vehicle before any trigonometry, computes the haversine distance, and selects the top ``limit``.
-    Coverages are deduplicated into groups, each with an H3 cover (:mod:`geofences.cover`); only when a
-    survivor has one are the verdicts computed (the dropoff's cell answers "interior" groups outright,
-    "boundary" groups need one prepared polygon test) and the selection finished by a second kernel.
+    Coverages are deduplicated into groups, each with an H3 cover (:mod:`geofences.cover`); when any
+    carrier has one, the drop-off's verdicts per group are decided before the kernel runs (the dropoff's
+    cell answers "interior" groups outright, "boundary" groups need one prepared polygon test).
     Exact distances of the few selected carriers come from NumPy's ``arcsin`` like the brute-force
     oracle's, so answers agree to the last bit (see :mod:`matcher.kernels`). ``match_many`` runs the
     same kernels in parallel over queries.
@@ -604,6 +604,14 @@ class CarrierIndex:
                 ok[group + 1] = True
         return ok
 
+    def _dropoff_ok(self, lat: float, lng: float) -> npt.NDArray[np.bool_]:
+        """:meth:`_coverage_ok`, remembered per drop-off point (see ``_dropoffs``)."""
+        ok = self._coverage_ok(lat, lng)
+        if len(self._dropoffs) >= DROPOFFS_MAX:
+            self._dropoffs.clear()
+        self._dropoffs[(lat, lng)] = ok
+        return ok
+
     def _coverage_entry(self, cells: tuple[int, ...]) -> tuple[npt.NDArray[np.bool_], tuple[tuple[int, int], ...]]:
         """Cache entry of :meth:`_coverage_ok` for the dropoff's cells (one per resolution of ``_cover_res``)."""
         base = np.zeros(len(self._covers) + 1, dtype=bool)
@@ -696,17 +704,11 @@ class CarrierIndex:
         w = self.weights
         wd1000 = w.distance_per_km / 1000.0
         trip_km = haversine_m(plat, plng, dlat, dlng) / 1000.0
-        # With fenced carriers around, decide the fences up front: one kernel call instead of two.
+        # With fenced carriers around, the kernel needs the drop-off's verdict per coverage group.
         use_ok = self._n_covered > 0
-        if use_ok:
-            ok = self._dropoffs.get((dlat, dlng))
-            if ok is None:
-                ok = self._coverage_ok(dlat, dlng)
-                if len(self._dropoffs) >= DROPOFFS_MAX:
-                    self._dropoffs.clear()
-                self._dropoffs[(dlat, dlng)] = ok
-        else:
-            ok = _ALL_OK
+        ok = self._dropoffs.get((dlat, dlng)) if use_ok else _ALL_OK
+        if ok is None:
+            ok = self._dropoff_ok(dlat, dlng)
         hot_rows = self._hot_rows
         bufs = self._bufs
         pool = self._span_pool
@@ -721,12 +723,6 @@ class CarrierIndex:
             if n >= 0:
                 break
             bufs = self._bufs = _buffers(len(bufs[0]) * 4)  # the scratch buffers were too small
-        if flags & kernels.FLAG_GROUPS:
-            finish = False
-            ok = self._coverage_ok(dlat, dlng)
-            m, flags = kernels.select_one(
-                csr_data, hot_rows, phi, lmb, cos_phi, ok, radius, by_dist, wd1000, limit, *bufs, n
-            )
         if m == 0:
             return [], [], [], False
         out_rows, out_a, _, out_p, out_s = bufs
@@ -952,7 +948,7 @@ class CarrierIndex:
                 return self._arrays_from_loop(queries, now_s)
             # Work in H3 order: neighbouring pickups read the same buckets while they are still in cache.
             order = np.argsort(np.array(cells, dtype=np.int64), kind="stable")
-            if any(refs > 0 for refs in self._group_refs):
+            if self._n_covered > 0:
                 if len(self._covers) <= VECTOR_COVER_GROUPS:
                     table = self._coverage_table(dlat, dlng)
                 else:

@@ -42,7 +42,6 @@ S_PHI, S_LMB, S_COS, S_START, S_END = range(5)
 
 # Flag bits returned per query.
 FLAG_EXACT = 1  # borderline radius or near-tie kept: re-check with exact values
-FLAG_GROUPS = 2  # a survivor has a coverage group: the coverage verdicts are needed before selecting
 
 
 @njit(cache=True, nogil=True)
@@ -285,22 +284,12 @@ def _source(csr_data, hot, v, col):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _has_group(csr_data, hot, out_rows, b, e):  # type: ignore[no-untyped-def]
-    for i in range(b, e):  # noqa: SIM110 (a plain loop compiles best)
-        if _source(csr_data, hot, out_rows[i], COVG) >= 0.0:
-            return True
-    return False
-
-
-@njit(cache=True, nogil=True)
 def _select(
     csr_data,
     hot,
     qphi,
     qlmb,
     qcos,
-    ok,
-    use_ok,
     radius,
     by_dist,
     wd1000,
@@ -311,23 +300,10 @@ def _select(
     out_p,
     out_s,
     b,
-    e,
+    n,
 ):  # type: ignore[no-untyped-def]
-    """Keep, sorted by approximate key at ``b..``, every valid survivor that can be in the exact top
-    ``limit``; answers (count kept, flags)."""
-    # Drop survivors whose coverage does not hold the dropoff.
-    n = b
-    for i in range(b, e):
-        if use_ok:
-            g = int(_source(csr_data, hot, out_rows[i], COVG))
-            if g >= 0 and not ok[g + 1]:
-                continue
-        out_rows[n] = out_rows[i]
-        out_a[n] = out_a[i]
-        out_key[n] = out_key[i]
-        out_p[n] = out_p[i]
-        out_s[n] = out_s[i]
-        n += 1
+    """Keep, sorted by approximate key at ``b..``, every survivor of ``b..n`` (the gather already applied
+    every filter, coverage included) that can be in the exact top ``limit``; answers (count kept, flags)."""
     m = n - b
     if m == 0:
         return 0, 0
@@ -437,11 +413,10 @@ def match_one(
     out_p,
     out_s,
 ):  # type: ignore[no-untyped-def]
-    """One query: gather + (unless coverage verdicts are missing) select. ``pool[j0:j1]`` are the query's
-    covering cells with their bucket runs (see :func:`disk_spans`); with ``finish`` (see :func:`exact_asin`)
-    the kept candidates' ``out_a`` become distances and ``out_s`` scores. Answers (n, m, flags): n = -1 when the
-    buffers are too small; flags has FLAG_GROUPS when the caller must supply ``ok`` and call
-    :func:`select_one` (then m is 0)."""
+    """One query: gather + select. ``pool[j0:j1]`` are the query's covering cells with their bucket runs
+    (see :func:`disk_spans`); ``ok`` the coverage verdicts of the drop-off per group (read when ``use_ok``:
+    some carrier has a coverage); with ``finish`` (see :func:`exact_asin`) the kept candidates' ``out_a``
+    become distances and ``out_s`` scores. Answers (n, m, flags): n = -1 when the buffers are too small."""
     n = _gather(
         pool,
         j0,
@@ -478,13 +453,9 @@ def match_one(
     )
     if n < 0:
         return -1, 0, 0
-    if not use_ok and _has_group(csr_data, hot, out_rows, 0, n):
-        return n, 0, FLAG_GROUPS
-    # With use_ok the gather already dropped the carriers whose coverage misses the dropoff.
     m, flags = _select(
-        csr_data, hot, qphi, qlmb, qcos, ok, False, radius, by_dist, wd1000, limit,
-        out_rows, out_a, out_key, out_p, out_s, 0, n,
-    )  # fmt: skip
+        csr_data, hot, qphi, qlmb, qcos, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n
+    )
     if finish:
         for i in range(m):
             d = 2.0 * EARTH_RADIUS_M * math.asin(out_a[i])  # the caller's TWO_R * np.arcsin(a), same bits
@@ -520,17 +491,6 @@ def disk_spans(d_cells, d_phi, d_lmb, d_cos, table, code, pool, at):  # type: ig
     return k
 
 
-@njit(cache=True, nogil=True)
-def select_one(
-    csr_data, hot, qphi, qlmb, qcos, ok, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, n
-):  # type: ignore[no-untyped-def]
-    """The selection step of :func:`match_one` once the coverage verdicts ``ok`` are known."""
-    return _select(
-        csr_data, hot, qphi, qlmb, qcos, ok, True, radius, by_dist, wd1000, limit,
-        out_rows, out_a, out_key, out_p, out_s, 0, n,
-    )  # fmt: skip
-
-
 _WARM: list[bool] = []
 
 
@@ -555,7 +515,6 @@ def warm_up() -> None:
         pool, 0, 0, 1.0, csr, i8, 0, i8, i8, False, hot, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0, False, 0.001, 0.1,
         1.0, 5, ok, False, True, buf_i, *bufs,
     )
-    select_one(csr, hot, 0.0, 0.0, 1.0, ok, 1.0, False, 0.001, 5, buf_i, *bufs, 0)
     flag = np.zeros(1, dtype=np.bool_)
     trip = np.zeros(1)
     trip_km_many(f8, f8, f8, f8, trip)
@@ -683,8 +642,8 @@ def _batch_chunk(
             b_p = np.empty(size)
             b_s = np.empty(size)
         m, f = _select(
-            csr_data, hot, phi, math.radians(lng[q]), math.cos(phi), ok_table[q], False, radius[q], by_dist[q],
-            wd1000, limit[q], b_rows, b_a, b_key, b_p, b_s, 0, n,
+            csr_data, hot, phi, math.radians(lng[q]), math.cos(phi), radius[q], by_dist[q], wd1000, limit[q],
+            b_rows, b_a, b_key, b_p, b_s, 0, n,
         )
         base = slot[q]
         if m > slot[q + 1] - base:
