@@ -244,9 +244,9 @@ class CarrierIndex:
         self._profiles: list[CarrierProfile | None] = [None] * cap
         self._row: dict[str, int] = {}
         self._free: list[int] = list(range(cap - 1, -1, -1))
-        # Buckets as CSR (sorted unique keys, starts, rows), built lazily; rows changed since are stale
-        # and listed in the delta (see matcher.kernels).
-        self._csr: tuple[IntArray, IntArray, IntArray, FloatArray] | None = None
+        # Buckets as CSR: (hash table of the bucket keys with their runs, entries), built lazily; rows
+        # changed since are stale and listed in the delta (see matcher.kernels).
+        self._csr: tuple[IntArray, FloatArray] | None = None
         self._pos_plain: IntArray = _EMPTY_ROWS  # per row: its entry in the CSR (every-vehicle key)
         self._pos_veh: IntArray = _EMPTY_ROWS  # per row: its entry under its vehicle key
         self._stale = np.zeros(cap, dtype=np.bool_)
@@ -453,13 +453,13 @@ class CarrierIndex:
         self._delta[n : n + len(rows)] = rows
         self._n_delta = n + len(rows)
         # Hide their CSR entries from the kernels (a fix time no cutoff accepts).
-        data = self._csr[3]
+        data = self._csr[1]
         for pos in (self._pos_plain[rows], self._pos_veh[rows]):
             data[pos[pos >= 0], TS_EFF] = -np.inf
 
-    def _ensure_csr(self) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
-        """The buckets as CSR (a hash table of the keys, starts, rows, and a copy of the rows' filter and
-        distance columns in CSR order, so a query reads each bucket sequentially), rebuilt if dirty."""
+    def _ensure_csr(self) -> tuple[IntArray, FloatArray]:
+        """The buckets as CSR: a hash table of the keys with each bucket's run, and a copy of the rows'
+        columns (and row) in CSR order, so a query reads each bucket sequentially; rebuilt if dirty."""
         if self._csr is None:
             placed = np.flatnonzero(self._cell != 0).astype(np.int64)
             cells = self._cell[placed]
@@ -491,7 +491,7 @@ class CarrierIndex:
             self._stale = np.zeros(cap, dtype=np.bool_)
             self._n_delta = 0
             self._forget_spans()  # they point into the previous build
-            self._csr = (kernels.build_table(ukeys, starts), starts, rows, data)
+            self._csr = (kernels.build_table(ukeys, starts), data)
         return self._csr
 
     def _sync_csr(self, rows: IntArray) -> None:
@@ -505,7 +505,7 @@ class CarrierIndex:
             return
         values = self._hot_rows[rows, :_CSR_COLS]
         values[:, kernels.ROW] = rows
-        data = self._csr[3]
+        data = self._csr[1]
         data[self._pos_plain[rows]] = values
         data[self._pos_veh[rows]] = values
 
@@ -690,7 +690,7 @@ class CarrierIndex:
             if code < 0:
                 return [], [], [], False
         csr = self._csr
-        csr_data = (self._ensure_csr() if csr is None else csr)[3]
+        csr_data = (self._ensure_csr() if csr is None else csr)[1]
         plat = query.pickup_lat
         plng = query.pickup_lng
         dlat = query.dropoff_lat
@@ -930,7 +930,7 @@ class CarrierIndex:
             vcodes = self._vehicle_codes
             code_l = [0 if k[1] is None else vcodes.get(k[1], -1) for k in kinds]
             code = np.array(code_l, dtype=np.int64)
-            csr_data = self._ensure_csr()[3]
+            csr_data = self._ensure_csr()[1]
             for _ in range(2):  # once more if the pool started over while this batch filled it
                 gen = self._span_gen
                 span = self._spans_of

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import math
 
 import numpy as np
@@ -491,14 +492,10 @@ def disk_spans(d_cells, d_phi, d_lmb, d_cos, table, code, pool, at):  # type: ig
     return k
 
 
-_WARM: list[bool] = []
-
-
+@functools.cache
 def warm_up() -> None:
-    """Compile (or load from the on-disk cache) every kernel with tiny inputs, so a first query is fast."""
-    if _WARM:
-        return
-    _WARM.append(True)
+    """Compile (or load from the on-disk cache) every kernel with tiny inputs, so a first query is fast
+    (once per process)."""
     f8 = np.zeros(1)
     i8 = np.zeros(1, dtype=np.int64)
     hot = np.zeros((1, 16))
@@ -545,45 +542,37 @@ def _asin_many(x):  # type: ignore[no-untyped-def]
     return out
 
 
-_EXACT_ASIN: list[bool] = []
-
-
+@functools.cache
 def exact_asin() -> bool:
     """Whether compiled ``asin`` equals NumPy's ``arcsin`` bit for bit here (NumPy may use SIMD code that
     differs by an ulp, e.g. with AVX-512). If it does, a single query's distances and scores are finished
     in the kernel instead of with NumPy in Python."""
-    if not _EXACT_ASIN:
-        rng = np.random.default_rng(54321)
-        x = np.concatenate([rng.uniform(0.0, 1.0, 100_000), rng.uniform(0.0, 1e-3, 100_000), [0.0, 1.0]])
-        _EXACT_ASIN.append(bool(np.array_equal(np.arcsin(x), _asin_many(x))))
-    return _EXACT_ASIN[0]
+    rng = np.random.default_rng(54321)
+    x = np.concatenate([rng.uniform(0.0, 1.0, 100_000), rng.uniform(0.0, 1e-3, 100_000), [0.0, 1.0]])
+    return bool(np.array_equal(np.arcsin(x), _asin_many(x)))
 
 
-_EXACT_A: list[bool] = []
-
-
+@functools.cache
 def exact_a() -> bool:
     """Whether the compiled haversine term equals NumPy's bit for bit on this machine (checked once on a
     spread of points). If not, the index recomputes the distances of selected candidates with NumPy."""
-    if not _EXACT_A:
-        rng = np.random.default_rng(12345)
-        lat = np.concatenate([rng.uniform(-89.9, 89.9, 20_000), 30.0 + rng.uniform(-0.2, 0.2, 20_000)])
-        lng = np.concatenate([rng.uniform(-180.0, 180.0, 20_000), 120.0 + rng.uniform(-0.2, 0.2, 20_000)])
-        phis = np.radians(lat)
-        lmbs = np.radians(lng)
-        coss = np.cos(phis)
-        same = True
-        for qlat, qlng in ((30.05, 120.07), (-33.9, 151.2), (71.0, -179.9)):
-            phi1 = math.radians(qlat)
-            lmb1 = math.radians(qlng)
-            cos1 = math.cos(phi1)
-            sdphi = np.sin((phis - phi1) * 0.5)
-            sdlmb = np.sin((lmbs - lmb1) * 0.5)
-            ref = sdphi * sdphi + cos1 * coss * (sdlmb * sdlmb)
-            np.minimum(ref, 1.0, out=ref)
-            same = same and bool(np.array_equal(ref, half_chords(phi1, lmb1, cos1, phis, lmbs, coss)))
-        _EXACT_A.append(same)
-    return _EXACT_A[0]
+    rng = np.random.default_rng(12345)
+    lat = np.concatenate([rng.uniform(-89.9, 89.9, 20_000), 30.0 + rng.uniform(-0.2, 0.2, 20_000)])
+    lng = np.concatenate([rng.uniform(-180.0, 180.0, 20_000), 120.0 + rng.uniform(-0.2, 0.2, 20_000)])
+    phis = np.radians(lat)
+    lmbs = np.radians(lng)
+    coss = np.cos(phis)
+    same = True
+    for qlat, qlng in ((30.05, 120.07), (-33.9, 151.2), (71.0, -179.9)):
+        phi1 = math.radians(qlat)
+        lmb1 = math.radians(qlng)
+        cos1 = math.cos(phi1)
+        sdphi = np.sin((phis - phi1) * 0.5)
+        sdlmb = np.sin((lmbs - lmb1) * 0.5)
+        ref = sdphi * sdphi + cos1 * coss * (sdlmb * sdlmb)
+        np.minimum(ref, 1.0, out=ref)
+        same = same and bool(np.array_equal(ref, half_chords(phi1, lmb1, cos1, phis, lmbs, coss)))
+    return same
 
 
 # ------------------------------------------------------------------------------------------- batches
