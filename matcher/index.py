@@ -185,6 +185,24 @@ class BatchMatches:
         return [cands[b:e] for b, e in itertools.pairwise(off)]
 
 
+def _within(
+    radius_m: float, rows: list[int], dists: list[float], scores: list[float]
+) -> tuple[list[int], list[float], list[float]]:
+    """The candidates whose exact distance is within the radius (a flagged answer may hold borderline ones)."""
+    keep = [i for i, d in enumerate(dists) if d <= radius_m]
+    if len(keep) == len(dists):
+        return rows, dists, scores
+    return [rows[i] for i in keep], [dists[i] for i in keep], [scores[i] for i in keep]
+
+
+def _exact_order(
+    query: MatchQuery, ids: list[str | None], rows: list[int], dists: list[float], scores: list[float]
+) -> list[int]:
+    """Positions of the best ``query.limit`` candidates by (exact key, carrier id): the answer's order."""
+    key = dists if query.rank_by == "distance" else scores
+    return sorted(range(len(rows)), key=lambda i: (key[i], str(ids[rows[i]])))[: query.limit]
+
+
 def _check_latlng(lat: float, lng: float, what: str) -> None:
     if not (math.isfinite(lat) and math.isfinite(lng) and -90.0 <= lat <= 90.0 and -180.0 <= lng <= 180.0):
         raise InvalidInput(f"{what} must have lat in [-90, 90] and lng in [-180, 180], got ({lat}, {lng})")
@@ -744,22 +762,14 @@ class CarrierIndex:
             s_l = out_s[:m].tolist()
             scores = [wd1000 * d + p + s for d, p, s in zip(dists, p_l, s_l, strict=False)]
         if flags & kernels.FLAG_EXACT:
-            keep = [i for i, d in enumerate(dists) if d <= radius]
-            if len(keep) != m:
-                row_l = [row_l[i] for i in keep]
-                dists = [dists[i] for i in keep]
-                scores = [scores[i] for i in keep]
-            return row_l, dists, scores, True
+            return (*_within(radius, row_l, dists, scores), True)
         return row_l, dists, scores, False
 
     def _candidates(
         self, query: MatchQuery, row_l: list[int], dists: list[float], scores: list[float], exact: bool
     ) -> list[Candidate]:
         ids = self._ids
-        order: Sequence[int] = range(len(row_l))
-        if exact:
-            key = dists if query.rank_by == "distance" else scores
-            order = sorted(order, key=lambda i: (key[i], ids[row_l[i]]))[: query.limit]
+        order = _exact_order(query, ids, row_l, dists, scores) if exact else range(len(row_l))
         if query.explain:
             return [
                 Candidate(str(ids[row_l[i]]), dists[i], scores[i], self._explain(query, row_l[i], dists[i]))
@@ -1013,14 +1023,8 @@ class CarrierIndex:
                 scores = batch.score[b:e].tolist()
                 exact = bool(flags[qi] & kernels.FLAG_EXACT)
                 if exact:
-                    keep = [i for i, d in enumerate(dists) if d <= q.radius_m]
-                    row_l = [row_l[i] for i in keep]
-                    dists = [dists[i] for i in keep]
-                    scores = [scores[i] for i in keep]
-            order: Sequence[int] = range(len(row_l))
-            if exact:
-                key = dists if q.rank_by == "distance" else scores
-                order = sorted(order, key=lambda i: (key[i], ids[row_l[i]]))[: q.limit]
+                    row_l, dists, scores = _within(q.radius_m, row_l, dists, scores)
+            order = _exact_order(q, ids, row_l, dists, scores) if exact else range(len(row_l))
             parts_r += [batch.rows[prev:b], np.array([row_l[i] for i in order], dtype=np.int64)]
             parts_d += [batch.distance_m[prev:b], np.array([dists[i] for i in order], dtype=np.float64)]
             parts_s += [batch.score[prev:b], np.array([scores[i] for i in order], dtype=np.float64)]
