@@ -195,34 +195,8 @@ def _gather(
     n = base
     limit = base + cap
     a_hi = _a_limit(radius)
-    if scan_all:
-        for r in range(hot.shape[0]):
-            if cell[r] == 0 or (code != 0 and vcode[r] != code):
-                continue
-            if n >= limit:
-                return -1
-            if hot[r, TS_EFF] < cutoff or hot[r, KG] < kg or hot[r, M3] < m3:
-                continue
-            if use_ok:
-                g = int(hot[r, COVG])
-                if g >= 0 and not ok[g + 1]:
-                    continue
-            p = price * (hot[r, BASE] + hot[r, RATE] * trip_km)
-            s = hot[r, STATIC]
-            sq, key = _eval(
-                hot[r, PHI], hot[r, LMB], hot[r, COSPHI], qphi, qlmb, qcos, radius, a_hi, by_dist, wd1000, p, s
-            )
-            if sq < 0.0:
-                continue
-            out_rows[n] = -r - 1  # a row of hot (see _source)
-            out_a[n] = sq
-            out_p[n] = p
-            out_s[n] = s
-            out_key[n] = key
-            n += 1
-        return n
     a_reach = _a_limit(radius + slack_m)
-    for j in range(j0, j1):
+    for j in range(j0, j0 if scan_all else j1):
         # cells_near: the cell can hold a point within radius only if its centre is within radius + slack
         # (the trig-free lower bound is nearly tight at these distances and keeps a superset).
         if _half_chord_lower(qphi, qlmb, qcos, pool[j, S_PHI], pool[j, S_LMB], pool[j, S_COS]) > a_reach:
@@ -239,10 +213,10 @@ def _gather(
                     continue
             p = price * (csr_data[t, BASE] + csr_data[t, RATE] * trip_km)
             s = csr_data[t, STATIC]
-            phi = csr_data[t, PHI]
-            lmb = csr_data[t, LMB]
-            cosp = csr_data[t, COSPHI]
-            sq, key = _eval(phi, lmb, cosp, qphi, qlmb, qcos, radius, a_hi, by_dist, wd1000, p, s)
+            sq, key = _eval(
+                csr_data[t, PHI], csr_data[t, LMB], csr_data[t, COSPHI], qphi, qlmb, qcos, radius, a_hi, by_dist,
+                wd1000, p, s,
+            )  # fmt: skip
             if sq < 0.0:
                 continue
             out_rows[n] = t  # an entry of csr_data (see _source)
@@ -251,8 +225,9 @@ def _gather(
             out_s[n] = s
             out_key[n] = key
             n += 1
-    for t in range(n_delta):
-        r = delta[t]
+    # Rows read from hot: the delta, or every row when the radius is too large for a disk.
+    for t in range(hot.shape[0] if scan_all else n_delta):
+        r = t if scan_all else delta[t]
         if cell[r] == 0 or (code != 0 and vcode[r] != code):
             continue
         if n >= limit:
