@@ -122,29 +122,32 @@ class PickingRepository:
     def task(self, task_id: str) -> PickTask | None:
         """The task with its steps, or None."""
         row = self.task_row(task_id)
-        if row is None:
-            return None
-        steps = tuple(
-            PickStep(
-                step=s.step,
-                slot_id=s.slot_id,
-                sku=s.sku,
-                qty=s.qty,
-                order_id=s.order_id,
-                walk_to_next_m=s.walk_to_next_m,
-                picked_qty=s.picked_qty,
-                confirmed_at=s.confirmed_at,
-            )
-            for s in self.step_rows(task_id)
+        return None if row is None else task_of(row, self.step_rows(task_id))
+
+
+def task_of(row: PickTaskRow, step_rows: Sequence[PickTaskStepRow]) -> PickTask:
+    """The task view of a task row and its step rows (given in walking order)."""
+    steps = tuple(
+        PickStep(
+            step=s.step,
+            slot_id=s.slot_id,
+            sku=s.sku,
+            qty=s.qty,
+            order_id=s.order_id,
+            walk_to_next_m=s.walk_to_next_m,
+            picked_qty=s.picked_qty,
+            confirmed_at=s.confirmed_at,
         )
-        return PickTask(
-            id=row.id,
-            warehouse_id=row.warehouse_id,
-            status=row.status,
-            distance_m=row.distance_m,
-            walk_from_depot_m=row.walk_from_depot_m,
-            method=row.method,
-            created_at=row.created_at,
-            completed_at=row.completed_at,
-            steps=steps,
-        )
+        for s in step_rows
+    )
+    return PickTask(
+        id=row.id,
+        warehouse_id=row.warehouse_id,
+        status=row.status,
+        distance_m=row.distance_m,
+        walk_from_depot_m=row.walk_from_depot_m,
+        method=row.method,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
+        steps=steps,
+    )

@@ -19,7 +19,7 @@ from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import AllocatedLine, OrderStatus
 from orders_core.orders.repository import OrderRepository
-from orders_core.picking.repository import PickingRepository, PickTask
+from orders_core.picking.repository import PickingRepository, PickTask, task_of
 from orders_core.picking.tables import PickTaskRow, PickTaskStepRow
 from orders_core.stock.model import ReservationLine
 from orders_core.stock.service import StockService
@@ -162,9 +162,7 @@ def create_wave(
                 reason_code="wave_created",
                 reason=f"pick task {task_id}",
             )
-        task = picking.task(task_id)
-        assert task is not None
-        tasks.append(task)
+        tasks.append(task_of(task_row, step_rows))
     return WaveResult(tasks=tasks, orders=len(orders))
 
 
@@ -325,4 +323,4 @@ def confirm_picks(
         task_row.status = "completed"
         task_row.completed_at = now
     uow.session.flush()
-    return get_task(uow, task_id)
+    return task_of(task_row, list(steps.values()))
