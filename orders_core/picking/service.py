@@ -190,14 +190,15 @@ def _split_lines_still_to_pick(uow: UnitOfWork, warehouse_id: str) -> list[Alloc
     return [line for order_id, found in candidates.items() if order_id not in done for line in found]
 
 
-def _order_fully_picked(uow: UnitOfWork, order_id: str) -> bool:
-    """Every shipment line of the order (at every warehouse) has been picked in full."""
+def _order_fully_picked(uow: UnitOfWork, order_id: str, order_steps: Sequence[PickTaskStepRow]) -> bool:
+    """Every shipment line of the order (at every warehouse) has been picked in full by ``order_steps``,
+    all the pick steps (of any task) of that order."""
     needed: dict[str, int] = {}
     for shipment in OrderRepository(uow.session).shipments(order_id):
         for sku, qty in shipment.lines:
             needed[sku] = needed.get(sku, 0) + qty
     picked: dict[str, int] = {}
-    for step in PickingRepository(uow.session).step_rows_of_orders([order_id]):
+    for step in order_steps:
         if step.picked_qty is None or step.picked_qty < step.qty:
             return False
         picked[step.sku] = picked.get(step.sku, 0) + step.picked_qty
@@ -314,8 +315,12 @@ def confirm_picks(
                 actor=actor,
             )
     uow.session.flush()
+    steps_of_order: dict[str, list[PickTaskStepRow]] = {}
+    for step_row in picking.step_rows_of_orders(touched):
+        steps_of_order.setdefault(step_row.order_id, []).append(step_row)
     for order_id in touched:
-        if _order_fully_picked(uow, order_id) and OrderStatus(load_order(uow, order_id).status) is OrderStatus.PICKING:
+        fully_picked = _order_fully_picked(uow, order_id, steps_of_order.get(order_id, []))
+        if fully_picked and OrderStatus(load_order(uow, order_id).status) is OrderStatus.PICKING:
             advance_order(
                 uow, order_id, OrderStatus.LOADED, actor=actor, reason_code="picked", reason=f"task {task_id}"
             )
