@@ -128,9 +128,7 @@ def create_wave(
             f"PUT /v1/warehouses/{warehouse_id}/slots/{{sku}} first",
             details={"skus": missing},
         )
-    unknown = sorted({slots[sku] for sku in skus if layout.locate(slots[sku]) is None})
-    if unknown:
-        raise UnknownSlots(unknown)
+    layout.locate_all(sorted(set(slots.values())))  # UnknownSlots (422) for slots the layout no longer has
     catalogue = MasterDataRepository(uow.session).get_skus(skus)
     orders: dict[str, list[PickItem]] = {}
     for line in lines:

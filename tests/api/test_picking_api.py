@@ -226,3 +226,17 @@ def test_split_order_is_picked_at_both_warehouses_before_it_is_loaded(client: Te
     )
     assert done.status_code == 200, done.text
     assert _status(client, order_id) == "loaded"
+
+
+def test_wave_over_slots_the_changed_layout_no_longer_has_is_422_naming_them(client: TestClient) -> None:
+    for sku, slot in (("S1", "A04-L-001"), ("S2", "A01-R-009"), ("S3", "A03-L-002")):
+        assert client.put(f"/v1/warehouses/W1/slots/{sku}", json={"slot": slot}, headers=ADMIN).status_code == 200
+    site = {"name": "Main", "location": {"lat": 52.5, "lng": 13.4}, "layout": {**LAYOUT, "aisles": 2}}
+    assert client.put("/v1/warehouses/W1", json=site, headers=ADMIN).status_code in (200, 201)
+    order_id = _place(client, [("S1", 1), ("S2", 1), ("S3", 1)])
+    cart = {"cart": {"max_items": 50, "max_weight_kg": 100, "max_volume_m3": 1}}
+    wave = client.post("/v1/warehouses/W1/waves", json=cart, headers=ADMIN)
+    assert wave.status_code == 422, wave.text
+    assert wave.json()["error"]["code"] == "unknown_slot"
+    assert wave.json()["error"]["details"]["slots"] == ["A03-L-002", "A04-L-001"]
+    assert _status(client, order_id) == "allocated"
