@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.concurrency import run_in_threadpool
 
 from api.auth import require_roles
 from api.container import Container
@@ -69,29 +68,25 @@ def _task_out(task: PickTask) -> PickTaskOut:
 
 
 @router.post("/warehouses/{warehouse_id}/pick-route", response_model=PickRouteOut)
-async def plan_pick_route(
+def plan_pick_route(
     warehouse_id: str,
     body: PickRouteIn,
     container: Container = Depends(get_container),
     _=Depends(picking_roles),
 ) -> PickRouteOut:
     """Shortest closed walk from the depot through the slots (exact where affordable)."""
-
-    def work() -> PickRouteOut:
-        with container.uow() as uow:
-            layout = load_layout(uow, warehouse_id)
-        route = pick_route(layout, body.slots, method=body.method, time_limit_s=body.time_limit_s)
-        return PickRouteOut(
-            sequence=route.sequence,
-            distance_m=route.distance_m,
-            method=route.method,
-            lower_bound_m=route.lower_bound_m,
-            proven_optimal=route.proven_optimal,
-            stops=len(route.stop_order),
-            solve_ms=round(route.solve_ms, 3),
-        )
-
-    return await run_in_threadpool(work)
+    with container.uow() as uow:
+        layout = load_layout(uow, warehouse_id)
+    route = pick_route(layout, body.slots, method=body.method, time_limit_s=body.time_limit_s)
+    return PickRouteOut(
+        sequence=route.sequence,
+        distance_m=route.distance_m,
+        method=route.method,
+        lower_bound_m=route.lower_bound_m,
+        proven_optimal=route.proven_optimal,
+        stops=len(route.stop_order),
+        solve_ms=round(route.solve_ms, 3),
+    )
 
 
 @router.put("/warehouses/{warehouse_id}/slots/{sku}", response_model=SkuSlotOut)
