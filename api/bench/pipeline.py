@@ -241,16 +241,29 @@ def bench_backend(
         bodies = order_bodies(orders, skus=skus, customers=customers)
         wall_s, latencies_ms, failures = run_orders(send, bodies, threads=threads, label=backend, console=console)
         counts = status_counts(container)
-    done = orders - failures
+    return _figures(backend, orders - failures, failures, wall_s, latencies_ms, counts)
+
+
+def _figures(
+    backend: str,
+    done: int,
+    failures: int,
+    wall_s: float,
+    latencies_ms: np.ndarray,
+    counts: dict[str, int],
+    **extra: Any,
+) -> dict[str, Any]:
+    """One run's result: throughput, latency percentiles, statuses, ``extra`` and the ratio to the goal."""
     return {
         "backend": backend,
         "orders": done,
         "failed": failures,
         "orders_per_s": round(done / wall_s, 1) if wall_s > 0 else None,
-        "p50_ms": round(float(np.percentile(latencies_ms, 50)), 2) if orders else None,
-        "p99_ms": round(float(np.percentile(latencies_ms, 99)), 2) if orders else None,
+        "p50_ms": round(float(np.percentile(latencies_ms, 50)), 2) if latencies_ms.size else None,
+        "p99_ms": round(float(np.percentile(latencies_ms, 99)), 2) if latencies_ms.size else None,
         "wall_s": round(wall_s, 3),
         "statuses": counts,
+        **extra,
         "vs_goal": round(done / wall_s / GOAL_ORDERS_PER_S, 3) if wall_s > 0 else None,
     }
 
@@ -314,20 +327,16 @@ def bench_processes(
     failures = sum(p["failures"] for p in parts)
     oversold = [k for k, level in levels.items() if level.available < 0 or level.reserved != held.get(k, 0)]
     oversold += [k for k, level in durable.items() if level.reserved > level.on_hand]
-    done = orders - failures
-    return {
-        "backend": f"postgis+redis x{processes} processes",
-        "processes": processes,
-        "orders": done,
-        "failed": failures,
-        "orders_per_s": round(done / wall_s, 1) if wall_s > 0 else None,
-        "p50_ms": round(float(np.percentile(latencies_ms, 50)), 2),
-        "p99_ms": round(float(np.percentile(latencies_ms, 99)), 2),
-        "wall_s": round(wall_s, 3),
-        "statuses": counts,
-        "stock_consistent": not oversold,
-        "vs_goal": round(done / wall_s / GOAL_ORDERS_PER_S, 3) if wall_s > 0 else None,
-    }
+    return _figures(
+        f"postgis+redis x{processes} processes",
+        orders - failures,
+        failures,
+        wall_s,
+        latencies_ms,
+        counts,
+        processes=processes,
+        stock_consistent=not oversold,
+    )
 
 
 BACKENDS = ("embedded", "postgis+redis")
