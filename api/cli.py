@@ -143,10 +143,8 @@ def stock_rebuild() -> None:
 @orders_app.command("release-expired")
 def release_expired() -> None:
     """Cancel unpaid prepaid orders past their payment timeout and release their stock."""
-    from orders_core.orders.timeouts import release_expired_orders
-
     container = _container()
-    released = release_expired_orders(container.uow, container.stock, timeout_s=container.settings.prepaid_timeout_s)
+    released = container.release_expired()
     container.close()
     typer.echo(f"released {len(released)} order(s)")
 

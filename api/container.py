@@ -63,9 +63,7 @@ class Container:
         gc.collect()
         gc.freeze()
         if self.settings.jobs_interval_s > 0:
-            self.jobs.append(
-                PeriodicJob("release_expired_orders", self.settings.jobs_interval_s, self._release_expired)
-            )
+            self.jobs.append(PeriodicJob("release_expired_orders", self.settings.jobs_interval_s, self.release_expired))
         for job in self.jobs:
             job.start()
         log.info(
@@ -75,7 +73,8 @@ class Container:
             stock_rebuilt=rebuilt,
         )
 
-    def _release_expired(self) -> list[str]:
+    def release_expired(self) -> list[str]:
+        """Cancel unpaid prepaid orders past their payment timeout (the periodic job and the CLI command)."""
         return release_expired_orders(self.uow, self.stock, timeout_s=self.settings.prepaid_timeout_s)
 
     def close(self) -> None:
