@@ -7,18 +7,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.carriers import Crs
-
-
-class LatLngIn(BaseModel):
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
-    lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
+from api.schemas.master_data import LatLng
 
 
 class MatchIn(BaseModel):
     """POST /v1/match per the contract, plus ``explain``, ``crs`` and opt-in radius widening."""
 
-    pickup: LatLngIn
-    dropoff: LatLngIn
+    pickup: LatLng
+    dropoff: LatLng
     weight_kg: float = Field(ge=0, allow_inf_nan=False)
     volume_m3: float = Field(ge=0, allow_inf_nan=False)
     vehicle_type: str | None = Field(default=None, min_length=1, max_length=32)
