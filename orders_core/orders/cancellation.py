@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from orders_core.master_data.tables import utc_now
 from orders_core.orders.lifecycle import advance_order, load_order
-from orders_core.orders.model import ExceptionStatus, InvalidTransition, OrderStatus
+from orders_core.orders.model import TRANSITIONS, ExceptionStatus, InvalidTransition, OrderStatus
 from orders_core.orders.repository import OrderRepository
 from orders_core.unit_of_work import UnitOfWork
 
@@ -32,7 +32,7 @@ def cancel_order(
     """Cancel (409 once loaded or already cancelled/delivered); releases the stock the order holds."""
     row = load_order(uow, order_id)
     current = OrderStatus(row.status)
-    if current in (OrderStatus.LOADED, OrderStatus.IN_TRANSIT, OrderStatus.DELIVERED, OrderStatus.CANCELLED):
+    if OrderStatus.CANCELLED not in TRANSITIONS[current]:  # the state machine says what is cancellable
         raise OrderNotCancellable(f"order {order_id} is {current}; only orders not yet loaded can be cancelled")
     stock.release(uow, order_id)
     repository = OrderRepository(uow.session)
