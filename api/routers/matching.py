@@ -61,8 +61,7 @@ def match(body: MatchIn, container: Container = Depends(get_container), _: Princ
     query = to_query(body)
     started = time.perf_counter()
     if body.fallback:
-        steps = [body.radius_m] + [s for s in container.settings.match_fallback_steps_m if s > body.radius_m]
-        candidates, radius_m = container.carriers.match_widening(query, steps)
+        candidates, radius_m = container.carriers.match_widening(query, container.settings.match_fallback_steps_m)
     else:
         candidates, radius_m = container.carriers.match(query), body.radius_m
     MATCH_LATENCY.observe(time.perf_counter() - started)
