@@ -26,7 +26,7 @@ TEXT_PATTERN = r"^[^\x00]*$"
 
 
 class LatLng(BaseModel):
-    """A WGS-84 coordinate."""
+    """A coordinate in degrees: WGS-84, or the coordinate system named by the body's ``crs`` where it has one."""
 
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
