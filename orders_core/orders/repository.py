@@ -355,14 +355,15 @@ class OrderRepository:
             grouped.setdefault(warehouse_id, []).append((sku, qty))
         return [ShipmentView(warehouse_id=w, lines=tuple(lines)) for w, lines in grouped.items()]
 
-    def allocated_lines(self, warehouse_id: str) -> list[AllocatedLine]:
-        """Lines of orders in status ``allocated`` at a warehouse (what picking waves collect)."""
+    def allocated_lines(self, warehouse_id: str, status: OrderStatus = OrderStatus.ALLOCATED) -> list[AllocatedLine]:
+        """Shipment lines at a warehouse of orders in ``status`` (``allocated``: what picking waves collect),
+        oldest order first."""
         write_pending_history(self.session)
         rows = self.session.execute(
             select(ShipmentRow.order_id, ShipmentLineRow.sku, ShipmentLineRow.qty)
             .join(ShipmentLineRow, ShipmentLineRow.shipment_id == ShipmentRow.id)
             .join(OrderRow, OrderRow.id == ShipmentRow.order_id)
-            .where(ShipmentRow.warehouse_id == warehouse_id, OrderRow.status == OrderStatus.ALLOCATED.value)
+            .where(ShipmentRow.warehouse_id == warehouse_id, OrderRow.status == status.value)
             .order_by(OrderRow.created_at, OrderRow.id, ShipmentLineRow.id)
         ).all()
         return [AllocatedLine(order_id=o, warehouse_id=warehouse_id, sku=s, qty=q) for o, s, q in rows]

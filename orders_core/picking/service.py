@@ -170,20 +170,9 @@ def _split_lines_still_to_pick(uow: UnitOfWork, warehouse_id: str) -> list[Alloc
     ``allocated_lines`` only lists orders still ``allocated``; once one warehouse's wave has moved a
     split order to ``picking``, its shipment at another warehouse would otherwise never be picked.
     """
-    orders_repo = OrderRepository(uow.session)
     candidates: dict[str, list[AllocatedLine]] = {}
-    cursor: str | None = None
-    while True:
-        views, cursor = orders_repo.list_views(status=OrderStatus.PICKING.value, limit=500, cursor=cursor)
-        for view in views:
-            for shipment in view.shipments:
-                if shipment.warehouse_id == warehouse_id:
-                    candidates[view.id] = [
-                        AllocatedLine(order_id=view.id, warehouse_id=warehouse_id, sku=sku, qty=qty)
-                        for sku, qty in shipment.lines
-                    ]
-        if cursor is None:
-            break
+    for line in OrderRepository(uow.session).allocated_lines(warehouse_id, status=OrderStatus.PICKING):
+        candidates.setdefault(line.order_id, []).append(line)
     done = PickingRepository(uow.session).orders_with_tasks(warehouse_id, list(candidates))
     return [line for order_id, found in candidates.items() if order_id not in done for line in found]
 
