@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from api.deps import get_container
 from api.tokens import Principal, find_principal, hash_token
-from geo.errors import DispatchError
+from foundation.errors import DispatchError
 
 CACHE_TTL_S = 30.0
 

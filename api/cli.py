@@ -20,7 +20,7 @@ app.add_typer(orders_app, name="orders")
 
 BENCHMARKS = ("match", "pick", "pipeline")
 for _name in BENCHMARKS:
-    bench_app.command(_name)(importlib.import_module(f"api.bench.{_name}").command)
+    bench_app.command(_name)(importlib.import_module(f"benchmarks.{_name}").command)
 
 
 @app.command()
@@ -83,7 +83,7 @@ def token_create(
 ) -> None:
     """Create a token and print it once."""
     from api.tokens import create_token
-    from geo.errors import DispatchError
+    from foundation.errors import DispatchError
 
     container = _container()
     try:

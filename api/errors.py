@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from geo.errors import DispatchError
+from foundation.errors import DispatchError
 
 log = structlog.get_logger("api.errors")
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from geo.errors import InvalidInput
+from foundation.errors import InvalidInput
 from infra.db import Base
 
 ROLES = ("admin", "dispatcher", "warehouse", "carrier", "customer")

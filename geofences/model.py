@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from shapely.geometry import MultiPolygon, Point, Polygon
 
-from geo.errors import NotFound
+from foundation.errors import NotFound
 
 
 class GeofenceKind(StrEnum):

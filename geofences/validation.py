@@ -13,7 +13,7 @@ from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
-from geo.errors import InvalidInput
+from foundation.errors import InvalidInput
 
 POLYGONAL_TYPES = ("Polygon", "MultiPolygon")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from geo.errors import NotFound
+from foundation.errors import NotFound
 from matcher.index import CarrierIndex
 from matcher.model import Candidate, MatchQuery
 

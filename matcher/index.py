@@ -53,8 +53,8 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from foundation.errors import InvalidInput
 from geo.distance import EARTH_RADIUS_M, haversine_m, haversine_rad_m
-from geo.errors import InvalidInput
 from geo.h3_radius import cell_disk, circumradius_upper_bound_m, disk_k_for_radius
 from geofences.cover import Cover, cached_cover
 from matcher import kernels

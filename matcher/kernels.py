@@ -33,7 +33,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-EARTH_RADIUS_M = 6_371_008.8
+from geo.distance import EARTH_RADIUS_M
+
 # Tolerance between libm's and NumPy's asin-based distances (their difference is a few ulp, < 1e-7 m).
 EPS_M = 1e-6
 

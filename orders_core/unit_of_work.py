@@ -68,3 +68,7 @@ class UnitOfWork:
     def _run(callbacks: list[Callable[[], None]]) -> None:
         for callback in callbacks:
             callback()
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""What a use case takes to open its own transaction(s): ``with new_uow() as uow: ...; uow.commit()``."""

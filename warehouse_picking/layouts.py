@@ -36,7 +36,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, shortest_path
 
-from geo.errors import InvalidInput
+from foundation.errors import InvalidInput
 
 MAX_AISLES = 99
 MAX_SLOTS_PER_SIDE = 999

@@ -24,7 +24,7 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from geo.errors import InvalidInput
+from foundation.errors import InvalidInput
 from warehouse_picking.layouts import Layout, SlotLocation
 from warehouse_picking.rect_dp import rectangular_exact_order
 from warehouse_picking.solvers import (

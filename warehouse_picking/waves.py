@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geo.errors import InvalidInput
+from foundation.errors import InvalidInput
 from warehouse_picking.layouts import Layout
 from warehouse_picking.routes import PickRoute, RouteProblem, build_problem, solve
 from warehouse_picking.solvers import held_karp, tour_length, two_opt

@@ -22,7 +22,7 @@ from api.schemas.master_data import (
     WarehouseOut,
 )
 from api.tokens import Principal
-from geo.errors import NotFound
+from foundation.errors import NotFound
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.master_data.service import put_customer, put_sku, put_warehouse

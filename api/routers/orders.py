@@ -30,7 +30,7 @@ from api.schemas.orders import (
     TimelineEntryOut,
 )
 from api.tokens import Principal
-from geo.errors import InvalidInput
+from foundation.errors import InvalidInput
 from orders_core.orders.cancellation import cancel_order
 from orders_core.orders.intake import place_order
 from orders_core.orders.lifecycle import OrderNotFound, add_transition_listener, load_order

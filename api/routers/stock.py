@@ -8,7 +8,7 @@ from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
 from api.schemas.stock import StockLevelIn, StockLevelOut
-from geo.errors import NotFound
+from foundation.errors import NotFound
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.stock.model import StockLevel
 from orders_core.unit_of_work import UnitOfWork

@@ -9,7 +9,7 @@ from api.container import Container
 from api.deps import get_container
 from api.schemas.tokens import TokenCreate, TokenCreated, TokenInfo
 from api.tokens import create_token, find_principal, list_tokens, revoke_token
-from geo.errors import NotFound
+from foundation.errors import NotFound
 
 router = APIRouter(prefix="/v1/tokens", tags=["auth"])
 admin_only = require_roles("admin")

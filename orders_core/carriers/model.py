@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from shapely.geometry import MultiPolygon, Polygon
 
-from geo.errors import InvalidInput, NotFound
+from foundation.errors import InvalidInput, NotFound
 
 
 class CarrierNotFound(NotFound):

@@ -18,8 +18,9 @@ from shapely.geometry import Point
 from sqlalchemy import Connection, Engine, Row, bindparam, event, select
 from sqlalchemy.orm import Session
 
+from foundation.clock import utc_now
 from orders_core.master_data.model import Customer, Sku, Warehouse
-from orders_core.master_data.tables import CustomerRow, SkuRow, WarehouseRow, utc_now
+from orders_core.master_data.tables import CustomerRow, SkuRow, WarehouseRow
 
 
 def _warehouse(row: WarehouseRow) -> Warehouse:

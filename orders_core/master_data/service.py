@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from geo.errors import InvalidInput
+from foundation.errors import InvalidInput
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.unit_of_work import UnitOfWork

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orders_core.master_data.tables import utc_now
+from foundation.clock import utc_now
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import TRANSITIONS, ExceptionStatus, InvalidTransition, OrderStatus
 from orders_core.orders.repository import OrderRepository

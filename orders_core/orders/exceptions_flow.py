@@ -7,9 +7,9 @@ import secrets
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from geo.errors import Conflict, NotFound
+from foundation.clock import utc_now
+from foundation.errors import Conflict, NotFound
 from orders_core.master_data.repository import MasterDataRepository
-from orders_core.master_data.tables import utc_now
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import PRE_SHIPPING, ExceptionStatus, ExceptionView, OrderStatus
 from orders_core.orders.repository import OrderRepository, _exception_view

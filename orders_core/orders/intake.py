@@ -13,13 +13,14 @@ from typing import Any
 
 from shapely.geometry import Point
 
-from geo.errors import Conflict, InvalidInput
+from foundation.clock import utc_now
+from foundation.errors import Conflict, InvalidInput
+from foundation.money import MONEY_QUANTUM
 from orders_core.master_data.repository import MasterDataRepository
-from orders_core.master_data.tables import utc_now
 from orders_core.orders.lifecycle import mark_locked, notify_after_commit
 from orders_core.orders.model import OrderStatus, PaymentStatus, PlaceOrder, TimelineEntry
 from orders_core.orders.pipeline import StockPort, continue_pipeline
-from orders_core.orders.repository import MONEY_QUANTUM, OrderRepository, PricedLine
+from orders_core.orders.repository import OrderRepository, PricedLine
 from orders_core.orders.tables import OrderRow
 from orders_core.unit_of_work import UnitOfWork
 

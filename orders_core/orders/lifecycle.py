@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from geo.errors import NotFound
-from orders_core.master_data.tables import utc_now
+from foundation.clock import utc_now
+from foundation.errors import NotFound
 from orders_core.orders.model import OrderStatus, TimelineEntry, check_transition
 from orders_core.orders.repository import OrderRepository
 from orders_core.orders.tables import OrderRow

@@ -13,7 +13,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
-from geo.errors import Conflict
+from foundation.errors import Conflict
 
 
 class OrderStatus(StrEnum):

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from geo.errors import DispatchError, InvalidInput
+from foundation.errors import DispatchError, InvalidInput
 from orders_core.orders.lifecycle import load_order, record_order_event
 from orders_core.orders.model import PaymentStatus
 from orders_core.orders.repository import OrderRepository

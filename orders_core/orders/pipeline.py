@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
+from foundation.money import MONEY_QUANTUM
 from orders_core.master_data.model import Customer
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.allocation import AllocationPlan, describe_shortage, plan_allocation
@@ -55,7 +56,7 @@ def price_conflicts(lines: Sequence[PricedLine], tolerance: Decimal) -> list[dic
                     "sku": line.sku,
                     "quoted_unit_price": str(quoted),
                     "catalogue_unit_price": str(catalogue),
-                    "deviation": "inf" if not deviation.is_finite() else str(deviation.quantize(Decimal("0.0001"))),
+                    "deviation": "inf" if not deviation.is_finite() else str(deviation.quantize(MONEY_QUANTUM)),
                     "tolerance": str(tolerance),
                 }
             )

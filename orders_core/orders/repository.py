@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import Table, and_, bindparam, event, func, insert, or_, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from geo.errors import InvalidInput
-from orders_core.master_data.tables import utc_now
+from foundation.clock import utc_now
+from foundation.errors import InvalidInput
+from foundation.money import to_money
 from orders_core.orders.model import (
     CLOSED,
     AllocatedLine,
@@ -47,7 +48,6 @@ OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
 IDEMPOTENCY_KEYS: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
 SHIPMENTS: Table = ShipmentRow.__table__  # type: ignore[assignment]
 SHIPMENT_LINES: Table = ShipmentLineRow.__table__  # type: ignore[assignment]
-MONEY_QUANTUM = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ _EXPOSURE_EXCLUDING = _OPEN_EXPOSURE.where(OrderRow.id != bindparam("excluding_o
 
 def _money(total: Any) -> Decimal:
     """A summed amount as exact money: SQLite sums its REAL storage, rounding to the quantum restores it."""
-    return Decimal(str(total)).quantize(MONEY_QUANTUM)
+    return to_money(total)
 
 
 _REPLAY_AND_EXPOSURE = select(

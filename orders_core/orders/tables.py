@@ -11,9 +11,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from foundation.columns import MONEY, UtcDateTime
 from infra.db import Base
 from infra.geometry import GeometryType
-from orders_core.master_data.tables import MONEY, UtcDateTime
 
 
 class OrderRow(Base):

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
 
-from geo.errors import DispatchError
-from orders_core.master_data.tables import utc_now
+from foundation.clock import utc_now
+from foundation.errors import DispatchError
 from orders_core.orders.cancellation import cancel_order
 from orders_core.orders.lifecycle import load_order
 from orders_core.orders.pipeline import StockPort
 from orders_core.orders.repository import OrderRepository
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import UnitOfWorkFactory
 
 log = structlog.get_logger("orders_core.orders.timeouts")
 
 
 def release_expired_orders(
-    uow_factory: Callable[[], UnitOfWork], stock: StockPort, timeout_s: float, now: datetime | None = None
+    uow_factory: UnitOfWorkFactory, stock: StockPort, timeout_s: float, now: datetime | None = None
 ) -> list[str]:
     """Cancel prepaid orders still ``pending`` payment ``timeout_s`` after placement; answers their ids.
 

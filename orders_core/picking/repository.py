@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from orders_core.master_data.tables import utc_now
+from foundation.clock import utc_now
 from orders_core.picking.tables import PickTaskRow, PickTaskStepRow, SkuSlotRow
 
 

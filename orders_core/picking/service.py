@@ -12,9 +12,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from geo.errors import Conflict, InvalidInput, NotFound
+from foundation.clock import utc_now
+from foundation.errors import Conflict, InvalidInput, NotFound
 from orders_core.master_data.repository import MasterDataRepository
-from orders_core.master_data.tables import utc_now
 from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import AllocatedLine, OrderStatus

@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from orders_core.master_data.tables import utc_now
+from foundation.clock import utc_now
 from orders_core.stock.locks import StockKey, StockSnapshot
 from orders_core.stock.model import ConsumeExceedsReservation, ReservationLine, StockLevel, merge_lines
 from orders_core.stock.tables import StockLevelRow, StockReservationRow

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from foundation.clock import utc_now
 from infra.db import Base
-from orders_core.master_data.tables import utc_now
 
 
 class StockLevelRow(Base):

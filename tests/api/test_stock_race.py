@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.bench.pipeline import serve_in_thread
+from benchmarks.pipeline import serve_in_thread
 from infra.settings import Settings
 from orders_core.stock.repository import StockRepository
 
@@ -125,7 +125,7 @@ def test_bench_pipeline_reports_every_backend_as_json() -> None:
     import typer
     from typer.testing import CliRunner
 
-    from api.bench.pipeline import command
+    from benchmarks.pipeline import command
 
     app = typer.Typer()
     app.command("pipeline")(command)

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from geo.errors import InvalidInput
+from foundation.errors import InvalidInput
 from matcher.index import PARALLEL_MIN_QUERIES, SLOT_LIMIT, CarrierIndex
 from matcher.model import CarrierProfile, MatchQuery
 from matcher.simulation import coverage_polygons

@@ -7,7 +7,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from api.bench.match import command
+from benchmarks.match import command
 
 KEYS = {
     "carriers",

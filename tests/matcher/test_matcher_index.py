@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import MultiPolygon, Polygon
 
+from foundation.errors import InvalidInput
 from geo.distance import destination_point, haversine_m
-from geo.errors import InvalidInput
 from matcher.bruteforce import BruteForceMatcher
 from matcher.index import CarrierIndex
 from matcher.model import CarrierProfile, MatchQuery

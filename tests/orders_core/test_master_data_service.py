@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from geo.errors import InvalidInput
+from foundation.errors import InvalidInput
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
 from orders_core.master_data.model import Customer, Sku, Warehouse

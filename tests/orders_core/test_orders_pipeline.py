@@ -12,13 +12,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from geo.errors import Conflict, InvalidInput
+from foundation.clock import utc_now
+from foundation.errors import Conflict, InvalidInput
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
 from infra.throwaway import create_database
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.service import put_customer, put_sku, put_warehouse
-from orders_core.master_data.tables import utc_now
 from orders_core.orders.cancellation import cancel_order
 from orders_core.orders.exceptions_flow import (
     ExceptionAlreadyResolved,

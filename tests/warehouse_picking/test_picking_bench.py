@@ -7,7 +7,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from api.bench.pick import command
+from benchmarks.pick import command
 
 
 def test_quick_bench_prints_the_summary_json_last() -> None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from infra.geometry import GeometryType
-from orders_core.master_data.tables import UtcDateTime
+from infra.migrations.column_types import geometry, utc_datetime
 
 revision = "0002_orders"
 down_revision = "0001_platform"
@@ -22,8 +21,8 @@ MONEY = sa.Numeric(18, 4)
 
 def _timestamps() -> list[sa.Column]:
     return [
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("updated_at", UtcDateTime(), nullable=False),
+        sa.Column("created_at", utc_datetime(), nullable=False),
+        sa.Column("updated_at", utc_datetime(), nullable=False),
     ]
 
 
@@ -34,7 +33,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("lat", sa.Float(), nullable=False),
         sa.Column("lng", sa.Float(), nullable=False),
-        sa.Column("location", GeometryType("POINT"), nullable=False),
+        sa.Column("location", geometry("POINT"), nullable=False),
         sa.Column("layout", sa.JSON(), nullable=True),
         *_timestamps(),
     )
@@ -73,7 +72,7 @@ def upgrade() -> None:
         sa.Column("delivery_lat", sa.Float(), nullable=False),
         sa.Column("delivery_lng", sa.Float(), nullable=False),
         sa.Column("delivery_address", sa.String(500), nullable=True),
-        sa.Column("delivery_location", GeometryType("POINT"), nullable=False),
+        sa.Column("delivery_location", geometry("POINT"), nullable=False),
         *_timestamps(),
     )
     op.create_index("ix_orders_created_at_id", "orders", ["created_at", "id"])
@@ -95,11 +94,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("order_id", sa.String(32), sa.ForeignKey("orders.id"), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("at", UtcDateTime(), nullable=False),
+        sa.Column("at", utc_datetime(), nullable=False),
         sa.Column("actor", sa.String(100), nullable=False),
         sa.Column("reason_code", sa.String(64), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("expected_next_at", UtcDateTime(), nullable=True),
+        sa.Column("expected_next_at", utc_datetime(), nullable=True),
     )
     op.create_index("ix_order_timeline_order_id", "order_timeline", ["order_id"])
     op.create_table(
@@ -110,8 +109,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("resolved_at", UtcDateTime(), nullable=True),
+        sa.Column("created_at", utc_datetime(), nullable=False),
+        sa.Column("resolved_at", utc_datetime(), nullable=True),
         sa.Column("resolved_by", sa.String(100), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
     )
@@ -123,8 +122,8 @@ def upgrade() -> None:
         sa.Column("topic", sa.String(64), nullable=False),
         sa.Column("aggregate_id", sa.String(64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
-        sa.Column("published_at", UtcDateTime(), nullable=True),
+        sa.Column("created_at", utc_datetime(), nullable=False),
+        sa.Column("published_at", utc_datetime(), nullable=True),
     )
     op.create_index("ix_outbox_aggregate_id", "outbox", ["aggregate_id"])
     op.create_index("ix_outbox_published_at", "outbox", ["published_at"])
@@ -133,7 +132,7 @@ def upgrade() -> None:
         sa.Column("key", sa.String(200), primary_key=True),
         sa.Column("body_sha256", sa.String(64), nullable=False),
         sa.Column("order_id", sa.String(32), sa.ForeignKey("orders.id"), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("created_at", utc_datetime(), nullable=False),
     )
     op.create_table(
         "payments",
@@ -141,7 +140,7 @@ def upgrade() -> None:
         sa.Column("order_id", sa.String(32), sa.ForeignKey("orders.id"), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("amount", MONEY, nullable=False),
-        sa.Column("received_at", UtcDateTime(), nullable=False),
+        sa.Column("received_at", utc_datetime(), nullable=False),
     )
     op.create_index("ix_payments_order_id", "payments", ["order_id"])
     op.create_table(
@@ -149,7 +148,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("order_id", sa.String(32), sa.ForeignKey("orders.id"), nullable=False),
         sa.Column("warehouse_id", sa.String(64), sa.ForeignKey("warehouses.id"), nullable=False),
-        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("created_at", utc_datetime(), nullable=False),
     )
     op.create_index("ix_shipments_order_id", "shipments", ["order_id"])
     op.create_index("ix_shipments_warehouse_id", "shipments", ["warehouse_id"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from infra.geometry import GeometryType
+from infra.migrations.column_types import geometry
 
 revision = "0004_geofences"
 down_revision = "0003_stock"
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("vehicle_type", sa.String(32), nullable=False),
         sa.Column("capacity_kg", sa.Float, nullable=False),
         sa.Column("capacity_m3", sa.Float, nullable=False),
-        sa.Column("coverage", GeometryType("GEOMETRY"), nullable=True),
+        sa.Column("coverage", geometry("GEOMETRY"), nullable=True),
         sa.Column("webhook_url", sa.String(2000), nullable=True),
         sa.Column("webhook_secret", sa.String(200), nullable=True),
         sa.Column("active", sa.Boolean, nullable=False),
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("owner_id", sa.String(64), nullable=True),
         sa.Column("name", sa.String(200), nullable=True),
-        sa.Column("geometry", GeometryType("GEOMETRY"), nullable=False),
+        sa.Column("geometry", geometry("GEOMETRY"), nullable=False),
         sa.Column("min_lng", sa.Float, nullable=False),
         sa.Column("min_lat", sa.Float, nullable=False),
         sa.Column("max_lng", sa.Float, nullable=False),
