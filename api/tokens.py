@@ -29,6 +29,12 @@ class Principal:
     subject: str | None
     token_id: str
 
+    @property
+    def actor(self) -> str:
+        """How this caller appears on timelines and audit trails: ``role:subject`` for customers and carriers,
+        ``role:token_id`` for staff tokens, so every decision names the token that made it."""
+        return f"{self.role}:{self.subject or self.token_id}"
+
 
 class ApiToken(Base):
     """A stored token; the plaintext is shown once at creation and never stored."""

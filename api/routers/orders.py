@@ -52,8 +52,8 @@ add_transition_listener(_count_transition)
 
 
 def actor_of(principal: Principal) -> str:
-    """How a caller appears in timelines: role, plus the subject for customers and carriers."""
-    return f"{principal.role}:{principal.subject}" if principal.subject else principal.role
+    """How a caller appears in timelines (one format everywhere: :attr:`Principal.actor`)."""
+    return principal.actor
 
 
 def exception_out(view: ExceptionView) -> ExceptionOut:

@@ -36,10 +36,6 @@ router = APIRouter(prefix="/v1", tags=["picking"])
 picking_roles = require_roles("warehouse", "dispatcher")
 
 
-def _actor(principal: Principal) -> str:
-    return f"{principal.role}:{principal.subject or principal.token_id}"
-
-
 def _task_out(task: PickTask) -> PickTaskOut:
     return PickTaskOut(
         id=task.id,
@@ -123,7 +119,7 @@ def post_wave(
     """Batch allocated orders into cart-sized pick tasks; those orders move to ``picking``."""
     cart = CartLimits(body.cart.max_items, body.cart.max_weight_kg, body.cart.max_volume_m3)
     with container.uow() as uow:
-        result = create_wave(uow, warehouse_id, cart, actor=_actor(principal), time_limit_s=body.time_limit_s)
+        result = create_wave(uow, warehouse_id, cart, actor=principal.actor, time_limit_s=body.time_limit_s)
         uow.commit()
     tasks = [_task_out(t) for t in result.tasks]
     return WaveOut(tasks=tasks, orders=result.orders, distance_m=round(sum(t.distance_m for t in tasks), 6))
@@ -146,6 +142,6 @@ def confirm_pick_task(
     """Record picked quantities; short picks open exceptions; fully picked orders become ``loaded``."""
     picks = [PickConfirmation(p.step, p.picked_qty) for p in body.picks]
     with container.uow() as uow:
-        task = confirm_picks(uow, container.stock, task_id, picks, actor=_actor(principal))
+        task = confirm_picks(uow, container.stock, task_id, picks, actor=principal.actor)
         uow.commit()
     return _task_out(task)
