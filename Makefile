@@ -23,10 +23,11 @@ system-deps: ## PostgreSQL+PostGIS and Redis system packages (tests start throwa
 run: install ## serve the API on 127.0.0.1:8000 with the embedded store and demo data
 	$(BIN)/dispatch serve --host 127.0.0.1 --port 8000
 
-lint: install ## ruff (lint + format check) and mypy
+lint: install ## ruff (lint + format check), mypy, and the import contracts of DESIGN.md (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .
