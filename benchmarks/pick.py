@@ -11,19 +11,17 @@ Batching: seed-and-savings waves against picking one order at a time, same order
 
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from benchmarks.report import JsonOption, figures_table, percentile, print_json_line, progress_bar
 from warehouse_picking.layouts import Layout, parse_layout
 from warehouse_picking.routes import build_problem, pick_route, solve
 from warehouse_picking.waves import CartLimits, PickItem, batch_orders, one_order_at_a_time_m
@@ -31,6 +29,8 @@ from warehouse_picking.waves import CartLimits, PickItem, batch_orders, one_orde
 SIZES = (5, 10, 20, 30, 50, 75, 100)
 QUICK_SIZES = (5, 10, 20)
 HELD_KARP_LIMIT = 12
+# Route methods whose answer is optimal by construction.
+PROVEN_METHODS = ("exact_dp", "held_karp", "exact_mip", "trivial")
 
 
 def bench_layout(blocks: int, seed: int) -> Layout:
@@ -65,6 +65,16 @@ class CaseResult:
     @property
     def gap_pct(self) -> float:
         return 100.0 * (self.distance_m - self.optimum_m) / self.optimum_m if self.optimum_m > 0 else 0.0
+
+    @property
+    def s_shape_excess_pct(self) -> float:
+        """How much longer the S-shape route walks than ours, in percent."""
+        return 100 * (self.s_shape_m / self.distance_m - 1)
+
+    @property
+    def ortools_excess_pct(self) -> float:
+        """How much longer OR-Tools' route walks than ours, in percent."""
+        return 100 * (self.ortools_m / self.distance_m - 1)
 
 
 def run_case(blocks: int, picks: int, seed: int, mip_limit_s: float, ortools_limit_s: float) -> CaseResult:
@@ -117,8 +127,32 @@ def batching_saving(seed: int, orders: int) -> tuple[float, float]:
     return batched, single
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Which cases run (block counts x sizes x seeds, batching seeds) and the limits of the checks."""
+
+    sizes: tuple[int, ...]
+    block_counts: tuple[int, ...]
+    seeds: int
+    batch_seeds: int
+    orders: int
+    mip_limit_s: float
+    ortools_limit_s: float
+
+    @classmethod
+    def of(cls, quick: bool, seeds: int | None, orders: int, mip_limit_s: float, ortools_limit_s: float) -> Plan:
+        """The full plan, or with ``quick`` small sizes, fewer seeds and tighter limits (a smoke run)."""
+        if quick:
+            return cls(QUICK_SIZES, (1, 2), seeds or 2, 1, min(orders, 12), min(mip_limit_s, 0.5), ortools_limit_s)
+        return cls(SIZES, (1, 2, 3, 4), seeds or 3, 3, orders, mip_limit_s, ortools_limit_s)
+
+    def cases(self) -> list[tuple[int, int, int]]:
+        """(blocks, picks, seed) of every routing case, in table order."""
+        return [(b, n, s) for b in self.block_counts for n in self.sizes for s in range(self.seeds)]
+
+
 def command(
-    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object as the last line.")] = False,
+    json_output: JsonOption = False,
     quick: Annotated[bool, typer.Option("--quick", help="Small sizes and fewer seeds (a smoke run).")] = False,
     seeds: Annotated[int | None, typer.Option(help="Seeded cases per (blocks, picks).", min=1)] = None,
     mip_limit_s: Annotated[float, typer.Option(help="Time limit of the independent MIP check.")] = 1.0,
@@ -127,50 +161,51 @@ def command(
 ) -> None:
     """Pick routes vs proven optimum, S-shape and OR-Tools; p50/p95 solve time; batching saving."""
     console = Console(stderr=True)
-    sizes = QUICK_SIZES if quick else SIZES
-    block_counts = (1, 2) if quick else (1, 2, 3, 4)
-    n_seeds = seeds or (2 if quick else 3)
-    batch_seeds = 1 if quick else 3
-    if quick:
-        mip_limit_s = min(mip_limit_s, 0.5)
-        orders = min(orders, 12)
-    cases = [(b, n, s) for b in block_counts for n in sizes for s in range(n_seeds)]
+    plan = Plan.of(quick, seeds, orders, mip_limit_s, ortools_limit_s)
+    results, savings = run_plan(plan, console)
+    Console(width=160).print(routes_table(plan, results))
+    summary = summarise(results, savings)
+    console.print(headline(summary), highlight=False)
+    if json_output:
+        print_json_line(summary)
+
+
+def run_plan(plan: Plan, console: Console) -> tuple[list[CaseResult], list[tuple[float, float]]]:
+    """Every routing case, then every batching case; returns the cases' results and (batched, single) walks."""
+    cases = plan.cases()
     results: list[CaseResult] = []
     savings: list[tuple[float, float]] = []
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("pick routes", total=len(cases) + batch_seeds)
+    with progress_bar(console, label="[bold]{task.description}") as progress:
+        task = progress.add_task("pick routes", total=len(cases) + plan.batch_seeds)
         for blocks, picks, seed in cases:
-            results.append(run_case(blocks, picks, seed, mip_limit_s, ortools_limit_s))
+            results.append(run_case(blocks, picks, seed, plan.mip_limit_s, plan.ortools_limit_s))
             progress.advance(task)
-        for seed in range(batch_seeds):
-            savings.append(batching_saving(seed, orders))
+        for seed in range(plan.batch_seeds):
+            savings.append(batching_saving(seed, plan.orders))
             progress.advance(task)
+    return results, savings
 
-    table = Table(title="Pick routes: ours vs proven optimum, S-shape and OR-Tools GLS")
-    for column in (
-        "blocks",
-        "picks",
-        "cases",
-        "stops",
-        "mean gap %",
-        "max gap %",
-        "p50 ms",
-        "p95 ms",
-        "S-shape excess %",
-        "OR-Tools excess %",
-        "independently proven",
-    ):
-        table.add_column(column, justify="right")
-    for blocks in block_counts:
-        for picks in sizes:
+
+ROUTE_COLUMNS = (
+    "blocks",
+    "picks",
+    "cases",
+    "stops",
+    "mean gap %",
+    "max gap %",
+    "p50 ms",
+    "p95 ms",
+    "S-shape excess %",
+    "OR-Tools excess %",
+    "independently proven",
+)
+
+
+def routes_table(plan: Plan, results: list[CaseResult]) -> Table:
+    """One row per (blocks, picks): gap to the optimum, solve time, the baselines' excess, independent proofs."""
+    table = figures_table("Pick routes: ours vs proven optimum, S-shape and OR-Tools GLS", ROUTE_COLUMNS)
+    for blocks in plan.block_counts:
+        for picks in plan.sizes:
             group = [r for r in results if r.blocks == blocks and r.picks == picks]
             times = [r.route_ms for r in group]
             table.add_row(
@@ -180,28 +215,30 @@ def command(
                 f"{statistics.mean(r.stops for r in group):.1f}",
                 f"{statistics.mean(r.gap_pct for r in group):.3f}",
                 f"{max(r.gap_pct for r in group):.3f}",
-                f"{np.percentile(times, 50, method='nearest'):.1f}",
-                f"{np.percentile(times, 95, method='nearest'):.1f}",
-                f"{statistics.mean(100 * (r.s_shape_m / r.distance_m - 1) for r in group):.1f}",
-                f"{statistics.mean(100 * (r.ortools_m / r.distance_m - 1) for r in group):.2f}",
+                f"{percentile(times, 50, method='nearest'):.1f}",
+                f"{percentile(times, 95, method='nearest'):.1f}",
+                f"{statistics.mean(r.s_shape_excess_pct for r in group):.1f}",
+                f"{statistics.mean(r.ortools_excess_pct for r in group):.2f}",
                 f"{sum(1 for r in group if r.verified_by)}/{len(group)}",
             )
-    Console(width=160).print(table)
+    return table
+
+
+def summarise(results: list[CaseResult], savings: list[tuple[float, float]]) -> dict[str, Any]:
+    """The JSON summary: gaps, solve times, baselines' excess, proofs and the batching saving."""
     batched = sum(b for b, _s in savings)
     single = sum(s for _b, s in savings)
     saving_pct = 100.0 * (1 - batched / single) if single else 0.0
     all_ms = [r.route_ms for r in results]
-    summary = {
+    return {
         "cases": len(results),
         "mean_gap_pct": round(statistics.mean(r.gap_pct for r in results), 4),
         "max_gap_pct": round(max(r.gap_pct for r in results), 4),
-        "p50_ms": round(float(np.percentile(all_ms, 50, method="nearest")), 2),
-        "p95_ms": round(float(np.percentile(all_ms, 95, method="nearest")), 2),
-        "s_shape_mean_excess_pct": round(statistics.mean(100 * (r.s_shape_m / r.distance_m - 1) for r in results), 2),
-        "ortools_mean_excess_pct": round(statistics.mean(100 * (r.ortools_m / r.distance_m - 1) for r in results), 3),
-        "proven_optimal_cases": sum(
-            1 for r in results if r.method in ("exact_dp", "held_karp", "exact_mip", "trivial")
-        ),
+        "p50_ms": round(percentile(all_ms, 50, method="nearest"), 2),
+        "p95_ms": round(percentile(all_ms, 95, method="nearest"), 2),
+        "s_shape_mean_excess_pct": round(statistics.mean(r.s_shape_excess_pct for r in results), 2),
+        "ortools_mean_excess_pct": round(statistics.mean(r.ortools_excess_pct for r in results), 3),
+        "proven_optimal_cases": sum(1 for r in results if r.method in PROVEN_METHODS),
         "independently_proven_cases": sum(1 for r in results if r.verified_by),
         "held_karp_verified_cases": sum(1 for r in results if r.verified_by == "held_karp"),
         "mip_verified_cases": sum(1 for r in results if r.verified_by == "mip"),
@@ -209,12 +246,13 @@ def command(
         "batching_walk_m": round(batched, 1),
         "one_order_at_a_time_walk_m": round(single, 1),
     }
-    console.print(
+
+
+def headline(summary: dict[str, Any]) -> str:
+    """The summary in one line, with the targets beside the figures."""
+    return (
         f"routes: mean gap {summary['mean_gap_pct']}%, max gap {summary['max_gap_pct']}% (targets <= 0.1% / 1%); "
         f"p95 {summary['p95_ms']} ms (target <= 200 ms); S-shape walks {summary['s_shape_mean_excess_pct']}% more; "
         f"{summary['independently_proven_cases']}/{summary['cases']} optima confirmed by Held-Karp or the MIP; "
-        f"batching saves {summary['batching_saving_pct']}% of the walk vs one order per trip",
-        highlight=False,
+        f"batching saves {summary['batching_saving_pct']}% of the walk vs one order per trip"
     )
-    if json_output:
-        typer.echo(json.dumps(summary))

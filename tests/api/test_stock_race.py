@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from benchmarks.pipeline import serve_in_thread
+from benchmarks.live_service import serve_in_thread
 from infra.settings import Settings
 from orders_core.stock.repository import StockRepository
 
