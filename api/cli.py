@@ -130,12 +130,10 @@ def token_revoke(token_id: str) -> None:
 @stock_app.command("rebuild")
 def stock_rebuild() -> None:
     """Rebuild the fast stock-lock store (Redis or in-process) from the relational store."""
-    from orders_core.stock.rebuild import rebuild_fast_store
+    from orders_core.stock.rebuild import rebuild_stock_store
 
     container = _container()
-    with container.uow() as uow:
-        summary = rebuild_fast_store(uow, container.stock.locks)
-        uow.commit()
+    summary = rebuild_stock_store(container.uow, container.stock.locks)
     container.close()
     typer.echo(f"rebuilt: {summary}")
 

@@ -1,7 +1,10 @@
-"""The process's wiring: one object that builds the stores and engines from settings.
+"""The process's wiring (the composition root): one object that builds the stores and engines from settings
+and hands the domain its observers.
 
 Routers get it through ``api.deps.get_container``; nothing else holds global state. The embedded
-default (SQLite + in-process stores) and production (PostGIS + Redis) differ only here.
+default (SQLite + in-process stores) and production (PostGIS + Redis) differ only here. ``orders_core``
+imports nothing of ``api``: metrics reach it as observers passed in here (the stock service's outcome
+hook, the transition listeners every unit of work from :meth:`Container.uow` carries).
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import PrincipalCache
 from api.jobs import PeriodicJob
+from api.metrics import count_stock_outcome, count_transition
 from api.tokens import hash_token
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
 from infra.settings import Settings
-from orders_core.dispatching import CarrierMatching, build_carrier_matching
+from orders_core.dispatching import CarrierMatching, build_carrier_matching, warm_carrier_index
 from orders_core.orders.timeouts import release_expired_orders
+from orders_core.stock.rebuild import warm_stock_store
 from orders_core.stock.service import StockService, build_stock_service
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import TransitionListener, UnitOfWork
 
 log = structlog.get_logger("api.container")
 
@@ -41,24 +46,27 @@ class Container:
         self.admin_token: str = settings.admin_token or "dsp_admin_" + secrets.token_urlsafe(24)
         self.admin_token_hash = hash_token(self.admin_token)
         self.principal_cache = PrincipalCache()
-        self.stock: StockService = build_stock_service(self.redis)
+        # Observers of this container's use cases (not module globals: two containers in one process,
+        # as in the tests, each count their own transitions once).
+        self.transition_listeners: list[TransitionListener] = [count_transition]
+        self.stock: StockService = build_stock_service(self.redis, on_outcome=count_stock_outcome)
         self.jobs: list[PeriodicJob] = []
         self.carriers: CarrierMatching = build_carrier_matching(
             self.session_factory, self.redis, max_position_age_s=settings.max_position_age_s or math.inf
         )
 
     def uow(self) -> UnitOfWork:
-        """A fresh unit of work (one transaction)."""
-        return UnitOfWork(self.session_factory)
+        """A fresh unit of work (one transaction) that tells this container's observers what it committed.
+
+        The bound method is the ``UnitOfWorkFactory`` use cases take: ``submit_order(container.uow, ...)``.
+        """
+        return UnitOfWork(self.session_factory, transition_listeners=self.transition_listeners)
 
     def start(self) -> None:
         """Migrate the schema and warm the in-memory stores from the source of truth."""
         upgrade(self.engine)
-        with self.uow() as uow:
-            rebuilt = self.stock.rebuild_if_needed(uow)
-            uow.commit()
-        with self.uow() as uow:
-            self.carriers.load(uow)
+        rebuilt = warm_stock_store(self.uow, self.stock)
+        warm_carrier_index(self.uow, self.carriers)
         # Master data and the carrier index live as long as the process: keep the cyclic GC off them.
         gc.collect()
         gc.freeze()
@@ -81,6 +89,7 @@ class Container:
         """Release connections and background threads."""
         for job in self.jobs:
             job.stop()
+        self.transition_listeners.clear()  # a straggling request of a closed app counts nothing
         self.carriers.close()
         if self.redis is not None:
             self.redis.close()

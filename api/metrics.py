@@ -33,3 +33,13 @@ WEBHOOK_DELIVERIES = Counter(
     "Outgoing webhook delivery attempts by outcome.",
     ["outcome"],
 )
+
+
+def count_transition(_from_status: str, to_status: str) -> None:
+    """Transition listener: one more order in ``to_status`` (the container wires it into its units of work)."""
+    ORDERS_BY_STATUS.labels(status=to_status).inc()
+
+
+def count_stock_outcome(outcome: str) -> None:
+    """Stock-lock observer: one more attempt with this outcome (the container hands it to the stock service)."""
+    STOCK_LOCK_OUTCOMES.labels(outcome=outcome).inc()

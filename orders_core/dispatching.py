@@ -27,7 +27,7 @@ from matcher.index import CarrierIndex
 from matcher.model import BatchResult, Candidate, CarrierProfile, MatchQuery
 from orders_core.carriers.model import Carrier, PositionFix
 from orders_core.carriers.repository import CarrierRepository
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("orders_core.dispatching")
 
@@ -234,3 +234,9 @@ def build_carrier_matching(
 ) -> CarrierMatching:
     """The container's factory: in-process index, fed from Redis when Redis is configured."""
     return CarrierMatching(session_factory, redis_client, max_position_age_s=max_position_age_s)
+
+
+def warm_carrier_index(new_uow: UnitOfWorkFactory, matching: CarrierMatching) -> int:
+    """``CarrierMatching.load`` in its own (read-only) transaction, at process start; answers carriers loaded."""
+    with new_uow() as uow:
+        return matching.load(uow)

@@ -3,21 +3,32 @@
 Side effects outside the relational store (Redis locks, in-process indexes, webhooks) register
 ``after_commit`` / ``after_rollback`` callbacks, so that a rolled-back use case leaves nothing behind
 and a committed one is mirrored only once it is durable.
+
+Observers (metrics, dashboards) are not global: the composition root (``api.container``) builds its units
+of work with the ``transition_listeners`` it wants told about committed order transitions. A unit of work
+built without them tells nobody.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
+
+TransitionListener = Callable[[str, str], None]
+"""Told ``(from_status, to_status)`` after an order transition commits (``from_status`` is "" at intake)."""
 
 
 class UnitOfWork:
     """Context manager around one session: commit explicitly, roll back on anything else."""
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], *, transition_listeners: Sequence[TransitionListener] = ()
+    ) -> None:
         self._session_factory = session_factory
+        #: Whom ``orders_core.orders.lifecycle`` tells about transitions once this unit of work commits.
+        self.transition_listeners = transition_listeners
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
         self._committed = False

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Body, Depends, Query
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
-from api.routers.orders import actor_of, exception_out
 from api.schemas.exceptions import ApproveIn, ExceptionList, ExceptionOut, RejectIn
 from api.schemas.master_data import ID_PATTERN, PathId
+from api.schemas.orders import exception_out
 from api.tokens import Principal
-from orders_core.orders.exceptions_flow import approve_exception, get_exception, reject_exception
-from orders_core.orders.repository import OrderRepository
+from orders_core.orders.exceptions_flow import resolve_by_approval, resolve_by_rejection
+from orders_core.orders.queries import exception_view, exception_views
 
 router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
 ExceptionId = PathId
@@ -37,8 +37,7 @@ def list_exceptions(
     _: Principal = Depends(readers),
 ) -> ExceptionList:
     """Exceptions, oldest first, filtered by status, kind and order."""
-    with container.uow() as uow:
-        views = OrderRepository(uow.session).list_exceptions(status=status, kind=kind, order_id=order_id, limit=limit)
+    views = exception_views(container.uow, status=status, kind=kind, order_id=order_id, limit=limit)
     return ExceptionList(items=[exception_out(v) for v in views])
 
 
@@ -47,8 +46,7 @@ def get_one(
     exception_id: ExceptionId, container: Container = Depends(get_container), _: Principal = Depends(readers)
 ) -> ExceptionOut:
     """One exception."""
-    with container.uow() as uow:
-        return exception_out(get_exception(uow, exception_id))
+    return exception_out(exception_view(container.uow, exception_id))
 
 
 @router.post("/{exception_id}/approve", response_model=ExceptionOut)
@@ -60,17 +58,15 @@ def approve(
 ) -> ExceptionOut:
     """Approve: the order leaves hold and its pipeline continues."""
     body = body or ApproveIn()
-    with container.uow() as uow:
-        view = approve_exception(
-            uow,
-            container.stock,
-            exception_id,
-            actor=actor_of(principal),
-            price_tolerance=container.settings.price_tolerance,
-            temporary_credit_limit=body.temporary_credit_limit,
-            note=body.note,
-        )
-        uow.commit()
+    view = resolve_by_approval(
+        container.uow,
+        container.stock,
+        exception_id,
+        actor=principal.actor,
+        price_tolerance=container.settings.price_tolerance,
+        temporary_credit_limit=body.temporary_credit_limit,
+        note=body.note,
+    )
     return exception_out(view)
 
 
@@ -82,9 +78,7 @@ def reject(
     principal: Principal = Depends(resolvers),
 ) -> ExceptionOut:
     """Reject: the order is cancelled and its stock released."""
-    with container.uow() as uow:
-        view = reject_exception(
-            uow, container.stock, exception_id, actor=actor_of(principal), note=body.note if body else None
-        )
-        uow.commit()
+    view = resolve_by_rejection(
+        container.uow, container.stock, exception_id, actor=principal.actor, note=body.note if body else None
+    )
     return exception_out(view)

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from api.container import Container
 from api.deps import get_container
 from api.schemas.payments import PaymentAnswer, PaymentNotification
-from orders_core.orders.payments import PaymentOutcome, apply_payment_notification, verify_payment_signature
+from orders_core.orders.payments import record_payment, verify_payment_signature
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"])
 
@@ -44,15 +44,13 @@ async def notify(request: Request, container: Container = Depends(get_container)
         body = PaymentNotification.model_validate_json(raw_body)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
-
-    def apply() -> PaymentOutcome:
-        with container.uow() as uow:
-            outcome = apply_payment_notification(
-                uow, transaction_id=body.transaction_id, order_id=body.order_id, status=body.status, amount=body.amount
-            )
-            uow.commit()
-        return outcome
-
     # The database work runs in the thread pool, like every synchronous endpoint's.
-    outcome = await run_in_threadpool(apply)
+    outcome = await run_in_threadpool(
+        record_payment,
+        container.uow,
+        transaction_id=body.transaction_id,
+        order_id=body.order_id,
+        status=body.status,
+        amount=body.amount,
+    )
     return PaymentAnswer(order_id=outcome.order_id, payment_status=outcome.payment_status, duplicate=outcome.duplicate)

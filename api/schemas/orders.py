@@ -1,4 +1,5 @@
-"""Request and response bodies for orders."""
+"""Request and response bodies for orders, and the API form of the domain's order and exception views
+(``order_out``, ``exception_out``: shared by the orders and exceptions routers)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.schemas.master_data import Money, NonNegativeMoney
+from orders_core.orders.model import ExceptionView, OrderView
 
 
 class OrderLineIn(BaseModel):
@@ -94,3 +96,50 @@ class OrderPage(BaseModel):
 
 class CancelIn(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
+
+
+def exception_out(view: ExceptionView) -> ExceptionOut:
+    """API form of an exception."""
+    return ExceptionOut(
+        id=view.id,
+        order_id=view.order_id,
+        kind=view.kind,
+        status=view.status,
+        message=view.message,
+        details=view.details,
+        created_at=view.created_at,
+        resolved_at=view.resolved_at,
+        resolved_by=view.resolved_by,
+        note=view.note,
+    )
+
+
+def order_out(view: OrderView) -> OrderOut:
+    """API form of an order."""
+    return OrderOut(
+        id=view.id,
+        status=view.status,
+        customer_id=view.customer_id,
+        lines=[OrderLineOut(sku=line.sku, qty=line.qty, unit_price=line.unit_price) for line in view.lines],
+        delivery=DeliveryOut(lat=view.delivery.lat, lng=view.delivery.lng, address=view.delivery.address),
+        total=view.total,
+        payment_status=view.payment_status,
+        created_at=view.created_at,
+        updated_at=view.updated_at,
+        timeline=[
+            TimelineEntryOut(
+                status=e.status,
+                at=e.at,
+                actor=e.actor,
+                reason_code=e.reason_code,
+                reason=e.reason,
+                expected_next_at=e.expected_next_at,
+            )
+            for e in view.timeline
+        ],
+        shipments=[
+            ShipmentOut(warehouse_id=s.warehouse_id, lines=[ShipmentLineOut(sku=sku, qty=qty) for sku, qty in s.lines])
+            for s in view.shipments
+        ],
+        exceptions=[exception_out(e) for e in view.exceptions],
+    )

@@ -1,14 +1,18 @@
-"""Cancelling an order before it is loaded: release every stock hold, close its open exceptions."""
+"""Cancelling an order before it is loaded: release every stock hold, close its open exceptions.
+
+``request_cancellation`` is the use case (its own transaction); ``cancel_order`` is its body, which other
+use cases (rejecting an exception, payment timeouts) compose into their transactions.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from foundation.clock import utc_now
-from orders_core.orders.lifecycle import advance_order, load_order
-from orders_core.orders.model import TRANSITIONS, ExceptionStatus, InvalidTransition, OrderStatus
+from orders_core.orders.lifecycle import OrderNotFound, advance_order, load_order
+from orders_core.orders.model import TRANSITIONS, ExceptionStatus, InvalidTransition, OrderStatus, OrderView
 from orders_core.orders.repository import OrderRepository
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from orders_core.orders.pipeline import StockPort
@@ -43,3 +47,29 @@ def cancel_order(
         exception.resolved_by = actor
         exception.note = "order cancelled"
     advance_order(uow, order_id, OrderStatus.CANCELLED, actor=actor, reason_code=reason_code, reason=reason)
+
+
+def request_cancellation(
+    new_uow: UnitOfWorkFactory,
+    stock: StockPort,
+    order_id: str,
+    *,
+    actor: str,
+    reason: str,
+    customer_id: str | None = None,
+) -> OrderView:
+    """Cancel an order in its own transaction (see ``cancel_order``) and answer it as stored.
+
+    With ``customer_id`` the order must be that customer's: another customer's order is OrderNotFound
+    (404), revealing nothing.
+    """
+    with new_uow() as uow:
+        # The lock cancel_order takes anyway.
+        if customer_id is not None and load_order(uow, order_id).customer_id != customer_id:
+            raise OrderNotFound(f"no order {order_id!r}")
+        cancel_order(uow, stock, order_id, actor=actor, reason_code="cancelled", reason=reason)
+        view = OrderRepository(uow.session).view(order_id)
+        uow.commit()
+    if view is None:  # pragma: no cover - the order was just locked and cancelled
+        raise OrderNotFound(f"no order {order_id!r}")
+    return view

@@ -1,5 +1,9 @@
 """Exceptions: problems that need a person. Opening one (usually) puts the order on hold; approving it
-lets the pipeline continue where it stopped; rejecting it cancels the order and releases its stock."""
+lets the pipeline continue where it stopped; rejecting it cancels the order and releases its stock.
+
+``resolve_by_approval`` and ``resolve_by_rejection`` are the use cases (each owns its transaction);
+``approve_exception`` and ``reject_exception`` are their bodies, for callers with a transaction of their own.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import PRE_SHIPPING, ExceptionStatus, ExceptionView, OrderStatus
 from orders_core.orders.repository import OrderRepository, _exception_view
 from orders_core.orders.tables import ExceptionRow
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from orders_core.orders.pipeline import StockPort
@@ -145,3 +149,38 @@ def get_exception(uow: UnitOfWork, exception_id: str) -> ExceptionView:
     if row is None:
         raise ExceptionNotFound(f"no exception {exception_id!r}")
     return _exception_view(row)
+
+
+def resolve_by_approval(
+    new_uow: UnitOfWorkFactory,
+    stock: StockPort,
+    exception_id: str,
+    *,
+    actor: str,
+    price_tolerance: Decimal,
+    temporary_credit_limit: Decimal | None = None,
+    note: str | None = None,
+) -> ExceptionView:
+    """Approve an open exception in its own transaction (see ``approve_exception``)."""
+    with new_uow() as uow:
+        view = approve_exception(
+            uow,
+            stock,
+            exception_id,
+            actor=actor,
+            price_tolerance=price_tolerance,
+            temporary_credit_limit=temporary_credit_limit,
+            note=note,
+        )
+        uow.commit()
+    return view
+
+
+def resolve_by_rejection(
+    new_uow: UnitOfWorkFactory, stock: StockPort, exception_id: str, *, actor: str, note: str | None = None
+) -> ExceptionView:
+    """Reject an open exception in its own transaction (see ``reject_exception``): the order is cancelled."""
+    with new_uow() as uow:
+        view = reject_exception(uow, stock, exception_id, actor=actor, note=note)
+        uow.commit()
+    return view

@@ -1,4 +1,8 @@
-"""Order intake: validate, store (idempotently), then run the automatic pipeline in the same transaction."""
+"""Order intake: validate, store (idempotently), then run the automatic pipeline in the same transaction.
+
+``submit_order`` is the use case (it owns its transaction and the retry of a lost Idempotency-Key race);
+``place_order`` is its body, for callers that compose intake into a transaction of their own.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,18 @@ from decimal import Decimal
 from typing import Any
 
 from shapely.geometry import Point
+from sqlalchemy.exc import IntegrityError
 
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput
 from foundation.money import MONEY_QUANTUM
 from orders_core.master_data.repository import MasterDataRepository
-from orders_core.orders.lifecycle import mark_locked, notify_after_commit
-from orders_core.orders.model import OrderStatus, PaymentStatus, PlaceOrder, TimelineEntry
+from orders_core.orders.lifecycle import OrderNotFound, mark_locked, notify_after_commit
+from orders_core.orders.model import OrderStatus, OrderView, PaymentStatus, PlaceOrder, TimelineEntry
 from orders_core.orders.pipeline import StockPort, continue_pipeline
 from orders_core.orders.repository import OrderRepository, PricedLine
 from orders_core.orders.tables import OrderRow
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 #: Money columns hold 14 integer digits.
 MAX_ORDER_TOTAL = Decimal("1e13")
@@ -53,6 +58,14 @@ class PlacedOrder:
     """The outcome of intake: the order id, and whether this call created it (False for a replay)."""
 
     order_id: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class SubmittedOrder:
+    """What ``submit_order`` answers: the order as stored, and whether this call created it."""
+
+    order: OrderView
     created: bool
 
 
@@ -189,6 +202,49 @@ def place_order(
             exposure=exposure,
         )
     return PlacedOrder(order_id=order_id, created=True)
+
+
+def submit_order(
+    new_uow: UnitOfWorkFactory,
+    stock: StockPort,
+    command: PlaceOrder,
+    *,
+    actor: str,
+    price_tolerance: Decimal,
+    idempotency_key: str | None = None,
+    payment_timeout_s: float | None = None,
+) -> SubmittedOrder:
+    """Place an order in its own transaction (see ``place_order``) and answer it as stored.
+
+    A blank ``idempotency_key`` is refused (422). When a concurrent request with the same key commits first,
+    the unique key makes this transaction fail; it is retried once and then answers that request's order.
+    """
+    if idempotency_key is not None and not idempotency_key.strip():
+        raise InvalidInput("Idempotency-Key must not be blank")
+    for attempt in range(2):
+        try:
+            with new_uow() as uow:
+                placed = place_order(
+                    uow,
+                    stock,
+                    command,
+                    actor=actor,
+                    price_tolerance=price_tolerance,
+                    idempotency_key=idempotency_key,
+                    payment_timeout_s=payment_timeout_s,
+                )
+                # Read back in the same transaction: no second transaction (on SQLite: no second turn
+                # of the writer queue) per order.
+                view = OrderRepository(uow.session).view(placed.order_id)
+                uow.commit()
+            break
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key won; the retry answers its order.
+            if attempt or idempotency_key is None:
+                raise
+    if view is None:  # pragma: no cover - the order was just stored or replayed
+        raise OrderNotFound(f"no order {placed.order_id!r}")
+    return SubmittedOrder(order=view, created=placed.created)
 
 
 def _replay(seen: tuple[str, str] | None, key: str, body_sha256: str) -> PlacedOrder | None:

@@ -2,13 +2,12 @@
 
 ``advance_order`` is the only way a status changes: it checks the transition table, appends a timeline
 entry (status, time, actor, reason code, human reason, expected next time) and writes an outbox event
-in the caller's transaction. Observers (metrics) subscribe with ``add_transition_listener``; they run
-after commit, so a rolled-back move is never counted.
+in the caller's transaction. Observers (metrics) are the unit of work's ``transition_listeners``, wired by
+the composition root (``api.container``); they run after commit, so a rolled-back move is never counted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +18,6 @@ from orders_core.orders.repository import OrderRepository
 from orders_core.orders.tables import OrderRow
 from orders_core.unit_of_work import UnitOfWork
 
-TransitionListener = Callable[[str, str], None]  # (from_status, to_status)
-_listeners: list[TransitionListener] = []
-
 ORDER_EVENTS_TOPIC = "order.status_changed"
 ORDER_NOTES_TOPIC = "order.event"
 
@@ -30,12 +26,6 @@ class OrderNotFound(NotFound):
     """No order with this id."""
 
     code = "order_not_found"
-
-
-def add_transition_listener(listener: TransitionListener) -> None:
-    """Call ``listener(from, to)`` after each committed transition (idempotent registration)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
 
 
 _LOCKED_ORDERS = "orders_core.locked_orders"
@@ -110,8 +100,8 @@ def advance_order(
 
 
 def notify_after_commit(uow: UnitOfWork, from_status: str, to_status: str) -> None:
-    """Tell the transition listeners about a move once (and only if) the unit of work commits."""
-    for listener in list(_listeners):
+    """Tell the unit of work's transition listeners about a move once (and only if) it commits."""
+    for listener in list(uow.transition_listeners):
         uow.after_commit(lambda listener=listener: listener(from_status, to_status))  # type: ignore[misc]
 
 

@@ -4,6 +4,8 @@ Scheme: the gateway sends ``X-Timestamp`` (unix seconds) and ``X-Signature``, th
 ``"{timestamp}.{raw body}"`` keyed with the shared payment secret. A timestamp outside the window is
 refused (a captured request cannot be replayed later) and a transaction id seen before is answered as a
 duplicate without changing anything (the gateway retries until it gets a 2xx).
+
+``record_payment`` is the use case (its own transaction); ``apply_payment_notification`` is its body.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from foundation.errors import DispatchError, InvalidInput
 from orders_core.orders.lifecycle import load_order, record_order_event
 from orders_core.orders.model import PaymentStatus
 from orders_core.orders.repository import OrderRepository
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 _HEX_SHA256 = re.compile(r"^\s*[0-9A-Fa-f]{64}\s*$")
 
@@ -121,3 +123,15 @@ def apply_payment_notification(
         payload={"transaction_id": transaction_id, "amount": str(amount), "payment_status": order.payment_status},
     )
     return PaymentOutcome(order_id, order.payment_status, duplicate=False)
+
+
+def record_payment(
+    new_uow: UnitOfWorkFactory, *, transaction_id: str, order_id: str, status: str, amount: Decimal
+) -> PaymentOutcome:
+    """Apply an authentic notification in its own transaction (see ``apply_payment_notification``)."""
+    with new_uow() as uow:
+        outcome = apply_payment_notification(
+            uow, transaction_id=transaction_id, order_id=order_id, status=status, amount=amount
+        )
+        uow.commit()
+    return outcome

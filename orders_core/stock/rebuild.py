@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from orders_core.stock.locks import StockLocks
 from orders_core.stock.repository import StockRepository
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.stock.service import StockService
+from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 def rebuild_fast_store(uow: UnitOfWork, locks: StockLocks) -> dict[str, int]:
@@ -22,3 +23,17 @@ def rebuild_fast_store(uow: UnitOfWork, locks: StockLocks) -> dict[str, int]:
         "held_lines": sum(len(lines) for lines in snapshot.holds.values()),
         "reserved_units": sum(line.qty for lines in snapshot.holds.values() for line in lines),
     }
+
+
+def rebuild_stock_store(new_uow: UnitOfWorkFactory, locks: StockLocks) -> dict[str, int]:
+    """``rebuild_fast_store`` in its own (read-only) transaction: ``dispatch stock rebuild``."""
+    with new_uow() as uow:
+        return rebuild_fast_store(uow, locks)
+
+
+def warm_stock_store(new_uow: UnitOfWorkFactory, stock: StockService) -> bool:
+    """Load the fast store at process start unless it holds data already (Redis shared by processes)."""
+    with new_uow() as uow:
+        rebuilt = stock.rebuild_if_needed(uow)
+        uow.commit()
+    return rebuilt

@@ -30,6 +30,7 @@ from orders_core.unit_of_work import UnitOfWork
 log = structlog.get_logger("orders_core.stock")
 
 OutcomeHook = Callable[[str], None]
+"""Told each lock outcome: ``reserved``, ``insufficient`` or ``released`` (metrics; wired by ``api.container``)."""
 #: Longest time the warehouses stocking a SKU may be remembered (levels set by other processes).
 KEYS_CACHE_TTL_S = 2.0
 _LOADED_CHECKED = "stock.loaded_checked"
@@ -190,20 +191,11 @@ class StockService:
         return rebuilt
 
 
-def _metric_hook() -> OutcomeHook | None:
-    try:
-        from api.metrics import STOCK_LOCK_OUTCOMES
-    except ImportError:  # the domain runs without the API (benchmarks, scripts)
-        return None
-
-    def hook(outcome: str) -> None:
-        STOCK_LOCK_OUTCOMES.labels(outcome=outcome).inc()
-
-    return hook
-
-
 def build_stock_service(redis_client: Any | None = None, *, on_outcome: OutcomeHook | None = None) -> StockService:
-    """The stock service over Redis when a client is given, else over the in-process store."""
+    """The stock service over Redis when a client is given, else over the in-process store.
+
+    ``on_outcome`` observes every lock outcome; without it nobody is told (the domain imports no metrics).
+    """
     locks: StockLocks
     if redis_client is not None:
         from orders_core.stock.redis_locks import RedisStockLocks
@@ -211,4 +203,4 @@ def build_stock_service(redis_client: Any | None = None, *, on_outcome: OutcomeH
         locks = RedisStockLocks(redis_client)
     else:
         locks = MemoryStockLocks()
-    return StockService(locks, on_outcome=on_outcome or _metric_hook())
+    return StockService(locks, on_outcome=on_outcome)

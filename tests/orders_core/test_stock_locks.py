@@ -138,6 +138,24 @@ def test_load_replaces_the_store(locks: StockLocks) -> None:
     assert locks.holds("o1") == [L("w1", "a", 2)]
 
 
+def test_the_outcome_observer_passed_in_sees_every_lock_outcome(stack: StockStack) -> None:
+    seen: list[str] = []
+    service = StockService(new_locks(stack.redis_client), on_outcome=seen.append)
+    with stack.uow() as uow:
+        service.set_on_hand(uow, "w1", "a", 5)
+        uow.commit()
+    with stack.uow() as uow:
+        service.reserve(uow, "o1", [L("w1", "a", 3)])
+        uow.commit()
+    with stack.uow() as uow, pytest.raises(InsufficientStock):
+        service.reserve(uow, "o2", [L("w1", "a", 3)])
+    for _ in range(2):  # the second release gives back nothing: no outcome
+        with stack.uow() as uow:
+            service.release(uow, "o1")
+            uow.commit()
+    assert seen == ["reserved", "insufficient", "released"]
+
+
 def test_service_writes_durable_rows_and_compensates_rollback(stack: StockStack) -> None:
     service = stack.service
     with stack.uow() as uow:
