@@ -14,7 +14,7 @@ from threading import Lock
 from fastapi import Depends, Request
 
 from api.deps import get_container
-from api.tokens import Principal, find_principal, hash_token
+from api.tokens import Principal, hash_token, lookup_principal
 from foundation.errors import DispatchError
 
 CACHE_TTL_S = 30.0
@@ -69,8 +69,7 @@ def authenticate(request: Request) -> Principal:
     token_hash = hash_token(token)
     cached, principal = container.principal_cache.get(token_hash)
     if not cached:
-        with container.uow() as uow:
-            principal = find_principal(uow.session, token)
+        principal = lookup_principal(container.uow, token)
         container.principal_cache.put(token_hash, principal)
     if principal is None:
         raise Unauthenticated("invalid or revoked token")

@@ -2,6 +2,10 @@
 
 Roles are coarse on purpose (admin, dispatcher, warehouse, carrier, customer); a carrier or customer
 token carries the subject id it may act for.
+
+``issue_token``, ``lookup_principal``, ``list_token_records`` and ``revoke_token_by_id`` each own their
+unit of work (the API passes the container's factory); the session-level functions beneath them work in a
+caller's transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from foundation.errors import InvalidInput
 from infra.db import Base
+from orders_core.unit_of_work import UnitOfWorkFactory
 
 ROLES = ("admin", "dispatcher", "warehouse", "carrier", "customer")
 TOKEN_PREFIX = "dsp_"
@@ -62,22 +67,26 @@ def new_token_value() -> str:
 
 def create_token(session: Session, role: str, subject: str | None = None, label: str | None = None) -> str:
     """Store a new token for ``role`` and return its plaintext (the only time it is visible)."""
+    return _add_token(session, role, subject, label)[1]
+
+
+def _add_token(session: Session, role: str, subject: str | None, label: str | None) -> tuple[ApiToken, str]:
+    """Validate and add a token row; answers the row and the plaintext."""
     if role not in ROLES:
         raise InvalidInput(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if role in ("carrier", "customer") and not subject:
         raise InvalidInput(f"a {role} token needs --subject (the {role} id it acts for)")
     value = new_token_value()
-    session.add(
-        ApiToken(
-            id=secrets.token_hex(8),
-            token_sha256=hash_token(value),
-            role=role,
-            subject=subject,
-            label=label,
-            created_at=datetime.now(UTC),
-        )
+    row = ApiToken(
+        id=secrets.token_hex(8),
+        token_sha256=hash_token(value),
+        role=role,
+        subject=subject,
+        label=label,
+        created_at=datetime.now(UTC),
     )
-    return value
+    session.add(row)
+    return row, value
 
 
 def find_principal(session: Session, token: str) -> Principal | None:
@@ -100,3 +109,58 @@ def revoke_token(session: Session, token_id: str) -> bool:
 def list_tokens(session: Session) -> list[ApiToken]:
     """All tokens, newest first (hashes only)."""
     return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc())))
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A token just stored: who it makes the caller, and its plaintext (shown this once)."""
+
+    principal: Principal
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """A stored token as admins see it (never its value or hash)."""
+
+    id: str
+    role: str
+    subject: str | None
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def issue_token(
+    new_uow: UnitOfWorkFactory, role: str, subject: str | None = None, label: str | None = None
+) -> IssuedToken:
+    """Store a new token for ``role`` in its own transaction; answers its principal and plaintext."""
+    with new_uow() as uow:
+        row, value = _add_token(uow.session, role, subject, label)
+        issued = IssuedToken(Principal(role=row.role, subject=row.subject, token_id=row.id), value)
+        uow.commit()
+    return issued
+
+
+def lookup_principal(new_uow: UnitOfWorkFactory, token: str) -> Principal | None:
+    """The principal of a live (not revoked) token, or None."""
+    with new_uow() as uow:
+        return find_principal(uow.session, token)
+
+
+def list_token_records(new_uow: UnitOfWorkFactory) -> list[TokenRecord]:
+    """All tokens, newest first (never their values)."""
+    with new_uow() as uow:
+        return [
+            TokenRecord(row.id, row.role, row.subject, row.label, row.created_at, row.revoked_at)
+            for row in list_tokens(uow.session)
+        ]
+
+
+def revoke_token_by_id(new_uow: UnitOfWorkFactory, token_id: str) -> bool:
+    """Revoke a token in its own transaction; False (and nothing written) when no such live token exists."""
+    with new_uow() as uow:
+        if not revoke_token(uow.session, token_id):
+            return False
+        uow.commit()
+    return True

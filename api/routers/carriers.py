@@ -19,7 +19,7 @@ from api.tokens import Principal
 from geo.crs import to_wgs84
 from geofences.validation import parse_polygonal, to_geojson
 from orders_core.carriers.model import Carrier, PositionFix
-from orders_core.carriers.service import get_carrier, record_positions, save_carrier
+from orders_core.carriers.service import accept_positions, get_carrier, upsert_carrier
 
 router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
 writers = require_roles("dispatcher")
@@ -64,9 +64,7 @@ def post_positions(
         lat, lng = to_wgs84(p.lat, p.lng, p.crs)
         ts = p.ts if p.ts.tzinfo is not None else p.ts.replace(tzinfo=UTC)
         fixes.append(PositionFix(p.carrier_id, lat, lng, ts.timestamp()))
-    with container.uow() as uow:
-        accepted = record_positions(uow, container.carriers, fixes)
-        uow.commit()
+    accepted = accept_positions(container.uow, container.carriers, fixes)
     return PositionsAccepted(accepted=accepted)
 
 
@@ -95,9 +93,7 @@ def put_carrier(
         on_time_rate=body.on_time_rate,
         rating=body.rating,
     )
-    with container.uow() as uow:
-        saved, created = save_carrier(uow, container.carriers, carrier)
-        uow.commit()
+    saved, created = upsert_carrier(container.uow, container.carriers, carrier)
     response.status_code = 201 if created else 200
     return _carrier_out(saved, container.carriers.position_of(carrier_id))
 
@@ -111,6 +107,5 @@ def get_carrier_endpoint(
     """A carrier's master data and last known position; a carrier token may read only its own."""
     if principal.role == "carrier" and principal.subject != carrier_id:
         raise Forbidden("a carrier token may only read its own carrier record")
-    with container.uow() as uow:
-        carrier = get_carrier(uow, carrier_id)
+    carrier = get_carrier(container.uow, carrier_id)
     return _carrier_out(carrier, container.carriers.position_of(carrier_id))

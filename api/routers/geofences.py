@@ -14,9 +14,8 @@ from api.deps import get_container
 from api.schemas.geofences import FenceEventOut, FenceEventsOut, GeofenceIn, GeofenceOut, GeofencesOut, Kind
 from api.schemas.master_data import PathId
 from api.tokens import Principal
-from geofences.model import Geofence, GeofenceKind, GeofenceNotFound
-from geofences.repository import GeofenceRepository
 from geofences.validation import parse_polygonal, to_geojson
+from orders_core.geofencing import service as geofencing
 
 router = APIRouter(prefix="/v1/geofences", tags=["geofences"])
 writers = require_roles("dispatcher")
@@ -25,7 +24,7 @@ readers = require_roles("dispatcher", "warehouse", "carrier")
 FenceId = PathId
 
 
-def _fence_out(fence: Geofence) -> GeofenceOut:
+def _fence_out(fence: geofencing.Geofence) -> GeofenceOut:
     geometry = to_geojson(fence.geometry)
     assert geometry is not None
     return GeofenceOut(id=fence.id, kind=fence.kind.value, geometry=geometry, owner_id=fence.owner_id, name=fence.name)
@@ -40,8 +39,9 @@ def containing(
     _: Principal = Depends(readers),
 ) -> GeofencesOut:
     """Every fence that covers the point (boundary counts as inside), optionally of one kind."""
-    with container.uow() as uow:
-        fences = GeofenceRepository(uow.session).containing(lat, lng, None if kind is None else GeofenceKind(kind))
+    fences = geofencing.fences_containing(
+        container.uow, lat, lng, None if kind is None else geofencing.GeofenceKind(kind)
+    )
     return GeofencesOut(geofences=[_fence_out(f) for f in fences])
 
 
@@ -58,8 +58,7 @@ def fence_events(
         if carrier_id is not None and carrier_id != principal.subject:
             raise Forbidden("a carrier token may only read its own fence events")
         carrier_id = principal.subject or ""
-    with container.uow() as uow:
-        events = GeofenceRepository(uow.session).events(carrier_id=carrier_id, fence_id=fence_id, limit=limit)
+    events = geofencing.fence_events(container.uow, carrier_id=carrier_id, fence_id=fence_id, limit=limit)
     return FenceEventsOut(
         events=[
             FenceEventOut(
@@ -85,17 +84,14 @@ def put_geofence(
     _: Principal = Depends(writers),
 ) -> GeofenceOut:
     """Create (201) or replace (200) a fence; the geometry must be a valid GeoJSON (Multi)Polygon."""
-    fence = Geofence(
+    fence = geofencing.Geofence(
         id=fence_id,
-        kind=GeofenceKind(body.kind),
+        kind=geofencing.GeofenceKind(body.kind),
         geometry=parse_polygonal(body.geometry, field="geometry"),
         owner_id=body.owner_id,
         name=body.name,
     )
-    with container.uow() as uow:
-        created = GeofenceRepository(uow.session).upsert(fence)
-        uow.after_commit(container.carriers.fences_changed)
-        uow.commit()
+    created = geofencing.upsert_geofence(container.uow, container.carriers, fence)
     response.status_code = 201 if created else 200
     return _fence_out(fence)
 
@@ -105,8 +101,4 @@ def get_geofence(
     fence_id: FenceId, container: Container = Depends(get_container), _: Principal = Depends(readers)
 ) -> GeofenceOut:
     """One fence or 404."""
-    with container.uow() as uow:
-        fence = GeofenceRepository(uow.session).get(fence_id)
-    if fence is None:
-        raise GeofenceNotFound(f"no geofence with id {fence_id!r}")
-    return _fence_out(fence)
+    return _fence_out(geofencing.get_geofence(container.uow, fence_id))

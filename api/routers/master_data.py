@@ -22,10 +22,16 @@ from api.schemas.master_data import (
     WarehouseOut,
 )
 from api.tokens import Principal
-from foundation.errors import NotFound
 from orders_core.master_data.model import Customer, Sku, Warehouse
-from orders_core.master_data.repository import MasterDataRepository
-from orders_core.master_data.service import put_customer, put_sku, put_warehouse
+from orders_core.master_data.service import (
+    get_customer,
+    get_sku,
+    get_warehouse,
+    list_warehouses,
+    upsert_customer,
+    upsert_sku,
+    upsert_warehouse,
+)
 
 router = APIRouter(prefix="/v1", tags=["master data"])
 writers = require_roles("dispatcher")
@@ -76,9 +82,7 @@ def put_warehouse_endpoint(
     warehouse = Warehouse(
         id=warehouse_id, name=body.name, lat=body.location.lat, lng=body.location.lng, layout=body.layout
     )
-    with container.uow() as uow:
-        created = put_warehouse(uow, warehouse)
-        uow.commit()
+    created = upsert_warehouse(container.uow, warehouse)
     response.status_code = 201 if created else 200
     return _warehouse_out(warehouse)
 
@@ -88,11 +92,7 @@ def get_warehouse_endpoint(
     warehouse_id: ResourceId, container: Container = Depends(get_container), _: Principal = Depends(readers)
 ) -> WarehouseOut:
     """One warehouse."""
-    with container.uow() as uow:
-        warehouse = MasterDataRepository(uow.session).get_warehouse(warehouse_id)
-    if warehouse is None:
-        raise NotFound(f"no warehouse {warehouse_id!r}")
-    return _warehouse_out(warehouse)
+    return _warehouse_out(get_warehouse(container.uow, warehouse_id))
 
 
 @router.get("/warehouses", response_model=list[WarehouseOut])
@@ -100,8 +100,7 @@ def list_warehouses_endpoint(
     container: Container = Depends(get_container), _: Principal = Depends(readers)
 ) -> list[WarehouseOut]:
     """Every warehouse."""
-    with container.uow() as uow:
-        return [_warehouse_out(w) for w in MasterDataRepository(uow.session).list_warehouses()]
+    return [_warehouse_out(w) for w in list_warehouses(container.uow)]
 
 
 @router.put("/skus/{sku}", response_model=SkuOut)
@@ -114,9 +113,7 @@ def put_sku_endpoint(
 ) -> SkuOut:
     """Create or replace a catalogue item."""
     item = Sku(sku=sku, name=body.name, unit_price=body.unit_price, weight_kg=body.weight_kg, volume_m3=body.volume_m3)
-    with container.uow() as uow:
-        created = put_sku(uow, item)
-        uow.commit()
+    created = upsert_sku(container.uow, item)
     response.status_code = 201 if created else 200
     return _sku_out(item)
 
@@ -126,11 +123,7 @@ def get_sku_endpoint(
     sku: ResourceId, container: Container = Depends(get_container), _: Principal = Depends(readers)
 ) -> SkuOut:
     """One catalogue item."""
-    with container.uow() as uow:
-        item = MasterDataRepository(uow.session).get_sku(sku)
-    if item is None:
-        raise NotFound(f"no sku {sku!r}")
-    return _sku_out(item)
+    return _sku_out(get_sku(container.uow, sku))
 
 
 @router.put("/customers/{customer_id}", response_model=CustomerOut)
@@ -152,11 +145,7 @@ def put_customer_endpoint(
         lng=None if body.location is None else body.location.lng,
         prepaid=body.prepaid,
     )
-    with container.uow() as uow:
-        created = put_customer(uow, customer)
-        stored = MasterDataRepository(uow.session).get_customer(customer_id)
-        uow.commit()
-    assert stored is not None
+    stored, created = upsert_customer(container.uow, customer)
     response.status_code = 201 if created else 200
     return _customer_out(stored)
 
@@ -170,8 +159,4 @@ def get_customer_endpoint(
     """One customer; a customer token sees only itself."""
     if principal.role == "customer" and principal.subject != customer_id:
         raise Forbidden("a customer token may only read its own customer record")
-    with container.uow() as uow:
-        customer = MasterDataRepository(uow.session).get_customer(customer_id)
-    if customer is None:
-        raise NotFound(f"no customer {customer_id!r}")
-    return _customer_out(customer)
+    return _customer_out(get_customer(container.uow, customer_id))

@@ -19,18 +19,8 @@ from api.schemas.picking import (
     WaveOut,
 )
 from api.tokens import Principal
-from orders_core.picking.repository import PickTask
-from orders_core.picking.service import (
-    PickConfirmation,
-    assign_sku_slot,
-    confirm_picks,
-    create_wave,
-    get_task,
-    load_layout,
-    sku_slot,
-)
-from warehouse_picking.routes import pick_route
-from warehouse_picking.waves import CartLimits
+from orders_core.picking import service as picking
+from orders_core.picking.model import CreateWave, PickConfirmation, PickTask
 
 router = APIRouter(prefix="/v1", tags=["picking"])
 picking_roles = require_roles("warehouse", "dispatcher")
@@ -71,9 +61,9 @@ def plan_pick_route(
     _=Depends(picking_roles),
 ) -> PickRouteOut:
     """Shortest closed walk from the depot through the slots (exact where affordable)."""
-    with container.uow() as uow:
-        layout = load_layout(uow, warehouse_id)
-    route = pick_route(layout, body.slots, method=body.method, time_limit_s=body.time_limit_s)
+    route = picking.plan_pick_route(
+        container.uow, warehouse_id, body.slots, method=body.method, time_limit_s=body.time_limit_s
+    )
     return PickRouteOut(
         sequence=route.sequence,
         distance_m=route.distance_m,
@@ -94,9 +84,7 @@ def put_sku_slot(
     _=Depends(picking_roles),
 ) -> SkuSlotOut:
     """Say where a SKU is picked (the slot must exist in the warehouse's layout)."""
-    with container.uow() as uow:
-        assign_sku_slot(uow, warehouse_id, sku, body.slot)
-        uow.commit()
+    picking.assign_sku_slot(container.uow, warehouse_id, sku, body.slot)
     return SkuSlotOut(warehouse_id=warehouse_id, sku=sku, slot=body.slot)
 
 
@@ -105,8 +93,7 @@ def get_sku_slot(
     warehouse_id: str, sku: str, container: Container = Depends(get_container), _=Depends(picking_roles)
 ) -> SkuSlotOut:
     """Where a SKU is picked."""
-    with container.uow() as uow:
-        return SkuSlotOut(warehouse_id=warehouse_id, sku=sku, slot=sku_slot(uow, warehouse_id, sku))
+    return SkuSlotOut(warehouse_id=warehouse_id, sku=sku, slot=picking.sku_slot(container.uow, warehouse_id, sku))
 
 
 @router.post("/warehouses/{warehouse_id}/waves", response_model=WaveOut)
@@ -117,10 +104,15 @@ def post_wave(
     principal: Principal = Depends(picking_roles),
 ) -> WaveOut:
     """Batch allocated orders into cart-sized pick tasks; those orders move to ``picking``."""
-    cart = CartLimits(body.cart.max_items, body.cart.max_weight_kg, body.cart.max_volume_m3)
-    with container.uow() as uow:
-        result = create_wave(uow, warehouse_id, cart, actor=principal.actor, time_limit_s=body.time_limit_s)
-        uow.commit()
+    command = CreateWave(
+        warehouse_id=warehouse_id,
+        max_items=body.cart.max_items,
+        max_weight_kg=body.cart.max_weight_kg,
+        max_volume_m3=body.cart.max_volume_m3,
+        actor=principal.actor,
+        time_limit_s=body.time_limit_s,
+    )
+    result = picking.create_wave(container.uow, command)
     tasks = [_task_out(t) for t in result.tasks]
     return WaveOut(tasks=tasks, orders=result.orders, distance_m=round(sum(t.distance_m for t in tasks), 6))
 
@@ -128,8 +120,7 @@ def post_wave(
 @router.get("/pick-tasks/{task_id}", response_model=PickTaskOut)
 def get_pick_task(task_id: str, container: Container = Depends(get_container), _=Depends(picking_roles)) -> PickTaskOut:
     """A pick task with its steps in walking order."""
-    with container.uow() as uow:
-        return _task_out(get_task(uow, task_id))
+    return _task_out(picking.get_task(container.uow, task_id))
 
 
 @router.post("/pick-tasks/{task_id}/confirm", response_model=PickTaskOut)
@@ -141,7 +132,5 @@ def confirm_pick_task(
 ) -> PickTaskOut:
     """Record picked quantities; short picks open exceptions; fully picked orders become ``loaded``."""
     picks = [PickConfirmation(p.step, p.picked_qty) for p in body.picks]
-    with container.uow() as uow:
-        task = confirm_picks(uow, container.stock, task_id, picks, actor=principal.actor)
-        uow.commit()
+    task = picking.confirm_picks(container.uow, container.stock, task_id, picks, actor=principal.actor)
     return _task_out(task)

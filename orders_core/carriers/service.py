@@ -1,4 +1,9 @@
-"""Carrier use cases: maintain master data and record position fixes (validated as a whole batch)."""
+"""Carrier use cases: maintain master data and record position fixes (validated as a whole batch).
+
+``upsert_carrier``, ``accept_positions`` and ``get_carrier`` own their unit of work (the API calls them with
+the container's factory); ``save_carrier`` and ``record_positions`` work inside a caller's unit of work, for
+code that composes them in one transaction.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from orders_core.carriers.model import Carrier, CarrierNotFound, InvalidPosition, PositionFix, UnknownCarriers
 from orders_core.carriers.repository import CarrierRepository
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from orders_core.dispatching import CarrierMatching
@@ -44,9 +49,21 @@ def save_carrier(uow: UnitOfWork, matching: CarrierMatching, carrier: Carrier) -
     return carrier, created
 
 
-def get_carrier(uow: UnitOfWork, carrier_id: str) -> Carrier:
+def upsert_carrier(new_uow: UnitOfWorkFactory, carriers: CarrierMatching, carrier: Carrier) -> tuple[Carrier, bool]:
+    """Create or replace a carrier in its own transaction; the live index follows once it commits.
+
+    Answers (the carrier as saved, created): the saved one may carry a kept or fresh webhook secret.
+    """
+    with new_uow() as uow:
+        saved, created = save_carrier(uow, carriers, carrier)
+        uow.commit()
+    return saved, created
+
+
+def get_carrier(new_uow: UnitOfWorkFactory, carrier_id: str) -> Carrier:
     """One carrier or 404."""
-    carrier = CarrierRepository(uow.session).get(carrier_id)
+    with new_uow() as uow:
+        carrier = CarrierRepository(uow.session).get(carrier_id)
     if carrier is None:
         raise CarrierNotFound(f"no carrier with id {carrier_id!r}")
     return carrier
@@ -91,3 +108,14 @@ def record_positions(
             accepted.append(fix)
     matching.ingest(uow, accepted)
     return len(accepted)
+
+
+def accept_positions(new_uow: UnitOfWorkFactory, carriers: CarrierMatching, fixes: Sequence[PositionFix]) -> int:
+    """Record a batch of fixes in its own transaction (see ``record_positions``); answers how many were accepted.
+
+    The live index, Redis and fence events see the accepted fixes only once they are durable.
+    """
+    with new_uow() as uow:
+        accepted = record_positions(uow, carriers, fixes)
+        uow.commit()
+    return accepted

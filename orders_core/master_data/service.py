@@ -1,4 +1,9 @@
-"""Use cases for master data: validated upserts (bad input raises before anything is written)."""
+"""Use cases for master data: validated upserts (bad input raises before anything is written) and reads.
+
+``upsert_*`` and the queries own their unit of work (the API calls them with the container's factory);
+``put_*`` validate and write inside a caller's unit of work, for code that composes several in one
+transaction (seeding, tests).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,10 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from foundation.errors import InvalidInput
+from foundation.errors import InvalidInput, NotFound
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.repository import MasterDataRepository
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 class InvalidMasterData(InvalidInput):
@@ -95,3 +100,65 @@ def put_customer(uow: UnitOfWork, customer: Customer) -> bool:
         if existing is not None and existing.temporary_credit_limit is not None:
             customer = replace(customer, temporary_credit_limit=existing.temporary_credit_limit)
     return repository.upsert_customer(customer)
+
+
+def upsert_warehouse(new_uow: UnitOfWorkFactory, warehouse: Warehouse) -> bool:
+    """Create or replace a warehouse in its own transaction; answers whether it was created."""
+    with new_uow() as uow:
+        created = put_warehouse(uow, warehouse)
+        uow.commit()
+    return created
+
+
+def upsert_sku(new_uow: UnitOfWorkFactory, sku: Sku) -> bool:
+    """Create or replace a catalogue item in its own transaction; answers whether it was created."""
+    with new_uow() as uow:
+        created = put_sku(uow, sku)
+        uow.commit()
+    return created
+
+
+def upsert_customer(new_uow: UnitOfWorkFactory, customer: Customer) -> tuple[Customer, bool]:
+    """Create or replace a customer in its own transaction; answers (the customer as stored, created).
+
+    The stored customer can differ from the one given: a temporary credit limit granted earlier is kept.
+    """
+    with new_uow() as uow:
+        created = put_customer(uow, customer)
+        stored = MasterDataRepository(uow.session).get_customer(customer.id)
+        uow.commit()
+    assert stored is not None  # written just above, in this transaction
+    return stored, created
+
+
+def get_warehouse(new_uow: UnitOfWorkFactory, warehouse_id: str) -> Warehouse:
+    """One warehouse (404 if unknown)."""
+    with new_uow() as uow:
+        warehouse = MasterDataRepository(uow.session).get_warehouse(warehouse_id)
+    if warehouse is None:
+        raise NotFound(f"no warehouse {warehouse_id!r}")
+    return warehouse
+
+
+def list_warehouses(new_uow: UnitOfWorkFactory) -> list[Warehouse]:
+    """Every warehouse."""
+    with new_uow() as uow:
+        return MasterDataRepository(uow.session).list_warehouses()
+
+
+def get_sku(new_uow: UnitOfWorkFactory, sku: str) -> Sku:
+    """One catalogue item (404 if unknown)."""
+    with new_uow() as uow:
+        item = MasterDataRepository(uow.session).get_sku(sku)
+    if item is None:
+        raise NotFound(f"no sku {sku!r}")
+    return item
+
+
+def get_customer(new_uow: UnitOfWorkFactory, customer_id: str) -> Customer:
+    """One customer (404 if unknown)."""
+    with new_uow() as uow:
+        customer = MasterDataRepository(uow.session).get_customer(customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id!r}")
+    return customer

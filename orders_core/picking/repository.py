@@ -3,48 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foundation.clock import utc_now
+from orders_core.picking.model import PickStep, PickTask
 from orders_core.picking.tables import PickTaskRow, PickTaskStepRow, SkuSlotRow
-
-
-@dataclass(frozen=True)
-class PickStep:
-    """One pick in walking order."""
-
-    step: int
-    slot_id: str
-    sku: str
-    qty: int
-    order_id: str
-    walk_to_next_m: float
-    picked_qty: int | None
-    confirmed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class PickTask:
-    """A cart's trip with its ordered steps."""
-
-    id: str
-    warehouse_id: str
-    status: str
-    distance_m: float
-    walk_from_depot_m: float
-    method: str
-    created_at: datetime
-    completed_at: datetime | None
-    steps: tuple[PickStep, ...]
-
-    @property
-    def order_ids(self) -> list[str]:
-        """Orders in this task, in first-pick order."""
-        return list(dict.fromkeys(s.order_id for s in self.steps))
 
 
 class PickingRepository:

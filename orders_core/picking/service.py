@@ -1,4 +1,5 @@
-"""Picking use cases over a UnitOfWork: routes for a warehouse, SKU slots, waves of pick tasks, confirmations.
+"""Picking use cases, each in its own unit of work: routes for a warehouse, SKU slots, waves of pick tasks,
+confirmations.
 
 This module is the persistence/use-case edge of picking, so unlike the engines beside it (layouts,
 routes, solvers, waves) it talks to the order pipeline: it reads allocated lines and moves orders
@@ -19,12 +20,14 @@ from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import AllocatedLine, OrderStatus
 from orders_core.orders.repository import OrderRepository
-from orders_core.picking.repository import PickingRepository, PickTask, task_of
+from orders_core.picking.model import CreateWave, PickConfirmation, PickTask
+from orders_core.picking.repository import PickingRepository, task_of
 from orders_core.picking.tables import PickTaskRow, PickTaskStepRow
 from orders_core.stock.model import ReservationLine
 from orders_core.stock.service import StockService
-from orders_core.unit_of_work import UnitOfWork
+from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from warehouse_picking.layouts import Layout, UnknownSlots, parse_layout
+from warehouse_picking.routes import PickRoute, pick_route
 from warehouse_picking.waves import Batch, CartLimits, PickItem, batch_orders
 
 
@@ -80,19 +83,39 @@ def load_layout(uow: UnitOfWork, warehouse_id: str) -> Layout:
     return parse_layout(warehouse.layout)
 
 
-def assign_sku_slot(uow: UnitOfWork, warehouse_id: str, sku: str, slot_id: str) -> None:
+def plan_pick_route(
+    new_uow: UnitOfWorkFactory,
+    warehouse_id: str,
+    slot_ids: Sequence[str],
+    *,
+    method: str = "auto",
+    time_limit_s: float = 1.0,
+) -> PickRoute:
+    """Shortest closed walk from the warehouse's depot through the slots (exact where affordable).
+
+    The layout is read in a short transaction; the solver runs after it ends, holding no connection.
+    """
+    with new_uow() as uow:
+        layout = load_layout(uow, warehouse_id)
+    return pick_route(layout, slot_ids, method=method, time_limit_s=time_limit_s)
+
+
+def assign_sku_slot(new_uow: UnitOfWorkFactory, warehouse_id: str, sku: str, slot_id: str) -> None:
     """Record where ``sku`` is picked in a warehouse (the slot must exist in its layout)."""
-    layout = load_layout(uow, warehouse_id)
-    if MasterDataRepository(uow.session).get_sku(sku) is None:
-        raise SkuNotFound(f"no sku {sku!r} in the catalogue")
-    if layout.locate(slot_id) is None:
-        raise UnknownSlots([slot_id])
-    PickingRepository(uow.session).set_sku_slot(warehouse_id, sku, slot_id)
+    with new_uow() as uow:
+        layout = load_layout(uow, warehouse_id)
+        if MasterDataRepository(uow.session).get_sku(sku) is None:
+            raise SkuNotFound(f"no sku {sku!r} in the catalogue")
+        if layout.locate(slot_id) is None:
+            raise UnknownSlots([slot_id])
+        PickingRepository(uow.session).set_sku_slot(warehouse_id, sku, slot_id)
+        uow.commit()
 
 
-def sku_slot(uow: UnitOfWork, warehouse_id: str, sku: str) -> str:
+def sku_slot(new_uow: UnitOfWorkFactory, warehouse_id: str, sku: str) -> str:
     """The slot of ``sku`` in the warehouse (404 if none was assigned)."""
-    found = PickingRepository(uow.session).sku_slot(warehouse_id, sku)
+    with new_uow() as uow:
+        found = PickingRepository(uow.session).sku_slot(warehouse_id, sku)
     if found is None:
         raise NotFound(f"sku {sku!r} has no slot in warehouse {warehouse_id!r}")
     return found
@@ -106,10 +129,17 @@ class WaveResult:
     orders: int
 
 
-def create_wave(
-    uow: UnitOfWork, warehouse_id: str, cart: CartLimits, *, actor: str, time_limit_s: float = 0.5
-) -> WaveResult:
+def create_wave(new_uow: UnitOfWorkFactory, command: CreateWave) -> WaveResult:
     """Batch the warehouse's allocated orders into pick tasks and move those orders to ``picking``."""
+    cart = CartLimits(command.max_items, command.max_weight_kg, command.max_volume_m3)
+    with new_uow() as uow:
+        result = _build_wave(uow, command.warehouse_id, cart, actor=command.actor, time_limit_s=command.time_limit_s)
+        uow.commit()
+    return result
+
+
+def _build_wave(uow: UnitOfWork, warehouse_id: str, cart: CartLimits, *, actor: str, time_limit_s: float) -> WaveResult:
+    """``create_wave`` inside ``uow``: tasks written, orders advanced, nothing committed."""
     layout = load_layout(uow, warehouse_id)
     orders_repo = OrderRepository(uow.session)
     lines = orders_repo.allocated_lines(warehouse_id)
@@ -228,26 +258,32 @@ def _task_rows(task_id: str, warehouse_id: str, batch: Batch) -> tuple[PickTaskR
     return task, steps
 
 
-def get_task(uow: UnitOfWork, task_id: str) -> PickTask:
+def get_task(new_uow: UnitOfWorkFactory, task_id: str) -> PickTask:
     """A pick task with its ordered steps (404 if unknown)."""
-    task = PickingRepository(uow.session).task(task_id)
+    with new_uow() as uow:
+        task = PickingRepository(uow.session).task(task_id)
     if task is None:
         raise PickTaskNotFound(f"no pick task with id {task_id!r}")
     return task
 
 
-@dataclass(frozen=True)
-class PickConfirmation:
-    """The picker's count for one step."""
-
-    step: int
-    picked_qty: int
-
-
 def confirm_picks(
+    new_uow: UnitOfWorkFactory, stock: StockService, task_id: str, picks: Sequence[PickConfirmation], *, actor: str
+) -> PickTask:
+    """Record picked quantities: consume stock, open ``short_pick`` exceptions, load fully picked orders.
+
+    All in one transaction: stock consumed in the in-memory/Redis store follows its commit or rollback.
+    """
+    with new_uow() as uow:
+        task = _record_picks(uow, stock, task_id, picks, actor=actor)
+        uow.commit()
+    return task
+
+
+def _record_picks(
     uow: UnitOfWork, stock: StockService, task_id: str, picks: Sequence[PickConfirmation], *, actor: str
 ) -> PickTask:
-    """Record picked quantities: consume stock, open ``short_pick`` exceptions, load fully picked orders."""
+    """``confirm_picks`` inside ``uow``: nothing committed."""
     picking = PickingRepository(uow.session)
     task_row = picking.task_row(task_id, for_update=True)
     if task_row is None:

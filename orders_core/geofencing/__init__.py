@@ -1,0 +1,1 @@
+"""Geofence use cases: maintain fences, query them by point, read the enter/exit events."""
