@@ -82,45 +82,45 @@ def token_create(
     label: Annotated[str | None, typer.Option(help="Free text to recognise the token later.")] = None,
 ) -> None:
     """Create a token and print it once."""
-    from api.tokens import create_token
+    from api.tokens import issue_token
     from foundation.errors import DispatchError
 
     container = _container()
     try:
-        with container.uow() as uow:
-            value = create_token(uow.session, role, subject, label)
-            uow.commit()
+        issued = issue_token(container.uow, role, subject, label)
     except DispatchError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from exc
     finally:
         container.close()
-    typer.echo(value)
+    typer.echo(issued.value)
 
 
 @token_app.command("list")
 def token_list() -> None:
     """List tokens (ids, roles, subjects; never values)."""
-    from api.tokens import list_tokens
+    from api.tokens import list_token_records
 
     container = _container()
-    with container.uow() as uow:
-        for row in list_tokens(uow.session):
-            state = "revoked" if row.revoked_at else "live"
-            typer.echo(f"{row.id}  {row.role:<10} {row.subject or '-':<16} {state:<8} {row.label or ''}")
-    container.close()
+    try:
+        records = list_token_records(container.uow)
+    finally:
+        container.close()
+    for record in records:
+        state = "revoked" if record.revoked_at else "live"
+        typer.echo(f"{record.id}  {record.role:<10} {record.subject or '-':<16} {state:<8} {record.label or ''}")
 
 
 @token_app.command("revoke")
 def token_revoke(token_id: str) -> None:
     """Revoke a token by id."""
-    from api.tokens import revoke_token
+    from api.tokens import revoke_token_by_id
 
     container = _container()
-    with container.uow() as uow:
-        found = revoke_token(uow.session, token_id)
-        uow.commit()
-    container.close()
+    try:
+        found = revoke_token_by_id(container.uow, token_id)
+    finally:
+        container.close()
     if not found:
         typer.echo(f"no live token {token_id}", err=True)
         raise typer.Exit(1)

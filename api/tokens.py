@@ -65,11 +65,6 @@ def new_token_value() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def create_token(session: Session, role: str, subject: str | None = None, label: str | None = None) -> str:
-    """Store a new token for ``role`` and return its plaintext (the only time it is visible)."""
-    return _add_token(session, role, subject, label)[1]
-
-
 def _add_token(session: Session, role: str, subject: str | None, label: str | None) -> tuple[ApiToken, str]:
     """Validate and add a token row; answers the row and the plaintext."""
     if role not in ROLES:
