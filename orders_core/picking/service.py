@@ -25,6 +25,7 @@ from orders_core.stock.model import ReservationLine
 from orders_core.stock.service import StockService
 from orders_core.unit_of_work import UnitOfWork
 from warehouse_picking.layouts import Layout, UnknownSlots, parse_layout
+from warehouse_picking.params import DEFAULT_PICKING_PARAMS, PickingParams
 from warehouse_picking.waves import Batch, CartLimits, PickItem, batch_orders
 
 
@@ -107,9 +108,16 @@ class WaveResult:
 
 
 def create_wave(
-    uow: UnitOfWork, warehouse_id: str, cart: CartLimits, *, actor: str, time_limit_s: float = 0.5
+    uow: UnitOfWork,
+    warehouse_id: str,
+    cart: CartLimits,
+    *,
+    actor: str,
+    time_limit_s: float | None = None,
+    params: PickingParams = DEFAULT_PICKING_PARAMS,
 ) -> WaveResult:
-    """Batch the warehouse's allocated orders into pick tasks and move those orders to ``picking``."""
+    """Batch the warehouse's allocated orders into pick tasks and move those orders to ``picking``;
+    ``params`` tunes the route solver (``time_limit_s`` per task defaults to ``params.wave_time_limit_s``)."""
     layout = load_layout(uow, warehouse_id)
     orders_repo = OrderRepository(uow.session)
     lines = orders_repo.allocated_lines(warehouse_id)
@@ -143,7 +151,7 @@ def create_wave(
                 unit_volume_m3=0.0 if sku is None else float(sku.volume_m3),
             )
         )
-    batches = batch_orders(layout, orders, cart, time_limit_s=time_limit_s)
+    batches = batch_orders(layout, orders, cart, time_limit_s=time_limit_s, params=params)
     tasks: list[PickTask] = []
     for batch in batches:
         task_id = "pt_" + secrets.token_hex(8)
