@@ -13,7 +13,7 @@ Layout
     columns and row in CSR order so a query reads a bucket sequentially; position updates within a cell
     write through to it). A position update that changes a carrier's cell does not touch the CSR: the
     entry is hidden (its fix time set to ``-inf``), the row marked stale and appended to a small delta
-    list that queries scan linearly; when the delta passes :data:`DELTA_MAX` rows the CSR is rebuilt
+    list that queries scan linearly; when the delta passes ``params.delta_max`` rows the CSR is rebuilt
     (lazily, O(n log n)). Per (pickup cell, radius, vehicle code) the covering cells' bucket runs are
     pooled on first use (:meth:`CarrierIndex._spans_of`), so a repeated pickup point reads them in one
     sequential run instead of one hash lookup (a cache miss) per cell.
@@ -43,7 +43,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -58,7 +58,26 @@ from geo.distance import EARTH_RADIUS_M, haversine_m, haversine_rad_m
 from geo.h3_radius import cell_disk, circumradius_upper_bound_m, disk_k_for_radius
 from geofences.cover import Cover, cached_cover
 from matcher import kernels
+from matcher.kernel_types import BatchQueries, CsrBuckets, HotColumns, OneQuery, Pickup, QueryOutputs, SpanPool
+from matcher.layout import (
+    BASE,
+    COSPHI,
+    COVG,
+    CSR_COLS,
+    HOT_STRIDE,
+    KG,
+    LMB,
+    M3,
+    PHI,
+    RATE,
+    ROW,
+    SPAN_COLS,
+    STATIC,
+    TS_EFF,
+    VEH,
+)
 from matcher.model import Candidate, CarrierProfile, MatchQuery, ScoreWeights
+from matcher.params import DEFAULT_MATCHER_PARAMS, MatcherParams
 
 if TYPE_CHECKING:
     from matcher.model import BatchResult
@@ -66,60 +85,23 @@ if TYPE_CHECKING:
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-DEFAULT_RESOLUTION = 7
-# Past this many rings (about 34 km at resolution 7) a query scans all carriers instead of the disk.
-MAX_DISK_K = 40
-# match_many tests coverage group by group (vectorised over queries) up to this many distinct fences.
-VECTOR_COVER_GROUPS = 64
+# The defaults of the tuning knobs (see matcher.params; an index reads its own ``params``).
+DEFAULT_RESOLUTION = DEFAULT_MATCHER_PARAMS.resolution
+MAX_DISK_K = DEFAULT_MATCHER_PARAMS.max_disk_k
+PARALLEL_MIN_QUERIES = DEFAULT_MATCHER_PARAMS.parallel_min_queries
+SLOT_LIMIT = DEFAULT_MATCHER_PARAMS.slot_limit
+DELTA_MAX = DEFAULT_MATCHER_PARAMS.delta_max
 
-# match_many_arrays: batches of at least this many queries run on several threads (numba prange)...
-PARALLEL_MIN_QUERIES = 64
-MAX_THREADS = 2
-RETRY_EVERY = 32  # parallel=None: every this many big batches, time the mode that was slower
-CHUNKS_PER_THREAD = 4  # ...split into this many runs per thread (pickups differ in cost)
-# Output slots per query in a batch: min(limit, SLOT_LIMIT) + 8 (near-ties past that: answered alone).
-SLOT_LIMIT = 64
-# Covering cells with their bucket runs, pooled per (cell, radius, vehicle code) (rows of 40 bytes)
-# before the pool starts over; the pool also starts over whenever the CSR is rebuilt.
-SPAN_POOL_MAX = 1 << 22
-# Drop-off points whose coverage verdicts single queries remember, before that cache starts over.
-DROPOFFS_MAX = 1 << 16
-# Pickup points remembered by single queries (entries of ~200 bytes) before that cache starts over.
-PICKUPS_MAX = 1 << 16
-
-# Columns of the hot matrix.
-PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE = range(11)
-# PHI..BASE and the row (kernels.ROW): everything a query reads of a carrier sits in its CSR entry (96
-# bytes), so a bucket is read sequentially and nothing of a carrier is fetched from the hot matrix.
-_CSR_COLS = 12
-_HOT_STRIDE = 16  # columns PHI..COVG (what the filters and the distance read) share one cache line
-
-# Cached coverage verdicts per dropoff cell (entries) before the cache starts over.
-OK_CACHE_MAX = 1 << 16
-
-# Rows whose cell changed since the CSR was built, scanned by every query, before the CSR is rebuilt.
-DELTA_MAX = 4096
 
 _EMPTY_ROWS: IntArray = np.zeros(0, dtype=np.int64)
 _ALL_OK = np.ones(1, dtype=np.bool_)
 TWO_R = 2.0 * EARTH_RADIUS_M
 
 
-def _buffers(size: int) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Scratch buffers of the kernels: rows, sqrt of haversine terms, keys, price terms, static terms."""
-    return (
-        np.zeros(size, dtype=np.int64),
-        np.zeros(size),
-        np.zeros(size),
-        np.zeros(size),
-        np.zeros(size),
-    )
-
-
 @lru_cache(maxsize=4096)
-def _scan_all(resolution: int, radius_m: float) -> bool:
+def _scan_all(resolution: int, radius_m: float, max_disk_k: int) -> bool:
     """Whether a radius needs so many rings that scanning every carrier is cheaper (cached per radius)."""
-    return disk_k_for_radius(resolution, radius_m) > MAX_DISK_K
+    return disk_k_for_radius(resolution, radius_m) > max_disk_k
 
 
 def _member(values: IntArray, sorted_set: IntArray) -> npt.NDArray[np.bool_]:
@@ -232,24 +214,30 @@ class CarrierIndex:
         weights: ScoreWeights | None = None,
         max_position_age_s: float = 900.0,
         *,
-        resolution: int = DEFAULT_RESOLUTION,
+        resolution: int | None = None,
         initial_capacity: int = 1024,
         parallel: bool | None = None,
+        params: MatcherParams = DEFAULT_MATCHER_PARAMS,
     ) -> None:
+        """``params`` tunes speed against memory (never the answers); ``resolution``, when given, overrides
+        ``params.resolution``."""
+        if resolution is not None and resolution != params.resolution:
+            params = replace(params, resolution=resolution)
+        self.params = params
         kernels.warm_up()
         self._exact_a = kernels.exact_a()  # compiled haversine term == NumPy's here (checked once)
         # ...and compiled asin == NumPy's arcsin: a single query's distances are finished in the kernel.
         self._finish = self._exact_a and kernels.exact_asin()
-        # Batches on several threads: None = above PARALLEL_MIN_QUERIES queries, False = never.
+        # Batches on several threads: None = above params.parallel_min_queries queries (the faster mode), False = never.
         self.parallel = parallel
         self.weights = weights or ScoreWeights()
         self.max_position_age_s = float(max_position_age_s)
-        self.resolution = resolution
+        self.resolution = params.resolution
         self._lock = threading.RLock()
         cap = max(16, initial_capacity)
         # Row-major storage (one 128-byte row per carrier, for the kernels' random access) and its
         # transpose, through which NumPy code reads and writes whole columns.
-        self._hot_rows: FloatArray = np.zeros((cap, _HOT_STRIDE), dtype=np.float64)
+        self._hot_rows: FloatArray = np.zeros((cap, HOT_STRIDE), dtype=np.float64)
         self._hot: FloatArray = self._hot_rows.T
         self._hot[TS_EFF] = -np.inf
         self._lat: FloatArray = np.full(cap, np.nan)
@@ -268,18 +256,23 @@ class CarrierIndex:
         self._pos_plain: IntArray = _EMPTY_ROWS  # per row: its entry in the CSR (every-vehicle key)
         self._pos_veh: IntArray = _EMPTY_ROWS  # per row: its entry under its vehicle key
         self._stale = np.zeros(cap, dtype=np.bool_)
-        self._delta: IntArray = np.zeros(DELTA_MAX, dtype=np.int64)
+        self._delta: IntArray = np.zeros(params.delta_max, dtype=np.int64)
         self._n_delta = 0
-        self._bufs = _buffers(4096)
+        self._bufs = QueryOutputs.of_size(params.scratch_slots)
         # Covering cells of each (pickup cell, radius, vehicle code) with their bucket runs in the CSR,
         # pooled: key -> rows j0..j1 of the pool (see kernels.disk_spans); valid for one CSR build.
         self._spans: dict[tuple[int, float, int], tuple[int, int]] = {}
-        self._span_pool: FloatArray = np.zeros((4096, 5))
+        self._span_pool: FloatArray = np.zeros((4096, SPAN_COLS))
         self._span_n = 0
-        self._slack_m = circumradius_upper_bound_m(resolution)
+        self._slack_m = circumradius_upper_bound_m(params.resolution)
+        # The arrays as the kernels take them (matcher.kernel_types), replaced whenever an array is:
+        # the pool (grown), the CSR with its delta (built, rows moved; None with _csr), the rows (grown).
+        self._spans_args = SpanPool(self._span_pool, self._slack_m)
+        self._csr_args: CsrBuckets | None = None
+        self._hot_args = HotColumns(self._hot_rows, self._cell, self._vcode)
         # Per pickup point seen (fixed points such as warehouses ask again and again): (scan_all, j0, j1,
         # phi, lmb, cos phi), so a repeated pickup costs one dict lookup; cleared with the span pool.
-        self._pickups: dict[tuple[float, float, float, int], tuple[bool, int, int, float, float, float]] = {}
+        self._pickups: dict[tuple[float, float, float, int], Pickup] = {}
         self._span_gen = 0  # bumped whenever the pool starts over (spans taken before are void)
         # Wall seconds per query of the batch kernel on one thread / several (moving averages).
         self._mode_cost_s: list[float | None] = [None, None]
@@ -312,7 +305,7 @@ class CarrierIndex:
             return
         new_cap = max(needed, cap * 2)
         extra = new_cap - cap
-        rows = np.zeros((new_cap, _HOT_STRIDE), dtype=np.float64)
+        rows = np.zeros((new_cap, HOT_STRIDE), dtype=np.float64)
         rows[:cap] = self._hot_rows
         rows[cap:, TS_EFF] = -np.inf
         self._hot_rows = rows
@@ -330,6 +323,7 @@ class CarrierIndex:
         self._ids.extend([None] * extra)
         self._profiles.extend([None] * extra)
         self._free.extend(range(new_cap - 1, cap - 1, -1))
+        self._hot_args = HotColumns(self._hot_rows, self._cell, self._vcode)
 
     # -------------------------------------------------------------------------------- master data
     def _vehicle_code(self, vehicle_type: str) -> int:
@@ -459,17 +453,18 @@ class CarrierIndex:
 
     def _mark_moved(self, rows: IntArray) -> None:
         """Rows whose cell or vehicle changed (or that were removed): their CSR entries become stale and
-        they join the delta list, which queries scan linearly; past DELTA_MAX the CSR is rebuilt lazily."""
+        they join the delta list, which queries scan linearly; past ``params.delta_max`` the CSR is rebuilt lazily."""
         if self._csr is None or len(rows) == 0:
             return
         rows = rows[~self._stale[rows]]
         n = self._n_delta
-        if n + len(rows) > DELTA_MAX:
-            self._csr = None
+        if n + len(rows) > self.params.delta_max:
+            self._csr = self._csr_args = None
             return
         self._stale[rows] = True
         self._delta[n : n + len(rows)] = rows
         self._n_delta = n + len(rows)
+        self._csr_args = CsrBuckets(self._csr[1], self._delta, self._n_delta)
         # Hide their CSR entries from the kernels (a fix time no cutoff accepts).
         data = self._csr[1]
         for pos in (self._pos_plain[rows], self._pos_veh[rows]):
@@ -504,12 +499,13 @@ class CarrierIndex:
             self._pos_veh = np.full(cap, -1, dtype=np.int64)
             self._pos_plain[placed] = where[:n_placed]
             self._pos_veh[placed] = where[n_placed:]
-            data = np.ascontiguousarray(self._hot_rows[rows, :_CSR_COLS])
-            data[:, kernels.ROW] = rows
+            data = np.ascontiguousarray(self._hot_rows[rows, :CSR_COLS])
+            data[:, ROW] = rows
             self._stale = np.zeros(cap, dtype=np.bool_)
             self._n_delta = 0
             self._forget_spans()  # they point into the previous build
             self._csr = (kernels.build_table(ukeys, starts), data)
+            self._csr_args = CsrBuckets(data, self._delta, 0)
         return self._csr
 
     def _sync_csr(self, rows: IntArray) -> None:
@@ -521,8 +517,8 @@ class CarrierIndex:
         rows = rows[pos >= 0]
         if len(rows) == 0:
             return
-        values = self._hot_rows[rows, :_CSR_COLS]
-        values[:, kernels.ROW] = rows
+        values = self._hot_rows[rows, :CSR_COLS]
+        values[:, ROW] = rows
         data = self._csr[1]
         data[self._pos_plain[rows]] = values
         data[self._pos_veh[rows]] = values
@@ -625,7 +621,7 @@ class CarrierIndex:
     def _dropoff_ok(self, lat: float, lng: float) -> npt.NDArray[np.bool_]:
         """:meth:`_coverage_ok`, remembered per drop-off point (see ``_dropoffs``)."""
         ok = self._coverage_ok(lat, lng)
-        if len(self._dropoffs) >= DROPOFFS_MAX:
+        if len(self._dropoffs) >= self.params.dropoffs_max:
             self._dropoffs.clear()
         self._dropoffs[(lat, lng)] = ok
         return ok
@@ -640,7 +636,7 @@ class CarrierIndex:
                 base[group + 1] = True
             checks += [(group, cell) for group in self._cover_boundary[res].get(cell, ())]
         checks = [(g, c) for g, c in checks if not base[g + 1]]
-        if len(self._ok_cache) >= OK_CACHE_MAX:
+        if len(self._ok_cache) >= self.params.ok_cache_max:
             self._ok_cache.clear()
         entry = (base, tuple(checks))
         self._ok_cache[cells] = entry
@@ -707,8 +703,8 @@ class CarrierIndex:
             code = self._vehicle_codes.get(vehicle, -1)
             if code < 0:
                 return [], [], [], False
-        csr = self._csr
-        csr_data = (self._ensure_csr() if csr is None else csr)[1]
+        if self._csr is None:
+            self._ensure_csr()
         plat = query.pickup_lat
         plng = query.pickup_lng
         dlat = query.dropoff_lat
@@ -717,7 +713,6 @@ class CarrierIndex:
         entry = self._pickups.get((plat, plng, radius, code))
         if entry is None:
             entry = self._pickup_entry(plat, plng, radius, code)
-        scan_all, j0, j1, phi, lmb, cos_phi = entry
         by_dist = query.rank_by == "distance"
         w = self.weights
         wd1000 = w.distance_per_km / 1000.0
@@ -727,20 +722,17 @@ class CarrierIndex:
         ok = self._dropoffs.get((dlat, dlng)) if use_ok else _ALL_OK
         if ok is None:
             ok = self._dropoff_ok(dlat, dlng)
-        hot_rows = self._hot_rows
         bufs = self._bufs
-        pool = self._span_pool
-        slack = self._slack_m
         finish = self._finish
+        args = OneQuery(
+            radius, cutoff, query.weight_kg, query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok,
+            use_ok, finish,
+        )  # fmt: skip
         while True:
-            n, m, flags = kernels.match_one(
-                pool, j0, j1, slack, csr_data, self._delta, self._n_delta, self._cell, self._vcode, scan_all,
-                hot_rows, phi, lmb, cos_phi, radius, cutoff, query.weight_kg,
-                query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok, use_ok, finish, *bufs,
-            )  # fmt: skip
+            n, m, flags = kernels.match_one(self._spans_args, self._csr_args, self._hot_args, entry, args, bufs)  # type: ignore[arg-type]
             if n >= 0:
                 break
-            bufs = self._bufs = _buffers(len(bufs[0]) * 4)  # the scratch buffers were too small
+            bufs = self._bufs = QueryOutputs.of_size(len(bufs.rows) * 4)  # the scratch buffers were too small
         if m == 0:
             return [], [], [], False
         out_rows, out_a, _, out_p, out_s = bufs
@@ -755,7 +747,7 @@ class CarrierIndex:
                 sel = out_rows[:m]
                 hot = self._hot
                 dists = haversine_rad_m(
-                    phi, lmb, cos_phi, hot[PHI].take(sel), hot[LMB].take(sel), hot[COSPHI].take(sel)
+                    entry.phi, entry.lmb, entry.cos_phi, hot[PHI].take(sel), hot[LMB].take(sel), hot[COSPHI].take(sel)
                 ).tolist()
                 flags |= kernels.FLAG_EXACT
             p_l = out_p[:m].tolist()
@@ -830,17 +822,15 @@ class CarrierIndex:
         self._span_n = 0
         self._span_gen += 1
 
-    def _pickup_entry(
-        self, lat: float, lng: float, radius_m: float, code: int
-    ) -> tuple[bool, int, int, float, float, float]:
+    def _pickup_entry(self, lat: float, lng: float, radius_m: float, code: int) -> Pickup:
         """What a single query needs of its pickup point (see ``_pickups``), computed and remembered."""
-        scan_all = _scan_all(self.resolution, radius_m)
+        scan_all = _scan_all(self.resolution, radius_m, self.params.max_disk_k)
         j0 = j1 = 0
         if not scan_all:
             j0, j1 = self._spans_of(h3_cy.latlng_to_cell(lat, lng, self.resolution), radius_m, code)
         phi = math.radians(lat)
-        entry = (scan_all, j0, j1, phi, math.radians(lng), math.cos(phi))
-        if len(self._pickups) >= PICKUPS_MAX:
+        entry = Pickup(scan_all, j0, j1, phi, math.radians(lng), math.cos(phi))
+        if len(self._pickups) >= self.params.pickups_max:
             self._pickups.clear()
         self._pickups[(lat, lng, radius_m, code)] = entry
         return entry
@@ -856,16 +846,17 @@ class CarrierIndex:
             disk = cell_disk(cell, radius_m)
             n = self._span_n
             m = len(disk.cells)
-            if n + m > SPAN_POOL_MAX:  # forget every span; the pool restarts empty
+            if n + m > self.params.span_pool_max:  # forget every span; the pool restarts empty
                 self._forget_spans()
                 n = 0
             pool = self._span_pool
             if n + m > len(pool):
-                grown = np.zeros((max(4096, 2 * (n + m)), 5))
+                grown = np.zeros((max(4096, 2 * (n + m)), SPAN_COLS))
                 grown[:n] = pool[:n]
                 pool = self._span_pool = grown
+                self._spans_args = SpanPool(pool, self._slack_m)
             table = self._ensure_csr()[0]
-            end = kernels.disk_spans(disk.cells, disk.phi, disk.lmb, disk.cos_phi, table, code, pool, n)
+            end = kernels.disk_spans(disk, table, code, pool, n)
             self._span_n = end
             span = (n, end)
             self._spans[key] = span
@@ -878,7 +869,7 @@ class CarrierIndex:
         Python touches each query only to read its fields, find its H3 cell and its (pooled) disk;
         validation, trip lengths, coverage verdicts (per fence, for all queries at once), gather,
         filters, distances and top-k selection run vectorised or in one compiled call (several threads
-        for big batches, see :data:`PARALLEL_MIN_QUERIES`).
+        for big batches, see ``params.parallel_min_queries``).
         """
         n_q = len(queries)
         if n_q == 0:
@@ -923,7 +914,8 @@ class CarrierIndex:
                 validate_query(query)  # raises the precise error of the first bad query
         res = self.resolution
         radius_l = radius.tolist()
-        if any(_scan_all(res, r) for r in set(radius_l)):
+        params = self.params
+        if any(_scan_all(res, r, params.max_disk_k) for r in set(radius_l)):
             return self._arrays_from_loop(queries, now_s)
         now = time.time() if now_s is None else now_s
         cutoff = self._cutoff(now)
@@ -935,12 +927,12 @@ class CarrierIndex:
         wd1000 = w.distance_per_km / 1000.0
         # Output slots per query: the limit plus room for near-ties (more -> the query is answered alone).
         slot = np.zeros(n_q + 1, dtype=np.int64)
-        np.cumsum(np.minimum(limit, SLOT_LIMIT) + 8, out=slot[1:])
+        np.cumsum(np.minimum(limit, params.slot_limit) + params.near_tie_slots, out=slot[1:])
         with self._lock:
             vcodes = self._vehicle_codes
             code_l = [0 if k[1] is None else vcodes.get(k[1], -1) for k in kinds]
             code = np.array(code_l, dtype=np.int64)
-            csr_data = self._ensure_csr()[1]
+            self._ensure_csr()
             for _ in range(2):  # once more if the pool started over while this batch filled it
                 gen = self._span_gen
                 span = self._spans_of
@@ -959,7 +951,7 @@ class CarrierIndex:
             # Work in H3 order: neighbouring pickups read the same buckets while they are still in cache.
             order = np.argsort(np.array(cells, dtype=np.int64), kind="stable")
             if self._n_covered > 0:
-                if len(self._covers) <= VECTOR_COVER_GROUPS:
+                if len(self._covers) <= params.vector_cover_groups:
                     table = self._coverage_table(dlat, dlng)
                 else:
                     table = np.ones((n_q, len(self._covers) + 1), dtype=bool)
@@ -969,17 +961,21 @@ class CarrierIndex:
             else:
                 table = np.ones((n_q, 1), dtype=bool)
                 use_ok = np.zeros(n_q, dtype=np.bool_)
-            threads = self._threads(n_q)
-            kernel = kernels.batch_parallel if threads > 1 else kernels.batch_serial
-            t0 = time.perf_counter()
-            offsets, sel_rows, sel_a, sel_p, sel_s, flags = kernel(
-                threads * CHUNKS_PER_THREAD, order, self._span_pool,
-                np.ascontiguousarray(spans[:, 0]), np.ascontiguousarray(spans[:, 1]), self._slack_m,
-                csr_data, self._delta, self._n_delta, self._cell, self._vcode,
-                self._hot_rows, lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, w.price,
-                trip_km, limit, table, use_ok, slot,
+            batch_queries = BatchQueries(
+                order, np.ascontiguousarray(spans[:, 0]), np.ascontiguousarray(spans[:, 1]), lat, lng, radius,
+                cutoff, kg, m3, code, by_dist, wd1000, w.price, trip_km, limit, table, use_ok, slot,
             )  # fmt: skip
-            if self.parallel is None and n_q >= PARALLEL_MIN_QUERIES:
+            threads = self._threads(n_q)
+            t0 = time.perf_counter()
+            offsets, sel_rows, sel_a, sel_p, sel_s, flags = kernels.run_batch(
+                self._spans_args,
+                self._csr_args,  # type: ignore[arg-type]
+                self._hot_args,
+                batch_queries,
+                threads=threads,
+                chunks=params.chunks_per_thread,
+            )
+            if self.parallel is None and n_q >= params.parallel_min_queries:
                 self._record_kernel_time(threads > 1, (time.perf_counter() - t0) / n_q)
             # Exact distances (NumPy's arcsin, as the oracle) and scores of every kept candidate.
             if self._exact_a:
@@ -1058,10 +1054,11 @@ class CarrierIndex:
         """How many threads a batch of ``n_q`` queries runs on: 1 below the threshold or when disabled;
         with ``parallel=None`` whichever mode has been faster per query lately (threads only pay off when
         the cores are idle: on a loaded box they wait for each other), re-trying the other mode every
-        :data:`RETRY_EVERY` big batches."""
-        if self.parallel is False or n_q < PARALLEL_MIN_QUERIES:
+        ``params.retry_every`` big batches."""
+        params = self.params
+        if self.parallel is False or n_q < params.parallel_min_queries:
             return 1
-        threads = max(1, min(numba.get_num_threads(), MAX_THREADS))
+        threads = max(1, min(numba.get_num_threads(), params.max_threads))
         if self.parallel is True or threads == 1:
             return threads
         self._big_batches += 1
@@ -1071,7 +1068,7 @@ class CarrierIndex:
         if par is None:
             return threads
         prefer_par = par < serial
-        if self._big_batches % RETRY_EVERY == 0:
+        if self._big_batches % params.retry_every == 0:
             prefer_par = not prefer_par
         return threads if prefer_par else 1
 
