@@ -67,6 +67,7 @@ SLOT_LIMIT = DEFAULT_MATCHER_PARAMS.slot_limit
 DELTA_MAX = DEFAULT_MATCHER_PARAMS.delta_max
 
 TWO_R = 2.0 * EARTH_RADIUS_M
+_new_tuple = tuple.__new__
 
 
 class CarrierIndex:
@@ -314,10 +315,11 @@ class CarrierIndex:
             ok = coverage.verdicts(dlat, dlng)
         bufs = self._bufs
         finish = self._finish
-        args = OneQuery(
+        # OneQuery(...) without the Python frame of its generated __new__ (a fifth of the boundary's cost).
+        args = _new_tuple(OneQuery, (
             radius, cutoff, query.weight_kg, query.volume_m3, code, by_dist, wd1000, w.price, trip_km, limit, ok,
             use_ok, finish,
-        )  # fmt: skip
+        ))  # fmt: skip
         while True:
             n, m, flags = kernels.match_one(buckets.spans_args, csr_args, self._rows.args, entry, args, bufs)
             if n >= 0:
