@@ -52,7 +52,10 @@ class Container:
         self.stock: StockService = build_stock_service(self.redis, on_outcome=count_stock_outcome)
         self.jobs: list[PeriodicJob] = []
         self.carriers: CarrierMatching = build_carrier_matching(
-            self.session_factory, self.redis, max_position_age_s=settings.max_position_age_s or math.inf
+            self.session_factory,
+            self.redis,
+            max_position_age_s=settings.max_position_age_s or math.inf,
+            params=settings.matcher,
         )
 
     def uow(self) -> UnitOfWork:

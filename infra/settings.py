@@ -1,6 +1,9 @@
 """Service configuration read once from the environment (prefix ``DISPATCH_``).
 
-Domain code never reads settings; the API and CLI pass the values it needs as plain parameters.
+Domain code never reads settings; the API and CLI pass the values it needs as plain parameters. The
+engines' tuning knobs are their own parameter objects (plain frozen dataclasses that validate themselves),
+set field by field as ``DISPATCH_MATCHER__MAX_DISK_K=30`` / ``DISPATCH_PICKING__TIME_LIMIT_S=2`` or
+whole as JSON (``DISPATCH_PICKING='{"dp_max_blocks": 3}'``); a nonsense value fails at start-up.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from matcher.params import MatcherParams
+from warehouse_picking.params import PickingParams
+
 DEFAULT_VAR_DIR = Path("var")
 
 
 class Settings(BaseSettings):
     """Everything an operator may tune; defaults give the embedded single-process setup."""
 
-    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore", env_nested_delimiter="__")
 
     database_url: str = f"sqlite:///{DEFAULT_VAR_DIR / 'dispatch.sqlite3'}"
     redis_url: str | None = None
@@ -31,6 +37,9 @@ class Settings(BaseSettings):
     max_position_age_s: float = 0.0
     match_fallback_steps_m: tuple[float, ...] = (3000.0, 5000.0, 8000.0, 12000.0)
     log_json: bool = True
+    # The carrier index's and the pick-route solver's tuning knobs (see matcher.params, warehouse_picking.params).
+    matcher: MatcherParams = MatcherParams()
+    picking: PickingParams = PickingParams()
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,7 @@
 
 Layout read by the kernels
     ``hot``: the index's row-major float64 matrix, one 128-byte row per carrier (``hot[row, column]``,
-    columns as in ``matcher.index``): the filter and distance columns share one cache line.
+    columns as in :mod:`matcher.layout`): the filter and distance columns share one cache line.
     CSR buckets: ``csr_data`` (one entry per (carrier, key): the carrier's columns and its row in column
     ``ROW``, grouped by key; a key is an H3 cell, or ``cell ^ vehicle_code``), and an open-addressing
     hash table of the keys (rows of (bucket key, start, end, 0)), which :func:`disk_spans` reads once
@@ -21,6 +21,13 @@ Exactness
     key, sorts them, and flags the query when a borderline candidate or a near-tie was kept. The caller
     then finishes with NumPy's ``arcsin`` on the few selected candidates (exact distances and scores), and
     for flagged queries re-checks the radius and re-sorts by (exact key, carrier id).
+
+Typed boundary
+    The entry points take their arrays and scalars positionally (what numba dispatches fastest). Python
+    calls the typed wrappers at the end of this module (:func:`match_one`, :func:`run_batch`,
+    :func:`disk_spans`, :func:`build_table`), which take the named structures of
+    :mod:`matcher.kernel_types` and unpack them into the compiled functions' parameters; the parameter
+    names equal the structures' fields, which is checked at import.
 """
 
 from __future__ import annotations
@@ -28,19 +35,56 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import inspect
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
 from geo.distance import EARTH_RADIUS_M
+from geo.h3_radius import CellDisk
+from matcher.kernel_types import (
+    BatchAnswers,
+    BatchQueries,
+    CsrBuckets,
+    FloatArray,
+    HotColumns,
+    IntArray,
+    OneQuery,
+    Pickup,
+    QueryOutputs,
+    SpanPool,
+)
+from matcher.layout import (
+    BASE,
+    COSPHI,
+    COVG,
+    CSR_COLS,
+    HOT_STRIDE,
+    KG,
+    LMB,
+    M3,
+    PHI,
+    RATE,
+    ROW,
+    S_COS,
+    S_END,
+    S_LMB,
+    S_PHI,
+    S_START,
+    SPAN_COLS,
+    STATIC,
+    T_END,
+    T_KEY,
+    T_START,
+    TABLE_COLS,
+    TS_EFF,
+)
 
 # Tolerance between libm's and NumPy's asin-based distances (their difference is a few ulp, < 1e-7 m).
 EPS_M = 1e-6
-
-PHI, LMB, COSPHI, TS_EFF, KG, M3, VEH, COVG, STATIC, RATE, BASE, ROW = range(12)
-# Columns of a span-pool row: a covering cell's centre (radians, cos of latitude) and its bucket's CSR run.
-S_PHI, S_LMB, S_COS, S_START, S_END = range(5)
 
 # Flag bits returned per query.
 FLAG_EXACT = 1  # borderline radius or near-tie kept: re-check with exact values
@@ -135,24 +179,24 @@ def _shift_of(table):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def build_table(keys, starts):  # type: ignore[no-untyped-def]
+def _build_table(keys, starts):  # type: ignore[no-untyped-def]
     """Open-addressing hash table of the CSR's buckets, rows of (key, start, end, 0): a key is never 0
     (H3 ids have the mode bits set); load factor <= 1/2. One 32-byte row answers a lookup (one cache
     miss instead of one for the table and one for the offsets)."""
     size = 8
     while size < 2 * len(keys):
         size *= 2
-    table = np.zeros((size, 4), dtype=np.int64)
+    table = np.zeros((size, TABLE_COLS), dtype=np.int64)
     shift = _shift_of(table)
     mask = np.int64(size - 1)
     for i in range(len(keys)):
         key = keys[i]
         h = np.int64((np.uint64(key) * _HASH_MUL) >> shift)
-        while table[h, 0] != 0:
+        while table[h, T_KEY] != 0:
             h = (h + 1) & mask
-        table[h, 0] = key
-        table[h, 1] = starts[i]
-        table[h, 2] = starts[i + 1]
+        table[h, T_KEY] = key
+        table[h, T_START] = starts[i]
+        table[h, T_END] = starts[i + 1]
     return table
 
 
@@ -355,94 +399,38 @@ def _select(
     return m, flags
 
 
+# fmt: off
 @njit(cache=True, nogil=True)
-def match_one(
-    pool,
-    j0,
-    j1,
-    slack_m,
-    csr_data,
-    delta,
-    n_delta,
-    cell,
-    vcode,
-    scan_all,
-    hot,
-    qphi,
-    qlmb,
-    qcos,
-    radius,
-    cutoff,
-    kg,
-    m3,
-    code,
-    by_dist,
-    wd1000,
-    price,
-    trip_km,
-    limit,
-    ok,
-    use_ok,
-    finish,
-    out_rows,
-    out_a,
-    out_key,
-    out_p,
-    out_s,
+def _match_one(
+    pool, slack_m,  # SpanPool
+    data, delta, n_delta,  # CsrBuckets
+    hot, cell, vcode,  # HotColumns
+    scan_all, j0, j1, phi, lmb, cos_phi,  # Pickup
+    radius_m, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit, ok, use_ok, finish,  # OneQuery
+    rows, a, key, p, s,  # QueryOutputs
 ):  # type: ignore[no-untyped-def]
     """One query: gather + select. ``pool[j0:j1]`` are the query's covering cells with their bucket runs
     (see :func:`disk_spans`); ``ok`` the coverage verdicts of the drop-off per group (read when ``use_ok``:
-    some carrier has a coverage); with ``finish`` (see :func:`exact_asin`) the kept candidates' ``out_a``
-    become distances and ``out_s`` scores. Answers (n, m, flags): n = -1 when the buffers are too small."""
+    some carrier has a coverage); with ``finish`` (see :func:`exact_asin`) the kept candidates' ``a``
+    become distances and ``s`` scores. Answers (n, m, flags): n = -1 when the buffers are too small."""
     n = _gather(
-        pool,
-        j0,
-        j1,
-        slack_m,
-        csr_data,
-        delta,
-        n_delta,
-        cell,
-        vcode,
-        scan_all,
-        hot,
-        qphi,
-        qlmb,
-        qcos,
-        radius,
-        cutoff,
-        kg,
-        m3,
-        code,
-        by_dist,
-        wd1000,
-        price,
-        trip_km,
-        ok,
-        use_ok,
-        out_rows,
-        out_a,
-        out_key,
-        out_p,
-        out_s,
-        0,
-        len(out_rows),
+        pool, j0, j1, slack_m, data, delta, n_delta, cell, vcode, scan_all, hot, phi, lmb, cos_phi, radius_m,
+        cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, ok, use_ok, rows, a, key, p, s, 0, len(rows),
     )
     if n < 0:
         return -1, 0, 0
-    m, flags = _select(
-        csr_data, hot, qphi, qlmb, qcos, radius, by_dist, wd1000, limit, out_rows, out_a, out_key, out_p, out_s, 0, n
-    )
+    m, flags = _select(data, hot, phi, lmb, cos_phi, radius_m, by_dist, wd1000, limit, rows, a, key, p, s, 0, n)
     if finish:
         for i in range(m):
-            d = 2.0 * EARTH_RADIUS_M * math.asin(out_a[i])  # the caller's TWO_R * np.arcsin(a), same bits
-            out_a[i] = d
-            out_s[i] = wd1000 * d + out_p[i] + out_s[i]
+            d = 2.0 * EARTH_RADIUS_M * math.asin(a[i])  # the caller's TWO_R * np.arcsin(a), same bits
+            a[i] = d
+            s[i] = wd1000 * d + p[i] + s[i]
     return n, m, flags
+# fmt: on
 
 
 @njit(cache=True, nogil=True)
-def disk_spans(d_cells, d_phi, d_lmb, d_cos, table, code, pool, at):  # type: ignore[no-untyped-def]
+def _disk_spans(d_cells, d_phi, d_lmb, d_cos, table, code, pool, at):  # type: ignore[no-untyped-def]
     """Write the covering cells (``d_*``) that have a bucket for ``code`` into ``pool`` from row ``at``, one
     row per cell: centre, and the bucket's run of CSR entries. Answers the end row. What a query would
     otherwise look up in the hash table cell by cell (a cache miss each) is then one sequential read."""
@@ -453,7 +441,7 @@ def disk_spans(d_cells, d_phi, d_lmb, d_cos, table, code, pool, at):  # type: ig
         key = d_cells[j] ^ code
         h = np.int64((np.uint64(key) * _HASH_MUL) >> shift)
         while True:  # linear probing
-            found = table[h, 0]
+            found = table[h, T_KEY]
             if found == key or found == 0:
                 break
             h = (h + 1) & mask
@@ -462,8 +450,8 @@ def disk_spans(d_cells, d_phi, d_lmb, d_cos, table, code, pool, at):  # type: ig
         pool[k, S_PHI] = d_phi[j]
         pool[k, S_LMB] = d_lmb[j]
         pool[k, S_COS] = d_cos[j]
-        pool[k, S_START] = table[h, 1]
-        pool[k, S_END] = table[h, 2]
+        pool[k, S_START] = table[h, T_START]
+        pool[k, S_END] = table[h, T_END]
         k += 1
     return k
 
@@ -474,31 +462,27 @@ def warm_up() -> None:
     (once per process)."""
     f8 = np.zeros(1)
     i8 = np.zeros(1, dtype=np.int64)
-    hot = np.zeros((1, 16))
-    hot[:, TS_EFF] = -np.inf
-    csr = hot[:, :12].copy()
+    rows = np.zeros((1, HOT_STRIDE))
+    rows[:, TS_EFF] = -np.inf
+    spans = SpanPool(np.zeros((4, SPAN_COLS)), 1.0)
+    csr = CsrBuckets(rows[:, :CSR_COLS].copy(), i8, 0)
+    hot = HotColumns(rows, i8, i8)
     ok = np.ones(1, dtype=np.bool_)
-    buf_i = np.zeros(4, dtype=np.int64)
-    bufs = (np.zeros(4), np.zeros(4), np.zeros(4), np.zeros(4))
     table = build_table(np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
-    pool = np.zeros((4, 5))
-    disk_spans(i8, f8, f8, f8, table, 0, pool, 0)
-    # fmt: off
-    match_one(
-        pool, 0, 0, 1.0, csr, i8, 0, i8, i8, False, hot, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0, False, 0.001, 0.1,
-        1.0, 5, ok, False, True, buf_i, *bufs,
-    )
+    disk_spans(CellDisk(cells=i8, phi=f8, lmb=f8, cos_phi=f8, slack_m=1.0), table, 0, spans.pool, 0)
+    pickup = Pickup(False, 0, 0, 0.0, 0.0, 1.0)
+    query = OneQuery(1.0, 0.0, 0.0, 0.0, 0, False, 0.001, 0.1, 1.0, 5, ok, False, True)
+    match_one(spans, csr, hot, pickup, query, QueryOutputs.of_size(4))
     flag = np.zeros(1, dtype=np.bool_)
     trip = np.zeros(1)
     trip_km_many(f8, f8, f8, f8, trip)
     slot = np.array([0, 13], dtype=np.int64)
-    for kernel in (batch_serial, batch_parallel):
-        kernel(
-            1, i8, pool, i8, i8, 1.0, csr, i8, 0, i8, i8, hot,
-            f8, f8, f8 + 1.0, 0.0, f8, f8, i8, flag, 0.001, 0.1, trip, i8 + 5,
-            np.ones((1, 1), dtype=np.bool_), flag, slot,
-        )
-    # fmt: on
+    batch = BatchQueries(
+        i8, i8, i8, f8, f8, f8 + 1.0, 0.0, f8, f8, i8, flag, 0.001, 0.1, trip, i8 + 5,
+        np.ones((1, 1), dtype=np.bool_), flag, slot,
+    )  # fmt: skip
+    for threads in (1, 2):
+        run_batch(spans, csr, hot, batch, threads=threads, chunks=1)
 
 
 @njit(cache=True, nogil=True)
@@ -659,17 +643,20 @@ def _batch_out(n_q, total):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def batch_serial(
-    n_chunks, order, pool, j0s, j1s, slack_m, csr_data, delta, n_delta, cell, vcode, hot,
-    lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
-    ok_table, use_ok, slot,
+def _batch_serial(
+    n_chunks,
+    pool, slack_m,  # SpanPool
+    data, delta, n_delta,  # CsrBuckets
+    hot, cell, vcode,  # HotColumns
+    order, j0s, j1s, lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
+    ok_table, use_ok, slot,  # BatchQueries
 ):  # type: ignore[no-untyped-def]
     """Every query of a batch, in ``order``, on this thread; answers (offsets, rows, sqrt of haversine
     terms, price terms, static terms) with one contiguous run per query in query order, and flags."""
     n_q = len(lat)
     o_rows, o_a, o_p, o_s, kept, flags = _batch_out(n_q, slot[n_q])
     _batch_chunk(
-        0, n_q, order, pool, j0s, j1s, slack_m, csr_data, delta, n_delta, cell, vcode, hot,
+        0, n_q, order, pool, j0s, j1s, slack_m, data, delta, n_delta, cell, vcode, hot,
         lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
         ok_table, use_ok, slot, o_rows, o_a, o_p, o_s, kept, flags,
     )
@@ -678,21 +665,71 @@ def batch_serial(
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def batch_parallel(
-    n_chunks, order, pool, j0s, j1s, slack_m, csr_data, delta, n_delta, cell, vcode, hot,
-    lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
-    ok_table, use_ok, slot,
+def _batch_parallel(
+    n_chunks,
+    pool, slack_m,  # SpanPool
+    data, delta, n_delta,  # CsrBuckets
+    hot, cell, vcode,  # HotColumns
+    order, j0s, j1s, lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
+    ok_table, use_ok, slot,  # BatchQueries
 ):  # type: ignore[no-untyped-def]
-    """:func:`batch_serial` with ``order`` split into ``n_chunks`` runs spread over numba's threads."""
+    """:func:`_batch_serial` with ``order`` split into ``n_chunks`` runs spread over numba's threads."""
     n_q = len(lat)
     o_rows, o_a, o_p, o_s, kept, flags = _batch_out(n_q, slot[n_q])
     for c in prange(n_chunks):
         _batch_chunk(
             c * n_q // n_chunks, (c + 1) * n_q // n_chunks, order, pool, j0s, j1s, slack_m,
-            csr_data, delta, n_delta, cell, vcode, hot,
+            data, delta, n_delta, cell, vcode, hot,
             lat, lng, radius, cutoff, kg, m3, code, by_dist, wd1000, price, trip_km, limit,
             ok_table, use_ok, slot, o_rows, o_a, o_p, o_s, kept, flags,
         )
     offsets, r, a, p, s = _compact(slot, o_rows, o_a, o_p, o_s, kept)
     return offsets, r, a, p, s, flags
 # fmt: on
+
+
+# ---------------------------------------------------------------------------------- typed boundary
+def _check_parameters(kernel: Any, *parts: type | str) -> None:
+    """The compiled function's parameters, in order, must be the structures' fields (a NamedTuple type)
+    and the named scalars (a str): the wrappers unpack the structures positionally."""
+    expected = [name for part in parts for name in ((part,) if isinstance(part, str) else part._fields)]  # type: ignore[attr-defined]
+    actual = list(inspect.signature(kernel.py_func).parameters)
+    if actual != expected:
+        raise TypeError(f"{kernel.py_func.__name__} takes {actual}, its typed wrapper passes {expected}")
+
+
+_check_parameters(_match_one, SpanPool, CsrBuckets, HotColumns, Pickup, OneQuery, QueryOutputs)
+for _batch_kernel in (_batch_serial, _batch_parallel):
+    _check_parameters(_batch_kernel, "n_chunks", SpanPool, CsrBuckets, HotColumns, BatchQueries)
+
+
+def match_one(
+    spans: SpanPool, csr: CsrBuckets, hot: HotColumns, pickup: Pickup, query: OneQuery, out: QueryOutputs
+) -> tuple[int, int, int]:
+    """One query (see :func:`_match_one`): its kept candidates in ``out[:m]``, best first by approximate
+    key. Answers (n, m, flags); n = -1 when ``out`` is too small (retry with bigger buffers)."""
+    answer: tuple[int, int, int] = _match_one(*spans, *csr, *hot, *pickup, *query, *out)
+    return answer
+
+
+def run_batch(
+    spans: SpanPool, csr: CsrBuckets, hot: HotColumns, queries: BatchQueries, *, threads: int, chunks: int
+) -> BatchAnswers:
+    """Every query of a batch in one compiled call: on this thread when ``threads`` is 1, else split into
+    ``threads * chunks`` runs over numba's threads."""
+    kernel: Callable[..., tuple[Any, ...]] = _batch_parallel if threads > 1 else _batch_serial
+    return BatchAnswers(*kernel(threads * chunks, *spans, *csr, *hot, *queries))
+
+
+def disk_spans(disk: CellDisk, table: IntArray, code: int, pool: FloatArray, at: int) -> int:
+    """Write the covering cells of ``disk`` that have a bucket for vehicle ``code`` (0: any) into ``pool``
+    from row ``at`` (see :func:`_disk_spans`); answers the end row. ``pool`` must have room for them all."""
+    end: int = _disk_spans(disk.cells, disk.phi, disk.lmb, disk.cos_phi, table, code, pool, at)
+    return end
+
+
+def build_table(keys: IntArray, starts: IntArray) -> IntArray:
+    """The hash table of the buckets: ``keys`` (unique, non-zero) with runs ``starts[i]..starts[i + 1]``
+    (rows of ``layout.TABLE_COLS``; see :func:`_build_table`)."""
+    table: IntArray = _build_table(keys, starts)
+    return table

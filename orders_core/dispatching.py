@@ -25,6 +25,7 @@ from matcher.fallback import match_with_fallback
 from matcher.feeds import RedisPositionFeed, RedisPositionStore
 from matcher.index import CarrierIndex
 from matcher.model import BatchResult, Candidate, CarrierProfile, MatchQuery
+from matcher.params import DEFAULT_MATCHER_PARAMS, MatcherParams
 from orders_core.carriers.model import Carrier, PositionFix
 from orders_core.carriers.repository import CarrierRepository
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -62,9 +63,10 @@ class CarrierMatching:
         redis_client: Any | None,
         *,
         max_position_age_s: float = 900.0,
+        params: MatcherParams = DEFAULT_MATCHER_PARAMS,
     ) -> None:
         self.session_factory = session_factory
-        self.index = CarrierIndex(max_position_age_s=max_position_age_s)
+        self.index = CarrierIndex(max_position_age_s=max_position_age_s, params=params)
         self.store: RedisPositionStore | None = None if redis_client is None else RedisPositionStore(redis_client)
         self.feed: RedisPositionFeed | None = None
         self.fence_events = FenceEventDetector([])
@@ -231,9 +233,10 @@ def build_carrier_matching(
     redis_client: Any | None,
     *,
     max_position_age_s: float = 900.0,
+    params: MatcherParams = DEFAULT_MATCHER_PARAMS,
 ) -> CarrierMatching:
-    """The container's factory: in-process index, fed from Redis when Redis is configured."""
-    return CarrierMatching(session_factory, redis_client, max_position_age_s=max_position_age_s)
+    """The container's factory: in-process index (tuned by ``params``), fed from Redis when Redis is configured."""
+    return CarrierMatching(session_factory, redis_client, max_position_age_s=max_position_age_s, params=params)
 
 
 def warm_carrier_index(new_uow: UnitOfWorkFactory, matching: CarrierMatching) -> int:

@@ -155,6 +155,7 @@ class _Interner:
 
 
 _shared = _Interner()
+# Defaults of the memo's limits (``PickingParams.dp_max_interned_states`` / ``dp_max_memo_entries``).
 MAX_INTERNED_STATES = 100_000
 MAX_MEMO_ENTRIES = 1_000_000  # roughly 100 MB of memoised transitions
 
@@ -169,10 +170,12 @@ def _sweep(
     constant: float,
     any_required_last: bool,
     upper_bound: float | None,
+    max_interned_states: int,
+    max_memo_entries: int,
 ) -> tuple[float, list[int]] | None:
     """The DP proper over interned states; answers (optimal cost, mode per step) or None above the bound."""
     global _shared
-    if len(_shared.states) > MAX_INTERNED_STATES or sum(map(len, _shared.memo.values())) > MAX_MEMO_ENTRIES:
+    if len(_shared.states) > max_interned_states or sum(map(len, _shared.memo.values())) > max_memo_entries:
         _shared = _Interner()
     interner = _shared
     start_id = interner.intern(start)
@@ -252,6 +255,9 @@ def rectangular_exact_order(
     pick_ids: Sequence[int],
     node_stops: dict[int, list[int]],
     upper_bound: float | None = None,
+    *,
+    max_interned_states: int = MAX_INTERNED_STATES,
+    max_memo_entries: int = MAX_MEMO_ENTRIES,
 ) -> tuple[list[int], float]:
     """Optimal visiting order (caller's stop ids) and its walk length on a rectangular layout.
 
@@ -349,7 +355,17 @@ def rectangular_exact_order(
     last_required = [int(grid[n_aisles - 1, k]) in required for k in range(rows)]
     for bound in (upper_bound, None):
         found = _sweep(
-            steps, start, required, last_required, pending_after, lb_after, constant, any_required_last, bound
+            steps,
+            start,
+            required,
+            last_required,
+            pending_after,
+            lb_after,
+            constant,
+            any_required_last,
+            bound,
+            max_interned_states,
+            max_memo_entries,
         )
         if found is not None:
             break

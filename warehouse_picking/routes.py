@@ -4,8 +4,9 @@
 position, is one stop), builds the walking-distance matrix of depot + stops from the layout's cached
 node distances, and solves:
 
-- ``held_karp``: exact dynamic programme over subsets, used for few stops (<= 9, or <= 11 without the DP);
-- ``exact_dp``: exact frontier DP for rectangular layouts with up to ``DP_MAX_BLOCKS`` blocks
+- ``held_karp``: exact dynamic programme over subsets, used for few stops (``PickingParams.held_karp_*``:
+  <= 9, or <= 11 without the DP, by default);
+- ``exact_dp``: exact frontier DP for rectangular layouts with up to ``PickingParams.dp_max_blocks`` blocks
   (Ratliff-Rosenthal generalised to several cross aisles, see ``rect_dp``); not time-limited;
 - ``exact_mip``: exact Steiner-TSP integer program on the layout graph with lazy connectivity cuts,
   used for graph layouts (and as an independent check), proven optimal when it finishes in time;
@@ -26,6 +27,7 @@ import numpy as np
 
 from foundation.errors import InvalidInput
 from warehouse_picking.layouts import Layout, SlotLocation
+from warehouse_picking.params import DEFAULT_PICKING_PARAMS, HELD_KARP_HARD_MAX_STOPS, PickingParams
 from warehouse_picking.rect_dp import rectangular_exact_order
 from warehouse_picking.solvers import (
     PickEdge,
@@ -38,10 +40,10 @@ from warehouse_picking.solvers import (
 
 RouteMethod = Literal["auto", "exact", "dp", "mip", "held_karp", "ortools", "s_shape", "largest_gap", "return"]
 METHODS: tuple[str, ...] = get_args(RouteMethod)
-HELD_KARP_MAX_STOPS = 9
-HELD_KARP_MAX_STOPS_NO_DP = 11
-#: The exact DP's state space grows steeply with the number of cross aisles; beyond this, MIP + OR-Tools.
-DP_MAX_BLOCKS = 5
+# The defaults of the knobs (see warehouse_picking.params; a call reads its own ``params``).
+HELD_KARP_MAX_STOPS = DEFAULT_PICKING_PARAMS.held_karp_max_stops
+HELD_KARP_MAX_STOPS_NO_DP = DEFAULT_PICKING_PARAMS.held_karp_max_stops_no_dp
+DP_MAX_BLOCKS = DEFAULT_PICKING_PARAMS.dp_max_blocks
 _EPS = 1e-9
 
 
@@ -120,18 +122,32 @@ def build_problem(layout: Layout, slot_ids: Sequence[str]) -> RouteProblem:
 
 
 def pick_route(
-    layout: Layout, slot_ids: Sequence[str], *, method: str = "auto", time_limit_s: float = 1.0
+    layout: Layout,
+    slot_ids: Sequence[str],
+    *,
+    method: str = "auto",
+    time_limit_s: float | None = None,
+    params: PickingParams = DEFAULT_PICKING_PARAMS,
 ) -> PickRoute:
-    """Shortest closed walk from the depot through all ``slot_ids`` (see the module doc for methods)."""
+    """Shortest closed walk from the depot through all ``slot_ids`` (see the module doc for methods);
+    ``time_limit_s`` defaults to ``params.time_limit_s``."""
     if method not in METHODS:
         raise UnsupportedMethod(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     problem = build_problem(layout, slot_ids)
-    return solve(problem, method=method, time_limit_s=time_limit_s)
+    return solve(problem, method=method, time_limit_s=time_limit_s, params=params)
 
 
-def solve(problem: RouteProblem, *, method: str = "auto", time_limit_s: float = 1.0) -> PickRoute:
+def solve(
+    problem: RouteProblem,
+    *,
+    method: str = "auto",
+    time_limit_s: float | None = None,
+    params: PickingParams = DEFAULT_PICKING_PARAMS,
+) -> PickRoute:
     """Route an already built problem (lets the benchmark time methods on the same matrix)."""
     started = time.perf_counter()
+    if time_limit_s is None:
+        time_limit_s = params.time_limit_s
     k = len(problem.stops)
     lower: float | None = None
     proven = False
@@ -141,30 +157,31 @@ def solve(problem: RouteProblem, *, method: str = "auto", time_limit_s: float = 
         name = method
     elif k <= 1:
         order, name, proven = list(range(1, k + 1)), "trivial", True
-    elif method == "held_karp" or (method == "auto" and k <= _held_karp_limit(problem.layout)):
-        if k > 16:
-            raise UnsupportedMethod(f"held_karp handles at most 16 stops, got {k}")
+    elif method == "held_karp" or (method == "auto" and k <= _held_karp_limit(problem.layout, params)):
+        if k > HELD_KARP_HARD_MAX_STOPS:
+            raise UnsupportedMethod(f"held_karp handles at most {HELD_KARP_HARD_MAX_STOPS} stops, got {k}")
         order, name, proven = held_karp(problem.matrix), "held_karp", True
     elif method == "ortools":
         order, name = ortools_route(problem.matrix, time_limit_s), "ortools_gls"
-    elif method == "dp" or (method in ("auto", "exact") and _dp_applies(problem.layout)):
+    elif method == "dp" or (method in ("auto", "exact") and _dp_applies(problem.layout, params)):
         if problem.layout.rectangular is None:
             raise UnsupportedMethod("dp needs a rectangular layout")
-        if not _dp_applies(problem.layout):
+        if not _dp_applies(problem.layout, params):
             # The frontier DP is not time-limited and grows steeply with cross aisles: refuse, do not hang.
             raise UnsupportedMethod(
-                f"dp handles rectangular layouts with at most {DP_MAX_BLOCKS} blocks, this one has "
+                f"dp handles rectangular layouts with at most {params.dp_max_blocks} blocks, this one has "
                 f"{problem.layout.rectangular.blocks} (use auto, mip or ortools)"
             )
-        order, lower = dp_order(problem)
+        order, lower = dp_order(problem, params)
         name, proven = "exact_dp", True
     else:  # MIP; if it cannot prove optimality in time, OR-Tools on what time is left
-        order_mip, lower, proven = mip_order(problem, time_limit_s * (1.0 if method in ("exact", "mip") else 0.6))
+        share = 1.0 if method in ("exact", "mip") else params.mip_time_share
+        order_mip, lower, proven = mip_order(problem, time_limit_s * share)
         if order_mip is not None:
             order, name = order_mip, "exact_mip"
         else:
             seed = _seed_order(problem)
-            left = max(0.1, time_limit_s - (time.perf_counter() - started))
+            left = max(params.min_ortools_time_s, time_limit_s - (time.perf_counter() - started))
             order, name = ortools_route(problem.matrix, left, initial=seed), "ortools_gls"
             if seed and tour_length(problem.matrix, seed) < tour_length(problem.matrix, order):
                 order = seed
@@ -184,13 +201,13 @@ def solve(problem: RouteProblem, *, method: str = "auto", time_limit_s: float = 
     )
 
 
-def _held_karp_limit(layout: Layout) -> int:
+def _held_karp_limit(layout: Layout, params: PickingParams) -> int:
     """Held-Karp is cheapest for few stops; without the DP it stays worth it a little longer (~35 ms at 11)."""
-    return HELD_KARP_MAX_STOPS if _dp_applies(layout) else HELD_KARP_MAX_STOPS_NO_DP
+    return params.held_karp_max_stops if _dp_applies(layout, params) else params.held_karp_max_stops_no_dp
 
 
-def _dp_applies(layout: Layout) -> bool:
-    return layout.rectangular is not None and layout.rectangular.blocks <= DP_MAX_BLOCKS
+def _dp_applies(layout: Layout, params: PickingParams) -> bool:
+    return layout.rectangular is not None and layout.rectangular.blocks <= params.dp_max_blocks
 
 
 def _seed_order(problem: RouteProblem) -> list[int] | None:
@@ -230,14 +247,24 @@ def _graph_stops(
     return plain, picks, node_stops, on_edge
 
 
-def dp_order(problem: RouteProblem) -> tuple[list[int], float]:
+def dp_order(problem: RouteProblem, params: PickingParams = DEFAULT_PICKING_PARAMS) -> tuple[list[int], float]:
     """Optimal order (matrix indices) and length by the rectangular frontier DP (``rect_dp``)."""
     layout = problem.layout
     plain, picks, node_stops, on_edge = _graph_stops(problem)
     plain_ids = [e for e in range(len(layout.edges)) if e not in on_edge]
     seed = _seed_order(problem)
     bound = None if seed is None else tour_length(problem.matrix, improve_tour(problem.matrix, seed))
-    return rectangular_exact_order(layout, plain, plain_ids, picks, sorted(on_edge), node_stops, upper_bound=bound)
+    return rectangular_exact_order(
+        layout,
+        plain,
+        plain_ids,
+        picks,
+        sorted(on_edge),
+        node_stops,
+        upper_bound=bound,
+        max_interned_states=params.dp_max_interned_states,
+        max_memo_entries=params.dp_max_memo_entries,
+    )
 
 
 def mip_order(problem: RouteProblem, time_limit_s: float) -> tuple[list[int] | None, float, bool]:

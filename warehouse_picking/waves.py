@@ -16,6 +16,7 @@ import numpy as np
 
 from foundation.errors import InvalidInput
 from warehouse_picking.layouts import Layout
+from warehouse_picking.params import DEFAULT_PICKING_PARAMS, PickingParams
 from warehouse_picking.routes import PickRoute, RouteProblem, build_problem, solve
 from warehouse_picking.solvers import held_karp, tour_length, two_opt
 
@@ -122,10 +123,16 @@ def batch_orders(
     orders: Mapping[str, Sequence[PickItem]],
     cart: CartLimits,
     *,
-    time_limit_s: float = 0.5,
-    neighbours: int = 25,
+    time_limit_s: float | None = None,
+    neighbours: int | None = None,
+    params: PickingParams = DEFAULT_PICKING_PARAMS,
 ) -> list[Batch]:
-    """Group orders into cart-sized batches with a short total walk; each batch comes with its route."""
+    """Group orders into cart-sized batches with a short total walk; each batch comes with its route.
+    ``time_limit_s`` (per batch's route) and ``neighbours`` default to ``params``' wave values."""
+    if time_limit_s is None:
+        time_limit_s = params.wave_time_limit_s
+    if neighbours is None:
+        neighbours = params.wave_neighbours
     order_ids = list(orders)
     loads = {o: _load(orders[o]) for o in order_ids}
     too_big = [o for o in order_ids if not loads[o].fits(cart)]
@@ -146,7 +153,7 @@ def batch_orders(
     for group in groups:
         items = [item for o in group for item in orders[o]]
         problem = build_problem(layout, [item.slot_id for item in items])
-        route = solve(problem, time_limit_s=time_limit_s)
+        route = solve(problem, time_limit_s=time_limit_s, params=params)
         batches.append(Batch(order_ids=list(group), items=items, route=route, problem=problem))
     return batches
 
@@ -212,10 +219,16 @@ def merge_by_savings(
 
 
 def one_order_at_a_time_m(
-    layout: Layout, orders: Mapping[str, Sequence[PickItem]], *, time_limit_s: float = 0.5
+    layout: Layout,
+    orders: Mapping[str, Sequence[PickItem]],
+    *,
+    time_limit_s: float | None = None,
+    params: PickingParams = DEFAULT_PICKING_PARAMS,
 ) -> float:
     """Baseline: total walk when every order is picked on its own trip (each routed like a batch)."""
+    limit_s = params.wave_time_limit_s if time_limit_s is None else time_limit_s
     total = 0.0
     for items in orders.values():
-        total += solve(build_problem(layout, [i.slot_id for i in items]), time_limit_s=time_limit_s).distance_m
+        problem = build_problem(layout, [i.slot_id for i in items])
+        total += solve(problem, time_limit_s=limit_s, params=params).distance_m
     return total

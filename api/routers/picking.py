@@ -62,7 +62,12 @@ def plan_pick_route(
 ) -> PickRouteOut:
     """Shortest closed walk from the depot through the slots (exact where affordable)."""
     route = picking.plan_pick_route(
-        container.uow, warehouse_id, body.slots, method=body.method, time_limit_s=body.time_limit_s
+        container.uow,
+        warehouse_id,
+        body.slots,
+        method=body.method,
+        time_limit_s=body.time_limit_s,
+        params=container.settings.picking,
     )
     return PickRouteOut(
         sequence=route.sequence,
@@ -112,7 +117,7 @@ def post_wave(
         actor=principal.actor,
         time_limit_s=body.time_limit_s,
     )
-    result = picking.create_wave(container.uow, command)
+    result = picking.create_wave(container.uow, command, params=container.settings.picking)
     tasks = [_task_out(t) for t in result.tasks]
     return WaveOut(tasks=tasks, orders=result.orders, distance_m=round(sum(t.distance_m for t in tasks), 6))
 

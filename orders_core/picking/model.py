@@ -49,7 +49,7 @@ class CreateWave:
     max_weight_kg: float
     max_volume_m3: float
     actor: str
-    time_limit_s: float = 0.5  # routing time limit per task
+    time_limit_s: float | None = None  # routing time limit per task; None: the picking params' wave_time_limit_s
 
 
 @dataclass(frozen=True)

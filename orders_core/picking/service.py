@@ -27,6 +27,7 @@ from orders_core.stock.model import ReservationLine
 from orders_core.stock.service import StockService
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from warehouse_picking.layouts import Layout, UnknownSlots, parse_layout
+from warehouse_picking.params import DEFAULT_PICKING_PARAMS, PickingParams
 from warehouse_picking.routes import PickRoute, pick_route
 from warehouse_picking.waves import Batch, CartLimits, PickItem, batch_orders
 
@@ -89,7 +90,8 @@ def plan_pick_route(
     slot_ids: Sequence[str],
     *,
     method: str = "auto",
-    time_limit_s: float = 1.0,
+    time_limit_s: float | None = None,
+    params: PickingParams = DEFAULT_PICKING_PARAMS,
 ) -> PickRoute:
     """Shortest closed walk from the warehouse's depot through the slots (exact where affordable).
 
@@ -97,7 +99,7 @@ def plan_pick_route(
     """
     with new_uow() as uow:
         layout = load_layout(uow, warehouse_id)
-    return pick_route(layout, slot_ids, method=method, time_limit_s=time_limit_s)
+    return pick_route(layout, slot_ids, method=method, time_limit_s=time_limit_s, params=params)
 
 
 def assign_sku_slot(new_uow: UnitOfWorkFactory, warehouse_id: str, sku: str, slot_id: str) -> None:
@@ -129,16 +131,29 @@ class WaveResult:
     orders: int
 
 
-def create_wave(new_uow: UnitOfWorkFactory, command: CreateWave) -> WaveResult:
-    """Batch the warehouse's allocated orders into pick tasks and move those orders to ``picking``."""
+def create_wave(
+    new_uow: UnitOfWorkFactory, command: CreateWave, params: PickingParams = DEFAULT_PICKING_PARAMS
+) -> WaveResult:
+    """Batch the warehouse's allocated orders into pick tasks and move those orders to ``picking``;
+    ``params`` tunes the route solver (the command's per-task ``time_limit_s`` wins when given)."""
     cart = CartLimits(command.max_items, command.max_weight_kg, command.max_volume_m3)
     with new_uow() as uow:
-        result = _build_wave(uow, command.warehouse_id, cart, actor=command.actor, time_limit_s=command.time_limit_s)
+        result = _build_wave(
+            uow, command.warehouse_id, cart, actor=command.actor, time_limit_s=command.time_limit_s, params=params
+        )
         uow.commit()
     return result
 
 
-def _build_wave(uow: UnitOfWork, warehouse_id: str, cart: CartLimits, *, actor: str, time_limit_s: float) -> WaveResult:
+def _build_wave(
+    uow: UnitOfWork,
+    warehouse_id: str,
+    cart: CartLimits,
+    *,
+    actor: str,
+    time_limit_s: float | None,
+    params: PickingParams,
+) -> WaveResult:
     """``create_wave`` inside ``uow``: tasks written, orders advanced, nothing committed."""
     layout = load_layout(uow, warehouse_id)
     orders_repo = OrderRepository(uow.session)
@@ -173,7 +188,7 @@ def _build_wave(uow: UnitOfWork, warehouse_id: str, cart: CartLimits, *, actor: 
                 unit_volume_m3=0.0 if sku is None else float(sku.volume_m3),
             )
         )
-    batches = batch_orders(layout, orders, cart, time_limit_s=time_limit_s)
+    batches = batch_orders(layout, orders, cart, time_limit_s=time_limit_s, params=params)
     tasks: list[PickTask] = []
     for batch in batches:
         task_id = "pt_" + secrets.token_hex(8)

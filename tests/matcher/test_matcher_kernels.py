@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from matcher import index as index_module
 from matcher import kernels
 from matcher.bruteforce import BruteForceMatcher
 from matcher.index import DELTA_MAX, CarrierIndex
 from matcher.model import CarrierProfile, MatchQuery
+from matcher.params import DEFAULT_MATCHER_PARAMS, MatcherParams
 from matcher.simulation import coverage_polygons
 
 NOW = 2_000_000.0
@@ -70,9 +70,11 @@ def _check(index: CarrierIndex, profiles: dict[str, CarrierProfile], queries: li
         assert [(c.carrier_id, c.distance_m, c.score) for c in batch] == expected
 
 
-def _placed_fleet(rng: np.random.Generator, n: int) -> tuple[CarrierIndex, dict[str, CarrierProfile]]:
+def _placed_fleet(
+    rng: np.random.Generator, n: int, params: MatcherParams = DEFAULT_MATCHER_PARAMS
+) -> tuple[CarrierIndex, dict[str, CarrierProfile]]:
     """An index of ``n`` random carriers around CENTRE, each with a fix of the last 15 minutes."""
-    index = CarrierIndex(max_position_age_s=600.0)
+    index = CarrierIndex(max_position_age_s=600.0, params=params)
     profiles = {f"c{i}": _profile(rng, f"c{i}") for i in range(n)}
     for p in profiles.values():
         index.upsert_carrier(p)
@@ -98,13 +100,12 @@ def test_both_ways_of_finishing_a_single_query_agree_with_the_oracle(finish_in_k
 
 
 @pytest.mark.parametrize("pool_max", [60, 800])
-def test_span_pool_starting_over_mid_batch_stays_exact(monkeypatch: pytest.MonkeyPatch, pool_max: int) -> None:
+def test_span_pool_starting_over_mid_batch_stays_exact(pool_max: int) -> None:
     """The pooled bucket runs start over when full; a batch that fills it (60 rows: less than one batch
     needs, so it is answered query by query; 800: the second batch starts it over midway and is redone)
     and the single queries' remembered pickups must never read runs of an earlier fill."""
-    monkeypatch.setattr(index_module, "SPAN_POOL_MAX", pool_max)
     rng = np.random.default_rng(21)
-    index, profiles = _placed_fleet(rng, 500)
+    index, profiles = _placed_fleet(rng, 500, MatcherParams(span_pool_max=pool_max))
     _check(index, profiles, _queries(rng, 40))
     generation = index._span_gen
     _check(index, profiles, _queries(rng, 40))
