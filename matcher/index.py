@@ -236,10 +236,12 @@ class CarrierIndex:
         initial_capacity: int = 1024,
         parallel: bool | None = None,
     ) -> None:
-        kernels.warm_up()
-        self._exact_a = kernels.exact_a()  # compiled haversine term == NumPy's here (checked once)
-        # ...and compiled asin == NumPy's arcsin: a single query's distances are finished in the kernel.
-        self._finish = self._exact_a and kernels.exact_asin()
+        # Kernels compile (or load from numba's disk cache) on the first query, or earlier through
+        # warm_up() (the service calls it from a background thread so that it answers while they compile).
+        self._warm = False
+        self._warm_lock = threading.Lock()
+        self._exact_a = False
+        self._finish = False
         # Batches on several threads: None = above PARALLEL_MIN_QUERIES queries, False = never.
         self.parallel = parallel
         self.weights = weights or ScoreWeights()
@@ -300,6 +302,17 @@ class CarrierIndex:
         # week), boundary polygon tests included; cleared with _ok_cache.
         self._dropoffs: dict[tuple[float, float], npt.NDArray[np.bool_]] = {}
         self._cover_res: tuple[int, ...] = ()
+
+    def warm_up(self) -> None:
+        """Compile the kernels and check them against NumPy (once per process; then a flag test per query)."""
+        with self._warm_lock:
+            if self._warm:
+                return
+            kernels.warm_up()
+            self._exact_a = kernels.exact_a()  # compiled haversine term == NumPy's here (checked once)
+            # ...and compiled asin == NumPy's arcsin: a single query's distances are finished in the kernel.
+            self._finish = self._exact_a and kernels.exact_asin()
+            self._warm = True
 
     # ----------------------------------------------------------------------------------------- sizes
     def __len__(self) -> int:
@@ -701,6 +714,8 @@ class CarrierIndex:
 
         The common path of a single query: attributes read once into locals, no per-call allocation but
         the answer's lists (this Python around the kernel is most of a query's time)."""
+        if not self._warm:
+            self.warm_up()
         code = 0
         vehicle = query.vehicle_type
         if vehicle is not None:
@@ -880,6 +895,8 @@ class CarrierIndex:
         filters, distances and top-k selection run vectorised or in one compiled call (several threads
         for big batches, see :data:`PARALLEL_MIN_QUERIES`).
         """
+        if not self._warm:
+            self.warm_up()
         n_q = len(queries)
         if n_q == 0:
             return BatchMatches.empty(0)
