@@ -94,7 +94,8 @@ def serve(
         from api.demo import load_demo_data
 
         summary = load_demo_data(container)
-        structlog.get_logger("api.demo").info("demo_data_loaded", **summary.counts)
+        counts = {kind.replace(" ", "_"): n for kind, n in summary.counts.items()}
+        structlog.get_logger("api.demo").info("demo_data_loaded", **counts)
 
     class _Server(uvicorn.Server):
         """uvicorn, printing the banner once the socket is bound (so nothing of start-up comes after it)."""
