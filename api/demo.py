@@ -31,6 +31,7 @@ from orders_core.carriers.service import record_positions, save_carrier
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.master_data.service import put_customer, put_sku, put_warehouse
+from orders_core.picking.repository import PickingRepository
 from orders_core.picking.service import assign_sku_slot
 from orders_core.stock.model import StockLevelNotFound
 from orders_core.unit_of_work import UnitOfWork
@@ -153,6 +154,11 @@ class DemoWriter:
             self.container.stock.set_on_hand(uow, warehouse_id, sku, data.on_hand)
 
         self._run(what, "stock levels", write)
+
+    def slotted(self, warehouse_id: str, skus: list[str]) -> dict[str, str]:
+        """The SKUs of a warehouse that already have a pick slot, with it (GET .../slots/{sku}), in one read."""
+        with self.container.uow() as uow:
+            return PickingRepository(uow.session).sku_slots(warehouse_id, skus)
 
     def slot(self, warehouse_id: str, sku: str, body: dict[str, Any]) -> None:
         """PUT /v1/warehouses/{warehouse_id}/slots/{sku}."""
@@ -281,12 +287,15 @@ def load_demo_data(container: Container) -> DemoSummary:
         )
     stocked = writer.stocked([(warehouse_id, sku) for warehouse_id in WAREHOUSES for sku in skus])
     for warehouse_id in WAREHOUSES:
+        slotted = writer.slotted(warehouse_id, skus)
         for index, sku in enumerate(skus):
             on_hand = rng.randint(0, 400)
             if (warehouse_id, sku) not in stocked:  # a restart keeps the counts orders have changed
                 writer.stock(warehouse_id, sku, {"on_hand": on_hand})
             aisle, position = index % 10 + 1, index // 10 * 4 + 2
-            writer.slot(warehouse_id, sku, {"slot": f"A{aisle:02d}-L-{position:03d}"})
+            slot = f"A{aisle:02d}-L-{position:03d}"
+            if slotted.get(sku) != slot:  # a restart rewrites only what differs
+                writer.slot(warehouse_id, sku, {"slot": slot})
     for i in range(20):
         lat, lng = _offset(*HANGZHOU, rng.uniform(-15_000, 15_000), rng.uniform(-15_000, 15_000))
         writer.customer(

@@ -60,6 +60,7 @@ def test_demo_data_loads_idempotently_and_serves_orders_matches_and_pick_routes(
 
     second = load_demo_data(container)
     assert "stock levels" not in second.counts  # existing stock is never overwritten
+    assert "slots" not in second.counts and second.counts["carriers"] == 40  # unchanged slots are not rewritten
     assert client.get("/v1/warehouses/WH-YUHANG/stock/SKU-0007", headers=ADMIN).json() == levels_before
     carrier_after = client.get("/v1/carriers/CAR-007", headers=ADMIN).json()
     assert {k: v for k, v in carrier_after.items() if k != "position"} == {
