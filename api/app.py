@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
@@ -16,10 +17,16 @@ from api.routers import all_routers
 from infra.settings import Settings, get_settings
 
 
-def create_app(settings: Settings | None = None, *, on_started: list | None = None) -> FastAPI:
-    """Build the app; the container (stores, indexes) is created and migrated at startup."""
+def create_app(
+    settings: Settings | None = None, *, on_started: list[Callable[[Container], object]] | None = None
+) -> FastAPI:
+    """Build the app; the container (stores, indexes) is created and migrated at startup.
+
+    ``on_started`` callbacks run once the container is up, before the first request is served (the CLI
+    loads the demo data there).
+    """
     settings = settings or get_settings()
-    configure_logging(json_logs=settings.log_json)
+    configure_logging(settings.log_format, log_json=settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -28,6 +35,9 @@ def create_app(settings: Settings | None = None, *, on_started: list | None = No
         app.state.container = container
         for callback in on_started or []:
             callback(container)
+        # The matcher's compiled kernels load (or, on a first run, compile: a minute) while the service
+        # already answers; a match that arrives meanwhile waits for them, so its answer is the same.
+        threading.Thread(target=container.carriers.index.warm_up, name="matcher-warm-up", daemon=True).start()
         try:
             yield
         finally:

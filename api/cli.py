@@ -4,12 +4,39 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    from typer import _click
+
+BENCHMARKS = ("match", "pick", "pipeline")
+
+
+class _BenchGroup(TyperGroup):
+    """``dispatch bench <name>``: a benchmark's module is imported when its command is asked for.
+
+    They import the engines, SciPy and numba, seconds that ``dispatch serve`` must not pay; their
+    options and help are each module's own ``command``, as before.
+    """
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return [*BENCHMARKS, *(name for name in super().list_commands(ctx) if name not in BENCHMARKS)]
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        if cmd_name in BENCHMARKS and cmd_name not in self.commands:
+            single = typer.Typer()
+            single.command(cmd_name)(importlib.import_module(f"benchmarks.{cmd_name}").command)
+            self.add_command(typer.main.get_command(single), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 app = typer.Typer(help="Geospatial dispatch and order-pipeline service.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks against named baselines, measured in the same run.", no_args_is_help=True)
+bench_app = typer.Typer(
+    cls=_BenchGroup, help="Benchmarks against named baselines, measured in the same run.", no_args_is_help=True
+)
 token_app = typer.Typer(help="Bearer tokens by role (stored hashed).", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock-lock store maintenance.", no_args_is_help=True)
 orders_app = typer.Typer(help="Order maintenance jobs.", no_args_is_help=True)
@@ -18,9 +45,22 @@ app.add_typer(token_app, name="token")
 app.add_typer(stock_app, name="stock")
 app.add_typer(orders_app, name="orders")
 
-BENCHMARKS = ("match", "pick", "pipeline")
-for _name in BENCHMARKS:
-    bench_app.command(_name)(importlib.import_module(f"benchmarks.{_name}").command)
+
+def _banner(url: str, admin_token: str, token_source: str, database: str, redis_url: str | None) -> str:
+    """The block ``dispatch serve`` prints last: what it serves from, then the URL and the admin token."""
+    rule = "-" * 78
+    stores = f"Redis {redis_url}" if redis_url else "in-process stock locks and positions"
+    return "\n".join(
+        [
+            rule,
+            f"  store        {database}, {stores}",
+            f"  try          curl -H 'Authorization: Bearer {admin_token}' {url}/v1/warehouses",
+            "",
+            f"  serving      {url}   (API docs: {url}/docs; Ctrl-C stops)",
+            f"  admin token  {admin_token}   ({token_source})",
+            rule,
+        ]
+    )
 
 
 @app.command()
@@ -29,29 +69,52 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     no_demo: Annotated[bool, typer.Option("--no-demo", help="Do not load the demo data set.")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="console, json or auto (console on a terminal); default DISPATCH_LOG_FORMAT or auto."),
+    ] = None,
 ) -> None:
     """Serve the API (embedded SQLite + in-process stores unless DISPATCH_* says otherwise)."""
+    import structlog
     import uvicorn
 
     from api.app import create_app
     from api.container import Container
-    from api.demo import load_demo_data
     from infra.settings import get_settings
 
     settings = get_settings()
+    if log_format is not None:
+        settings = settings.model_copy(update={"log_format": log_format, "log_json": None})
+    started: list[Container] = []
 
-    def announce(container: Container) -> None:
-        if not no_demo:
-            summary = load_demo_data(web_app, container.admin_token)
-            typer.echo(f"demo data: {summary}", err=True)
-        typer.echo(f"dispatch serving on http://{host}:{port}  (docs: http://{host}:{port}/docs)", err=True)
-        typer.echo(f"database: {container.engine.url.render_as_string(hide_password=True)}", err=True)
-        typer.echo(f"redis: {settings.redis_url or 'in-process stores'}", err=True)
-        source = "generated for this run" if container.admin_token_generated else "from DISPATCH_ADMIN_TOKEN"
-        typer.echo(f"admin token ({source}): {container.admin_token}", err=True)
+    def load_demo(container: Container) -> None:
+        started.append(container)
+        if no_demo:
+            return
+        from api.demo import load_demo_data
 
-    web_app = create_app(settings, on_started=[announce])
-    uvicorn.run(web_app, host=host, port=port, log_level=log_level)
+        summary = load_demo_data(container)
+        counts = {kind.replace(" ", "_"): n for kind, n in summary.counts.items()}
+        structlog.get_logger("api.demo").info("demo_data_loaded", **counts)
+
+    class _Server(uvicorn.Server):
+        """uvicorn, printing the banner once the socket is bound (so nothing of start-up comes after it)."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and started:
+                container = started[0]
+                source = (
+                    "generated for this run; set DISPATCH_ADMIN_TOKEN to keep one"
+                    if container.admin_token_generated
+                    else "from DISPATCH_ADMIN_TOKEN"
+                )
+                database = container.engine.url.render_as_string(hide_password=True)
+                url = f"http://{host}:{port}"
+                typer.echo(_banner(url, container.admin_token, source, database, settings.redis_url), err=True)
+
+    web_app = create_app(settings, on_started=[load_demo])
+    _Server(uvicorn.Config(web_app, host=host, port=port, log_level=log_level)).run()
 
 
 @app.command()
@@ -150,15 +213,13 @@ def release_expired() -> None:
 @app.command("demo")
 def demo() -> None:
     """Load the demo data set into the configured store (idempotent)."""
-    from fastapi.testclient import TestClient
-
-    from api.app import create_app
     from api.demo import load_demo_data
-    from infra.settings import get_settings
 
-    web_app = create_app(get_settings())
-    with TestClient(web_app):
-        typer.echo(load_demo_data(web_app, web_app.state.container.admin_token))
+    container = _container()
+    try:
+        typer.echo(load_demo_data(container))
+    finally:
+        container.close()
 
 
 def main() -> None:

@@ -1,11 +1,14 @@
-"""Structured JSON logs with a request id, and request-latency metrics, as one middleware."""
+"""Logs with a request id (readable lines on a terminal, JSON lines elsewhere) and request-latency
+metrics, as one middleware."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, Literal, TextIO
 
 import structlog
 from fastapi import FastAPI, Request, Response
@@ -13,24 +16,81 @@ from fastapi import FastAPI, Request, Response
 from api.metrics import REQUEST_LATENCY
 
 REQUEST_ID_HEADER = "X-Request-ID"
+LogFormat = Literal["console", "json"]
 
 
-def configure_logging(json_logs: bool = True, level: int = logging.INFO) -> None:
-    """Route structlog and stdlib logging through one renderer (JSON lines in production)."""
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
-    )
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at the time of writing (test runners and the CLI swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def resolve_log_format(
+    log_format: str = "auto", *, log_json: bool | None = None, stream: TextIO | None = None
+) -> LogFormat:
+    """``console`` or ``json``: as asked, else as the older ``log_json`` switch says, else console on a terminal."""
+    if log_format == "console":
+        return "console"
+    if log_format == "json":
+        return "json"
+    if log_format != "auto":
+        raise ValueError(f"log format must be auto, console or json, got {log_format!r}")
+    if log_json is not None:
+        return "json" if log_json else "console"
+    isatty = getattr(stream if stream is not None else sys.stderr, "isatty", None)
+    return "console" if isatty is not None and isatty() else "json"
+
+
+def _request_line(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Console only: a request reads ``PUT /v1/skus/SKU-1 201 3.2 ms`` (the request id stays as a field)."""
+    if event.get("event") == "request" and "path" in event:
+        method, path = event.pop("method", "?"), event.pop("path")
+        status, duration_ms = event.pop("status", "?"), event.pop("duration_ms", "?")
+        event["event"] = f"{method} {path} {status} {duration_ms} ms"
+    return event
+
+
+def configure_logging(
+    log_format: str = "auto", level: int = logging.INFO, *, log_json: bool | None = None, stream: TextIO | None = None
+) -> LogFormat:
+    """Route structlog to stderr (or ``stream``) through one renderer; answers the format chosen.
+
+    ``console``: one short, readable line per event (colours on a terminal); ``json``: one JSON object per
+    line for log collectors. ``auto`` picks console when the stream is a terminal (see :func:`resolve_log_format`).
+    """
+    chosen = resolve_log_format(log_format, log_json=log_json, stream=stream)
+    out: Any = stream if stream is not None else _CurrentStderr()
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+    ]
+    processors: list[structlog.types.Processor]
+    if chosen == "json":
+        processors = [
+            *shared,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
-            renderer,
-        ],
+            structlog.processors.JSONRenderer(),
+        ]
+    else:
+        colors = bool(getattr(stream if stream is not None else sys.stderr, "isatty", lambda: False)())
+        processors = [
+            *shared,
+            structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=False),
+            _request_line,
+            structlog.dev.ConsoleRenderer(colors=colors, pad_event_to=0),
+        ]
+    structlog.configure(
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=True,
     )
+    return chosen
 
 
 def install_request_middleware(app: FastAPI) -> None:

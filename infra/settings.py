@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,7 +37,11 @@ class Settings(BaseSettings):
     # 0 = positions never expire (the contract's default semantics); production sets e.g. 900.
     max_position_age_s: float = 0.0
     match_fallback_steps_m: tuple[float, ...] = (3000.0, 5000.0, 8000.0, 12000.0)
-    log_json: bool = True
+    # Logs: "console" (one readable line per request), "json" (one JSON object per line), or "auto":
+    # console when stderr is a terminal, JSON when it is not (a file, a pipe, a log collector).
+    log_format: Literal["auto", "console", "json"] = "auto"
+    # The older switch, still honoured when log_format is "auto": True = json, False = console.
+    log_json: bool | None = None
     # The carrier index's and the pick-route solver's tuning knobs (see matcher.params, warehouse_picking.params).
     matcher: MatcherParams = MatcherParams()
     picking: PickingParams = PickingParams()

@@ -89,10 +89,12 @@ class CarrierIndex:
         if resolution is not None and resolution != params.resolution:
             params = replace(params, resolution=resolution)
         self.params = params
-        kernels.warm_up()
-        self._exact_a = kernels.exact_a()  # compiled haversine term == NumPy's here (checked once)
-        # ...and compiled asin == NumPy's arcsin: a single query's distances are finished in the kernel.
-        self._finish = self._exact_a and kernels.exact_asin()
+        # Kernels compile (or load from numba's disk cache) on the first query, or earlier through
+        # warm_up() (the service calls it from a background thread so that it answers while they compile).
+        self._warm = False
+        self._warm_lock = threading.Lock()
+        self._exact_a = False
+        self._finish = False
         self.weights = weights or ScoreWeights()
         self.max_position_age_s = float(max_position_age_s)
         self.resolution = params.resolution
@@ -128,6 +130,17 @@ class CarrierIndex:
     @property
     def _ids(self) -> list[str | None]:
         return self._rows.ids
+
+    def warm_up(self) -> None:
+        """Compile the kernels and check them against NumPy (once per process; then a flag test per query)."""
+        with self._warm_lock:
+            if self._warm:
+                return
+            kernels.warm_up()
+            self._exact_a = kernels.exact_a()  # compiled haversine term == NumPy's here (checked once)
+            # ...and compiled asin == NumPy's arcsin: a single query's distances are finished in the kernel.
+            self._finish = self._exact_a and kernels.exact_asin()
+            self._warm = True
 
     def __len__(self) -> int:
         with self._lock:
@@ -285,6 +298,8 @@ class CarrierIndex:
 
         The common path of a single query: attributes read once into locals, no per-call allocation but
         the answer's lists (this Python around the kernel is most of a query's time)."""
+        if not self._warm:
+            self.warm_up()
         code = 0
         vehicle = query.vehicle_type
         if vehicle is not None:
@@ -417,6 +432,8 @@ class CarrierIndex:
         filters, distances and top-k selection run vectorised or in one compiled call (several threads
         for big batches, see ``params.parallel_min_queries``).
         """
+        if not self._warm:
+            self.warm_up()
         n_q = len(queries)
         if n_q == 0:
             return BatchMatches.empty(0)
