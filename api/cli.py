@@ -130,10 +130,15 @@ def migrate() -> None:
 
 
 def _container():  # type: ignore[no-untyped-def]
+    """A started container for a maintenance command; its logs go to stderr, so stdout carries only the
+    command's answer (``TOKEN=$(dispatch token create ...)`` captures the token and nothing else)."""
     from api.container import Container
+    from api.observability import configure_logging
     from infra.settings import get_settings
 
-    container = Container(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_format, log_json=settings.log_json)
+    container = Container(settings)
     container.start()
     return container
 

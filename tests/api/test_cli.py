@@ -85,3 +85,27 @@ def test_a_first_serve_loads_the_demo_quietly_and_ends_with_the_url_and_the_admi
     assert not any("Warning" in line for line in lines), lines  # no httpx/testclient deprecation warning
     assert sum("demo_data_loaded" in line for line in lines) == 1  # one summary line, not one per resource
     assert not any('"event": "request"' in line or "PUT /v1/" in line for line in lines)
+
+
+def test_token_commands_print_only_their_answer_on_stdout_and_revoke_once(tmp_path: Path) -> None:
+    env = _env(DISPATCH_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}", DISPATCH_LOG_FORMAT="json")
+
+    def dispatch(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from api.cli import main; main()", *args],
+            cwd=REPO, capture_output=True, text=True, env=env,
+        )  # fmt: skip
+
+    created = dispatch("token", "create", "--role", "dispatcher", "--label", "desk")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("dsp_") and len(created.stdout.split()) == 1  # the token, nothing else
+    assert "container_started" in created.stderr  # the logs went to stderr
+    listed = dispatch("token", "list").stdout.split()
+    token_id, role, _subject, state, label = listed
+    assert (role, state, label) == ("dispatcher", "live", "desk")
+    assert dispatch("token", "revoke", token_id).returncode == 0
+    again = dispatch("token", "revoke", token_id)
+    assert again.returncode == 1 and f"no live token {token_id}" in again.stderr
+    assert dispatch("token", "list").stdout.split()[3] == "revoked"
+    refused = dispatch("token", "create", "--role", "bogus")
+    assert refused.returncode == 2 and "unknown role 'bogus'" in refused.stderr
