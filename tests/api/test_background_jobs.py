@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from infra.settings import Settings
 
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN
 
 
 def test_unpaid_prepaid_order_is_cancelled_and_released_by_the_background_job(database_url: str) -> None:
