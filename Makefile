@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PYTEST_ARGS ?=
+# One worker per core (at most 4: each starts its own PostgreSQL and Redis); worksteal evens out the slow tests.
+PYTEST_ARGS ?= -n auto --maxprocesses=4 --dist worksteal
 
-.PHONY: run test lint format bench system-deps install clean
+.PHONY: run test lint kernels format bench system-deps install clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -33,8 +34,13 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: system-deps install lint ## everything: lint, types, the whole suite against throwaway PostGIS and Redis
+# lint runs beside the matcher's first numba compile (a minute of one core on a fresh clone, cached on disk after).
+test: system-deps install ## everything: lint, types, the whole suite against throwaway PostGIS and Redis
+	$(MAKE) --no-print-directory -j2 lint kernels
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+kernels: install ## compile the matcher's numba kernels into their on-disk cache
+	$(BIN)/python -c 'from matcher import kernels; kernels.warm_up()'
 
 bench: install system-deps ## every benchmark, human-readable
 	$(BIN)/dispatch bench match

@@ -53,14 +53,28 @@ def _run_as_postgres_prefix() -> list[str]:
     return ["runuser", "-u", "postgres", "--"]
 
 
-def _wait_for_port(port: int, timeout_s: float, what: str, log: Path | None = None) -> None:
+def _wait_for_port(
+    port: int, timeout_s: float, what: str, log: Path | None = None, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            # Exited: most likely another process took the port between free_port() and the bind.
+            detail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+            raise _ServerExited(f"{what} exited with status {process.returncode} on port {port}\n{detail}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return
         time.sleep(0.05)
     detail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
     raise ThrowawayServerError(f"{what} did not start on port {port} within {timeout_s}s\n{detail}")
+
+
+class _ServerExited(ThrowawayServerError):
+    """The server process ended before it listened; starting again on another port may work."""
+
+
+#: Attempts at starting a server, each on a new free port (parallel test workers may race for one).
+START_ATTEMPTS = 3
 
 
 @contextlib.contextmanager
@@ -75,7 +89,6 @@ def throwaway_postgres(database: str = "dispatch") -> Iterator[str]:
     log = root / "postgres.log"
     if prefix:
         shutil.chown(root, user="postgres", group="postgres")
-    port = free_port()
     process: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run(
@@ -96,34 +109,42 @@ def throwaway_postgres(database: str = "dispatch") -> Iterator[str]:
             check=True,
             capture_output=True,
         )
-        with open(log, "wb") as log_file:
-            process = subprocess.Popen(
-                [
-                    *prefix,
-                    str(bin_dir / "postgres"),
-                    "-D",
-                    str(data_dir),
-                    "-p",
-                    str(port),
-                    "-c",
-                    "listen_addresses=127.0.0.1",
-                    "-c",
-                    f"unix_socket_directories={root}",
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "max_connections=200",
-                    "-c",
-                    "shared_buffers=256MB",
-                ],
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        _wait_for_port(port, 30, "PostgreSQL", log)
+        for attempt in range(START_ATTEMPTS):
+            port = free_port()
+            with open(log, "wb") as log_file:
+                process = subprocess.Popen(
+                    [
+                        *prefix,
+                        str(bin_dir / "postgres"),
+                        "-D",
+                        str(data_dir),
+                        "-p",
+                        str(port),
+                        "-c",
+                        "listen_addresses=127.0.0.1",
+                        "-c",
+                        f"unix_socket_directories={root}",
+                        "-c",
+                        "fsync=off",
+                        "-c",
+                        "synchronous_commit=off",
+                        "-c",
+                        "full_page_writes=off",
+                        "-c",
+                        "max_connections=200",
+                        "-c",
+                        "shared_buffers=256MB",
+                    ],
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                )
+            try:
+                _wait_for_port(port, 30, "PostgreSQL", log, process)
+                break
+            except _ServerExited:
+                process = None
+                if attempt == START_ATTEMPTS - 1:
+                    raise
         _create_database(port, database)
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
     except subprocess.CalledProcessError as exc:
@@ -144,28 +165,46 @@ def _create_database(port: int, database: str) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
-            with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{database}"')
+            # PostGIS in template1 first: every database created later has it without paying for it again.
+            with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=template1", autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             break
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
-    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname={database}", autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
 
 
-def create_database(postgres_url: str, name: str) -> str:
-    """Create another database (with PostGIS) on the same throwaway server; return its URL."""
+def create_database(postgres_url: str, name: str, template: str = "template1") -> str:
+    """Create another database (with PostGIS) on the same throwaway server; return its URL.
+
+    The new database is a copy of ``template`` (by default the server's template1, which has PostGIS);
+    a copy of a migrated database costs a fraction of migrating. The template must have no open
+    connections meanwhile.
+    """
     import psycopg
 
     base, _, _ = postgres_url.rpartition("/")
     plain = base.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        # FILE_COPY (PostgreSQL 15+): copy the files instead of logging every page (faster when small).
+        strategy = " STRATEGY FILE_COPY" if conn.info.server_version >= 150000 else ""
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{strategy}')
     with psycopg.connect(f"{plain}/{name}", autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     return f"{base}/{name}"
+
+
+def drop_database(postgres_url: str, name: str) -> None:
+    """Drop a database of the throwaway server, closing any connection still open to it."""
+    import psycopg
+
+    base, _, _ = postgres_url.rpartition("/")
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager
@@ -176,35 +215,44 @@ def throwaway_redis() -> Iterator[str]:
         raise ThrowawayServerError("redis-server is not installed: apt-get install -y redis-server")
     root = Path(tempfile.mkdtemp(prefix="dispatch-redis-"))
     log = root / "redis.log"
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(root),
-            "--logfile",
-            str(log),
-            "--daemonize",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
+    process: subprocess.Popen[bytes] | None = None
     try:
-        _wait_for_port(port, 20, "Redis", log)
+        for attempt in range(START_ATTEMPTS):
+            port = free_port()
+            process = subprocess.Popen(
+                [
+                    server,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(root),
+                    "--logfile",
+                    str(log),
+                    "--daemonize",
+                    "no",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                _wait_for_port(port, 20, "Redis", log, process)
+                break
+            except _ServerExited:
+                process = None
+                if attempt == START_ATTEMPTS - 1:
+                    raise
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
         shutil.rmtree(root, ignore_errors=True)

@@ -1,21 +1,30 @@
 """Shared fixtures: throwaway PostgreSQL+PostGIS and Redis servers, and a database per backend.
 
-The servers are started once per test session on free ports (never the machine's own services) and
-removed afterwards. ``database_url`` is parametrised so that a test using it runs on the embedded
-SQLite default and on PostGIS with the same code.
+The servers are started once per test session (once per worker under pytest-xdist) on free ports (never
+the machine's own services) and removed afterwards. ``database_url`` is parametrised so that a test
+using it runs on the embedded SQLite default and on PostGIS with the same code.
+
+Migrating costs seconds, copying a migrated database milliseconds: each backend is migrated once per
+session into a template (a SQLite file, a PostGIS database) and every test gets its own copy, so tests
+still commit for real and never see each other's rows. The tests of the migrations themselves use
+``empty_database_url``.
 """
 
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from infra.throwaway import create_database, throwaway_postgres, throwaway_redis
+from infra.throwaway import create_database, drop_database, throwaway_postgres, throwaway_redis
 
 _database_counter = itertools.count(1)
+
+#: The PostGIS database every test database is copied from (migrated once per session).
+POSTGIS_TEMPLATE = "migrated_template"
 
 
 @pytest.fixture(scope="session")
@@ -49,10 +58,62 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def _migrate(url: str) -> None:
+    from infra.db import make_engine
+    from infra.migrate import upgrade
+
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()  # the last connection closed: SQLite folds its WAL back into the file
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to head once per session (copied, never opened, by the tests)."""
+    path = tmp_path_factory.mktemp("template") / "dispatch.sqlite3"
+    _migrate(f"sqlite:///{path}")
+    assert not path.with_name(path.name + "-wal").exists(), "the template's WAL must be checkpointed"
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgis_template(postgres_url: str) -> str:
+    """Name of a PostGIS database migrated to head once per session; no connection stays open to it."""
+    _migrate(create_database(postgres_url, POSTGIS_TEMPLATE))
+    return POSTGIS_TEMPLATE
+
+
 @pytest.fixture
-def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """A fresh, empty database on the backend under test (a new SQLite file or PostGIS database)."""
+def sqlite_database_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A new SQLite file at the schema's head: a copy of the session's migrated template."""
+    path = tmp_path / "dispatch.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def postgis_database_url(postgres_url: str, postgis_template: str) -> Iterator[str]:
+    """A new PostGIS database at the schema's head (a copy of the template), dropped after the test."""
+    name = f"test_{next(_database_counter)}"
+    yield create_database(postgres_url, name, template=postgis_template)
+    drop_database(postgres_url, name)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str:
+    """A new database at the schema's head on the backend under test, for this test alone."""
+    return str(request.getfixturevalue(f"{backend}_database_url"))
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new, empty database on the backend under test (PostGIS installed, no tables): for migration tests."""
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'dispatch.sqlite3'}"
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
     server_url: str = request.getfixturevalue("postgres_url")
-    return create_database(server_url, f"test_{next(_database_counter)}")
+    name = f"empty_{next(_database_counter)}"
+    yield create_database(server_url, name)
+    drop_database(server_url, name)

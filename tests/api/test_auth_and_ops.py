@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
-
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN, make_token
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=True))
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-def _token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
-    answer = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client(log_json=True)
 
 
 def test_healthz_needs_no_token(client: TestClient) -> None:
@@ -45,14 +34,14 @@ def test_unknown_token_is_401(client: TestClient) -> None:
 
 
 def test_wrong_role_is_403(client: TestClient) -> None:
-    warehouse = _token(client, "warehouse")
+    warehouse = make_token(client, "warehouse")
     answer = client.get("/v1/tokens", headers=warehouse)
     assert answer.status_code == 403
     assert answer.json()["error"]["code"] == "forbidden"
 
 
 def test_created_token_is_stored_hashed_and_listed_without_value(client: TestClient) -> None:
-    headers = _token(client, "dispatcher")
+    headers = make_token(client, "dispatcher")
     value = headers["Authorization"].split()[1]
     listed = client.get("/v1/tokens", headers=ADMIN).json()
     assert any(row["role"] == "dispatcher" for row in listed)

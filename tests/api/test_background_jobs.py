@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import time
 
-from fastapi.testclient import TestClient
-
-from api.app import create_app
-from infra.settings import Settings
-
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN, app_client
 
 
 def test_unpaid_prepaid_order_is_cancelled_and_released_by_the_background_job(database_url: str) -> None:
-    settings = Settings(
-        database_url=database_url, admin_token="test-admin", log_json=False, prepaid_timeout_s=1, jobs_interval_s=0.2
-    )
-    with TestClient(create_app(settings)) as client:
+    with app_client(database_url, prepaid_timeout_s=1, jobs_interval_s=0.2) as client:
         client.put("/v1/warehouses/W1", json={"name": "W1", "location": {"lat": 30.2, "lng": 120.2}}, headers=ADMIN)
         client.put(
             "/v1/skus/S1", json={"name": "tea", "unit_price": "10.00", "weight_kg": 1, "volume_m3": 0.01}, headers=ADMIN

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from geo.crs import wgs84_to_gcj02
-from infra.settings import Settings
 
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN, app_client, make_token
+
 COVERAGE = {
     "type": "Polygon",
     "coordinates": [[[120.0, 30.0], [120.4, 30.0], [120.4, 30.4], [120.0, 30.4], [120.0, 30.0]]],
@@ -25,24 +23,6 @@ CARRIER = {
     "coverage": COVERAGE,
     "webhook_url": "https://carrier.example/hooks",
 }
-
-
-def _app(database_url: str, redis_url: str | None = None) -> TestClient:
-    return TestClient(
-        create_app(Settings(database_url=database_url, redis_url=redis_url, admin_token="test-admin", log_json=False))
-    )
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    with _app(database_url) as test_client:
-        yield test_client
-
-
-def _token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
-    response = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 def _iso(ts_s: float) -> str:
@@ -102,14 +82,14 @@ def test_invalid_carrier_is_422_and_changes_nothing(client: TestClient, change: 
 
 def test_roles(client: TestClient) -> None:
     assert client.put("/v1/carriers/CAR-1", json=CARRIER).status_code == 401
-    own = _token(client, "carrier", "CAR-1")
+    own = make_token(client, "carrier", "CAR-1")
     assert client.put("/v1/carriers/CAR-1", json=CARRIER, headers=own).status_code == 403
-    dispatcher = _token(client, "dispatcher")
+    dispatcher = make_token(client, "dispatcher")
     assert client.put("/v1/carriers/CAR-1", json=CARRIER, headers=dispatcher).status_code == 201
     assert client.put("/v1/carriers/CAR-2", json=CARRIER, headers=dispatcher).status_code == 201
     assert client.get("/v1/carriers/CAR-1", headers=own).status_code == 200
     assert client.get("/v1/carriers/CAR-2", headers=own).status_code == 403
-    customer = _token(client, "customer", "CUST-1")
+    customer = make_token(client, "customer", "CUST-1")
     assert client.get("/v1/carriers/CAR-1", headers=customer).status_code == 403
     now = time.time()
     fix = {"carrier_id": "CAR-1", "lat": 30.1, "lng": 120.1, "ts": _iso(now)}
@@ -167,11 +147,11 @@ def test_gcj02_positions_are_stored_in_wgs84(client: TestClient) -> None:
 
 def test_positions_survive_a_restart_without_redis(database_url: str) -> None:
     now = time.time()
-    with _app(database_url) as client:
+    with app_client(database_url) as client:
         client.put("/v1/carriers/CAR-1", json=CARRIER, headers=ADMIN)
         fix = {"carrier_id": "CAR-1", "lat": 30.1, "lng": 120.1, "ts": _iso(now)}
         client.post("/v1/carriers/positions", json={"positions": [fix]}, headers=ADMIN)
-    with _app(database_url) as client:
+    with app_client(database_url) as client:
         position = client.get("/v1/carriers/CAR-1", headers=ADMIN).json()["position"]
         assert (position["lat"], position["lng"]) == (30.1, 120.1)
         query = {
@@ -191,7 +171,10 @@ def test_positions_posted_to_one_process_are_matched_by_another(database_url: st
         "weight_kg": 10,
         "volume_m3": 0.1,
     }
-    with _app(database_url, fresh_redis_url) as first, _app(database_url, fresh_redis_url) as second:
+    with (
+        app_client(database_url, redis_url=fresh_redis_url) as first,
+        app_client(database_url, redis_url=fresh_redis_url) as second,
+    ):
         assert first.put("/v1/carriers/CAR-1", json=CARRIER, headers=ADMIN).status_code == 201
         fix = {"carrier_id": "CAR-1", "lat": 30.1, "lng": 120.1, "ts": _iso(time.time())}
         assert first.post("/v1/carriers/positions", json={"positions": [fix]}, headers=ADMIN).json()["accepted"] == 1

@@ -3,44 +3,25 @@ pipeline (with a temporary credit limit for credit holds), reject cancels and re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
-
-ADMIN = {"Authorization": "Bearer test-admin"}
-
-
-def _token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
-    answer = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
+from .factories import ADMIN, make_token, put_master_data
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=False))
-    with TestClient(app) as test_client:
-        assert (
-            test_client.put(
-                "/v1/warehouses/W1", json={"name": "W1", "location": {"lat": 52.5, "lng": 13.4}}, headers=ADMIN
-            ).status_code
-            == 201
-        )
-        sku = {"name": "Bolt", "unit_price": 10, "weight_kg": 1, "volume_m3": 0.01}
-        assert test_client.put("/v1/skus/S1", json=sku, headers=ADMIN).status_code == 201
-        assert (
-            test_client.put("/v1/customers/C1", json={"name": "C1", "credit_limit": 100}, headers=ADMIN).status_code
-            == 201
-        )
-        assert test_client.put("/v1/warehouses/W1/stock/S1", json={"on_hand": 100}, headers=ADMIN).status_code in (
-            200,
-            201,
-        )
-        yield test_client
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    test_client = make_client()
+    put_master_data(
+        test_client,
+        warehouses={"W1": {"name": "W1", "location": {"lat": 52.5, "lng": 13.4}}},
+        skus={"S1": {"name": "Bolt", "unit_price": 10, "weight_kg": 1, "volume_m3": 0.01}},
+        customers={"C1": {"name": "C1", "credit_limit": 100}},
+        stock={("W1", "S1"): 100},
+    )
+    return test_client
 
 
 def place(client: TestClient, qty: int, price: float = 10) -> dict[str, object]:
@@ -109,7 +90,7 @@ def test_exception_errors_and_roles(client: TestClient) -> None:
     assert client.get("/v1/exceptions", params={"status": "weird"}, headers=ADMIN).status_code == 422
     place(client, 1, price=1)
     exception = client.get("/v1/exceptions", headers=ADMIN).json()["items"][0]
-    warehouse = _token(client, "warehouse")
+    warehouse = make_token(client, "warehouse")
     assert client.get("/v1/exceptions", headers=warehouse).status_code == 200
     assert client.post(f"/v1/exceptions/{exception['id']}/approve", headers=warehouse).status_code == 403
     bad = client.post(f"/v1/exceptions/{exception['id']}/approve", json={"temporary_credit_limit": -1}, headers=ADMIN)

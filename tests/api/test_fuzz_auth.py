@@ -6,18 +6,17 @@ an allowed role gets past auth. Ownership checks (a carrier or customer reading 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.routers import all_routers
-from infra.settings import Settings
 
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN, make_token
+
 ROLES = ("dispatcher", "warehouse", "carrier", "customer")
 #: Routes authenticated by other means than a bearer token.
 UNAUTHENTICATED = {("POST", "/v1/payments/notify")}
@@ -56,15 +55,9 @@ def _concrete(path: str) -> str:
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
-    settings = Settings(database_url=database_url, admin_token="test-admin", log_json=False)
-    with TestClient(create_app(settings)) as test_client:
-        headers = {}
-        for role in ROLES:
-            answer = test_client.post("/v1/tokens", json={"role": role, "subject": "nobody"}, headers=ADMIN)
-            assert answer.status_code == 201, answer.text
-            headers[role] = {"Authorization": f"Bearer {answer.json()['token']}"}
-        yield test_client, headers
+def client(make_client: Callable[..., TestClient]) -> tuple[TestClient, dict[str, dict[str, str]]]:
+    test_client = make_client()
+    return test_client, {role: make_token(test_client, role, "nobody") for role in ROLES}
 
 
 def test_every_route_declares_roles() -> None:

@@ -14,10 +14,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
+from .factories import ADMIN, put_master_data
 
-ADMIN = {"Authorization": "Bearer test-admin"}
 JSON = {**ADMIN, "Content-Type": "application/json"}
 LAYOUT = {
     "kind": "rectangular",
@@ -55,30 +53,26 @@ def _with_marker(template: dict[str, Any], path: tuple[Any, ...]) -> str:
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    settings = Settings(database_url=database_url, admin_token="test-admin", log_json=False)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
-        ok = [
-            test_client.put(
-                "/v1/warehouses/W1",
-                json={"name": "w", "location": {"lat": 0.5, "lng": 0.5}, "layout": LAYOUT},
-                headers=ADMIN,
-            ),
-            test_client.put(
-                "/v1/skus/S1", json={"name": "s", "unit_price": 2, "weight_kg": 1, "volume_m3": 0.01}, headers=ADMIN
-            ),
-            test_client.put("/v1/customers/C1", json={"name": "c", "credit_limit": 10_000}, headers=ADMIN),
-            test_client.put("/v1/warehouses/W1/stock/S1", json={"on_hand": 100}, headers=ADMIN),
-            test_client.put("/v1/warehouses/W1/slots/S1", json={"slot": "A01-L-001"}, headers=ADMIN),
-            test_client.put(
-                "/v1/carriers/K1",
-                json={"name": "k", "vehicle_type": "van", "capacity_kg": 100, "capacity_m3": 1, "coverage": SQUARE},
-                headers=ADMIN,
-            ),
-            test_client.put("/v1/geofences/F1", json={"kind": "service_area", "geometry": SQUARE}, headers=ADMIN),
-        ]
-        assert all(answer.status_code in (200, 201) for answer in ok), [a.text for a in ok]
-        yield test_client
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    test_client = make_client(raise_server_exceptions=False)
+    put_master_data(
+        test_client,
+        warehouses={"W1": {"name": "w", "location": {"lat": 0.5, "lng": 0.5}, "layout": LAYOUT}},
+        skus={"S1": {"name": "s", "unit_price": 2, "weight_kg": 1, "volume_m3": 0.01}},
+        customers={"C1": {"name": "c", "credit_limit": 10_000}},
+        stock={("W1", "S1"): 100},
+    )
+    ok = [
+        test_client.put("/v1/warehouses/W1/slots/S1", json={"slot": "A01-L-001"}, headers=ADMIN),
+        test_client.put(
+            "/v1/carriers/K1",
+            json={"name": "k", "vehicle_type": "van", "capacity_kg": 100, "capacity_m3": 1, "coverage": SQUARE},
+            headers=ADMIN,
+        ),
+        test_client.put("/v1/geofences/F1", json={"kind": "service_area", "geometry": SQUARE}, headers=ADMIN),
+    ]
+    assert all(answer.status_code in (200, 201) for answer in ok), [a.text for a in ok]
+    return test_client
 
 
 def _cases() -> list[tuple[str, str, dict[str, Any], str | None]]:

@@ -5,18 +5,16 @@ still route to a finite distance with every method."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
 from warehouse_picking.layouts import MAX_EXTENT_M
 from warehouse_picking.routes import METHODS
 
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN
+
 LAYOUT: dict[str, Any] = {
     "kind": "rectangular",
     "aisles": 4,
@@ -27,13 +25,6 @@ LAYOUT: dict[str, Any] = {
     "depot_x_m": 0.0,
 }
 SLOTS = ["A01-L-001", "A04-R-010", "A02-L-005"]
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    settings = Settings(database_url=database_url, admin_token="test-admin", log_json=False)
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client
 
 
 @pytest.mark.parametrize(

@@ -3,28 +3,26 @@ nothing, on both backends (PostgreSQL integers are 32-bit; a 400-digit JSON inte
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
+from .factories import ADMIN, put_master_data
 
-ADMIN = {"Authorization": "Bearer test-admin"}
 HUGE = "1" + "0" * 400
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    settings = Settings(database_url=database_url, admin_token="test-admin", log_json=False)
-    with TestClient(create_app(settings)) as test_client:
-        test_client.put("/v1/warehouses/W1", json={"name": "W1", "location": {"lat": 1.0, "lng": 1.0}}, headers=ADMIN)
-        test_client.put(
-            "/v1/skus/S1", json={"name": "x", "unit_price": 5, "weight_kg": 1, "volume_m3": 1}, headers=ADMIN
-        )
-        assert test_client.put("/v1/warehouses/W1/stock/S1", json={"on_hand": 7}, headers=ADMIN).status_code == 200
-        yield test_client
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    test_client = make_client()
+    put_master_data(
+        test_client,
+        warehouses={"W1": {"name": "W1", "location": {"lat": 1.0, "lng": 1.0}}},
+        skus={"S1": {"name": "x", "unit_price": 5, "weight_kg": 1, "volume_m3": 1}},
+        stock={("W1", "S1"): 7},
+    )
+    return test_client
 
 
 @pytest.mark.parametrize("on_hand", [2**31, 2**63 - 1, 2**63, 10**30, 1_000_000_001])

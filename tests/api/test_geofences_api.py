@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
+from .factories import ADMIN, make_token
 
-ADMIN = {"Authorization": "Bearer test-admin"}
 SQUARE = {
     "type": "Polygon",
     "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.1, 30.1], [120.0, 30.1], [120.0, 30.0]]],
 }
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=False))
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-def _token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
-    response = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 def test_put_then_get_roundtrip_and_upsert_status(client: TestClient) -> None:
@@ -86,9 +69,9 @@ def test_invalid_geometry_is_422_and_nothing_is_written(client: TestClient, geom
 def test_roles(client: TestClient) -> None:
     body = {"kind": "service_area", "geometry": SQUARE}
     assert client.put("/v1/geofences/z", json=body).status_code == 401
-    carrier = _token(client, "carrier", "CAR-1")
+    carrier = make_token(client, "carrier", "CAR-1")
     assert client.put("/v1/geofences/z", json=body, headers=carrier).status_code == 403
-    dispatcher = _token(client, "dispatcher")
+    dispatcher = make_token(client, "dispatcher")
     assert client.put("/v1/geofences/z", json=body, headers=dispatcher).status_code == 201
     assert client.get("/v1/geofences/z", headers=carrier).status_code == 200
 
@@ -118,8 +101,8 @@ def test_carrier_moving_into_a_fence_produces_an_enter_event_after_the_dwell(cli
         client.post("/v1/carriers/positions", json={"positions": [fix]}, headers=ADMIN)
     events = client.get("/v1/geofences/events", params={"fence_id": "zone"}, headers=ADMIN).json()["events"]
     assert [e["kind"] for e in events] == ["enter", "exit"]
-    own = _token(client, "carrier", "CAR-1")
+    own = make_token(client, "carrier", "CAR-1")
     assert len(client.get("/v1/geofences/events", headers=own).json()["events"]) == 2
-    other = _token(client, "carrier", "CAR-2")
+    other = make_token(client, "carrier", "CAR-2")
     assert client.get("/v1/geofences/events", headers=other).json()["events"] == []
     assert client.get("/v1/geofences/events", params={"carrier_id": "CAR-1"}, headers=other).status_code == 403

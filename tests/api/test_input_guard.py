@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
-
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN
 
 
 @pytest.fixture
-def client(database_url: str):  # type: ignore[no-untyped-def]
-    settings = Settings(database_url=database_url, admin_token="test-admin", log_json=False, jobs_interval_s=0)
-    with TestClient(create_app(settings)) as client:
-        yield client
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client(jobs_interval_s=0)
 
 
 @pytest.mark.parametrize(

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
+from .factories import ADMIN, make_token
 
-ADMIN = {"Authorization": "Bearer test-admin"}
 LAYOUT = {
     "kind": "rectangular",
     "aisles": 4,
@@ -20,19 +16,6 @@ LAYOUT = {
     "slots_per_side": 10,
     "depot_x_m": 0.0,
 }
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=False))
-    with TestClient(app) as test_client:
-        yield test_client
-
-
-def _token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
-    answer = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 def test_warehouse_put_creates_then_updates_and_get_answers(client: TestClient) -> None:
@@ -92,19 +75,19 @@ def test_customer_with_extras_and_roles(client: TestClient) -> None:
     assert got["credit_limit"] == 1000
     assert got["overdue_amount"] == 0
     assert got["prepaid"] is True
-    own = _token(client, "customer", "C1")
-    other = _token(client, "customer", "C2")
+    own = make_token(client, "customer", "C1")
+    other = make_token(client, "customer", "C2")
     assert client.get("/v1/customers/C1", headers=own).status_code == 200
     assert client.get("/v1/customers/C1", headers=other).status_code == 403
     assert client.put("/v1/customers/C1", json=body, headers=own).status_code == 403
-    warehouse = _token(client, "warehouse")
+    warehouse = make_token(client, "warehouse")
     assert (
         client.put(
             "/v1/skus/S1", json={"name": "x", "unit_price": 1, "weight_kg": 1, "volume_m3": 1}, headers=warehouse
         ).status_code
         == 403
     )
-    dispatcher = _token(client, "dispatcher")
+    dispatcher = make_token(client, "dispatcher")
     assert (
         client.put(
             "/v1/skus/S1", json={"name": "x", "unit_price": 1, "weight_kg": 1, "volume_m3": 1}, headers=dispatcher

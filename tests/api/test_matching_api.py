@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import Point, shape
 
-from api.app import create_app
 from geo.crs import wgs84_to_gcj02
 from geo.distance import haversine_m
-from infra.settings import Settings
 
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN
+
 CENTRE = (30.25, 120.15)
 VEHICLES = ("bike", "van", "truck")
 M_PER_DEG = 111_195.0
@@ -34,13 +32,6 @@ def _offset(lat: float, lng: float, north_m: float, east_m: float) -> tuple[floa
 def _square(lat: float, lng: float, half_m: float) -> dict:
     (s, w), (n, e) = _offset(lat, lng, -half_m, -half_m), _offset(lat, lng, half_m, half_m)
     return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
-
-
-@pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=False))
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def _put_carrier(client: TestClient, carrier_id: str, body: dict) -> None:

@@ -3,40 +3,31 @@ that nothing was written), customer scoping, listing with cursors, cancellation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
-
-ADMIN = {"Authorization": "Bearer test-admin"}
-
-
-def _token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
-    answer = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
+from .factories import ADMIN, app_client, make_token, put_master_data
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=False))
-    with TestClient(app) as test_client:
-        for wid, lat in (("W1", 52.50), ("W2", 52.60)):
-            site = {"name": wid, "location": {"lat": lat, "lng": 13.4}}
-            assert test_client.put(f"/v1/warehouses/{wid}", json=site, headers=ADMIN).status_code == 201
-        for sku, price in (("S1", 10), ("S2", 2.5)):
-            item = {"name": sku, "unit_price": price, "weight_kg": 1, "volume_m3": 0.01}
-            assert test_client.put(f"/v1/skus/{sku}", json=item, headers=ADMIN).status_code == 201
-        for cid in ("C1", "C2"):
-            customer = {"name": cid, "credit_limit": 1000}
-            assert test_client.put(f"/v1/customers/{cid}", json=customer, headers=ADMIN).status_code == 201
-        for wid, sku, on_hand in (("W1", "S1", 10), ("W2", "S2", 10)):
-            answer = test_client.put(f"/v1/warehouses/{wid}/stock/{sku}", json={"on_hand": on_hand}, headers=ADMIN)
-            assert answer.status_code in (200, 201), answer.text
-        yield test_client
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    test_client = make_client()
+    put_master_data(
+        test_client,
+        warehouses={
+            "W1": {"name": "W1", "location": {"lat": 52.50, "lng": 13.4}},
+            "W2": {"name": "W2", "location": {"lat": 52.60, "lng": 13.4}},
+        },
+        skus={
+            "S1": {"name": "S1", "unit_price": 10, "weight_kg": 1, "volume_m3": 0.01},
+            "S2": {"name": "S2", "unit_price": 2.5, "weight_kg": 1, "volume_m3": 0.01},
+        },
+        customers={"C1": {"name": "C1", "credit_limit": 1000}, "C2": {"name": "C2", "credit_limit": 1000}},
+        stock={("W1", "S1"): 10, ("W2", "S2"): 10},
+    )
+    return test_client
 
 
 def order_body(customer_id: str = "C1", qty: int = 2, price: float = 10, sku: str = "S1") -> dict[str, object]:
@@ -132,8 +123,8 @@ def test_malformed_json_is_422_not_500(client: TestClient) -> None:
 
 
 def test_customer_places_and_sees_only_its_own_orders(client: TestClient) -> None:
-    c1 = _token(client, "customer", "C1")
-    c2 = _token(client, "customer", "C2")
+    c1 = make_token(client, "customer", "C1")
+    c2 = make_token(client, "customer", "C2")
     assert client.post("/v1/orders", json=order_body(customer_id="C2"), headers=c1).status_code == 403
     mine = client.post("/v1/orders", json=order_body(), headers=c1)
     assert mine.status_code == 201
@@ -144,7 +135,7 @@ def test_customer_places_and_sees_only_its_own_orders(client: TestClient) -> Non
     assert client.get("/v1/orders", headers=c2).json()["items"] == []
     assert client.get("/v1/orders?customer_id=C1", headers=c2).status_code == 403
     assert client.post(f"/v1/orders/{order_id}/cancel", headers=c2).status_code == 404
-    carrier = _token(client, "carrier", "K1")
+    carrier = make_token(client, "carrier", "K1")
     assert client.post("/v1/orders", json=order_body(), headers=carrier).status_code == 403
     assert client.post("/v1/orders", json=order_body()).status_code == 401
 
@@ -207,8 +198,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_order(client: Tes
 
 
 def test_pipeline_with_redis_stock_locks(database_url: str, fresh_redis_url: str) -> None:
-    settings = Settings(database_url=database_url, redis_url=fresh_redis_url, admin_token="test-admin", log_json=False)
-    with TestClient(create_app(settings)) as redis_client:
+    with app_client(database_url, redis_url=fresh_redis_url) as redis_client:
         redis_client.put(
             "/v1/warehouses/W1", json={"name": "W1", "location": {"lat": 52.5, "lng": 13.4}}, headers=ADMIN
         )

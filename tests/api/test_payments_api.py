@@ -4,33 +4,29 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
 from orders_core.orders.payments import sign_payment
 
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN, put_master_data
+
 SECRET = "test-payment-secret"
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    settings = Settings(
-        database_url=database_url, admin_token="test-admin", log_json=False, payment_secret=SECRET, payment_window_s=60
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    test_client = make_client(payment_secret=SECRET, payment_window_s=60)
+    put_master_data(
+        test_client,
+        warehouses={"W1": {"name": "W1", "location": {"lat": 1.0, "lng": 1.0}}},
+        skus={"S1": {"name": "x", "unit_price": "12.50", "weight_kg": 1, "volume_m3": 1}},
+        customers={"P1": {"name": "Pre", "credit_limit": 1000, "prepaid": True}},
+        stock={("W1", "S1"): 10},
     )
-    app = create_app(settings)
-    with TestClient(app) as test_client:
-        test_client.put("/v1/warehouses/W1", json={"name": "W1", "location": {"lat": 1.0, "lng": 1.0}}, headers=ADMIN)
-        test_client.put(
-            "/v1/skus/S1", json={"name": "x", "unit_price": "12.50", "weight_kg": 1, "volume_m3": 1}, headers=ADMIN
-        )
-        test_client.put("/v1/customers/P1", json={"name": "Pre", "credit_limit": 1000, "prepaid": True}, headers=ADMIN)
-        test_client.put("/v1/warehouses/W1/stock/S1", json={"on_hand": 10}, headers=ADMIN)
-        yield test_client
+    return test_client
 
 
 def prepaid_order(client: TestClient) -> dict[str, object]:

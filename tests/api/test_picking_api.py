@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
+from .factories import ADMIN, make_token, put_master_data
 
-ADMIN = {"Authorization": "Bearer test-admin"}
 LAYOUT = {
     "kind": "rectangular",
     "aisles": 4,
@@ -22,33 +20,27 @@ LAYOUT = {
 }
 
 
-def _token(client: TestClient, role: str) -> dict[str, str]:
-    answer = client.post("/v1/tokens", json={"role": role, "subject": f"{role}-1"}, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=database_url, admin_token="test-admin", log_json=False))
-    with TestClient(app) as test_client:
-        site = {"name": "Main", "location": {"lat": 52.5, "lng": 13.4}, "layout": LAYOUT}
-        assert test_client.put("/v1/warehouses/W1", json=site, headers=ADMIN).status_code in (200, 201)
-        bare = {"name": "Bare", "location": {"lat": 10.0, "lng": 10.0}}
-        assert test_client.put("/v1/warehouses/W0", json=bare, headers=ADMIN).status_code in (200, 201)
-        for sku in ("S1", "S2", "S3"):
-            item = {"name": sku, "unit_price": 1, "weight_kg": 1, "volume_m3": 0.01}
-            assert test_client.put(f"/v1/skus/{sku}", json=item, headers=ADMIN).status_code in (200, 201)
-            answer = test_client.put(f"/v1/warehouses/W1/stock/{sku}", json={"on_hand": 100}, headers=ADMIN)
-            assert answer.status_code in (200, 201), answer.text
-        customer = {"name": "C1", "credit_limit": 100000}
-        assert test_client.put("/v1/customers/C1", json=customer, headers=ADMIN).status_code in (200, 201)
-        yield test_client
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    test_client = make_client()
+    put_master_data(
+        test_client,
+        warehouses={
+            "W1": {"name": "Main", "location": {"lat": 52.5, "lng": 13.4}, "layout": LAYOUT},
+            "W0": {"name": "Bare", "location": {"lat": 10.0, "lng": 10.0}},
+        },
+        skus={sku: {"name": sku, "unit_price": 1, "weight_kg": 1, "volume_m3": 0.01} for sku in ("S1", "S2", "S3")},
+        customers={"C1": {"name": "C1", "credit_limit": 100000}},
+        stock={("W1", sku): 100 for sku in ("S1", "S2", "S3")},
+    )
+    return test_client
 
 
 def test_single_aisle_route_is_twice_the_farthest_slot(client: TestClient) -> None:
     body = {"slots": ["A01-L-003", "A01-R-010", "A01-L-003", "A01-R-003"]}
-    answer = client.post("/v1/warehouses/W1/pick-route", json=body, headers=_token(client, "warehouse"))
+    answer = client.post(
+        "/v1/warehouses/W1/pick-route", json=body, headers=make_token(client, "warehouse", "warehouse-1")
+    )
     assert answer.status_code == 200, answer.text
     route = answer.json()
     assert route["sequence"] in (["A01-L-003", "A01-R-003", "A01-R-010"], ["A01-R-010", "A01-L-003", "A01-R-003"])
@@ -82,7 +74,7 @@ def test_pick_route_errors(client: TestClient) -> None:
     assert no_layout.status_code == 422 and no_layout.json()["error"]["code"] == "warehouse_has_no_layout"
     missing = client.post("/v1/warehouses/nope/pick-route", json={"slots": ["A01-L-001"]}, headers=ADMIN)
     assert missing.status_code == 404
-    forbidden = client.post(path, json={"slots": ["A01-L-001"]}, headers=_token(client, "customer"))
+    forbidden = client.post(path, json={"slots": ["A01-L-001"]}, headers=make_token(client, "customer", "customer-1"))
     assert forbidden.status_code == 403
 
 
@@ -103,7 +95,7 @@ def _status(client: TestClient, order_id: str) -> str:
 
 
 def test_wave_picks_and_loads_orders_and_short_pick_opens_exception(client: TestClient) -> None:
-    staff = _token(client, "warehouse")
+    staff = make_token(client, "warehouse", "warehouse-1")
     first = _place(client, [("S1", 2), ("S2", 1)])
     second = _place(client, [("S3", 4)])
     wave = client.post(

@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from infra.settings import Settings
-
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN, make_token, put_master_data
 
 
 @pytest.fixture(params=["memory", "redis"])
-def client(request: pytest.FixtureRequest, database_url: str) -> Iterator[TestClient]:
+def client(request: pytest.FixtureRequest, make_client: Callable[..., TestClient]) -> TestClient:
     redis_url = request.getfixturevalue("fresh_redis_url") if request.param == "redis" else None
-    app = create_app(Settings(database_url=database_url, redis_url=redis_url, admin_token="test-admin", log_json=False))
-    with TestClient(app) as test_client:
-        assert test_client.put(
-            "/v1/warehouses/wh-1", json={"name": "North", "location": {"lat": 31.2, "lng": 121.4}}, headers=ADMIN
-        ).status_code in (200, 201)
-        assert test_client.put(
-            "/v1/skus/sku-1",
-            json={"name": "Rice 5kg", "unit_price": "12.50", "weight_kg": 5.0, "volume_m3": 0.01},
-            headers=ADMIN,
-        ).status_code in (200, 201)
-        yield test_client
-
-
-def _token(client: TestClient, role: str) -> dict[str, str]:
-    answer = client.post("/v1/tokens", json={"role": role, "subject": f"{role}-1"}, headers=ADMIN)
-    assert answer.status_code == 201, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
+    test_client = make_client(redis_url=redis_url)
+    put_master_data(
+        test_client,
+        warehouses={"wh-1": {"name": "North", "location": {"lat": 31.2, "lng": 121.4}}},
+        skus={"sku-1": {"name": "Rice 5kg", "unit_price": "12.50", "weight_kg": 5.0, "volume_m3": 0.01}},
+    )
+    return test_client
 
 
 def test_put_then_get_roundtrips_the_level(client: TestClient) -> None:
@@ -87,11 +74,11 @@ def test_on_hand_below_reserved_is_409(client: TestClient) -> None:
 
 def test_roles_dispatcher_and_warehouse_may_write_and_read_others_may_not(client: TestClient) -> None:
     for role in ("dispatcher", "warehouse"):
-        headers = _token(client, role)
+        headers = make_token(client, role, f"{role}-1")
         assert client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 3}, headers=headers).status_code == 200
         assert client.get("/v1/warehouses/wh-1/stock/sku-1", headers=headers).status_code == 200
     for role in ("carrier", "customer"):
-        headers = _token(client, role)
+        headers = make_token(client, role, f"{role}-1")
         assert client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 3}, headers=headers).status_code == 403
         assert client.get("/v1/warehouses/wh-1/stock/sku-1", headers=headers).status_code == 403
     assert client.get("/v1/warehouses/wh-1/stock/sku-1").status_code == 401

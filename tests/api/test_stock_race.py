@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,7 +19,8 @@ from benchmarks.live_service import serve_in_thread
 from infra.settings import Settings
 from orders_core.stock.repository import StockRepository
 
-ADMIN = {"Authorization": "Bearer test-admin"}
+from .factories import ADMIN, ADMIN_TOKEN
+
 ORDERS = 400
 ON_HAND = 100
 THREADS = 32
@@ -28,15 +28,13 @@ RETRY_EVERY = 8  # every 8th key is sent a second time
 
 
 @pytest.fixture(params=["sqlite+memory", "postgis+redis"])
-def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Settings]:
-    from infra.throwaway import create_database
-
+def settings(request: pytest.FixtureRequest) -> Settings:
     if request.param == "sqlite+memory":
-        database_url, redis_url = f"sqlite:///{tmp_path / 'race.sqlite3'}", None
+        database_url, redis_url = request.getfixturevalue("sqlite_database_url"), None
     else:
-        database_url = create_database(request.getfixturevalue("postgres_url"), f"race_{time.time_ns()}")
+        database_url = request.getfixturevalue("postgis_database_url")
         redis_url = request.getfixturevalue("fresh_redis_url")
-    yield Settings(database_url=database_url, redis_url=redis_url, admin_token="test-admin", log_json=False)
+    return Settings(database_url=database_url, redis_url=redis_url, admin_token=ADMIN_TOKEN, log_json=False)
 
 
 def _order_body() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -24,6 +25,12 @@ OWN_TABLES = {
     "shipments",
     "shipment_lines",
 }
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """These tests run the migrations themselves: they start from an empty database."""
+    return empty_database_url
 
 
 def _table_of(diff: object) -> str | None:

@@ -3,7 +3,6 @@ approvals, rejections, cancellation, payments and timeouts."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +15,6 @@ from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
-from infra.throwaway import create_database
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.service import put_customer, put_sku, put_warehouse
 from orders_core.orders.cancellation import cancel_order
@@ -78,18 +76,15 @@ class World:
             return self.stock.level(uow, warehouse_id, sku).available
 
 
-_race_databases = itertools.count(1)
-
-
 @pytest.fixture
 def world(database_url: str) -> Iterator[World]:
     yield from _world(database_url)
 
 
 @pytest.fixture
-def postgis_world(postgres_url: str) -> Iterator[World]:
+def postgis_world(postgis_database_url: str) -> Iterator[World]:
     """A world on PostGIS only: the race tests need a rival transaction to commit inside ours."""
-    yield from _world(create_database(postgres_url, f"races_{next(_race_databases)}"))
+    yield from _world(postgis_database_url)
 
 
 def _world(database_url: str) -> Iterator[World]:

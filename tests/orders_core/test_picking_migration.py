@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -10,6 +11,12 @@ from infra.db import Base, make_engine
 from infra.migrate import upgrade
 
 OWN_TABLES = {"sku_slots", "pick_tasks", "pick_task_steps"}
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """These tests run the migrations themselves: they start from an empty database."""
+    return empty_database_url
 
 
 def _tables_named(diff: object) -> set[str]:

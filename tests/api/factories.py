@@ -1,0 +1,51 @@
+"""Builders shared by the API tests: the admin's headers, apps on a test's database, tokens, master data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from infra.settings import Settings
+
+ADMIN_TOKEN = "test-admin"
+#: Headers of the admin whose token the test apps are configured with.
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def app_client(database_url: str, *, raise_server_exceptions: bool = True, **settings: Any) -> TestClient:
+    """A test client for the app on ``database_url`` (enter it to start the app); ``settings`` override
+    the test defaults (the admin token above, plain-text logs)."""
+    settings = {"admin_token": ADMIN_TOKEN, "log_json": False, **settings}
+    app = create_app(Settings(database_url=database_url, **settings))
+    return TestClient(app, raise_server_exceptions=raise_server_exceptions)
+
+
+def make_token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
+    """Headers carrying a new token for ``role`` (and ``subject``), created by the admin."""
+    answer = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def put_master_data(
+    client: TestClient,
+    *,
+    warehouses: Mapping[str, Mapping[str, Any]] | None = None,
+    skus: Mapping[str, Mapping[str, Any]] | None = None,
+    customers: Mapping[str, Mapping[str, Any]] | None = None,
+    stock: Mapping[tuple[str, str], int] | None = None,
+) -> None:
+    """Create warehouses, SKUs and customers (each must be new: 201), then set stock levels (200).
+
+    Keys are the ids in the URL, values the request bodies; ``stock`` maps (warehouse, sku) to on hand.
+    """
+    for collection, records in (("warehouses", warehouses), ("skus", skus), ("customers", customers)):
+        for record_id, body in (records or {}).items():
+            answer = client.put(f"/v1/{collection}/{record_id}", json=dict(body), headers=ADMIN)
+            assert answer.status_code == 201, answer.text
+    for (warehouse_id, sku), on_hand in (stock or {}).items():
+        answer = client.put(f"/v1/warehouses/{warehouse_id}/stock/{sku}", json={"on_hand": on_hand}, headers=ADMIN)
+        assert answer.status_code == 200, answer.text
