@@ -14,7 +14,7 @@ from api.errors import install_error_handlers
 from api.input_guard import RequestInputGuard
 from api.observability import configure_logging, install_request_middleware
 from api.routers import all_routers
-from infra.settings import Settings, get_settings
+from api.settings import Settings, get_settings
 
 
 def create_app(

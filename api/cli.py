@@ -80,7 +80,7 @@ def serve(
 
     from api.app import create_app
     from api.container import Container
-    from infra.settings import get_settings
+    from api.settings import get_settings
 
     settings = get_settings()
     if log_format is not None:
@@ -120,9 +120,9 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Apply database migrations up to the newest revision."""
+    from api.settings import get_settings
     from infra.db import make_engine
     from infra.migrate import current_revision, upgrade
-    from infra.settings import get_settings
 
     engine = make_engine(get_settings().database_url)
     upgrade(engine)
@@ -134,7 +134,7 @@ def _container():  # type: ignore[no-untyped-def]
     command's answer (``TOKEN=$(dispatch token create ...)`` captures the token and nothing else)."""
     from api.container import Container
     from api.observability import configure_logging
-    from infra.settings import get_settings
+    from api.settings import get_settings
 
     settings = get_settings()
     configure_logging(settings.log_format, log_json=settings.log_json)

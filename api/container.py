@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth import PrincipalCache
 from api.jobs import PeriodicJob
 from api.metrics import count_stock_outcome, count_transition
+from api.settings import Settings
 from api.tokens import hash_token
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
-from infra.settings import Settings
 from orders_core.dispatching import CarrierMatching, build_carrier_matching, warm_carrier_index
 from orders_core.orders.timeouts import release_expired_orders
 from orders_core.stock.rebuild import warm_stock_store

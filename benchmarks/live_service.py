@@ -23,8 +23,8 @@ import httpx
 import numpy as np
 from rich.console import Console
 
+from api.settings import Settings
 from benchmarks.report import progress_bar
-from infra.settings import Settings
 
 if TYPE_CHECKING:
     from api.container import Container

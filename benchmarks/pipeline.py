@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from api.settings import Settings
 from benchmarks.live_service import (
     WAREHOUSE_SITES,
     backend_settings,
@@ -33,7 +34,6 @@ from benchmarks.live_service import (
     use_case_sender,
 )
 from benchmarks.report import JsonOption, figures_table, percentile, print_json_line, ratio
-from infra.settings import Settings
 
 if TYPE_CHECKING:
     from api.container import Container

@@ -1,7 +1,7 @@
 """Tuning knobs of :class:`matcher.index.CarrierIndex`, as one documented parameter object.
 
 The defaults are what the benchmarks (``dispatch bench match``) were tuned with; an operator may override
-any of them through settings (``DISPATCH_MATCHER__<FIELD>``, see ``infra.settings``), a test or a benchmark
+any of them through settings (``DISPATCH_MATCHER__<FIELD>``, see ``api.settings``), a test or a benchmark
 by constructing :class:`MatcherParams` directly. None of them changes an answer: every value gives the
 answers of the brute-force oracle (``matcher.bruteforce``); they trade memory for speed only.
 Facts of the data layout (column numbers, row strides) are not knobs: they live in ``matcher.layout``.

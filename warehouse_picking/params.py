@@ -1,7 +1,7 @@
 """Tuning knobs of the pick-route solver (``routes.solve``) and of wave batching, as one parameter object.
 
 The defaults are what ``dispatch bench pick`` was tuned with; an operator may override them through
-settings (``DISPATCH_PICKING__<FIELD>``, see ``infra.settings``), a test or a benchmark by constructing
+settings (``DISPATCH_PICKING__<FIELD>``, see ``api.settings``), a test or a benchmark by constructing
 :class:`PickingParams` directly. They choose *which* solver answers and how long it may take: an exact
 method's answer is optimal whichever picks it, a time-limited one (MIP, OR-Tools) may be longer with less
 time. A request's own ``time_limit_s`` (the HTTP body's) overrides the default time limits here.

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from infra.settings import Settings
+from api.settings import Settings
 
 ADMIN_TOKEN = "test-admin"
 #: Headers of the admin whose token the test apps are configured with.

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from api.container import Container
-from infra.settings import Settings
+from api.settings import Settings
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.service import put_customer, put_sku, put_warehouse
 from orders_core.orders.intake import place_order, submit_order

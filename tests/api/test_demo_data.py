@@ -14,7 +14,7 @@ import api.demo
 from api.app import create_app
 from api.container import Container
 from api.demo import DemoDataRejected, DemoWriter, load_demo_data
-from infra.settings import Settings
+from api.settings import Settings
 
 ADMIN = {"Authorization": "Bearer demo-admin"}
 

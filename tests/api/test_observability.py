@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from api.observability import configure_logging, resolve_log_format
-from infra.settings import Settings
+from api.settings import Settings
 
 
 class _Terminal(io.StringIO):

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from api.settings import Settings
 from benchmarks.live_service import serve_in_thread
-from infra.settings import Settings
 from orders_core.stock.repository import StockRepository
 
 from .factories import ADMIN, ADMIN_TOKEN

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from infra.settings import Settings
+from api.settings import Settings
 from matcher.index import CarrierIndex
 from matcher.params import DEFAULT_MATCHER_PARAMS, MatcherParams
 from orders_core.dispatching import build_carrier_matching

@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from infra.settings import Settings
+from api.settings import Settings
 from tests.warehouse_picking.test_picking_routes import assert_valid, brute_force_m, rectangular
 from warehouse_picking.params import DEFAULT_PICKING_PARAMS, PickingParams
 from warehouse_picking.routes import build_problem, pick_route, solve
