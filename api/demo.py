@@ -30,10 +30,8 @@ from orders_core.carriers.model import Carrier, PositionFix
 from orders_core.carriers.service import accept_positions, upsert_carrier
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.service import upsert_customer, upsert_sku, upsert_warehouse
-from orders_core.picking.repository import PickingRepository
-from orders_core.picking.service import assign_sku_slot
-from orders_core.stock.levels import set_stock_level
-from orders_core.stock.model import StockLevelNotFound
+from orders_core.picking.service import assign_sku_slot, sku_slots
+from orders_core.stock.levels import set_stock_level, stocked_pairs
 
 if TYPE_CHECKING:
     from api.container import Container
@@ -129,15 +127,7 @@ class DemoWriter:
 
     def stocked(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
         """Which (warehouse, sku) already have a stock level (GET .../stock/{sku} answers 200), in one read."""
-        found = set()
-        with self.container.uow() as uow:
-            for warehouse_id, sku in keys:
-                try:
-                    self.container.stock.level(uow, warehouse_id, sku)
-                except StockLevelNotFound:
-                    continue
-                found.add((warehouse_id, sku))
-        return found
+        return stocked_pairs(self.container.uow, self.container.stock, keys)
 
     def stock(self, warehouse_id: str, sku: str, body: dict[str, Any]) -> None:
         """PUT /v1/warehouses/{warehouse_id}/stock/{sku}."""
@@ -150,8 +140,7 @@ class DemoWriter:
 
     def slotted(self, warehouse_id: str, skus: list[str]) -> dict[str, str]:
         """The SKUs of a warehouse that already have a pick slot, with it (GET .../slots/{sku}), in one read."""
-        with self.container.uow() as uow:
-            return PickingRepository(uow.session).sku_slots(warehouse_id, skus)
+        return sku_slots(self.container.uow, warehouse_id, skus)
 
     def slot(self, warehouse_id: str, sku: str, body: dict[str, Any]) -> None:
         """PUT /v1/warehouses/{warehouse_id}/slots/{sku}."""

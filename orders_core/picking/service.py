@@ -123,6 +123,12 @@ def sku_slot(new_uow: UnitOfWorkFactory, warehouse_id: str, sku: str) -> str:
     return found
 
 
+def sku_slots(new_uow: UnitOfWorkFactory, warehouse_id: str, skus: list[str]) -> dict[str, str]:
+    """The slots of those ``skus`` that have one in the warehouse, read in one transaction."""
+    with new_uow() as uow:
+        return PickingRepository(uow.session).sku_slots(warehouse_id, skus)
+
+
 @dataclass(frozen=True)
 class WaveResult:
     """The tasks of a wave and the walk they save against picking one order at a time."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from foundation.errors import NotFound
 from orders_core.master_data.repository import MasterDataRepository
-from orders_core.stock.model import StockLevel
+from orders_core.stock.model import StockLevel, StockLevelNotFound
 from orders_core.stock.service import StockService
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -49,3 +49,18 @@ def read_stock_level(new_uow: UnitOfWorkFactory, stock: StockService, warehouse_
     with new_uow() as uow:
         _check_known(uow, warehouse_id, sku)
         return stock.level(uow, warehouse_id, sku)
+
+
+def stocked_pairs(
+    new_uow: UnitOfWorkFactory, stock: StockService, pairs: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (warehouse, SKU) pairs already have a stock level, read in one transaction (a bulk loader's check)."""
+    found: set[tuple[str, str]] = set()
+    with new_uow() as uow:
+        for warehouse_id, sku in pairs:
+            try:
+                stock.level(uow, warehouse_id, sku)
+            except StockLevelNotFound:
+                continue
+            found.add((warehouse_id, sku))
+    return found
