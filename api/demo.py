@@ -14,7 +14,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -24,11 +23,7 @@ from api.schemas.master_data import CustomerIn, PathId, SkuIn, WarehouseIn
 from api.schemas.picking import SkuSlotIn
 from api.schemas.stock import StockLevelIn
 from foundation.errors import DispatchError
-from geo.crs import to_wgs84
-from geofences.validation import parse_polygonal
-from orders_core.carriers.model import Carrier, PositionFix
 from orders_core.carriers.service import accept_positions, upsert_carrier
-from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.service import upsert_customer, upsert_sku, upsert_warehouse
 from orders_core.picking.service import assign_sku_slot, sku_slots
 from orders_core.stock.levels import set_stock_level, stocked_pairs
@@ -111,18 +106,14 @@ class DemoWriter:
         """PUT /v1/warehouses/{warehouse_id}."""
         what = f"warehouse {warehouse_id}"
         data = self._checked(what, WarehouseIn, body, warehouse_id)
-        warehouse = Warehouse(
-            id=warehouse_id, name=data.name, lat=data.location.lat, lng=data.location.lng, layout=data.layout
-        )
+        warehouse = data.to_warehouse(warehouse_id)
         self._run(what, "warehouses", lambda: upsert_warehouse(self.container.uow, warehouse))
 
     def sku(self, sku: str, body: dict[str, Any]) -> None:
         """PUT /v1/skus/{sku}."""
         what = f"sku {sku}"
         data = self._checked(what, SkuIn, body, sku)
-        item = Sku(
-            sku=sku, name=data.name, unit_price=data.unit_price, weight_kg=data.weight_kg, volume_m3=data.volume_m3
-        )
+        item = data.to_sku(sku)
         self._run(what, "skus", lambda: upsert_sku(self.container.uow, item))
 
     def stocked(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -152,16 +143,7 @@ class DemoWriter:
         """PUT /v1/customers/{customer_id}."""
         what = f"customer {customer_id}"
         data = self._checked(what, CustomerIn, body, customer_id)
-        customer = Customer(
-            id=customer_id,
-            name=data.name,
-            credit_limit=data.credit_limit,
-            temporary_credit_limit=data.temporary_credit_limit,
-            overdue_amount=data.overdue_amount,
-            lat=None if data.location is None else data.location.lat,
-            lng=None if data.location is None else data.location.lng,
-            prepaid=data.prepaid,
-        )
+        customer = data.to_customer(customer_id)
         self._run(what, "customers", lambda: upsert_customer(self.container.uow, customer))
 
     def carrier(self, carrier_id: str, body: dict[str, Any]) -> None:
@@ -169,34 +151,15 @@ class DemoWriter:
         what = f"carrier {carrier_id}"
         data = self._checked(what, CarrierIn, body, carrier_id)
         try:
-            coverage = None if data.coverage is None else parse_polygonal(data.coverage, field="coverage")
+            carrier = data.to_carrier(carrier_id)  # the coverage's GeoJSON is checked here, as for the API
         except DispatchError as exc:
             raise DemoDataRejected(f"demo data rejected: {what}: {exc.message}") from exc
-        carrier = Carrier(
-            id=carrier_id,
-            name=data.name,
-            vehicle_type=data.vehicle_type,
-            capacity_kg=data.capacity_kg,
-            capacity_m3=data.capacity_m3,
-            coverage=coverage,
-            webhook_url=data.webhook_url,
-            webhook_secret=data.webhook_secret,
-            active=data.active,
-            rate_per_km=data.rate_per_km,
-            base_fare=data.base_fare,
-            on_time_rate=data.on_time_rate,
-            rating=data.rating,
-        )
         self._run(what, "carriers", lambda: upsert_carrier(self.container.uow, self.container.carriers, carrier))
 
     def positions(self, body: dict[str, Any]) -> None:
         """POST /v1/carriers/positions."""
         data = self._checked("positions", PositionsIn, body)
-        fixes = []
-        for p in data.positions:
-            lat, lng = to_wgs84(p.lat, p.lng, p.crs)
-            ts = p.ts if p.ts.tzinfo is not None else p.ts.replace(tzinfo=UTC)
-            fixes.append(PositionFix(p.carrier_id, lat, lng, ts.timestamp()))
+        fixes = data.to_fixes()
         self._run(
             "positions",
             "position batches",

@@ -6,8 +6,6 @@ own positions. A position batch is validated as a whole: one bad fix refuses the
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from fastapi import APIRouter, Depends, Response
 
 from api.auth import Forbidden, require_roles
@@ -16,9 +14,8 @@ from api.deps import get_container
 from api.schemas.carriers import CarrierIn, CarrierOut, PositionsAccepted, PositionsIn
 from api.schemas.master_data import PathId
 from api.tokens import Principal
-from geo.crs import to_wgs84
-from geofences.validation import parse_polygonal, to_geojson
-from orders_core.carriers.model import Carrier, PositionFix
+from geofences.validation import to_geojson
+from orders_core.carriers.model import Carrier
 from orders_core.carriers.service import accept_positions, get_carrier, upsert_carrier
 
 router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
@@ -59,12 +56,7 @@ def post_positions(
         foreign = sorted({p.carrier_id for p in body.positions if p.carrier_id != principal.subject})
         if foreign:
             raise Forbidden(f"a carrier token may only post its own positions (got {', '.join(foreign[:5])})")
-    fixes = []
-    for p in body.positions:
-        lat, lng = to_wgs84(p.lat, p.lng, p.crs)
-        ts = p.ts if p.ts.tzinfo is not None else p.ts.replace(tzinfo=UTC)
-        fixes.append(PositionFix(p.carrier_id, lat, lng, ts.timestamp()))
-    accepted = accept_positions(container.uow, container.carriers, fixes)
+    accepted = accept_positions(container.uow, container.carriers, body.to_fixes())
     return PositionsAccepted(accepted=accepted)
 
 
@@ -77,22 +69,7 @@ def put_carrier(
     _: Principal = Depends(writers),
 ) -> CarrierOut:
     """Create (201) or replace (200) a carrier; coverage must be a valid GeoJSON (Multi)Polygon or null."""
-    coverage = None if body.coverage is None else parse_polygonal(body.coverage, field="coverage")
-    carrier = Carrier(
-        id=carrier_id,
-        name=body.name,
-        vehicle_type=body.vehicle_type,
-        capacity_kg=body.capacity_kg,
-        capacity_m3=body.capacity_m3,
-        coverage=coverage,
-        webhook_url=body.webhook_url,
-        webhook_secret=body.webhook_secret,
-        active=body.active,
-        rate_per_km=body.rate_per_km,
-        base_fare=body.base_fare,
-        on_time_rate=body.on_time_rate,
-        rating=body.rating,
-    )
+    carrier = body.to_carrier(carrier_id)
     saved, created = upsert_carrier(container.uow, container.carriers, carrier)
     response.status_code = 201 if created else 200
     return _carrier_out(saved, container.carriers.position_of(carrier_id))

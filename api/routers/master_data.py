@@ -79,9 +79,7 @@ def put_warehouse_endpoint(
     _: Principal = Depends(writers),
 ) -> WarehouseOut:
     """Create or replace a warehouse (its layout, when given, must parse)."""
-    warehouse = Warehouse(
-        id=warehouse_id, name=body.name, lat=body.location.lat, lng=body.location.lng, layout=body.layout
-    )
+    warehouse = body.to_warehouse(warehouse_id)
     created = upsert_warehouse(container.uow, warehouse)
     response.status_code = 201 if created else 200
     return _warehouse_out(warehouse)
@@ -112,7 +110,7 @@ def put_sku_endpoint(
     _: Principal = Depends(writers),
 ) -> SkuOut:
     """Create or replace a catalogue item."""
-    item = Sku(sku=sku, name=body.name, unit_price=body.unit_price, weight_kg=body.weight_kg, volume_m3=body.volume_m3)
+    item = body.to_sku(sku)
     created = upsert_sku(container.uow, item)
     response.status_code = 201 if created else 200
     return _sku_out(item)
@@ -135,16 +133,7 @@ def put_customer_endpoint(
     _: Principal = Depends(writers),
 ) -> CustomerOut:
     """Create or replace a customer (a temporary credit limit granted earlier is kept unless given)."""
-    customer = Customer(
-        id=customer_id,
-        name=body.name,
-        credit_limit=body.credit_limit,
-        temporary_credit_limit=body.temporary_credit_limit,
-        overdue_amount=body.overdue_amount,
-        lat=None if body.location is None else body.location.lat,
-        lng=None if body.location is None else body.location.lng,
-        prepaid=body.prepaid,
-    )
+    customer = body.to_customer(customer_id)
     stored, created = upsert_customer(container.uow, customer)
     response.status_code = 201 if created else 200
     return _customer_out(stored)

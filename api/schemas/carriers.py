@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
+
+from geo.crs import to_wgs84
+from geofences.validation import parse_polygonal
+from orders_core.carriers.model import Carrier, PositionFix
 
 Crs = Literal["wgs84", "gcj02"]
 
@@ -46,6 +50,24 @@ class CarrierIn(BaseModel):
             raise ValueError("the key must be at least 16 bytes")
         return value
 
+    def to_carrier(self, carrier_id: str) -> Carrier:
+        """The domain carrier this body describes; the coverage must be a valid GeoJSON (Multi)Polygon (422)."""
+        return Carrier(
+            id=carrier_id,
+            name=self.name,
+            vehicle_type=self.vehicle_type,
+            capacity_kg=self.capacity_kg,
+            capacity_m3=self.capacity_m3,
+            coverage=None if self.coverage is None else parse_polygonal(self.coverage, field="coverage"),
+            webhook_url=self.webhook_url,
+            webhook_secret=self.webhook_secret,
+            active=self.active,
+            rate_per_km=self.rate_per_km,
+            base_fare=self.base_fare,
+            on_time_rate=self.on_time_rate,
+            rating=self.rating,
+        )
+
 
 class CarrierOut(BaseModel):
     id: str
@@ -74,6 +96,15 @@ class PositionIn(BaseModel):
 
 class PositionsIn(BaseModel):
     positions: list[PositionIn] = Field(max_length=10_000)
+
+    def to_fixes(self) -> list[PositionFix]:
+        """The fixes in WGS-84 with unix-second timestamps (a time without offset is UTC)."""
+        fixes = []
+        for p in self.positions:
+            lat, lng = to_wgs84(p.lat, p.lng, p.crs)
+            ts = p.ts if p.ts.tzinfo is not None else p.ts.replace(tzinfo=UTC)
+            fixes.append(PositionFix(p.carrier_id, lat, lng, ts.timestamp()))
+        return fixes
 
 
 class PositionsAccepted(BaseModel):

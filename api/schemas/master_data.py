@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from orders_core.master_data.model import Customer, Sku, Warehouse
+
 # Money travels as a JSON number (exact Decimal inside); strings such as "12.50" are accepted too.
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 NonNegativeMoney = Annotated[
@@ -37,6 +39,12 @@ class WarehouseIn(BaseModel):
     location: LatLng
     layout: dict[str, Any] | None = None
 
+    def to_warehouse(self, warehouse_id: str) -> Warehouse:
+        """The domain warehouse this body describes (the router and the demo loader both build it here)."""
+        return Warehouse(
+            id=warehouse_id, name=self.name, lat=self.location.lat, lng=self.location.lng, layout=self.layout
+        )
+
 
 class WarehouseOut(BaseModel):
     id: str
@@ -50,6 +58,12 @@ class SkuIn(BaseModel):
     unit_price: NonNegativeMoney
     weight_kg: float = Field(ge=0, allow_inf_nan=False)
     volume_m3: float = Field(ge=0, allow_inf_nan=False)
+
+    def to_sku(self, sku: str) -> Sku:
+        """The domain catalogue item this body describes."""
+        return Sku(
+            sku=sku, name=self.name, unit_price=self.unit_price, weight_kg=self.weight_kg, volume_m3=self.volume_m3
+        )
 
 
 class SkuOut(BaseModel):
@@ -69,6 +83,19 @@ class CustomerIn(BaseModel):
     overdue_amount: NonNegativeMoney = Decimal("0")
     prepaid: bool = False
     temporary_credit_limit: NonNegativeMoney | None = None
+
+    def to_customer(self, customer_id: str) -> Customer:
+        """The domain customer this body describes."""
+        return Customer(
+            id=customer_id,
+            name=self.name,
+            credit_limit=self.credit_limit,
+            temporary_credit_limit=self.temporary_credit_limit,
+            overdue_amount=self.overdue_amount,
+            lat=None if self.location is None else self.location.lat,
+            lng=None if self.location is None else self.location.lng,
+            prepaid=self.prepaid,
+        )
 
 
 class CustomerOut(BaseModel):
