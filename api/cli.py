@@ -129,17 +129,25 @@ def migrate() -> None:
     typer.echo(f"schema at {current_revision(engine)}")
 
 
-def _container():  # type: ignore[no-untyped-def]
-    """A started container for a maintenance command; its logs go to stderr, so stdout carries only the
-    command's answer (``TOKEN=$(dispatch token create ...)`` captures the token and nothing else)."""
+def _container(*, warm: bool = True):  # type: ignore[no-untyped-def]
+    """A container for a maintenance command; its logs go to stderr, so stdout carries only the command's
+    answer (``TOKEN=$(dispatch token create ...)`` captures the token and nothing else).
+
+    ``warm=False`` (the token commands): the schema is migrated but the stock store, the carrier index and the
+    periodic jobs are not started; those commands read and write tokens only.
+    """
     from api.container import Container
     from api.observability import configure_logging
     from api.settings import get_settings
+    from infra.migrate import upgrade
 
     settings = get_settings()
     configure_logging(settings.log_format, log_json=settings.log_json)
     container = Container(settings)
-    container.start()
+    if warm:
+        container.start()
+    else:
+        upgrade(container.engine)
     return container
 
 
@@ -153,7 +161,7 @@ def token_create(
     from api.tokens import issue_token
     from foundation.errors import DispatchError
 
-    container = _container()
+    container = _container(warm=False)
     try:
         issued = issue_token(container.uow, role, subject, label)
     except DispatchError as exc:
@@ -169,7 +177,7 @@ def token_list() -> None:
     """List tokens (ids, roles, subjects; never values)."""
     from api.tokens import list_token_records
 
-    container = _container()
+    container = _container(warm=False)
     try:
         records = list_token_records(container.uow)
     finally:
@@ -184,7 +192,7 @@ def token_revoke(token_id: str) -> None:
     """Revoke a token by id."""
     from api.tokens import revoke_token_by_id
 
-    container = _container()
+    container = _container(warm=False)
     try:
         found = revoke_token_by_id(container.uow, token_id)
     finally:
