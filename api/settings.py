@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.params import MatcherParams
+from routing.params import RoutingParams
 from warehouse_picking.params import PickingParams
 
 DEFAULT_VAR_DIR = Path("var")
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     # The carrier index's and the pick-route solver's tuning knobs (see matcher.params, warehouse_picking.params).
     matcher: MatcherParams = MatcherParams()
     picking: PickingParams = PickingParams()
+    # Delivery routing: travel model (DISPATCH_ROUTING__OSM_PBF for a road network), solver, time limits.
+    routing: RoutingParams = RoutingParams()
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ def all_routers() -> list[APIRouter]:
     """Every router of the service, imported lazily so that importing ``api`` stays cheap."""
     from api.routers import (
         carriers,
+        dispatch,
         exceptions,
         geofences,
         master_data,
@@ -31,4 +32,5 @@ def all_routers() -> list[APIRouter]:
         exceptions.router,
         payments.router,
         picking.router,
+        dispatch.router,
     ]
