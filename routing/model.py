@@ -127,3 +127,9 @@ class InfeasibleStop(InvalidInput):
     """A stop no vehicle could ever serve (heavier than every vehicle, an empty window, ...); names the stop."""
 
     code = "infeasible_stop"
+
+
+class InvalidProblem(InvalidInput):
+    """A problem that is malformed as a whole (duplicate ids, a matrix of the wrong size, no vehicles)."""
+
+    code = "invalid_routing_problem"

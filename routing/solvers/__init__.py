@@ -1,0 +1,31 @@
+"""The VRP engines behind one interface, by name; ``DEFAULT_SOLVER`` is what a plan uses unless told."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from routing.model import Solver
+
+DEFAULT_SOLVER = "ortools"
+
+
+def _ortools() -> Solver:
+    from routing.solvers.ortools_solver import OrToolsSolver
+
+    return OrToolsSolver()
+
+
+_FACTORIES: dict[str, Callable[[], Solver]] = {"ortools": _ortools}
+
+
+def solver_names() -> tuple[str, ...]:
+    """The names ``get_solver`` knows."""
+    return tuple(_FACTORIES)
+
+
+def get_solver(name: str | None = None) -> Solver:
+    """A fresh solver by name (the default when None); ValueError names the known ones otherwise."""
+    key = name or DEFAULT_SOLVER
+    if key not in _FACTORIES:
+        raise ValueError(f"unknown solver {key!r}; known: {', '.join(_FACTORIES)}")
+    return _FACTORIES[key]()
