@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from routing.solvers import DEFAULT_SOLVER, solver_names
+
 
 @dataclass(frozen=True)
 class RoutingParams:
@@ -31,7 +33,7 @@ class RoutingParams:
     #: A request's time limit is capped here (one plan must not hold a worker for minutes).
     max_time_limit_s: float = 30.0
     #: The engine behind ``POST /v1/dispatch/plan`` (a name ``routing.solvers`` knows).
-    solver: str = "ortools"
+    solver: str = DEFAULT_SOLVER
 
     def __post_init__(self) -> None:
         positive = ("detour_factor", "speed_kmh", "max_snap_m", "access_speed_kmh", "time_limit_s", "max_time_limit_s")
@@ -47,8 +49,8 @@ class RoutingParams:
             )
         if self.osm_pbf is not None and not self.osm_pbf.strip():
             raise ValueError("osm_pbf must be a path to an .osm.pbf file, or unset")
-        if not self.solver.strip():
-            raise ValueError("solver must name a solver")
+        if self.solver not in solver_names():
+            raise ValueError(f"solver must be one of {', '.join(solver_names())}, got {self.solver!r}")
 
     def capped_time_limit_s(self, requested_s: float | None) -> float:
         """The time limit a plan gets: the request's (if any), never above ``max_time_limit_s``."""

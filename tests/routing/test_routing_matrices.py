@@ -163,8 +163,9 @@ def test_points_on_a_disconnected_fragment_are_reported_as_unreachable_pairs() -
     centre = Point(float(network.node_lat[core]), float(network.node_lng[core]))
     with pytest.raises(UnreachableLocations) as caught:
         provider.matrix([centre, fragment])
-    pairs = caught.value.named(["depot", "stop 'island'"]).details["pairs"]
-    assert pairs and all("stop 'island'" in pair for pair in pairs)  # type: ignore[union-attr]
+    error = caught.value.named(["depot", "stop 'island'"])
+    assert error.pairs and all(1 in pair for pair in error.pairs)
+    assert "stop 'island'" in error.message and error.details["pairs"]
     # The default provider snaps onto the connected part instead: every pair has a finite cost.
     matrix = RoadNetworkProvider(TEST_PBF).matrix([centre, fragment])
     assert np.all(np.isfinite(matrix.distances_m))
