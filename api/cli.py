@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from typer import _click
 
-BENCHMARKS = ("match", "pick", "pipeline")
+BENCHMARKS = ("match", "pick", "pipeline", "vrp")
 
 
 class _BenchGroup(TyperGroup):

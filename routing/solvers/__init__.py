@@ -15,7 +15,13 @@ def _ortools() -> Solver:
     return OrToolsSolver()
 
 
-_FACTORIES: dict[str, Callable[[], Solver]] = {"ortools": _ortools}
+def _pyvrp() -> Solver:
+    from routing.solvers.pyvrp_solver import PyVrpSolver
+
+    return PyVrpSolver()
+
+
+_FACTORIES: dict[str, Callable[[], Solver]] = {"ortools": _ortools, "pyvrp": _pyvrp}
 
 
 def solver_names() -> tuple[str, ...]:

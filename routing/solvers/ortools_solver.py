@@ -15,67 +15,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from routing.model import FloatMatrix, RoutePlan, RoutingProblem
+from routing.model import RoutePlan, RoutingProblem
 from routing.schedule import build_plan
-
-# Integers OR-Tools sees stay below this, leaving room for sums of penalties in int64.
-_MAX_SCALED = 2**40
-
-
-@dataclass(frozen=True)
-class Scaling:
-    """Factors from the problem's floats to OR-Tools' integers (powers of ten, as fine as the range allows)."""
-
-    time: float
-    distance: float
-    load: float = 1000.0
-
-    @classmethod
-    def of(cls, problem: RoutingProblem) -> Scaling:
-        return cls(time=_power_of_ten(_time_horizon(problem)), distance=_power_of_ten(_distance_bound(problem)))
-
-
-def _power_of_ten(bound: float, finest: float = 10_000.0) -> float:
-    """The largest power of ten up to ``finest`` that keeps ``bound`` below ``_MAX_SCALED``."""
-    scale = finest
-    while scale > 1e-6 and bound * scale >= _MAX_SCALED:
-        scale /= 10
-    return scale
-
-
-def _finite(matrix: FloatMatrix) -> FloatMatrix:
-    return np.where(np.isfinite(matrix), matrix, 0.0)
-
-
-def _time_horizon(problem: RoutingProblem) -> float:
-    """A time no useful schedule reaches: the latest deadline plus a way back, or every leg and service."""
-    durations = _finite(problem.matrix.durations_s)
-    legs = float(durations.max(initial=0.0))
-    services = sum(stop.service_s for stop in problem.stops)
-    ends = [v.shift_end_s for v in problem.vehicles if v.shift_end_s is not None]
-    if len(ends) == len(problem.vehicles):
-        return max(ends) + 1.0
-    latest = [
-        stop.window[1] + stop.service_s for stop in problem.stops if stop.window and math.isfinite(stop.window[1])
-    ]
-    every_leg = float(durations.max(axis=1, initial=0.0).sum()) + services
-    return max([*ends, *latest, every_leg]) + legs + 1.0
-
-
-def _distance_bound(problem: RoutingProblem) -> float:
-    """No route plan drives further than the longest way out of every location (an upper bound)."""
-    return float(_finite(problem.matrix.distances_m).max(axis=1, initial=0.0).sum()) + 1.0
-
-
-def _up(value: float, scale: float) -> int:
-    return math.ceil(value * scale - 1e-6)
-
-
-def _down(value: float, scale: float) -> int:
-    return math.floor(value * scale + 1e-6)
+from routing.solvers.scaling import MAX_SCALED, Scaling, distance_bound, down, finite, time_horizon, up
 
 
 @dataclass
@@ -105,21 +49,21 @@ class OrToolsSolver:
         manager = pywrapcp.RoutingIndexManager(len(locations), len(vehicles), 0)
         model = pywrapcp.RoutingModel(manager)
 
-        distances = _finite(problem.matrix.distances_m)
+        distances = finite(problem.matrix.distances_m)
         durations = problem.matrix.durations_s
-        horizon = _down(_time_horizon(problem), scale.time)
-        dist_cost = [[_up(distances[a, b], scale.distance) for b in locations] for a in locations]
+        horizon = down(time_horizon(problem), scale.time)
+        dist_cost = [[up(distances[a, b], scale.distance) for b in locations] for a in locations]
         service = [0.0, *(problem.stops[i - 1].service_s for i in nodes)]
         travel = [
             [
-                _up(durations[a, b] + service[ia], scale.time) if math.isfinite(durations[a, b]) else horizon + 1
+                up(durations[a, b] + service[ia], scale.time) if math.isfinite(durations[a, b]) else horizon + 1
                 for b in locations
             ]
             for ia, a in enumerate(locations)
         ]
         cost_index = model.RegisterTransitMatrix(dist_cost)
         model.SetArcCostEvaluatorOfAllVehicles(cost_index)
-        bound = _up(_distance_bound(problem), scale.distance)
+        bound = up(distance_bound(problem), scale.distance)
         if self.minimise_vehicles:
             model.SetFixedCostOfAllVehicles(bound)
 
@@ -128,7 +72,7 @@ class OrToolsSolver:
         time = model.GetDimensionOrDie("time")
         for v, vehicle in enumerate(vehicles):
             if vehicle.shift_end_s is not None:
-                time.CumulVar(model.End(v)).SetMax(min(horizon, _down(vehicle.shift_end_s, scale.time)))
+                time.CumulVar(model.End(v)).SetMax(min(horizon, down(vehicle.shift_end_s, scale.time)))
 
         self._add_load(model, manager, problem, nodes, "kg", scale)
         if any(problem.stops[i - 1].volume_m3 > 0 for i in nodes):
@@ -141,7 +85,7 @@ class OrToolsSolver:
             index = manager.NodeToIndex(position)
             if stop.window is not None:
                 time.CumulVar(index).SetRange(
-                    _up(stop.window[0], scale.time), min(horizon, _down(stop.window[1], scale.time))
+                    up(stop.window[0], scale.time), min(horizon, down(stop.window[1], scale.time))
                 )
             if stop.allowed_vehicles is not None:
                 allowed = {ids[v] for v in stop.allowed_vehicles if v in ids}
@@ -179,10 +123,10 @@ class OrToolsSolver:
     ) -> None:
         """A capacity dimension in grams or litres (demands rounded up, capacities down)."""
         demand_of = (lambda s: s.demand_kg) if unit == "kg" else (lambda s: s.volume_m3)
-        demands = [0, *(_up(demand_of(problem.stops[i - 1]), scale.load) for i in nodes)]
+        demands = [0, *(up(demand_of(problem.stops[i - 1]), scale.load) for i in nodes)]
         capacities = []
         for vehicle in problem.vehicles:
             capacity = vehicle.capacity_kg if unit == "kg" else vehicle.capacity_m3
-            capacities.append(_MAX_SCALED if capacity is None else _down(capacity, scale.load))
+            capacities.append(MAX_SCALED if capacity is None else down(capacity, scale.load))
         index = model.RegisterUnaryTransitVector(demands)
         model.AddDimensionWithVehicleCapacity(index, 0, capacities, True, unit)
