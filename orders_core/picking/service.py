@@ -162,16 +162,59 @@ def _build_wave(
 ) -> WaveResult:
     """``create_wave`` inside ``uow``: tasks written, orders advanced, nothing committed."""
     layout = load_layout(uow, warehouse_id)
-    orders_repo = OrderRepository(uow.session)
-    lines = orders_repo.allocated_lines(warehouse_id)
-    already_picking = _split_lines_still_to_pick(uow, warehouse_id)
-    lines = lines + already_picking
-    picking_ids = {line.order_id for line in already_picking}
+    lines, picking_ids = _lines_to_pick(uow, warehouse_id)
     if not lines:
         return WaveResult(tasks=[], orders=0)
+    orders = _pick_items(uow, warehouse_id, layout, lines)
+    batches = batch_orders(layout, orders, cart, time_limit_s=time_limit_s, params=params)
+    tasks = _write_tasks(uow, warehouse_id, batches, picking_ids, actor=actor, reason_code="wave_created")
+    return WaveResult(tasks=tasks, orders=len(orders))
+
+
+def build_wave_in_sequence(
+    uow: UnitOfWork,
+    warehouse_id: str,
+    order_ids: Sequence[str],
+    cart: CartLimits,
+    *,
+    actor: str,
+    time_limit_s: float | None = None,
+    params: PickingParams = DEFAULT_PICKING_PARAMS,
+) -> WaveResult:
+    """Pick tasks for these orders released in the given sequence (e.g. a truck's loading order): one
+    task per order, the first order's task first, each on its own shortest walk. Orders are not mixed in
+    a cart, so what is loaded first is picked first. Orders with nothing left to pick here are skipped.
+    Works inside the caller's ``uow`` (tasks written, orders advanced, nothing committed)."""
+    layout = load_layout(uow, warehouse_id)
+    lines, picking_ids = _lines_to_pick(uow, warehouse_id)
+    wanted = set(order_ids)
+    lines = [line for line in lines if line.order_id in wanted]
+    if not lines:
+        return WaveResult(tasks=[], orders=0)
+    orders = _pick_items(uow, warehouse_id, layout, lines)
+    tasks: list[PickTask] = []
+    for order_id in dict.fromkeys(order_ids):
+        if order_id not in orders:
+            continue
+        batches = batch_orders(layout, {order_id: orders[order_id]}, cart, time_limit_s=time_limit_s, params=params)
+        tasks += _write_tasks(uow, warehouse_id, batches, picking_ids, actor=actor, reason_code="route_wave_created")
+    return WaveResult(tasks=tasks, orders=len(orders))
+
+
+def _lines_to_pick(uow: UnitOfWork, warehouse_id: str) -> tuple[list[AllocatedLine], set[str]]:
+    """Lines a wave at this warehouse picks (allocated orders, then split orders already picking
+    elsewhere), and the ids of those already ``picking``."""
+    lines = OrderRepository(uow.session).allocated_lines(warehouse_id)
+    already_picking = _split_lines_still_to_pick(uow, warehouse_id)
+    return lines + already_picking, {line.order_id for line in already_picking}
+
+
+def _pick_items(
+    uow: UnitOfWork, warehouse_id: str, layout: Layout, lines: Sequence[AllocatedLine]
+) -> dict[str, list[PickItem]]:
+    """The lines as pick items per order, with their slots and unit loads (422 for SKUs without a slot)."""
     skus = sorted({line.sku for line in lines})
-    picking = PickingRepository(uow.session)
-    slots = picking.sku_slots(warehouse_id, skus)
+    slots = PickingRepository(uow.session).sku_slots(warehouse_id, skus)
     missing = [sku for sku in skus if sku not in slots]
     if missing:
         raise SkusWithoutSlot(
@@ -194,7 +237,20 @@ def _build_wave(
                 unit_volume_m3=0.0 if sku is None else float(sku.volume_m3),
             )
         )
-    batches = batch_orders(layout, orders, cart, time_limit_s=time_limit_s, params=params)
+    return orders
+
+
+def _write_tasks(
+    uow: UnitOfWork,
+    warehouse_id: str,
+    batches: Sequence[Batch],
+    picking_ids: set[str],
+    *,
+    actor: str,
+    reason_code: str,
+) -> list[PickTask]:
+    """Write one task per batch, in order, and move its orders to ``picking``."""
+    picking = PickingRepository(uow.session)
     tasks: list[PickTask] = []
     for batch in batches:
         task_id = "pt_" + secrets.token_hex(8)
@@ -208,11 +264,11 @@ def _build_wave(
                 order_id,
                 OrderStatus.PICKING,
                 actor=actor,
-                reason_code="wave_created",
+                reason_code=reason_code,
                 reason=f"pick task {task_id}",
             )
         tasks.append(task_of(task_row, step_rows))
-    return WaveResult(tasks=tasks, orders=len(orders))
+    return tasks
 
 
 def _split_lines_still_to_pick(uow: UnitOfWork, warehouse_id: str) -> list[AllocatedLine]:
