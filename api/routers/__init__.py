@@ -19,6 +19,7 @@ def all_routers() -> list[APIRouter]:
         picking,
         stock,
         tokens,
+        transport,
     )
 
     return [
@@ -33,4 +34,5 @@ def all_routers() -> list[APIRouter]:
         payments.router,
         picking.router,
         dispatch.router,
+        transport.router,
     ]

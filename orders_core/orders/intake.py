@@ -151,6 +151,9 @@ def place_order(
         delivery_lat=command.delivery.lat,
         delivery_lng=command.delivery.lng,
         delivery_address=command.delivery.address,
+        delivery_contact_name=command.delivery.contact_name,
+        delivery_contact_phone=command.delivery.contact_phone,
+        cash_on_delivery=command.delivery.cash_on_delivery,
         delivery_location=Point(command.delivery.lng, command.delivery.lat),
         created_at=now,
         updated_at=now,
@@ -257,10 +260,21 @@ def _replay(seen: tuple[str, str] | None, key: str, body_sha256: str) -> PlacedO
 
 
 def _command_body(command: PlaceOrder) -> dict[str, Any]:
+    delivery: dict[str, Any] = {
+        "lat": command.delivery.lat,
+        "lng": command.delivery.lng,
+        "address": command.delivery.address,
+    }
+    # The transport fields join the hash only when given, so bodies without them hash as before.
+    for key in ("contact_name", "contact_phone"):
+        if getattr(command.delivery, key) is not None:
+            delivery[key] = getattr(command.delivery, key)
+    if command.delivery.cash_on_delivery:
+        delivery["cash_on_delivery"] = True
     return {
         "customer_id": command.customer_id,
         "lines": [
             {"sku": line.sku, "qty": line.qty, "unit_price": str(line.unit_price.normalize())} for line in command.lines
         ],
-        "delivery": {"lat": command.delivery.lat, "lng": command.delivery.lng, "address": command.delivery.address},
+        "delivery": delivery,
     }
