@@ -17,6 +17,7 @@ def all_routers() -> list[APIRouter]:
         orders,
         payments,
         picking,
+        routes,
         stock,
         tokens,
         transport,
@@ -35,4 +36,5 @@ def all_routers() -> list[APIRouter]:
         picking.router,
         dispatch.router,
         transport.router,
+        routes.router,
     ]
