@@ -12,7 +12,9 @@ are taken out again by ``routing.schedule.repair`` so the answer is always feasi
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 from pyvrp import Client, Depot, Location, ProblemData, Solution, VehicleType, solve
 from pyvrp import Route as PyVrpRoute
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import FirstFeasible, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from routing.model import RoutePlan, RoutingProblem, Vehicle
@@ -80,9 +83,11 @@ class PyVrpSolver:
         fleet = data.vehicle_type(0)
         current, current_data = best, data
         reduce_until = deadline - limit * (1.0 - self.first_share - self.reduce_share)
-        while current.num_routes() > 1 and (left := reduce_until - time.perf_counter()) > 0:
+        while current.num_routes() > _fewest(data) and (left := reduce_until - time.perf_counter()) > 0:
             smaller = required.replace(vehicle_types=[fleet.replace(num_available=current.num_routes() - 1)])
-            trial = self._run(smaller, MultipleCriteria([FirstFeasible(), MaxRuntime(left)]))
+            with warnings.catch_warnings():  # a fleet too small is expected to max out PyVRP's penalties
+                warnings.simplefilter("ignore", PenaltyBoundWarning)
+                trial = self._run(smaller, MultipleCriteria([FirstFeasible(), MaxRuntime(left)]))
             if not trial.is_feasible():
                 break
             current, current_data = trial, smaller
@@ -191,3 +196,13 @@ def _required(client: Client) -> Client:
         required=True,
         name=client.name,
     )
+
+
+def _fewest(data: ProblemData) -> int:
+    """No fleet of one vehicle type carries the total demand in fewer vehicles than this (per load dimension)."""
+    capacity = data.vehicle_type(0).capacity
+    need = 1
+    for dim, room in enumerate(capacity):
+        total = sum(client.delivery[dim] for client in data.clients())
+        need = max(need, math.ceil(total / max(room, 1)))
+    return need
