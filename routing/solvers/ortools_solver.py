@@ -30,6 +30,7 @@ class OrToolsSolver:
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     minimise_vehicles: bool = True
+    gls_lambda: float = 0.1  # OR-Tools' default penalty coefficient of guided local search
 
     def solve(self, problem: RoutingProblem, *, time_limit_s: float) -> RoutePlan:
         nobody = [i for i, stop in enumerate(problem.stops, start=1) if stop.allowed_vehicles == frozenset()]
@@ -98,6 +99,7 @@ class OrToolsSolver:
         params = pywrapcp.DefaultRoutingSearchParameters()
         params.first_solution_strategy = getattr(routing_enums_pb2.FirstSolutionStrategy, self.first_solution)
         params.local_search_metaheuristic = getattr(routing_enums_pb2.LocalSearchMetaheuristic, self.metaheuristic)
+        params.guided_local_search_lambda_coefficient = self.gls_lambda
         params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
         solution = model.SolveWithParameters(params)
 

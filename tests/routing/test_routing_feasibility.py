@@ -7,7 +7,7 @@ from dataclasses import replace
 from routing.feasibility import check_plan
 from routing.loading import loading_order
 from routing.model import RoutePlan, Vehicle
-from routing.schedule import build_plan, build_route
+from routing.schedule import build_plan, build_route, repair
 from tests.routing.helpers import problem, stop
 
 PROB = problem(
@@ -58,3 +58,12 @@ def test_figures_that_do_not_match_the_matrix_are_reported() -> None:
     ]
     for bad in wrong:
         assert len(check_plan(PROB, RoutePlan((bad,), ()))) >= 1, bad
+
+
+def test_repair_keeps_what_the_vehicle_can_serve_in_that_order() -> None:
+    # v1: 10 kg, 1.5 m3, back by 30 s; b is not allowed on v1, and a then b would not fit anyway.
+    assert repair(PROB, PROB.vehicles[1], [2, 1]) == ([1], [2])
+    assert repair(PROB, PROB.vehicles[0], [2, 1]) == ([2], [1])  # a's window closes at 15, b first ends at 20
+    assert repair(PROB, PROB.vehicles[0], [1, 2]) == ([1, 2], [])
+    kept, _ = repair(PROB, PROB.vehicles[0], [2, 1])
+    assert check_plan(PROB, build_plan(PROB, {"v0": kept}, [1])) == []
