@@ -20,7 +20,8 @@ from orders_core.transport.waybill_numbers import is_valid
 from .factories import ADMIN, make_token, put_master_data
 
 W1 = {"lat": 52.52, "lng": 13.405}
-DROP = {"lat": 52.50, "lng": 13.42, "address": "Hauptstr. 1"}
+DROP_LAT, DROP_LNG = 52.50, 13.42
+DROP: dict[str, Any] = {"lat": DROP_LAT, "lng": DROP_LNG, "address": "Hauptstr. 1"}
 
 
 def _now() -> str:
