@@ -16,6 +16,7 @@ from geo.distance import destination_point, haversine_m
 from routing.feasibility import check_plan
 from routing.model import Point, Route, RoutePlan, RoutingProblem, ScheduledStop, Stop, TravelMatrix, Vehicle
 from routing.params import RoutingParams
+from routing.solvers import solver_names
 
 from .factories import ADMIN, make_token
 
@@ -101,7 +102,9 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
     return make_client(routing=RoutingParams(detour_factor=DETOUR, speed_kmh=SPEED_KMH, time_limit_s=FAST))
 
 
-def test_plan_honours_capacity_windows_and_shift_end(client: TestClient) -> None:
+@pytest.mark.parametrize("solver", solver_names())
+def test_plan_honours_capacity_windows_and_shift_end(make_client: Callable[..., TestClient], solver: str) -> None:
+    client = make_client(routing=RoutingParams(detour_factor=DETOUR, speed_kmh=SPEED_KMH, solver=solver))
     stops = [
         {
             "id": f"s{i}",

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from api.settings import Settings
 from routing.params import RoutingParams
+from routing.solvers import DEFAULT_SOLVER
 
 
 def test_routing_params_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,7 +25,7 @@ def test_routing_params_come_from_the_environment(monkeypatch: pytest.MonkeyPatc
 def test_defaults_plan_on_straight_lines_with_the_default_solver() -> None:
     routing = Settings().routing
     assert routing.osm_pbf is None and routing.detour_factor == 1.3 and routing.speed_kmh == 30.0
-    assert routing.solver == "ortools"
+    assert routing.solver == DEFAULT_SOLVER
 
 
 @pytest.mark.parametrize(
