@@ -37,6 +37,7 @@ def _plan_out(result: DeliveryPlan) -> PlanOut:
         distance_m=plan.distance_m,
         matrix_source=result.matrix_source,
         time_limit_s=result.time_limit_s,
+        snap_m=result.snap_m,
     )
 
 

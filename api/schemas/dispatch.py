@@ -127,3 +127,6 @@ class PlanOut(BaseModel):
     distance_m: float
     matrix_source: str = Field(description="given, straight_line or road_network")
     time_limit_s: float
+    snap_m: dict[str, float] | None = Field(
+        default=None, description="road network only: metres from the depot and each stop to its network node"
+    )

@@ -51,6 +51,7 @@ class DeliveryPlan:
     start_at: datetime
     matrix_source: str
     time_limit_s: float
+    snap_m: dict[str, float] | None = None
 
 
 def location_labels(stops: Sequence[Stop]) -> list[str]:
@@ -58,7 +59,16 @@ def location_labels(stops: Sequence[Stop]) -> list[str]:
     return ["depot", *(f"stop {stop.id!r}" for stop in stops)]
 
 
-def travel_matrix(command: PlanCommand, provider: MatrixProvider) -> tuple[TravelMatrix, str]:
+@dataclass(frozen=True)
+class Travel:
+    """The plan's matrix, where it came from, and (on a road network) each location's snap distance."""
+
+    matrix: TravelMatrix
+    source: str
+    snap_m: dict[str, float] | None = None  # "depot" and stop ids -> metres to the network node
+
+
+def travel_matrix(command: PlanCommand, provider: MatrixProvider) -> Travel:
     """The caller's matrix when given (checked, used as is), else the provider's; errors name the stops."""
     labels = location_labels(command.stops)
     points = [command.depot, *(stop.location for stop in command.stops)]
@@ -66,9 +76,12 @@ def travel_matrix(command: PlanCommand, provider: MatrixProvider) -> tuple[Trave
         coordinates(points)  # checked even with a given matrix: coverage tests use them
         if command.matrix is not None:
             durations, distances = command.matrix
-            return given_matrix(durations, distances, len(points), labels), "given"
-        source = "road_network" if isinstance(provider, RoadNetworkProvider) else "straight_line"
-        return provider.matrix(points), source
+            return Travel(given_matrix(durations, distances, len(points), labels), "given")
+        if isinstance(provider, RoadNetworkProvider):
+            matrix, snaps = provider.matrix_and_snaps(points)
+            names = ["depot", *(stop.id for stop in command.stops)]
+            return Travel(matrix, "road_network", {n: round(s.snap_m, 1) for n, s in zip(names, snaps, strict=True)})
+        return Travel(provider.matrix(points), "straight_line")
     except LocationsError as error:
         raise error.named(labels) from None
 
@@ -115,11 +128,17 @@ def plan_deliveries(
 ) -> DeliveryPlan:
     """Plan routes for ``command``: 422 naming the stop for input no plan can honour, else the plan with
     every stop either on a route or in ``unassigned``. Reads carriers; writes nothing."""
-    matrix, source = travel_matrix(command, provider or configured_provider(params))
+    travel = travel_matrix(command, provider or configured_provider(params))
     stops = restrict_to_coverage(
         command.stops, command.vehicles, carrier_coverages(new_uow, [v.id for v in command.vehicles])
     )
-    problem = RoutingProblem(depot=command.depot, vehicles=command.vehicles, stops=stops, matrix=matrix)
+    problem = RoutingProblem(depot=command.depot, vehicles=command.vehicles, stops=stops, matrix=travel.matrix)
     time_limit_s = params.capped_time_limit_s(command.time_limit_s)
     plan = plan_routes(problem, solver=params.solver, time_limit_s=time_limit_s)
-    return DeliveryPlan(plan=plan, start_at=command.start_at, matrix_source=source, time_limit_s=time_limit_s)
+    return DeliveryPlan(
+        plan=plan,
+        start_at=command.start_at,
+        matrix_source=travel.source,
+        time_limit_s=time_limit_s,
+        snap_m=travel.snap_m,
+    )

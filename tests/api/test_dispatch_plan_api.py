@@ -188,7 +188,7 @@ def test_the_callers_matrix_is_used_as_given(client: TestClient) -> None:
     assert answer.status_code == 200, answer.text
     data = answer.json()
     _feasible(body, data)
-    assert data["matrix_source"] == "given"
+    assert data["matrix_source"] == "given" and data["snap_m"] is None
     (route,) = data["routes"]
     assert [s["id"] for s in route["stops"]] == ["c", "a", "b"]
     assert route["distance_m"] == pytest.approx(40.0) and data["distance_m"] == pytest.approx(40.0)
@@ -327,6 +327,7 @@ def test_a_configured_road_network_plans_on_roads(make_client: Callable[..., Tes
     assert answer.status_code == 200, answer.text
     data = answer.json()
     assert data["matrix_source"] == "road_network"
+    assert set(data["snap_m"]) == {"depot", "a", "b"} and all(0 <= d < 300 for d in data["snap_m"].values())
     (route,) = data["routes"]
     crow = haversine_m(60.525, 26.945, 60.530, 26.950) + haversine_m(60.530, 26.950, 60.535, 26.960)
     crow += haversine_m(60.535, 26.960, 60.525, 26.945)
