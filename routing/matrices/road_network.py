@@ -128,6 +128,8 @@ class RoadNetwork:
         self.node_lng = np.asarray(node_lng, dtype=np.float64)
         count = len(self.node_lat)
         self.edge_count = len(edge_from)
+        # pandana's queries share per-network search state in C++: one query at a time per network.
+        self._query_lock = threading.Lock()
         with _stdout_to_stderr():
             self._net: Any = pandana.Network(
                 pd.Series(self.node_lng),
@@ -168,9 +170,9 @@ class RoadNetwork:
         destinations = np.tile(ids, m)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pandana warns with every unconnected pair; we report them
-            found = np.asarray(
-                self._net.shortest_path_lengths(origins, destinations, imp_name=impedance), dtype=np.float64
-            )
+            with self._query_lock:
+                lengths = self._net.shortest_path_lengths(origins, destinations, imp_name=impedance)
+            found = np.asarray(lengths, dtype=np.float64)
         found[found >= PANDANA_UNREACHABLE - 0.5] = np.inf
         return found.reshape(m, m)
 
