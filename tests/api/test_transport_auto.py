@@ -182,3 +182,29 @@ def test_cancelling_the_order_cancels_its_waybill_and_tells_the_carrier(batch_cl
     late = client.post(f"/v1/shipments/{shipment_id}/assign", headers=ADMIN)
     assert late.status_code == 409 and late.json()["error"]["code"] == "shipment_not_assignable"
     assert not _container(client).assign_ready()
+
+
+def test_batch_widens_the_radius_only_for_the_shipments_still_unserved(batch_client: TestClient) -> None:
+    client = batch_client
+    put_carrier(client, "near")
+    put_carrier(client, "wider")
+    move_carrier(client, "near", 52.521, 13.405)  # ~110 m
+    move_carrier(client, "wider", 52.56, 13.405)  # ~4.4 km: reached by the 5 km fallback only
+    first, second = place_order(client), place_order(client)
+    outcome = _container(client).assign_ready()
+    assert sorted(outcome.assigned.values()) == ["near", "wider"]
+    assert set(outcome.assigned) == {first["shipments"][0]["id"], second["shipments"][0]["id"]}
+
+
+def test_per_carrier_capacity_lets_one_carrier_take_several_shipments(make_client: Callable[..., TestClient]) -> None:
+    settings = {"assign_at": "allocation", "sweep_interval_s": 0, "retry_interval_s": 0, "per_carrier_capacity": 2}
+    client = _master_data(make_client(transport=settings))
+    put_carrier(client, "near")
+    put_carrier(client, "wider")
+    move_carrier(client, "near", 52.521, 13.405)
+    move_carrier(client, "wider", 52.56, 13.405)
+    place_order(client)
+    place_order(client)
+    place_order(client)
+    outcome = _container(client).assign_ready()
+    assert sorted(outcome.assigned.values()) == ["near", "near", "wider"]
