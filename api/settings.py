@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.params import MatcherParams
+from orders_core.orders.promise import DeliveryTargets
 from warehouse_picking.params import PickingParams
 
 DEFAULT_VAR_DIR = Path("var")
@@ -45,6 +46,8 @@ class Settings(BaseSettings):
     # The carrier index's and the pick-route solver's tuning knobs (see matcher.params, warehouse_picking.params).
     matcher: MatcherParams = MatcherParams()
     picking: PickingParams = PickingParams()
+    # The delivery promise and the planned duration of each lifecycle step (DISPATCH_DELIVERY__LEAD_TIME_S=...).
+    delivery: DeliveryTargets = DeliveryTargets()
 
 
 @lru_cache(maxsize=1)

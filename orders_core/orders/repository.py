@@ -457,6 +457,7 @@ class OrderRepository:
                 timeline=tuple(timelines[row.id]),
                 shipments=tuple(ShipmentView(warehouse_id=w, lines=tuple(ls)) for w, ls in shipped[row.id].items()),
                 exceptions=tuple(exceptions[row.id]),
+                promised_by=row.promised_by,
             )
             for row in rows
         ]

@@ -38,6 +38,7 @@ class OrderRow(Base):
     delivery_lng: Mapped[float] = mapped_column(Float)
     delivery_address: Mapped[str | None] = mapped_column(String(500), nullable=True)
     delivery_location: Mapped[BaseGeometry] = mapped_column(GeometryType("POINT"))
+    promised_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
