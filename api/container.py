@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import math
 import secrets
+import threading
 
 import redis
 import structlog
@@ -29,6 +30,13 @@ from orders_core.dispatching import CarrierMatching, build_carrier_matching, war
 from orders_core.orders.timeouts import release_expired_orders
 from orders_core.stock.rebuild import warm_stock_store
 from orders_core.stock.service import StockService, build_stock_service
+from orders_core.transport.assignment import (
+    BatchOutcome,
+    TransportPolicy,
+    assign_ready_shipments,
+    retry_no_carrier,
+    transport_policy,
+)
 from orders_core.unit_of_work import TransitionListener, UnitOfWork
 
 log = structlog.get_logger("api.container")
@@ -58,6 +66,18 @@ class Container:
             params=settings.matcher,
         )
 
+        self.transport_policy: TransportPolicy = transport_policy(
+            assign_at=settings.transport.assign_at,
+            radius_m=settings.transport.radius_m,
+            fallback_radii_m=settings.transport.fallback_radii_m or settings.match_fallback_steps_m,
+            per_carrier_capacity=settings.transport.per_carrier_capacity,
+            package_max_kg=settings.transport.package_max_kg,
+            package_max_m3=settings.transport.package_max_m3,
+            promise_s=settings.transport.promise_hours * 3600.0,
+        )
+        self.shipment_sweep: PeriodicJob | None = None
+        self._transport_lock = threading.Lock()  # one sweep or retry at a time in this process
+
     def uow(self) -> UnitOfWork:
         """A fresh unit of work (one transaction) that tells this container's observers what it committed.
 
@@ -75,6 +95,7 @@ class Container:
         gc.freeze()
         if self.settings.jobs_interval_s > 0:
             self.jobs.append(PeriodicJob("release_expired_orders", self.settings.jobs_interval_s, self.release_expired))
+        self._start_transport_jobs()
         for job in self.jobs:
             job.start()
         log.info(
@@ -87,6 +108,33 @@ class Container:
     def release_expired(self) -> list[str]:
         """Cancel unpaid prepaid orders past their payment timeout (the periodic job and the CLI command)."""
         return release_expired_orders(self.uow, self.stock, timeout_s=self.settings.prepaid_timeout_s)
+
+    def _start_transport_jobs(self) -> None:
+        """Automatic carrier assignment (woken when an order is allocated or loaded) and the no-carrier retry."""
+        transport = self.settings.transport
+        if transport.assign_at != "manual" and transport.sweep_interval_s > 0:
+            self.shipment_sweep = PeriodicJob("assign_ready_shipments", transport.sweep_interval_s, self.assign_ready)
+            self.jobs.append(self.shipment_sweep)
+            wake_on = "allocated" if transport.assign_at == "allocation" else "loaded"
+            sweep = self.shipment_sweep
+
+            def wake_sweep(_from: str, to: str) -> None:
+                if to == wake_on:
+                    sweep.wake()
+
+            self.transition_listeners.append(wake_sweep)
+        if transport.retry_interval_s > 0:
+            self.jobs.append(PeriodicJob("retry_no_carrier", transport.retry_interval_s, self.retry_no_carrier))
+
+    def assign_ready(self) -> BatchOutcome:
+        """Assign carriers to ready shipments, batched per warehouse (the sweep job; tests call it directly)."""
+        with self._transport_lock:
+            return assign_ready_shipments(self.uow, self.carriers, policy=self.transport_policy)
+
+    def retry_no_carrier(self) -> BatchOutcome:
+        """Try again the shipments whose order has an open no_carrier_in_range exception."""
+        with self._transport_lock:
+            return retry_no_carrier(self.uow, self.carriers, policy=self.transport_policy)
 
     def close(self) -> None:
         """Release connections and background threads."""

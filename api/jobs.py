@@ -22,20 +22,30 @@ class PeriodicJob:
         self.interval_s = interval_s
         self._work = work
         self._stopped = threading.Event()
+        self._woken = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"job-{name}", daemon=True)
 
     def start(self) -> None:
         """Begin running in the background."""
         self._thread.start()
 
+    def wake(self) -> None:
+        """Run as soon as possible instead of waiting out the interval (e.g. new work just committed)."""
+        self._woken.set()
+
     def stop(self, timeout_s: float = 5.0) -> None:
         """Ask the loop to end and wait briefly for it."""
         self._stopped.set()
+        self._woken.set()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
     def _loop(self) -> None:
-        while not self._stopped.wait(self.interval_s):
+        while True:
+            self._woken.wait(self.interval_s)
+            self._woken.clear()
+            if self._stopped.is_set():
+                break
             try:
                 result = self._work()
                 if result:

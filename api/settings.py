@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.params import MatcherParams
@@ -20,6 +21,26 @@ from orders_core.orders.promise import DeliveryTargets
 from warehouse_picking.params import PickingParams
 
 DEFAULT_VAR_DIR = Path("var")
+
+
+class TransportSettings(BaseModel):
+    """Carrier assignment and e-waybills (``DISPATCH_TRANSPORT__ASSIGN_AT=picked`` etc.)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # When shipments get a carrier on their own: at allocation, once picked (order loaded), or never.
+    assign_at: Literal["allocation", "picked", "manual"] = "allocation"
+    radius_m: float = Field(default=3000.0, gt=0, le=1_000_000)
+    # Wider radii tried in turn when nobody is eligible at radius_m (None: match_fallback_steps_m).
+    fallback_radii_m: tuple[float, ...] | None = None
+    per_carrier_capacity: int = Field(default=1, ge=1, le=1000)
+    # The automatic sweep runs at least this often (and at once when an order is allocated or loaded).
+    sweep_interval_s: float = Field(default=5.0, ge=0)
+    # How often shipments with an open no_carrier_in_range exception are tried again (0: never).
+    retry_interval_s: float = Field(default=60.0, ge=0)
+    package_max_kg: float = Field(default=30.0, gt=0)
+    package_max_m3: float = Field(default=0.25, gt=0)
+    promise_hours: float = Field(default=24.0, ge=0)
 
 
 class Settings(BaseSettings):
@@ -48,6 +69,7 @@ class Settings(BaseSettings):
     picking: PickingParams = PickingParams()
     # The delivery promise and the planned duration of each lifecycle step (DISPATCH_DELIVERY__LEAD_TIME_S=...).
     delivery: DeliveryTargets = DeliveryTargets()
+    transport: TransportSettings = TransportSettings()
 
 
 @lru_cache(maxsize=1)

@@ -67,6 +67,7 @@ def _customer_out(customer: Customer) -> CustomerOut:
         prepaid=customer.prepaid,
         temporary_credit_limit=customer.temporary_credit_limit,
         effective_credit_limit=customer.effective_credit_limit,
+        phone=customer.phone,
     )
 
 

@@ -89,7 +89,14 @@ def create_order(
     command = PlaceOrder(
         customer_id=body.customer_id,
         lines=tuple(OrderLine(sku=line.sku, qty=line.qty, unit_price=line.unit_price) for line in body.lines),
-        delivery=DeliveryPoint(lat=body.delivery.lat, lng=body.delivery.lng, address=body.delivery.address),
+        delivery=DeliveryPoint(
+            lat=body.delivery.lat,
+            lng=body.delivery.lng,
+            address=body.delivery.address,
+            contact_name=body.delivery.contact_name,
+            contact_phone=body.delivery.contact_phone,
+            cash_on_delivery=body.delivery.cash_on_delivery,
+        ),
         promised_by=body.delivery.promised_by,
     )
     submitted = submit_order(

@@ -83,6 +83,7 @@ class CustomerIn(BaseModel):
     overdue_amount: NonNegativeMoney = Decimal("0")
     prepaid: bool = False
     temporary_credit_limit: NonNegativeMoney | None = None
+    phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 ()\-]{3,32}$")
 
     def to_customer(self, customer_id: str) -> Customer:
         """The domain customer this body describes."""
@@ -95,6 +96,7 @@ class CustomerIn(BaseModel):
             lat=None if self.location is None else self.location.lat,
             lng=None if self.location is None else self.location.lng,
             prepaid=self.prepaid,
+            phone=self.phone,
         )
 
 
@@ -107,3 +109,4 @@ class CustomerOut(BaseModel):
     prepaid: bool
     temporary_credit_limit: Money | None = None
     effective_credit_limit: Money
+    phone: str | None = None

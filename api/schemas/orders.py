@@ -27,6 +27,11 @@ class DeliveryIn(BaseModel):
     promised_by: AwareDatetime | None = Field(
         default=None, description="Deliver by this time (ISO-8601 with a zone); default: now + the lead time."
     )
+    contact_name: str | None = Field(default=None, max_length=200, description="Receiver on the e-waybill.")
+    contact_phone: str | None = Field(
+        default=None, max_length=32, pattern=r"^\+?[0-9 ()\-]{3,32}$", description="Printed masked on the e-waybill."
+    )
+    cash_on_delivery: bool = Field(default=False, description="The driver collects the goods' value unless paid.")
 
 
 class OrderIn(BaseModel):
@@ -45,6 +50,9 @@ class DeliveryOut(BaseModel):
     lat: float
     lng: float
     address: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    cash_on_delivery: bool = False
 
 
 class TimelineEntryOut(BaseModel):
@@ -82,8 +90,15 @@ class ShipmentLineOut(BaseModel):
 
 
 class ShipmentOut(BaseModel):
+    id: str
     warehouse_id: str
     lines: list[ShipmentLineOut]
+    status: str
+    carrier_id: str | None = None
+    waybill_no: str | None = None
+    weight_kg: float | None = None
+    volume_m3: float | None = None
+    pieces: int | None = None
 
 
 class ExceptionOut(BaseModel):
@@ -168,7 +183,14 @@ def order_out(view: OrderView, progress: OrderProgress | None = None, language: 
         status=view.status,
         customer_id=view.customer_id,
         lines=[OrderLineOut(sku=line.sku, qty=line.qty, unit_price=line.unit_price) for line in view.lines],
-        delivery=DeliveryOut(lat=view.delivery.lat, lng=view.delivery.lng, address=view.delivery.address),
+        delivery=DeliveryOut(
+            lat=view.delivery.lat,
+            lng=view.delivery.lng,
+            address=view.delivery.address,
+            contact_name=view.delivery.contact_name,
+            contact_phone=view.delivery.contact_phone,
+            cash_on_delivery=view.delivery.cash_on_delivery,
+        ),
         total=view.total,
         payment_status=view.payment_status,
         created_at=view.created_at,
@@ -190,7 +212,17 @@ def order_out(view: OrderView, progress: OrderProgress | None = None, language: 
             for e, node in zip(view.timeline, nodes, strict=True)
         ],
         shipments=[
-            ShipmentOut(warehouse_id=s.warehouse_id, lines=[ShipmentLineOut(sku=sku, qty=qty) for sku, qty in s.lines])
+            ShipmentOut(
+                id=s.id,
+                warehouse_id=s.warehouse_id,
+                lines=[ShipmentLineOut(sku=sku, qty=qty) for sku, qty in s.lines],
+                status=s.status,
+                carrier_id=s.carrier_id,
+                waybill_no=s.waybill_no,
+                weight_kg=s.weight_kg,
+                volume_m3=s.volume_m3,
+                pieces=s.pieces,
+            )
             for s in view.shipments
         ],
         exceptions=[exception_out(e) for e in view.exceptions],

@@ -41,6 +41,8 @@ class Customer:
     lat: float | None = None
     lng: float | None = None
     prepaid: bool = False
+    #: Printed masked on e-waybills.
+    phone: str | None = None
 
     @property
     def effective_credit_limit(self) -> Decimal:

@@ -47,6 +47,7 @@ def _customer(row: CustomerRow | Row[*tuple[Any, ...]]) -> Customer:
         lat=row.lat,
         lng=row.lng,
         prepaid=bool(row.prepaid),  # SQLite hands a Core read an int
+        phone=getattr(row, "phone", None),
     )
 
 
@@ -261,6 +262,7 @@ class MasterDataRepository:
         row.prepaid = customer.prepaid
         row.lat = customer.lat
         row.lng = customer.lng
+        row.phone = customer.phone
         row.updated_at = now
         self.session.flush()
         return created

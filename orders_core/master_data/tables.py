@@ -57,5 +57,7 @@ class CustomerRow(Base):
     prepaid: Mapped[bool] = mapped_column(Boolean)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lng: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Printed masked on e-waybills (issue 11).
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

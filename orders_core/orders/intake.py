@@ -155,6 +155,9 @@ def place_order(
         delivery_lat=command.delivery.lat,
         delivery_lng=command.delivery.lng,
         delivery_address=command.delivery.address,
+        delivery_contact_name=command.delivery.contact_name,
+        delivery_contact_phone=command.delivery.contact_phone,
+        cash_on_delivery=command.delivery.cash_on_delivery,
         delivery_location=Point(command.delivery.lng, command.delivery.lat),
         promised_by=promised_by,
         created_at=now,
@@ -271,6 +274,12 @@ def _command_body(command: PlaceOrder) -> dict[str, Any]:
     }
     if command.promised_by is not None:  # only when given: keys stored before promises keep their hash
         delivery["promised_by"] = command.promised_by.isoformat()
+    # The transport fields join the hash only when given, so bodies without them hash as before.
+    for key in ("contact_name", "contact_phone"):
+        if getattr(command.delivery, key) is not None:
+            delivery[key] = getattr(command.delivery, key)
+    if command.delivery.cash_on_delivery:
+        delivery["cash_on_delivery"] = True
     return {
         "customer_id": command.customer_id,
         "lines": [

@@ -123,6 +123,11 @@ class DeliveryPoint:
     lat: float
     lng: float
     address: str | None = None
+    #: Who receives the goods (printed on the e-waybill; the customer's name and phone when absent).
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    #: The driver collects the goods' value on delivery (unless the order is paid by then).
+    cash_on_delivery: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,10 +155,17 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class ShipmentView:
-    """Goods leaving one warehouse for the order."""
+    """Goods leaving one warehouse for the order, with their transport state (carrier, waybill)."""
 
     warehouse_id: str
     lines: tuple[tuple[str, int], ...]
+    id: str = ""
+    status: str = "ready"
+    carrier_id: str | None = None
+    waybill_no: str | None = None
+    weight_kg: float | None = None
+    volume_m3: float | None = None
+    pieces: int | None = None
 
 
 @dataclass(frozen=True)

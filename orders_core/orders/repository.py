@@ -337,23 +337,55 @@ class OrderRepository:
         """Record goods leaving one warehouse for the order (buffered like the order lines)."""
         pending = _pending(self.session)
         pending[SHIPMENTS.name].append(
-            {"id": shipment_id, "order_id": order_id, "warehouse_id": warehouse_id, "created_at": utc_now()}
+            {
+                "id": shipment_id,
+                "order_id": order_id,
+                "warehouse_id": warehouse_id,
+                "created_at": utc_now(),
+                "status": "ready",
+                "assign_attempts": 0,
+            }
         )
         pending[SHIPMENT_LINES.name].extend({"shipment_id": shipment_id, "sku": sku, "qty": qty} for sku, qty in lines)
 
     def shipments(self, order_id: str) -> list[ShipmentView]:
         """The order's shipments, by warehouse id."""
         write_pending_history(self.session)
-        rows = self.session.execute(
-            select(ShipmentRow.id, ShipmentRow.warehouse_id, ShipmentLineRow.sku, ShipmentLineRow.qty)
-            .join(ShipmentLineRow, ShipmentLineRow.shipment_id == ShipmentRow.id)
-            .where(ShipmentRow.order_id == order_id)
-            .order_by(ShipmentRow.warehouse_id, ShipmentLineRow.id)
-        ).all()
-        grouped: dict[str, list[tuple[str, int]]] = {}
-        for _sid, warehouse_id, sku, qty in rows:
-            grouped.setdefault(warehouse_id, []).append((sku, qty))
-        return [ShipmentView(warehouse_id=w, lines=tuple(lines)) for w, lines in grouped.items()]
+        return self._shipment_views([order_id])[order_id]
+
+    def _shipment_views(self, order_ids: Sequence[str]) -> dict[str, list[ShipmentView]]:
+        """Each order's shipments (by warehouse id) with their lines and transport state."""
+        heads: dict[str, Any] = {}
+        for row in self.session.execute(
+            select(SHIPMENTS)
+            .where(SHIPMENTS.c.order_id.in_(order_ids))
+            .order_by(SHIPMENTS.c.warehouse_id, SHIPMENTS.c.id)
+        ):
+            heads[row.id] = row
+        lines: dict[str, list[tuple[str, int]]] = {sid: [] for sid in heads}
+        if heads:
+            for sid, sku, qty in self.session.execute(
+                select(SHIPMENT_LINES.c.shipment_id, SHIPMENT_LINES.c.sku, SHIPMENT_LINES.c.qty)
+                .where(SHIPMENT_LINES.c.shipment_id.in_(list(heads)))
+                .order_by(SHIPMENT_LINES.c.id)
+            ):
+                lines[sid].append((sku, qty))
+        views: dict[str, list[ShipmentView]] = {order_id: [] for order_id in order_ids}
+        for sid, row in heads.items():
+            views[row.order_id].append(
+                ShipmentView(
+                    warehouse_id=row.warehouse_id,
+                    lines=tuple(lines[sid]),
+                    id=sid,
+                    status=row.status,
+                    carrier_id=row.carrier_id,
+                    waybill_no=row.waybill_no,
+                    weight_kg=row.weight_kg,
+                    volume_m3=row.volume_m3,
+                    pieces=row.pieces,
+                )
+            )
+        return views
 
     def allocated_lines(self, warehouse_id: str, status: OrderStatus = OrderStatus.ALLOCATED) -> list[AllocatedLine]:
         """Shipment lines at a warehouse of orders in ``status`` (``allocated``: what picking waves collect),
@@ -428,14 +460,7 @@ class OrderRepository:
         timelines: dict[str, list[TimelineEntry]] = {i: [] for i in ids}
         for t in self.session.execute(select(TIMELINE).where(TIMELINE.c.order_id.in_(ids)).order_by(TIMELINE.c.id)):
             timelines[t.order_id].append(_timeline_entry(t))
-        shipped: dict[str, dict[str, list[tuple[str, int]]]] = {i: {} for i in ids}
-        for order_id, warehouse_id, sku, qty in self.session.execute(
-            select(SHIPMENTS.c.order_id, SHIPMENTS.c.warehouse_id, SHIPMENT_LINES.c.sku, SHIPMENT_LINES.c.qty)
-            .join(SHIPMENT_LINES, SHIPMENT_LINES.c.shipment_id == SHIPMENTS.c.id)
-            .where(SHIPMENTS.c.order_id.in_(ids))
-            .order_by(SHIPMENTS.c.warehouse_id, SHIPMENT_LINES.c.id)
-        ):
-            shipped[order_id].setdefault(warehouse_id, []).append((sku, qty))
+        shipped = self._shipment_views(ids)
         exceptions: dict[str, list[ExceptionView]] = {i: [] for i in ids}
         for e in self.session.scalars(
             select(ExceptionRow)
@@ -449,13 +474,20 @@ class OrderRepository:
                 status=row.status,
                 customer_id=row.customer_id,
                 lines=tuple(lines[row.id]),
-                delivery=DeliveryPoint(lat=row.delivery_lat, lng=row.delivery_lng, address=row.delivery_address),
+                delivery=DeliveryPoint(
+                    lat=row.delivery_lat,
+                    lng=row.delivery_lng,
+                    address=row.delivery_address,
+                    contact_name=row.delivery_contact_name,
+                    contact_phone=row.delivery_contact_phone,
+                    cash_on_delivery=bool(row.cash_on_delivery),
+                ),
                 total=Decimal(row.total),
                 payment_status=row.payment_status,
                 created_at=row.created_at,
                 updated_at=row.updated_at,
                 timeline=tuple(timelines[row.id]),
-                shipments=tuple(ShipmentView(warehouse_id=w, lines=tuple(ls)) for w, ls in shipped[row.id].items()),
+                shipments=tuple(shipped[row.id]),
                 exceptions=tuple(exceptions[row.id]),
                 promised_by=row.promised_by,
             )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.columns import MONEY, UtcDateTime
@@ -38,6 +38,10 @@ class OrderRow(Base):
     delivery_lng: Mapped[float] = mapped_column(Float)
     delivery_address: Mapped[str | None] = mapped_column(String(500), nullable=True)
     delivery_location: Mapped[BaseGeometry] = mapped_column(GeometryType("POINT"))
+    # Who receives the goods and whether they pay the driver (issue 11: the e-waybill's receiver and COD).
+    delivery_contact_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    delivery_contact_phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    cash_on_delivery: Mapped[bool] = mapped_column(Boolean, server_default=false())
     promised_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -127,14 +131,35 @@ class PaymentRow(Base):
 
 
 class ShipmentRow(Base):
-    """The part of an order that leaves one warehouse."""
+    """The part of an order that leaves one warehouse, with its transport state (issue 11): the carrier
+    assigned, its e-waybill, the load, who assigned it and why, and the route stop (filled by planning)."""
 
     __tablename__ = "shipments"
+    __table_args__ = (Index("ix_shipments_status_warehouse", "status", "warehouse_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
     warehouse_id: Mapped[str] = mapped_column(String(64), ForeignKey("warehouses.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: ready | assigned | picked_up | delivered | failed | cancelled (orders_core.transport.model.ShipmentStatus)
+    status: Mapped[str] = mapped_column(String(16), server_default="ready")
+    carrier_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    waybill_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    weight_kg: Mapped[float | None] = mapped_column(Float, nullable=True)
+    volume_m3: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pieces: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    assignment_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    assignment_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assigned_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: Automatic assignment runs that found nobody (the retry job takes over after the first).
+    assign_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_assign_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # Filled by route planning: which route, which stop of it, which position in the vehicle.
+    route_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stop_sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    loading_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class ShipmentLineRow(Base):

@@ -1,7 +1,7 @@
 """Orders remember the delivery time they promise (issue 11, delay reasons).
 
-Revision ID: 0006_delivery_promise
-Revises: 0005_picking
+Revision ID: 0007_delivery_promise
+Revises: 0006_transport
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 from infra.migrations.column_types import utc_datetime
 
-revision = "0006_delivery_promise"
-down_revision = "0005_picking"
+revision = "0007_delivery_promise"
+down_revision = "0006_transport"
 branch_labels = None
 depends_on = None
 
