@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.params import MatcherParams
 from orders_core.orders.promise import DeliveryTargets
+from orders_core.transport.tracking import CarrierEventPolicy
 from warehouse_picking.params import PickingParams
 
 DEFAULT_VAR_DIR = Path("var")
@@ -70,6 +71,9 @@ class Settings(BaseSettings):
     # The delivery promise and the planned duration of each lifecycle step (DISPATCH_DELIVERY__LEAD_TIME_S=...).
     delivery: DeliveryTargets = DeliveryTargets()
     transport: TransportSettings = TransportSettings()
+    # Carrier callbacks: ETA speed and detour, the delivery distance check
+    # (DISPATCH_CARRIER_EVENTS__DELIVERY_TOLERANCE_M=500, ...).
+    carrier_events: CarrierEventPolicy = CarrierEventPolicy()
 
 
 @lru_cache(maxsize=1)

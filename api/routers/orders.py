@@ -26,8 +26,9 @@ from orders_core.orders.cancellation import request_cancellation
 from orders_core.orders.delays import Language
 from orders_core.orders.intake import submit_order
 from orders_core.orders.model import DeliveryPoint, OrderLine, OrderStatus, OrderView, PlaceOrder
-from orders_core.orders.progress import progress_of
-from orders_core.orders.queries import order_page, order_view
+from orders_core.orders.progress import CarrierEtas, progress_of
+from orders_core.orders.queries import order_page
+from orders_core.transport.eta import carrier_etas, order_with_etas
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 OrderId = PathId
@@ -59,9 +60,9 @@ def response_language(principal: Principal, accept_language: str | None) -> Lang
     return "zh" if principal.role == "customer" else "en"
 
 
-def _out(view: OrderView, container: Container, language: Language) -> OrderOut:
-    """The order with its progress against the promise, reasons in ``language``."""
-    progress = progress_of(view, targets=container.settings.delivery, now=utc_now())
+def _out(view: OrderView, container: Container, language: Language, etas: CarrierEtas | None = None) -> OrderOut:
+    """The order with its progress against the promise (following the carriers' ETAs), reasons in ``language``."""
+    progress = progress_of(view, targets=container.settings.delivery, now=utc_now(), etas=etas)
     return order_out(view, progress, language)
 
 
@@ -136,7 +137,9 @@ def list_orders(
         cursor=cursor,
     )
     language = response_language(principal, accept_language)
-    return OrderPage(items=[_out(v, container, language) for v in page.items], next_cursor=page.next_cursor)
+    etas = carrier_etas(container.uow, [v.id for v in page.items])
+    items = [_out(v, container, language, etas.get(v.id)) for v in page.items]
+    return OrderPage(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{order_id}", response_model=OrderOut)
@@ -147,8 +150,8 @@ def get_order(
     accept_language: AcceptLanguage = None,
 ) -> OrderOut:
     """One order with its timeline, shipments, exceptions and progress against its promise."""
-    view = order_view(container.uow, order_id, customer_id=_own_customer(principal))
-    return _out(view, container, response_language(principal, accept_language))
+    view, etas = order_with_etas(container.uow, order_id, customer_id=_own_customer(principal))
+    return _out(view, container, response_language(principal, accept_language), etas)
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
