@@ -58,8 +58,12 @@ def wait_for_carrier(client: TestClient, order_id: str, timeout_s: float = 20.0)
         time.sleep(0.05)
 
 
-def run_order_flow(client: TestClient) -> dict[str, Any]:
-    """Drive one order from intake to delivered over HTTP; answers the order as ``GET`` returns it last."""
+def run_order_flow(client: TestClient, promise_in_s: float | None = PROMISE_IN_S) -> dict[str, Any]:
+    """Drive one order from intake to delivered over HTTP; answers the order as ``GET`` returns it last.
+
+    With ``promise_in_s`` the customer asks for delivery that soon and the carrier delivers just after it;
+    without, the order gets the configured lead time and is delivered at once (on time).
+    """
     put_master_data(
         client,
         warehouses={"SH1": {"name": "Shanghai Jing'an DC", "location": WAREHOUSE, "layout": LAYOUT}},
@@ -80,11 +84,11 @@ def run_order_flow(client: TestClient) -> dict[str, Any]:
     assert checked(client.post("/v1/carriers/positions", json={"positions": [near_dc]}, headers=van))["accepted"] == 1
 
     customer = make_token(client, "customer", "CUST-1")
-    promise = datetime.now(UTC) + timedelta(seconds=PROMISE_IN_S)
+    promise = None if promise_in_s is None else datetime.now(UTC) + timedelta(seconds=promise_in_s)
     body = {
         "customer_id": "CUST-1",
         "lines": [{"sku": "TEA-250", "qty": 4, "unit_price": 88}, {"sku": "CUP-6", "qty": 1, "unit_price": 120}],
-        "delivery": {**DROP, "promised_by": promise.isoformat()},
+        "delivery": {**DROP, **({} if promise is None else {"promised_by": promise.isoformat()})},
     }
     placed = checked(client.post("/v1/orders", json=body, headers={**customer, "Idempotency-Key": "flow-1"}), 201)
     assert placed["status"] == "allocated"
@@ -117,9 +121,10 @@ def run_order_flow(client: TestClient) -> dict[str, Any]:
     assert not any(node["late"] for node in in_transit["progress"]), in_transit["progress"]
     expected_delivery = in_transit["progress"][-1]
     assert parse(expected_delivery["expected_at"]) == parse(on_the_way["eta_at"])
-    # ~3 km from the drop-off: the ETA is minutes away, past the promise: a late delivery is forecast.
-    assert expected_delivery["forecast_late"] and expected_delivery["delay_reason_code"] == "carrier_late"
-    time.sleep(max(0.0, (promise - datetime.now(UTC)).total_seconds() + 0.5))
+    if promise is not None:
+        # ~3 km from the drop-off: the ETA is minutes away, past the promise: a late delivery is forecast.
+        assert expected_delivery["forecast_late"] and expected_delivery["delay_reason_code"] == "carrier_late"
+        time.sleep(max(0.0, (promise - datetime.now(UTC)).total_seconds() + 0.5))
     proof = {"signer": "王女士", "photo_ref": "pod/van7/0003.jpg"}
     delivered = event("van7-0003", "delivered", location={"lat": DROP["lat"], "lng": DROP["lng"]}, proof=proof)
     assert delivered["order_status"] == "delivered" and delivered["flags"] == []
@@ -164,3 +169,14 @@ def test_an_order_flows_from_intake_to_delivered_over_http(make_client: Callable
     assert waybill["status"] == "delivered" and waybill["shipment_id"] == shipment["id"]
     level = checked(client.get("/v1/warehouses/SH1/stock/TEA-250", headers=ADMIN))
     assert (level["on_hand"], level["reserved"]) == (46, 0)
+
+
+def test_an_order_delivered_within_its_lead_time_is_late_nowhere(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(transport={"assign_at": "picked", "sweep_interval_s": 30, "retry_interval_s": 0})
+    order = run_order_flow(client, promise_in_s=None)
+    assert order["status"] == "delivered"
+    assert parse(order["promised_by"]) == parse(order["created_at"]) + timedelta(hours=24)
+    assert [node["status"] for node in order["progress"]] == MAIN_LINE
+    assert not any(node["late"] or node["forecast_late"] or node["delay_reason"] for node in order["progress"])
+    dues = [parse(node["due_at"]) for node in order["progress"]]
+    assert dues == sorted(dues) and len(set(dues)) == len(dues)
