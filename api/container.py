@@ -13,6 +13,7 @@ import gc
 import math
 import secrets
 import threading
+import time
 
 import redis
 import structlog
@@ -113,7 +114,13 @@ class Container:
         """Automatic carrier assignment (woken when an order is allocated or loaded) and the no-carrier retry."""
         transport = self.settings.transport
         if transport.assign_at != "manual" and transport.sweep_interval_s > 0:
-            self.shipment_sweep = PeriodicJob("assign_ready_shipments", transport.sweep_interval_s, self.assign_ready)
+            window_s = transport.batch_window_s
+
+            def sweep_after_window() -> BatchOutcome:
+                time.sleep(window_s)  # let the shipments that become ready together arrive
+                return self.assign_ready()
+
+            self.shipment_sweep = PeriodicJob("assign_ready_shipments", transport.sweep_interval_s, sweep_after_window)
             self.jobs.append(self.shipment_sweep)
             wake_on = "allocated" if transport.assign_at == "allocation" else "loaded"
             sweep = self.shipment_sweep

@@ -37,6 +37,8 @@ class TransportSettings(BaseModel):
     per_carrier_capacity: int = Field(default=1, ge=1, le=1000)
     # The automatic sweep runs at least this often (and at once when an order is allocated or loaded).
     sweep_interval_s: float = Field(default=5.0, ge=0)
+    # After a wake-up the sweep waits this long, so shipments becoming ready together are batched together.
+    batch_window_s: float = Field(default=0.5, ge=0, le=60)
     # How often shipments with an open no_carrier_in_range exception are tried again (0: never).
     retry_interval_s: float = Field(default=60.0, ge=0)
     package_max_kg: float = Field(default=30.0, gt=0)

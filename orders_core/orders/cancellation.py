@@ -47,6 +47,9 @@ def cancel_order(
         exception.resolved_by = actor
         exception.note = "order cancelled"
     advance_order(uow, order_id, OrderStatus.CANCELLED, actor=actor, reason_code=reason_code, reason=reason)
+    from orders_core.transport.cancellation import cancel_shipments_of  # transport builds on orders
+
+    cancel_shipments_of(uow, order_id)
 
 
 def request_cancellation(

@@ -119,10 +119,15 @@ class BatchOutcome:
 
 
 def _locked_shipment(uow: UnitOfWork, shipment_id: str) -> tuple[ShipmentRow, OrderRow]:
-    shipment = TransportRepository(uow.session).shipment_row(shipment_id, for_update=True)
+    """The shipment and its order, both locked: the order first, as cancellation locks them (no deadlock)."""
+    repository = TransportRepository(uow.session)
+    shipment = repository.shipment_row(shipment_id)
     if shipment is None:
         raise ShipmentNotFound(f"no shipment {shipment_id!r}")
-    return shipment, load_order(uow, shipment.order_id)
+    order = load_order(uow, shipment.order_id)
+    locked = repository.shipment_row(shipment_id, for_update=True)
+    assert locked is not None  # shipments are never deleted
+    return locked, order
 
 
 def _check_assignable(shipment: ShipmentRow, order: OrderRow) -> None:
@@ -403,6 +408,9 @@ def assign_batch(
     minimum total cost; those nobody can take get (or keep) their no-carrier exception. One transaction."""
     with new_uow() as uow:
         repository = TransportRepository(uow.session)
+        # Orders first (sorted), then their shipments: the lock order cancellation uses, so no deadlock.
+        for order_id in sorted({row.order_id for row in repository.shipment_rows(shipment_ids)}):
+            load_order(uow, order_id)
         rows = repository.shipment_rows(shipment_ids, for_update=True)
         jobs: list[tuple[ShipmentRow, OrderRow, list[tuple[str, int]], Load, MatchQuery]] = []
         all_lines = repository.shipment_lines([row.id for row in rows])

@@ -188,9 +188,10 @@ def apply_carrier_event(
     if seen is not None:
         return CarrierEventResult.from_json({**seen.result, "duplicate": True})
     waybill = _master_waybill(uow, carrier_id, event.waybill_no)
+    # The order before its shipment: the lock order of assignment and cancellation (no deadlock on PostGIS).
+    order = load_order(uow, waybill.order_id)
     shipment = TransportRepository(uow.session).shipment_row(waybill.shipment_id, for_update=True)
     assert shipment is not None  # a waybill's shipment is never deleted
-    order = load_order(uow, shipment.order_id)
     tracking = _tracking(uow, shipment.id)
     waybill_status = waybill.status if shipment.waybill_no == waybill.waybill_no else WaybillStatus.CANCELLED.value
     step = _Step(uow, stock, positions, carrier_id, event, actor, policy, waybill, shipment, order, tracking)

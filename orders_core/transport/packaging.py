@@ -59,7 +59,10 @@ def _room(capacity: float, used: float, per_unit: float) -> float:
     """How many more units fit by one measure (infinite for weightless or volumeless units)."""
     if per_unit <= 0:
         return math.inf
-    return max(0.0, math.floor((capacity - used) / per_unit + 1e-9))
+    units = (capacity - used) / per_unit
+    if not math.isfinite(units) or units > 1e15:  # a vanishing unit size: no limit by this measure
+        return math.inf
+    return max(0.0, math.floor(units + 1e-9))
 
 
 def pack(units: Sequence[ItemUnit], limits: PackingLimits | None = None) -> list[Package]:
@@ -70,8 +73,11 @@ def pack(units: Sequence[ItemUnit], limits: PackingLimits | None = None) -> list
         left = unit.qty
         while left > 0:
             current = packages[-1]
+            overfull = current.weight_kg > limits.max_kg or current.volume_m3 > limits.max_m3
             if len(packages) >= limits.max_packages:
                 fits: float = left  # the last allowed package takes the rest
+            elif overfull:
+                fits = 0  # it holds an oversize unit, alone
             else:
                 fits = min(
                     _room(limits.max_kg, current.weight_kg, unit.unit_weight_kg),

@@ -56,7 +56,9 @@ def test_order_is_checked_and_allocated_in_one_request(client: TestClient) -> No
     assert order["customer_id"] == "C1"
     assert order["total"] == 20
     assert order["payment_status"] == "not_required"
-    assert order["shipments"] == [{"warehouse_id": "W1", "lines": [{"sku": "S1", "qty": 2}]}]
+    [shipment] = order["shipments"]
+    assert shipment["id"].startswith("shp_") and shipment["status"] == "ready"
+    assert (shipment["warehouse_id"], shipment["lines"]) == ("W1", [{"sku": "S1", "qty": 2}])
     assert [e["status"] for e in order["timeline"]] == ["placed", "credit_review", "stock_locked", "allocated"]
     for entry in order["timeline"]:
         assert entry["at"].endswith(("Z", "+00:00"))

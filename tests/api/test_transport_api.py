@@ -20,7 +20,8 @@ from orders_core.transport.waybill_numbers import is_valid
 from .factories import ADMIN, make_token, put_master_data
 
 W1 = {"lat": 52.52, "lng": 13.405}
-DROP = {"lat": 52.50, "lng": 13.42, "address": "Hauptstr. 1"}
+DROP_LAT, DROP_LNG = 52.50, 13.42
+DROP: dict[str, Any] = {"lat": DROP_LAT, "lng": DROP_LNG, "address": "Hauptstr. 1"}
 
 
 def _now() -> str:
@@ -261,6 +262,8 @@ def test_failed_assignment_writes_no_webhook_event(client: TestClient) -> None:
         f"/v1/shipments/{shipment_id}/assign", json={"carrier_id": "tiny", "reason": "r"}, headers=ADMIN
     )
     assert refused.status_code == 409
+    nobody = client.post(f"/v1/shipments/{shipment_id}/assign", json={}, headers=ADMIN)  # "tiny" has no position
+    assert nobody.status_code == 409 and nobody.json()["error"]["code"] == "no_carrier_in_range"
     from sqlalchemy import func, select
 
     from orders_core.orders.tables import OutboxRow
@@ -312,6 +315,48 @@ def _pdf_text(pdf: bytes) -> bytes:
     return out
 
 
+def _decode_code128(content: bytes, bar_height: float) -> str:
+    """Read the Code 128 symbol drawn as filled rectangles of ``bar_height`` back into its text (module widths
+    -> the standard's symbol patterns -> values; checksum verified), so the test checks what a scanner reads."""
+    from reportlab.graphics.barcode.code128 import _patterns  # the standard's 107 bar/space patterns
+
+    rects = [
+        (float(x), float(w))
+        for x, w, h in re.findall(rb"n ([\d.]+) 0 ([\d.]+) ([\d.]+) re f", content)
+        if abs(float(h) - bar_height) < 0.01
+    ]
+    rects.sort()
+    module = min(w for _, w in rects)
+    widths: list[int] = []
+    for i, (x, w) in enumerate(rects):
+        widths.append(round(w / module))
+        if i + 1 < len(rects):
+            widths.append(round((rects[i + 1][0] - x - w) / module))
+    symbol_of = {pattern: value for value, pattern in _patterns.items()}
+    values = []
+    while len(widths) >= 6:
+        letters = "".join(chr((65 if k % 2 == 0 else 97) + n - 1) for k, n in enumerate(widths[:7]))
+        if letters == _patterns[106]:  # the stop: 7 elements, the only symbol with a 4th bar
+            values.append(106)
+            break
+        values.append(symbol_of[letters[:6]])
+        widths = widths[6:]
+    start, *data, check, stop = values
+    assert stop == 106 and start in (103, 104, 105)
+    assert (start + sum(i * v for i, v in enumerate(data, start=1))) % 103 == check
+    code, text = {103: "A", 104: "B", 105: "C"}[start], ""
+    for v in data:
+        if v in (99, 100, 101) and not (code == "C" and v < 100 and v != 99):
+            code = {99: "C", 100: "B", 101: "A"}[v]
+        elif code == "C":
+            text += f"{v:02d}"
+        elif code == "B":
+            text += chr(v + 32)
+        else:
+            text += chr(v + 32) if v < 64 else chr(v - 64)
+    return text
+
+
 def test_label_is_a_pdf_with_the_number_barcode_and_qr(client: TestClient) -> None:
     put_carrier(client, "near")
     move_carrier(client, "near", 52.521, 13.405)
@@ -323,5 +368,6 @@ def test_label_is_a_pdf_with_the_number_barcode_and_qr(client: TestClient) -> No
     content = _pdf_text(answer.content)
     assert f"({waybill_no}) Tj".encode() in content
     assert b"138****5678" in content
-    bars = re.findall(rb" re f", content)
-    assert len(bars) > 100  # Code 128 bars and QR modules are filled rectangles
+    assert _decode_code128(content, bar_height=16 * 72 / 25.4) == waybill_no
+    squares = re.findall(rb"n [\d.]+ [\d.]+ ([\d.]+) ([\d.]+) re f", content)
+    assert len([1 for w, h in squares if w == h]) > 20  # the QR code's dark modules (runs merge into rectangles)
