@@ -18,9 +18,12 @@ class EventLocationIn(BaseModel):
 
 
 class ProofIn(BaseModel):
-    """Proof of delivery: who signed, a reference to the photo taken (the photo itself stays with the carrier)."""
+    """Proof of delivery: who signed, a reference to the photo taken (the photo itself stays with the carrier).
 
-    model_config = ConfigDict(extra="forbid")
+    The contract leaves ``proof`` open, so other keys a carrier sends are kept as given.
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     signer: str | None = Field(default=None, max_length=200, pattern=TEXT_PATTERN)
     photo_ref: str | None = Field(default=None, max_length=500, pattern=TEXT_PATTERN)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas.master_data import Money, NonNegativeMoney
-from orders_core.orders.delays import Language, describe
+from orders_core.orders.delays import Language, delay_code_of_exception, describe
 from orders_core.orders.model import ExceptionView, OrderView
 from orders_core.orders.progress import NodeProgress, OrderProgress
 
@@ -112,6 +112,8 @@ class ExceptionOut(BaseModel):
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     note: str | None = None
+    #: The delay reason this exception counts under (orders_core.orders.delays: the inbox's and Pareto's key).
+    delay_reason_code: str | None = None
 
 
 class OrderOut(BaseModel):
@@ -153,6 +155,7 @@ def exception_out(view: ExceptionView) -> ExceptionOut:
         resolved_at=view.resolved_at,
         resolved_by=view.resolved_by,
         note=view.note,
+        delay_reason_code=delay_code_of_exception(view.kind).value,
     )
 
 

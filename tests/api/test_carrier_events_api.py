@@ -328,7 +328,8 @@ def test_the_last_allowed_attempt_failing_returns_the_goods(make_client: Callabl
         ({"type": "failed"}, "reason"),
         ({"strategy": "return"}, "strategy"),
         ({"event_id": ""}, "event_id"),
-        ({"proof": {"signer": "A", "color": "red"}}, "color"),
+        ({"proof": "signed"}, "proof"),
+        ({"proof": {"signer": "A" * 201}}, "signer"),
     ],
 )
 def test_bad_input_is_422_naming_the_field_and_writes_nothing(

@@ -92,6 +92,7 @@ def test_a_credit_hold_that_delays_the_stock_lock_is_the_reason(make_client: Cal
     waiting = {node["status"]: node for node in order["progress"]}
     assert waiting["stock_locked"]["reached_at"] is None
     (exception,) = client.get("/v1/exceptions", params={"status": "open"}, headers=ADMIN).json()["items"]
+    assert exception["delay_reason_code"] == DelayCode.CREDIT_HOLD.value  # the inbox counts it under its reason
     approved = client.post(
         f"/v1/exceptions/{exception['id']}/approve", json={"temporary_credit_limit": 500}, headers=ADMIN
     )

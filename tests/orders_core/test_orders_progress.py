@@ -251,7 +251,9 @@ def test_every_delay_code_has_both_texts_and_every_cause_a_code() -> None:
     assert describe(DelayCode.CREDIT_HOLD) == REASONS[DelayCode.CREDIT_HOLD].zh  # Chinese by default
     assert set(CAUSE_CODES.values()) <= set(DelayCode)
     # The exception kinds the pipeline opens count under their own reason, not a plain hold.
-    for kind in ("price_conflict", "credit_limit_exceeded", "credit_overdue", "stock_shortage", "short_pick"):
+    kinds = ("price_conflict", "credit_limit_exceeded", "credit_overdue", "stock_shortage", "short_pick")
+    transport = ("no_carrier_in_range", "delivered_far_from_dropoff", "shipment_returned")
+    for kind in kinds + transport:
         assert delay_code_of_exception(kind) is not DelayCode.ON_HOLD
     assert delay_code_of_exception("something_new") is DelayCode.ON_HOLD
 
