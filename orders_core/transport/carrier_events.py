@@ -190,6 +190,10 @@ def apply_carrier_event(
     waybill = _master_waybill(uow, carrier_id, event.waybill_no)
     # The order before its shipment: the lock order of assignment and cancellation (no deadlock on PostGIS).
     order = load_order(uow, waybill.order_id)
+    # Again under the lock: a concurrent copy of this event that held it first has committed by now.
+    seen = _recorded(uow, carrier_id, event.event_id)
+    if seen is not None:
+        return CarrierEventResult.from_json({**seen.result, "duplicate": True})
     shipment = TransportRepository(uow.session).shipment_row(waybill.shipment_id, for_update=True)
     assert shipment is not None  # a waybill's shipment is never deleted
     tracking = _tracking(uow, shipment.id)

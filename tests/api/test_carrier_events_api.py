@@ -372,3 +372,27 @@ def test_an_order_of_two_shipments_is_delivered_when_both_are(client: TestClient
     assert by_warehouse["W1"] in timeline[-4]["reason"] and by_warehouse["W2"] in timeline[-3]["reason"]
     assert by_warehouse["W1"] in timeline[-2]["reason"] and by_warehouse["W2"] in timeline[-2]["reason"]
     assert by_warehouse["W2"] in timeline[-1]["reason"]
+
+
+def test_concurrent_copies_of_one_event_apply_it_once(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orders_core.transport.carrier_events import report_carrier_event
+    from orders_core.transport.tracking import CarrierEvent, CarrierEventType
+
+    order, waybill_no = one_shipment_order(client)
+    container = client.app.state.container  # type: ignore[attr-defined]
+    event = CarrierEvent(
+        event_id="race-1", waybill_no=waybill_no, type=CarrierEventType.PICKED_UP, at=datetime.now(UTC)
+    )
+
+    def send(_: int) -> bool:
+        result = report_carrier_event(container.uow, container.stock, container.carriers, "K1", event, actor="t")
+        assert result.shipment_status == "picked_up" and result.order_status == "in_transit"
+        return result.duplicate
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        duplicates = list(pool.map(send, range(6)))
+    assert sorted(duplicates) == [False] + [True] * 5
+    assert [e["type"] for e in outbox(client, waybill_no)] == ["waybill.created", "waybill.updated"]
+    assert [e["status"] for e in order_of(client, order["id"])["timeline"]].count("in_transit") == 1
