@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.params import MatcherParams
+from orders_core.orders.promise import DeliveryTargets
+from orders_core.transport.tracking import CarrierEventPolicy
 from routing.params import RoutingParams
 from warehouse_picking.params import PickingParams
 
@@ -71,7 +73,12 @@ class Settings(BaseSettings):
     picking: PickingParams = PickingParams()
     # Delivery routing: travel model (DISPATCH_ROUTING__OSM_PBF for a road network), solver, time limits.
     routing: RoutingParams = RoutingParams()
+    # The delivery promise and the planned duration of each lifecycle step (DISPATCH_DELIVERY__LEAD_TIME_S=...).
+    delivery: DeliveryTargets = DeliveryTargets()
     transport: TransportSettings = TransportSettings()
+    # Carrier callbacks: ETA speed and detour, the delivery distance check
+    # (DISPATCH_CARRIER_EVENTS__DELIVERY_TOLERANCE_M=500, ...).
+    carrier_events: CarrierEventPolicy = CarrierEventPolicy()
 
 
 @lru_cache(maxsize=1)

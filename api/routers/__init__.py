@@ -8,6 +8,7 @@ from fastapi import APIRouter
 def all_routers() -> list[APIRouter]:
     """Every router of the service, imported lazily so that importing ``api`` stays cheap."""
     from api.routers import (
+        carrier_events,
         carriers,
         dispatch,
         exceptions,
@@ -29,6 +30,7 @@ def all_routers() -> list[APIRouter]:
         stock.router,
         geofences.router,
         carriers.router,
+        carrier_events.router,
         matching.router,
         orders.router,
         exceptions.router,

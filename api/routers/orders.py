@@ -3,6 +3,10 @@
 ``POST /v1/orders`` honours an ``Idempotency-Key`` header: the same key with the same body answers the
 same order (201 the first time, 200 afterwards, same body); the same key with another body is 409
 ``idempotency_key_reused``. Customers may place, read, list and cancel only their own orders.
+
+Every answer carries the order's progress against its promise (``promised_by``, ``progress``, and the delay
+fields of the timeline entries); the plain-language reasons follow ``Accept-Language`` (``zh``/``en``),
+Simplified Chinese by default for customers and English for staff.
 """
 
 from __future__ import annotations
@@ -17,10 +21,14 @@ from api.deps import get_container
 from api.schemas.master_data import ID_PATTERN, TEXT_PATTERN, PathId
 from api.schemas.orders import CancelIn, OrderIn, OrderOut, OrderPage, order_out
 from api.tokens import Principal
+from foundation.clock import utc_now
 from orders_core.orders.cancellation import request_cancellation
+from orders_core.orders.delays import Language
 from orders_core.orders.intake import submit_order
-from orders_core.orders.model import DeliveryPoint, OrderLine, OrderStatus, PlaceOrder
-from orders_core.orders.queries import order_page, order_view
+from orders_core.orders.model import DeliveryPoint, OrderLine, OrderStatus, OrderView, PlaceOrder
+from orders_core.orders.progress import CarrierEtas, progress_of
+from orders_core.orders.queries import order_page
+from orders_core.transport.eta import carrier_etas, order_with_etas
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 OrderId = PathId
@@ -32,6 +40,33 @@ cancellers = require_roles("dispatcher", "customer")
 def _check_owner(principal: Principal, customer_id: str) -> None:
     if principal.role == "customer" and principal.subject != customer_id:
         raise Forbidden("a customer token may only act on its own orders")
+
+
+def response_language(principal: Principal, accept_language: str | None) -> Language:
+    """``zh`` or ``en``: the first of them the caller accepts (by q), else Chinese for customers, English for staff."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        ranked.append((-quality, position, tag.strip().lower()))
+    for negative_quality, _position, tag in sorted(ranked):
+        if negative_quality < 0 and (tag.startswith("zh") or tag.startswith("en")):
+            return "zh" if tag.startswith("zh") else "en"
+    return "zh" if principal.role == "customer" else "en"
+
+
+def _out(view: OrderView, container: Container, language: Language, etas: CarrierEtas | None = None) -> OrderOut:
+    """The order with its progress against the promise (following the carriers' ETAs), reasons in ``language``."""
+    progress = progress_of(view, targets=container.settings.delivery, now=utc_now(), etas=etas)
+    return order_out(view, progress, language)
+
+
+AcceptLanguage = Annotated[str | None, Header(alias="Accept-Language", max_length=200)]
 
 
 def _own_customer(principal: Principal) -> str | None:
@@ -48,6 +83,7 @@ def create_order(
     ] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(placers),
+    accept_language: AcceptLanguage = None,
 ) -> OrderOut:
     """Place an order and run price, credit and stock checks and allocation in the same request."""
     _check_owner(principal, body.customer_id)
@@ -62,6 +98,7 @@ def create_order(
             contact_phone=body.delivery.contact_phone,
             cash_on_delivery=body.delivery.cash_on_delivery,
         ),
+        promised_by=body.delivery.promised_by,
     )
     submitted = submit_order(
         container.uow,
@@ -71,9 +108,10 @@ def create_order(
         price_tolerance=container.settings.price_tolerance,
         idempotency_key=idempotency_key,
         payment_timeout_s=container.settings.prepaid_timeout_s,
+        delivery_targets=container.settings.delivery,
     )
     response.status_code = 201 if submitted.created else 200
-    return order_out(submitted.order)
+    return _out(submitted.order, container, response_language(principal, accept_language))
 
 
 @router.get("", response_model=OrderPage)
@@ -84,6 +122,7 @@ def list_orders(
     cursor: Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_\-=]*$")] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(readers),
+    accept_language: AcceptLanguage = None,
 ) -> OrderPage:
     """Orders oldest first, filtered by status and customer; ``next_cursor`` fetches the next page."""
     if principal.role == "customer":
@@ -97,15 +136,22 @@ def list_orders(
         limit=limit,
         cursor=cursor,
     )
-    return OrderPage(items=[order_out(v) for v in page.items], next_cursor=page.next_cursor)
+    language = response_language(principal, accept_language)
+    etas = carrier_etas(container.uow, [v.id for v in page.items])
+    items = [_out(v, container, language, etas.get(v.id)) for v in page.items]
+    return OrderPage(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{order_id}", response_model=OrderOut)
 def get_order(
-    order_id: OrderId, container: Container = Depends(get_container), principal: Principal = Depends(readers)
+    order_id: OrderId,
+    container: Container = Depends(get_container),
+    principal: Principal = Depends(readers),
+    accept_language: AcceptLanguage = None,
 ) -> OrderOut:
-    """One order with its timeline, shipments and exceptions."""
-    return order_out(order_view(container.uow, order_id, customer_id=_own_customer(principal)))
+    """One order with its timeline, shipments, exceptions and progress against its promise."""
+    view, etas = order_with_etas(container.uow, order_id, customer_id=_own_customer(principal))
+    return _out(view, container, response_language(principal, accept_language), etas)
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
@@ -114,6 +160,7 @@ def cancel(
     body: Annotated[CancelIn | None, Body()] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(cancellers),
+    accept_language: AcceptLanguage = None,
 ) -> OrderOut:
     """Cancel an order that is not loaded yet; everything it holds is released (409 once loaded)."""
     view = request_cancellation(
@@ -124,4 +171,4 @@ def cancel(
         reason=(body.reason if body else None) or "cancelled on request",
         customer_id=_own_customer(principal),
     )
-    return order_out(view)
+    return _out(view, container, response_language(principal, accept_language))

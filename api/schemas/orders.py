@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas.master_data import Money, NonNegativeMoney
+from orders_core.orders.delays import Language, delay_code_of_exception, describe
 from orders_core.orders.model import ExceptionView, OrderView
+from orders_core.orders.progress import NodeProgress, OrderProgress
 
 
 class OrderLineIn(BaseModel):
@@ -22,6 +24,9 @@ class DeliveryIn(BaseModel):
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
     address: str | None = Field(default=None, max_length=500)
+    promised_by: AwareDatetime | None = Field(
+        default=None, description="Deliver by this time (ISO-8601 with a zone); default: now + the lead time."
+    )
     contact_name: str | None = Field(default=None, max_length=200, description="Receiver on the e-waybill.")
     contact_phone: str | None = Field(
         default=None, max_length=32, pattern=r"^\+?[0-9 ()\-]{3,32}$", description="Printed masked on the e-waybill."
@@ -57,6 +62,26 @@ class TimelineEntryOut(BaseModel):
     reason_code: str | None = None
     reason: str | None = None
     expected_next_at: datetime | None = None
+    # On the entry that first reached a main-line node: when it was due, whether it came late and why.
+    expected_at: datetime | None = None
+    late: bool = False
+    late_by_s: float = 0.0
+    delay_reason_code: str | None = None
+    delay_reason: str | None = None
+
+
+class NodeOut(BaseModel):
+    """A main-line node against the promise: due (the plan), expected (forecast), reached, late and why."""
+
+    status: str
+    due_at: datetime | None = None
+    expected_at: datetime | None = None
+    reached_at: datetime | None = None
+    late: bool
+    late_by_s: float
+    forecast_late: bool
+    delay_reason_code: str | None = None
+    delay_reason: str | None = None
 
 
 class ShipmentLineOut(BaseModel):
@@ -87,6 +112,8 @@ class ExceptionOut(BaseModel):
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     note: str | None = None
+    #: The delay reason this exception counts under (orders_core.orders.delays: the inbox's and Pareto's key).
+    delay_reason_code: str | None = None
 
 
 class OrderOut(BaseModel):
@@ -102,6 +129,8 @@ class OrderOut(BaseModel):
     timeline: list[TimelineEntryOut]
     shipments: list[ShipmentOut]
     exceptions: list[ExceptionOut]
+    promised_by: datetime | None = None
+    progress: list[NodeOut] = []
 
 
 class OrderPage(BaseModel):
@@ -126,11 +155,32 @@ def exception_out(view: ExceptionView) -> ExceptionOut:
         resolved_at=view.resolved_at,
         resolved_by=view.resolved_by,
         note=view.note,
+        delay_reason_code=delay_code_of_exception(view.kind).value,
     )
 
 
-def order_out(view: OrderView) -> OrderOut:
-    """API form of an order."""
+def _reason(node: NodeProgress | None, language: Language) -> str | None:
+    return None if node is None or node.delay_code is None else describe(node.delay_code, language)
+
+
+def node_out(node: NodeProgress, language: Language) -> NodeOut:
+    """API form of a main-line node's progress."""
+    return NodeOut(
+        status=node.status.value,
+        due_at=node.due_at,
+        expected_at=node.expected_at,
+        reached_at=node.reached_at,
+        late=node.late,
+        late_by_s=round(node.late_by_s, 3),
+        forecast_late=node.forecast_late,
+        delay_reason_code=None if node.delay_code is None else node.delay_code.value,
+        delay_reason=_reason(node, language),
+    )
+
+
+def order_out(view: OrderView, progress: OrderProgress | None = None, language: Language = "en") -> OrderOut:
+    """API form of an order; with its ``progress``, the delay fields in ``language``."""
+    nodes: tuple[NodeProgress | None, ...] = progress.entry_nodes if progress else (None,) * len(view.timeline)
     return OrderOut(
         id=view.id,
         status=view.status,
@@ -156,8 +206,13 @@ def order_out(view: OrderView) -> OrderOut:
                 reason_code=e.reason_code,
                 reason=e.reason,
                 expected_next_at=e.expected_next_at,
+                expected_at=None if node is None else node.due_at,
+                late=node is not None and node.late,
+                late_by_s=0.0 if node is None else round(node.late_by_s, 3),
+                delay_reason_code=None if node is None or node.delay_code is None else node.delay_code.value,
+                delay_reason=_reason(node, language),
             )
-            for e in view.timeline
+            for e, node in zip(view.timeline, nodes, strict=True)
         ],
         shipments=[
             ShipmentOut(
@@ -174,4 +229,6 @@ def order_out(view: OrderView) -> OrderOut:
             for s in view.shipments
         ],
         exceptions=[exception_out(e) for e in view.exceptions],
+        promised_by=progress.promised_by if progress else view.promised_by,
+        progress=[node_out(n, language) for n in progress.nodes] if progress else [],
     )

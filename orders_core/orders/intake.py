@@ -25,6 +25,7 @@ from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.lifecycle import OrderNotFound, mark_locked, notify_after_commit
 from orders_core.orders.model import OrderStatus, OrderView, PaymentStatus, PlaceOrder, TimelineEntry
 from orders_core.orders.pipeline import StockPort, continue_pipeline
+from orders_core.orders.promise import DEFAULT_DELIVERY_TARGETS, DeliveryTargets, promised_delivery
 from orders_core.orders.repository import OrderRepository, PricedLine
 from orders_core.orders.tables import OrderRow
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -114,12 +115,14 @@ def place_order(
     idempotency_key: str | None = None,
     payment_timeout_s: float | None = None,
     body_sha256: str | None = None,
+    delivery_targets: DeliveryTargets = DEFAULT_DELIVERY_TARGETS,
 ) -> PlacedOrder:
     """Store a new order and run the pipeline (price, credit, stock, allocation); the caller commits.
 
     With an idempotency key, a replay with the same body answers the stored order and a different
     body is refused (409 idempotency_key_reused). Invalid input raises before anything is written.
     For prepaid customers ``payment_timeout_s`` sets when payment is expected on the first timeline entry.
+    The order promises delivery by ``command.promised_by`` or placement + ``delivery_targets.lead_time_s``.
     """
     total = check_order_shape(command).quantize(MONEY_QUANTUM)
     repository = OrderRepository(uow.session)
@@ -139,6 +142,7 @@ def place_order(
     catalogue = catalogue_prices(uow, command)
     order_id = "ord_" + secrets.token_hex(8)
     now = utc_now()
+    promised_by = promised_delivery(now, command.promised_by, delivery_targets)
     row = OrderRow(
         id=order_id,
         customer_id=command.customer_id,
@@ -155,6 +159,7 @@ def place_order(
         delivery_contact_phone=command.delivery.contact_phone,
         cash_on_delivery=command.delivery.cash_on_delivery,
         delivery_location=Point(command.delivery.lng, command.delivery.lat),
+        promised_by=promised_by,
         created_at=now,
         updated_at=now,
     )
@@ -216,6 +221,7 @@ def submit_order(
     price_tolerance: Decimal,
     idempotency_key: str | None = None,
     payment_timeout_s: float | None = None,
+    delivery_targets: DeliveryTargets = DEFAULT_DELIVERY_TARGETS,
 ) -> SubmittedOrder:
     """Place an order in its own transaction (see ``place_order``) and answer it as stored.
 
@@ -235,6 +241,7 @@ def submit_order(
                     price_tolerance=price_tolerance,
                     idempotency_key=idempotency_key,
                     payment_timeout_s=payment_timeout_s,
+                    delivery_targets=delivery_targets,
                 )
                 # Read back in the same transaction: no second transaction (on SQLite: no second turn
                 # of the writer queue) per order.
@@ -265,6 +272,8 @@ def _command_body(command: PlaceOrder) -> dict[str, Any]:
         "lng": command.delivery.lng,
         "address": command.delivery.address,
     }
+    if command.promised_by is not None:  # only when given: keys stored before promises keep their hash
+        delivery["promised_by"] = command.promised_by.isoformat()
     # The transport fields join the hash only when given, so bodies without them hash as before.
     for key in ("contact_name", "contact_phone"):
         if getattr(command.delivery, key) is not None:

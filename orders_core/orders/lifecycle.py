@@ -62,16 +62,20 @@ def advance_order(
     reason_code: str | None = None,
     reason: str | None = None,
     expected_next_at: datetime | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Move an order to ``to_status`` (409 invalid_transition if not allowed), recording why and who."""
+    """Move an order to ``to_status`` (409 invalid_transition if not allowed), recording why and who.
+
+    ``at`` dates the move when it happened elsewhere first (a carrier's pickup); default: now.
+    """
     row = load_order(uow, order_id)
     current = OrderStatus(row.status)
     held_from = OrderStatus(row.held_from) if row.held_from else None
     check_transition(current, to_status, held_from)
-    now = utc_now()
+    now = at or utc_now()
     row.held_from = current.value if to_status is OrderStatus.ON_HOLD else None
     row.status = to_status.value
-    row.updated_at = now
+    row.updated_at = utc_now() if at else now
     repository = OrderRepository(uow.session)
     entry = TimelineEntry(
         status=to_status.value,
@@ -113,11 +117,13 @@ def record_order_event(
     reason_code: str,
     reason: str | None = None,
     payload: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Append a timeline entry without a status change (payments, notes), with its outbox event."""
+    """Append a timeline entry without a status change (payments, notes), with its outbox event
+    (``at``: when it happened, default now)."""
     row = load_order(uow, order_id)
-    now = utc_now()
-    row.updated_at = now
+    now = at or utc_now()
+    row.updated_at = utc_now() if at else now
     repository = OrderRepository(uow.session)
     repository.add_timeline(
         order_id, TimelineEntry(status=row.status, at=now, actor=actor, reason_code=reason_code, reason=reason)

@@ -137,6 +137,8 @@ class PlaceOrder:
     customer_id: str
     lines: tuple[OrderLine, ...]
     delivery: DeliveryPoint
+    #: Delivery promised by this time (None: placement + the configured lead time).
+    promised_by: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,8 @@ class OrderView:
     timeline: tuple[TimelineEntry, ...]
     shipments: tuple[ShipmentView, ...]
     exceptions: tuple[ExceptionView, ...]
+    #: When delivery was promised (None for orders placed before promises were stored).
+    promised_by: datetime | None = None
 
 
 @dataclass(frozen=True)

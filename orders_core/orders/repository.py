@@ -489,6 +489,7 @@ class OrderRepository:
                 timeline=tuple(timelines[row.id]),
                 shipments=tuple(shipped[row.id]),
                 exceptions=tuple(exceptions[row.id]),
+                promised_by=row.promised_by,
             )
             for row in rows
         ]

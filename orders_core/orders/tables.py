@@ -42,6 +42,7 @@ class OrderRow(Base):
     delivery_contact_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     delivery_contact_phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     cash_on_delivery: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    promised_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

@@ -121,7 +121,8 @@ def _document(
         },
         "items": items,
         "cash_on_delivery": _cash_on_delivery(uow, order, lines),
-        "promised_delivery_at": iso_utc(order.created_at + timedelta(seconds=policy.promise_s)),
+        # The order's own promise (orders_core.orders.promise); orders stored before promises: the policy's.
+        "promised_delivery_at": iso_utc(order.promised_by or order.created_at + timedelta(seconds=policy.promise_s)),
     }
     package_docs = [
         {
