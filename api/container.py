@@ -74,7 +74,7 @@ class Container:
             per_carrier_capacity=settings.transport.per_carrier_capacity,
             package_max_kg=settings.transport.package_max_kg,
             package_max_m3=settings.transport.package_max_m3,
-            promise_s=settings.transport.promise_hours * 3600.0,
+            promise_s=settings.delivery.lead_time_s,
         )
         self.shipment_sweep: PeriodicJob | None = None
         self._transport_lock = threading.Lock()  # one sweep or retry at a time in this process

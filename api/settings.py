@@ -44,7 +44,6 @@ class TransportSettings(BaseModel):
     retry_interval_s: float = Field(default=60.0, ge=0)
     package_max_kg: float = Field(default=30.0, gt=0)
     package_max_m3: float = Field(default=0.25, gt=0)
-    promise_hours: float = Field(default=24.0, ge=0)
 
 
 class Settings(BaseSettings):
