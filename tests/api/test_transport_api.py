@@ -346,10 +346,13 @@ def _decode_code128(content: bytes, bar_height: float) -> str:
     assert (start + sum(i * v for i, v in enumerate(data, start=1))) % 103 == check
     code, text = {103: "A", 104: "B", 105: "C"}[start], ""
     for v in data:
-        if v in (99, 100, 101) and not (code == "C" and v < 100 and v != 99):
+        if code == "C":  # 0-99 are digit pairs ("99" included); 100 and 101 switch to B and A
+            if v < 100:
+                text += f"{v:02d}"
+            else:
+                code = {100: "B", 101: "A"}[v]
+        elif v == 99 or (code, v) in (("A", 100), ("B", 101)):
             code = {99: "C", 100: "B", 101: "A"}[v]
-        elif code == "C":
-            text += f"{v:02d}"
         elif code == "B":
             text += chr(v + 32)
         else:
@@ -371,3 +374,15 @@ def test_label_is_a_pdf_with_the_number_barcode_and_qr(client: TestClient) -> No
     assert _decode_code128(content, bar_height=16 * 72 / 25.4) == waybill_no
     squares = re.findall(rb"n [\d.]+ [\d.]+ ([\d.]+) ([\d.]+) re f", content)
     assert len([1 for w, h in squares if w == h]) > 20  # the QR code's dark modules (runs merge into rectangles)
+
+
+@pytest.mark.parametrize(
+    "waybill_no",
+    ["DW4917041326999", "DW990099009900X", "DW123456789012-0017", "DW000000000000-1239"],
+)
+def test_label_barcode_reads_back_whatever_code_sets_the_number_needs(waybill_no: str) -> None:
+    """Digit pairs such as "99" are data in code set C, not a switch: every number reads back exactly."""
+    from orders_core.transport.labels import waybill_label_pdf
+
+    content = _pdf_text(waybill_label_pdf({"waybill_no": waybill_no}))
+    assert _decode_code128(content, bar_height=16 * 72 / 25.4) == waybill_no
