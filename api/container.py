@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import PrincipalCache
 from api.jobs import PeriodicJob
-from api.metrics import count_stock_outcome, count_transition
+from api.metrics import count_stock_outcome, count_transition, observe_webhook
 from api.settings import Settings
 from api.tokens import hash_token
 from infra.db import make_engine, make_session_factory
@@ -29,6 +29,7 @@ from orders_core.dispatching import CarrierMatching, build_carrier_matching, war
 from orders_core.orders.timeouts import release_expired_orders
 from orders_core.stock.rebuild import warm_stock_store
 from orders_core.stock.service import StockService, build_stock_service
+from orders_core.transport.webhooks.worker import DeliveryWorker
 from orders_core.unit_of_work import TransitionListener, UnitOfWork
 
 log = structlog.get_logger("api.container")
@@ -51,6 +52,7 @@ class Container:
         self.transition_listeners: list[TransitionListener] = [count_transition]
         self.stock: StockService = build_stock_service(self.redis, on_outcome=count_stock_outcome)
         self.jobs: list[PeriodicJob] = []
+        self.webhook_worker: DeliveryWorker | None = None
         self.carriers: CarrierMatching = build_carrier_matching(
             self.session_factory,
             self.redis,
@@ -77,6 +79,9 @@ class Container:
             self.jobs.append(PeriodicJob("release_expired_orders", self.settings.jobs_interval_s, self.release_expired))
         for job in self.jobs:
             job.start()
+        if self.settings.webhooks.worker_enabled:
+            self.webhook_worker = self.new_webhook_worker()
+            self.webhook_worker.start()
         log.info(
             "container_started",
             database=self.engine.url.render_as_string(hide_password=True),
@@ -88,10 +93,16 @@ class Container:
         """Cancel unpaid prepaid orders past their payment timeout (the periodic job and the CLI command)."""
         return release_expired_orders(self.uow, self.stock, timeout_s=self.settings.prepaid_timeout_s)
 
+    def new_webhook_worker(self) -> DeliveryWorker:
+        """A carrier-webhook delivery worker on this container's store (``start`` runs one in the background)."""
+        return DeliveryWorker(self.uow, self.settings.webhook_params(), observer=observe_webhook)
+
     def close(self) -> None:
         """Release connections and background threads."""
         for job in self.jobs:
             job.stop()
+        if self.webhook_worker is not None:
+            self.webhook_worker.stop()
         self.transition_listeners.clear()  # a straggling request of a closed app counts nothing
         self.carriers.close()
         if self.redis is not None:

@@ -8,14 +8,17 @@ whole as JSON (``DISPATCH_PICKING='{"dp_max_blocks": 3}'``); a nonsense value fa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.params import MatcherParams
+from orders_core.transport.webhooks.model import DEFAULT_RETRY_S, WebhookParams, parse_retry_schedule
 from warehouse_picking.params import PickingParams
 
 DEFAULT_VAR_DIR = Path("var")
@@ -45,6 +48,20 @@ class Settings(BaseSettings):
     # The carrier index's and the pick-route solver's tuning knobs (see matcher.params, warehouse_picking.params).
     matcher: MatcherParams = MatcherParams()
     picking: PickingParams = PickingParams()
+    # Carrier webhooks: the contract's DISPATCH_WEBHOOK_RETRY_S (waits before each retry, then dead-letter)
+    # and the delivery worker's knobs (DISPATCH_WEBHOOKS__ROTATION_GRACE_S, __WORKER_ENABLED, ...).
+    webhook_retry_s: str = ",".join(f"{wait:g}" for wait in DEFAULT_RETRY_S)
+    webhooks: WebhookParams = WebhookParams()
+
+    @field_validator("webhook_retry_s")
+    @classmethod
+    def _retry_schedule_parses(cls, value: str) -> str:
+        parse_retry_schedule(value)
+        return value
+
+    def webhook_params(self) -> WebhookParams:
+        """The delivery worker's parameters, with the retry waits of ``DISPATCH_WEBHOOK_RETRY_S``."""
+        return replace(self.webhooks, retry_s=parse_retry_schedule(self.webhook_retry_s))
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ def all_routers() -> list[APIRouter]:
         picking,
         stock,
         tokens,
+        webhooks,
     )
 
     return [
@@ -31,4 +32,5 @@ def all_routers() -> list[APIRouter]:
         exceptions.router,
         payments.router,
         picking.router,
+        webhooks.router,
     ]

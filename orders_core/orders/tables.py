@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.columns import MONEY, UtcDateTime
@@ -93,6 +93,15 @@ class OutboxRow(Base):
     """An event written in the same transaction as the change it announces; a worker publishes it."""
 
     __tablename__ = "outbox"
+    # The webhook relay's scan (migration 0007): unpublished carrier.webhook rows only, whatever the history.
+    __table_args__ = (
+        Index(
+            "ix_outbox_carrier_webhook_unpublished",
+            "id",
+            sqlite_where=text("topic = 'carrier.webhook' AND published_at IS NULL"),
+            postgresql_where=text("topic = 'carrier.webhook' AND published_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(64))
