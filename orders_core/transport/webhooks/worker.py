@@ -23,11 +23,11 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-import httpx
 import structlog
 
 from foundation.clock import utc_now
 from orders_core.transport.webhooks.breaker import CircuitBreaker
+from orders_core.transport.webhooks.http import SendError, WebhookHttpClient
 from orders_core.transport.webhooks.model import WebhookParams, retry_wait_s
 from orders_core.transport.webhooks.repository import (
     ClaimedDelivery,
@@ -101,10 +101,11 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._outcome_ready = asyncio.Event()
         p = self.params
-        limits = httpx.Limits(max_connections=p.max_in_flight, max_keepalive_connections=p.max_in_flight)
-        timeout = httpx.Timeout(p.request_timeout_s, connect=p.connect_timeout_s)
+        client = WebhookHttpClient(
+            connect_timeout_s=p.connect_timeout_s, request_timeout_s=p.request_timeout_s, user_agent=USER_AGENT
+        )
         log.info("webhook_worker_started", worker_id=self.worker_id, retry_s=list(p.retry_s))
-        async with httpx.AsyncClient(limits=limits, timeout=timeout, headers={"user-agent": USER_AGENT}) as client:
+        try:
             writer = asyncio.create_task(self._write_outcomes())
             while not self._stopping:
                 try:
@@ -120,9 +121,11 @@ class DeliveryWorker:
                 await asyncio.wait(set(self._tasks), timeout=p.request_timeout_s + 1.0)
             self._outcome_ready.set()
             await writer
+        finally:
+            await client.aclose()
         log.info("webhook_worker_stopped", worker_id=self.worker_id)
 
-    async def _tick(self, client: httpx.AsyncClient) -> bool:
+    async def _tick(self, client: WebhookHttpClient) -> bool:
         """One round: relay + claim (one transaction), then start the sends. Answers whether it found work."""
         p = self.params
         free = p.max_in_flight - len(self._carrier_of)
@@ -166,7 +169,7 @@ class DeliveryWorker:
         return relayed, claimed
 
     # --- one send -----------------------------------------------------------------------------------
-    async def _send(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> None:
+    async def _send(self, client: WebhookHttpClient, delivery: ClaimedDelivery) -> None:
         try:
             outcome = await self._attempt(client, delivery)
         except Exception as exc:  # never lose the claim's bookkeeping; the lease returns the row anyway
@@ -176,7 +179,7 @@ class DeliveryWorker:
         assert self._outcome_ready is not None
         self._outcome_ready.set()
 
-    async def _attempt(self, client: httpx.AsyncClient, delivery: ClaimedDelivery) -> SendOutcome:
+    async def _attempt(self, client: WebhookHttpClient, delivery: ClaimedDelivery) -> SendOutcome:
         endpoint = delivery.endpoint
         at = utc_now()
         if endpoint.url is None or not endpoint.keys:
@@ -195,12 +198,12 @@ class DeliveryWorker:
         status_code: int | None = None
         error: str | None = None
         try:
-            response = await client.post(endpoint.url, content=body, headers=headers)
-            status_code = response.status_code
+            answer = await client.post(endpoint.url, body, headers)
+            status_code = answer.status
             if not 200 <= status_code < 300:
-                error = f"HTTP {status_code}: {response.text[:200]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+                error = f"HTTP {status_code}: {answer.body[:200].decode('utf-8', 'replace')}"
+        except SendError as exc:
+            error = str(exc)[:500]
         duration_s = time.perf_counter() - started
         opened = self._breaker.record(delivery.carrier_id, error is None, time.monotonic())
         if opened:
