@@ -49,6 +49,8 @@ class Receiver:
     status: int = 200
     delay_s: float = 0.0
     receipts: list[Receipt] = field(default_factory=list)
+    #: Requests read so far (counted on arrival, before ``delay_s``: includes those still being answered).
+    arrived: int = 0
     port: int = 0
     _server: _QuietServer | None = None
     _thread: threading.Thread | None = None
@@ -86,6 +88,8 @@ class Receiver:
                         verified.append(secret)
                     except WebhookVerificationError:
                         pass
+                with receiver._lock:
+                    receiver.arrived += 1
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
                 answer = receiver.status if verified else 401
