@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -151,10 +152,12 @@ def run(
         receiver.send_signal(signal.SIGTERM)
         receiver.wait(30)
         engine.dispose()
+    lines = Path(receipts_path).read_text().splitlines()
+    shutil.rmtree(workdir, ignore_errors=True)
     first_receipt: dict[str, float] = {}
     receipts = 0
     ids: set[str] = set()
-    for line in Path(receipts_path).read_text().splitlines():
+    for line in lines:
         message_id, waybill_no, at, ok = line.split("\t")
         receipts += 1
         if ok != "1" or waybill_no not in committed_at:
