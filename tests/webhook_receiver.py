@@ -36,6 +36,7 @@ class _QuietServer(ThreadingHTTPServer):
     """A client that gave up (timeout) breaks the pipe: expected here, not worth a traceback."""
 
     daemon_threads = True
+    request_queue_size = 256  # the default listen backlog of 5 drops connects when many sends start at once
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass

@@ -74,15 +74,21 @@ def test_kill_9_of_the_worker_process_mid_delivery_loses_nothing(
         events = [f"WB{i:09d}" for i in range(200)]
         store.announce("CAR-1", events)
         first = _worker_process(database_url, tmp_path / "worker-1.log")
-        try:
-            assert wait_until(
-                lambda: len(receiver.accepted()) >= 40 and receiver.arrived > len(receiver.snapshot()), 60, 0.005
-            ), (tmp_path / "worker-1.log").read_text()
-            in_flight_db = _in_flight_claims(store)
+        seen: list[int] = []
+
+        def mid_delivery() -> bool:
+            """40 delivered and some requests read by the receiver but not yet answered."""
             in_flight_http = receiver.arrived - len(receiver.snapshot())
+            seen[:] = [in_flight_http]
+            return len(receiver.accepted()) >= 40 and in_flight_http > 0
+
+        try:
+            assert wait_until(mid_delivery, 60, 0.002), (tmp_path / "worker-1.log").read_text()
         finally:
-            first.send_signal(signal.SIGKILL)
+            first.send_signal(signal.SIGKILL)  # at once: those requests are still being answered
             first.wait(10)
+        in_flight_http = seen[0]
+        in_flight_db = _in_flight_claims(store)
         assert first.returncode == -signal.SIGKILL
         assert in_flight_db > 0 and in_flight_http > 0, "the kill must land mid-delivery"
         delivered_by_first = len({r.webhook_id for r in receiver.accepted()})

@@ -1,5 +1,5 @@
-"""Carrier webhooks: deliveries, their attempts, retired signing secrets, and a partial index that finds
-the outbox's unpublished carrier.webhook rows without scanning the other topics' history.
+"""Carrier webhooks: deliveries, their attempts, retired signing secrets, and a partial outbox index that
+finds the unpublished carrier.webhook rows in id order without scanning the other topics' history.
 
 Revision ID: 0007_webhooks
 Revises: 0005_picking
@@ -82,7 +82,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_outbox_carrier_webhook_unpublished",
         "outbox",
-        ["id"],
+        ["id", "topic", "published_at"],
         sqlite_where=sa.text(UNPUBLISHED_WEBHOOKS),
         postgresql_where=sa.text(UNPUBLISHED_WEBHOOKS),
     )

@@ -72,16 +72,16 @@ class WebhookHttpClient:
                     if connection is None:
                         connection = await self._connect(key)
                     answer, keep = await self._exchange(connection, request)
+            except TimeoutError as exc:  # before OSError, of which it is a subclass: never retried
+                if connection is not None:
+                    connection.writer.close()
+                raise SendError(f"timed out after {self._request_timeout_s:g} s") from exc
             except (OSError, asyncio.IncompleteReadError, SendError) as exc:
                 if connection is not None:
                     connection.writer.close()
                 if fresh:
-                    raise SendError(f"{type(exc).__name__}: {exc}") from exc
+                    raise exc if isinstance(exc, SendError) else SendError(f"{type(exc).__name__}: {exc}") from exc
                 continue
-            except TimeoutError as exc:
-                if connection is not None:
-                    connection.writer.close()
-                raise SendError(f"timed out after {self._request_timeout_s:g} s") from exc
             except BaseException:
                 if connection is not None:
                     connection.writer.close()

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, and_, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnClause
 
 from orders_core.carriers.tables import CarrierRow
 from orders_core.orders.tables import OutboxRow
@@ -28,6 +29,9 @@ from orders_core.transport.webhooks.tables import RetiredWebhookSecretRow, Webho
 DELIVERIES: Table = WebhookDeliveryRow.__table__  # type: ignore[assignment]
 ATTEMPTS: Table = WebhookAttemptRow.__table__  # type: ignore[assignment]
 OUTBOX: Table = OutboxRow.__table__  # type: ignore[assignment]
+# The topic as a literal in the SQL, not a bound parameter, so that the planners can match the partial
+# index ix_outbox_carrier_webhook_unpublished (a generic plan never knows a parameter's value).
+_TOPIC_LITERAL: ColumnClause[str] = literal_column("'" + TOPIC + "'")
 # Rows per IN (...) list: under SQLite's bound-parameter limit whatever the batch.
 CHUNK = 900
 
@@ -139,7 +143,7 @@ def relay_outbox(session: Session, *, now: datetime, limit: int) -> int:
     """
     query = (
         select(OutboxRow.id, OutboxRow.aggregate_id, OutboxRow.payload, OutboxRow.created_at)
-        .where(OutboxRow.topic == TOPIC, OutboxRow.published_at.is_(None))
+        .where(OutboxRow.topic == _TOPIC_LITERAL, OutboxRow.published_at.is_(None))
         .order_by(OutboxRow.id)
         .limit(limit)
     )
