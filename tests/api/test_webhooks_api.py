@@ -88,6 +88,11 @@ def test_desk_lists_deliveries_with_attempts_and_pages(
         ]
         assert {r.webhook_id for r in receiver.accepted()} == {d["webhook_id"] for d in mine["items"]}
 
+        metrics = client.get("/metrics").text
+        assert 'dispatch_webhook_deliveries_total{outcome="delivered"}' in metrics
+        assert 'dispatch_webhook_deliveries_total{outcome="skipped"}' in metrics
+        assert "dispatch_webhook_commit_to_receipt_seconds_count" in metrics
+
         page1 = _deliveries(client, carrier_id="CAR-1", limit="2")
         page2 = _deliveries(client, carrier_id="CAR-1", limit="2", cursor=page1["next_cursor"])
         assert [d["waybill_no"] for d in page1["items"] + page2["items"]] == ["WB-3", "WB-2", "WB-1"]
