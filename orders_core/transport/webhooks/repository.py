@@ -134,8 +134,9 @@ def _endpoint(url: str | None, secret: str | None, retired: list[str]) -> Endpoi
     return Endpoint(url, tuple(keys))
 
 
-def relay_outbox(session: Session, *, now: datetime, limit: int) -> int:
-    """Turn up to ``limit`` unpublished ``carrier.webhook`` outbox rows into deliveries and mark them published.
+def relay_outbox(session: Session, *, now: datetime, limit: int) -> tuple[int, list[str]]:
+    """Turn up to ``limit`` unpublished ``carrier.webhook`` outbox rows into deliveries and mark them published;
+    answers how many rows were relayed and the carriers of those skipped (one entry per skipped delivery).
 
     Runs in the caller's transaction, so an outbox row is published exactly when its delivery exists.
     A carrier without a webhook URL (or unknown) gets a ``skipped`` delivery that says why: visible at
@@ -151,7 +152,7 @@ def relay_outbox(session: Session, *, now: datetime, limit: int) -> int:
         query = query.with_for_update(skip_locked=True)
     rows = session.execute(query).all()
     if not rows:
-        return 0
+        return 0, []
     endpoints = endpoints_of(session, {str(row.payload.get("carrier_id") or "") for row in rows}, now)
     deliveries = []
     for row in rows:
@@ -185,7 +186,7 @@ def relay_outbox(session: Session, *, now: datetime, limit: int) -> int:
     ids = [row.id for row in rows]
     for chunk in _chunks(ids):
         session.execute(update(OUTBOX).where(OUTBOX.c.id.in_(chunk)).values(published_at=now))
-    return len(rows)
+    return len(rows), [d["carrier_id"] for d in deliveries if d["status"] == "skipped"]
 
 
 def claim_due(

@@ -150,7 +150,7 @@ class DeliveryWorker:
         p = self.params
         with self._new_uow() as uow:
             now = utc_now()
-            relayed = relay_outbox(uow.session, now=now, limit=p.batch_size)
+            relayed, skipped = relay_outbox(uow.session, now=now, limit=p.batch_size)
             claimed: list[ClaimedDelivery] = []
             if free > 0:
                 claimed = claim_due(
@@ -166,6 +166,10 @@ class DeliveryWorker:
             uow.commit()
         if relayed:
             log.debug("webhook_events_relayed", count=relayed)
+        if skipped:
+            log.warning("webhook_skipped_no_endpoint", count=len(skipped), carrier_ids=sorted(set(skipped))[:20])
+            for _ in skipped:
+                self._observe("skipped", 0.0, None)
         return relayed, claimed
 
     # --- one send -----------------------------------------------------------------------------------
