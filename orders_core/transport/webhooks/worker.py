@@ -69,6 +69,7 @@ class DeliveryWorker:
         self._carrier_of: dict[int, str] = {}
         self._outcomes: list[SendOutcome] = []
         self._stopping = False
+        self._drained = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -119,6 +120,7 @@ class DeliveryWorker:
                         await asyncio.wait_for(self._wake.wait(), p.poll_interval_s)
             if self._tasks:
                 await asyncio.wait(set(self._tasks), timeout=p.request_timeout_s + 1.0)
+            self._drained = True  # sends still running now are abandoned: their leases bring them back
             self._outcome_ready.set()
             await writer
         finally:
@@ -275,7 +277,7 @@ class DeliveryWorker:
                         if self._in_flight[carrier_id] <= 0:
                             del self._in_flight[carrier_id]
                 self._wake.set()
-            if self._stopping and not self._tasks and not self._outcomes:
+            if self._drained and not self._outcomes:
                 return
 
     def _record(self, batch: list[SendOutcome]) -> None:
