@@ -17,6 +17,7 @@ class AttemptOut(BaseModel):
     status_code: int | None
     error: str | None
     endpoint_url: str
+    worker_id: str
 
 
 class DeliveryOut(BaseModel):
@@ -55,6 +56,7 @@ def _attempt_out(view: AttemptView) -> AttemptOut:
         status_code=view.status_code,
         error=view.error,
         endpoint_url=view.endpoint_url,
+        worker_id=view.worker_id,
     )
 
 

@@ -16,6 +16,7 @@ from infra.db import make_engine, make_session_factory
 from orders_core.carriers.model import Carrier
 from orders_core.carriers.service import new_webhook_secret, upsert_carrier
 from orders_core.dispatching import build_carrier_matching
+from orders_core.orders.repository import OrderRepository
 from orders_core.orders.tables import OutboxRow
 from orders_core.transport.webhooks.model import WebhookParams
 from orders_core.transport.webhooks.outbox import announce_waybill_event
@@ -164,6 +165,45 @@ def test_a_carrier_without_webhook_url_gets_a_visible_skipped_delivery(
     assert wait_until(lambda: _statuses(store)["skipped"] == 1)
     [row] = store.deliveries()
     assert row.attempts == 0 and "no webhook_url" in (row.last_error or "")
+
+
+def test_a_malformed_outbox_row_is_skipped_visibly_and_blocks_nothing(
+    store: Store, receivers: Callable[..., Receiver], run_worker: Callable[..., DeliveryWorker]
+) -> None:
+    secret = new_webhook_secret()
+    receiver = receivers(secret)
+    store.carrier("CAR-1", receiver.url, secret)
+    with store.uow() as uow:
+        OrderRepository(uow.session).add_outbox("carrier.webhook", "WB-BAD", {"carrier_id": "CAR-1", "type": "oops"})
+        uow.commit()
+    store.announce("CAR-1", ["WB-GOOD"])
+    run_worker(store.uow)
+    assert wait_until(lambda: _statuses(store) == Counter({"skipped": 1, "delivered": 1}))
+    bad = next(row for row in store.deliveries() if row.waybill_no == "WB-BAD")
+    assert "malformed event" in (bad.last_error or "")
+    assert [r.body["data"]["waybill_no"] for r in receiver.accepted()] == ["WB-GOOD"]
+
+
+def test_two_workers_on_one_store_send_each_event_once(
+    store: Store, receivers: Callable[..., Receiver], run_worker: Callable[..., DeliveryWorker]
+) -> None:
+    """Claims are exclusive (SKIP LOCKED on PostgreSQL, the single writer on SQLite): with a healthy
+    receiver, two workers polling the same tables never send the same delivery twice."""
+    secret = new_webhook_secret()
+    receiver = receivers(secret)
+    store.carrier("CAR-1", receiver.url, secret)
+    store.carrier("CAR-2", receiver.url, secret)
+    first = run_worker(store.uow, replace(FAST, batch_size=20))
+    second = run_worker(store.uow, replace(FAST, batch_size=20))
+    for start in range(0, 300, 30):
+        store.announce("CAR-1" if start % 60 else "CAR-2", [f"WB{n:05d}" for n in range(start, start + 30)])
+    assert wait_until(lambda: _statuses(store)["delivered"] == 300, 30), _statuses(store)
+    receipts = receiver.snapshot()
+    assert len(receipts) == 300 and len({r.webhook_id for r in receipts}) == 300
+    assert len({row.claimed_by for row in store.deliveries()}) == 1  # None once delivered
+    with store.uow() as uow:
+        senders = Counter(uow.session.scalars(select(WebhookAttemptRow.worker_id)))
+    assert sum(senders.values()) == 300 and set(senders) == {first.worker_id, second.worker_id}, senders
 
 
 def test_receiver_down_for_several_retries_then_back_gets_every_event_once_per_id(

@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("endpoint_url", sa.String(2000), nullable=False),
+        sa.Column("worker_id", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_attempts"),
         sa.ForeignKeyConstraint(
             ["delivery_id"], ["webhook_deliveries.id"], name="fk_webhook_attempts_delivery_id_webhook_deliveries"

@@ -118,6 +118,7 @@ class AttemptView:
     status_code: int | None
     error: str | None
     endpoint_url: str
+    worker_id: str
 
 
 @dataclass(frozen=True)

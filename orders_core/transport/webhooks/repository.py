@@ -22,7 +22,7 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from orders_core.carriers.tables import CarrierRow
 from orders_core.orders.tables import OutboxRow
-from orders_core.transport.webhooks.model import TOPIC, AttemptView, DeliveryView
+from orders_core.transport.webhooks.model import EVENT_TYPES, TOPIC, AttemptView, DeliveryView
 from orders_core.transport.webhooks.signing import InvalidWebhookSecret, secret_key
 from orders_core.transport.webhooks.tables import RetiredWebhookSecretRow, WebhookAttemptRow, WebhookDeliveryRow
 
@@ -134,6 +134,17 @@ def _endpoint(url: str | None, secret: str | None, retired: list[str]) -> Endpoi
     return Endpoint(url, tuple(keys))
 
 
+def _malformed(payload: dict[str, Any]) -> str | None:
+    """Why an outbox payload cannot become a webhook (a bad row must not block the ones behind it)."""
+    if payload.get("type") not in EVENT_TYPES:
+        return f"malformed event: type {payload.get('type')!r} is not one of {', '.join(EVENT_TYPES)}"
+    if not isinstance(payload.get("timestamp"), str) or not isinstance(payload.get("data", {}), dict):
+        return "malformed event: needs a 'timestamp' string and a 'data' object"
+    if not payload.get("carrier_id"):
+        return "malformed event: no carrier_id"
+    return None
+
+
 def relay_outbox(session: Session, *, now: datetime, limit: int) -> tuple[int, list[str]]:
     """Turn up to ``limit`` unpublished ``carrier.webhook`` outbox rows into deliveries and mark them published;
     answers how many rows were relayed and the carriers of those skipped (one entry per skipped delivery).
@@ -153,13 +164,18 @@ def relay_outbox(session: Session, *, now: datetime, limit: int) -> tuple[int, l
     rows = session.execute(query).all()
     if not rows:
         return 0, []
-    endpoints = endpoints_of(session, {str(row.payload.get("carrier_id") or "") for row in rows}, now)
+    endpoints = endpoints_of(
+        session,
+        {str(row.payload.get("carrier_id") or "")[:64] for row in rows if isinstance(row.payload, dict)},
+        now,
+    )
     deliveries = []
     for row in rows:
-        payload = row.payload
-        carrier_id = str(payload.get("carrier_id") or "")
+        payload = row.payload if isinstance(row.payload, dict) else {}
+        carrier_id = str(payload.get("carrier_id") or "")[:64]
         endpoint = endpoints.get(carrier_id) or Endpoint(None, (), "event names no carrier")
-        sendable = endpoint.url is not None and endpoint.keys
+        problem = _malformed(payload) or endpoint.problem
+        sendable = problem is None and endpoint.url is not None and bool(endpoint.keys)
         deliveries.append(
             {
                 "message_id": new_message_id(),
@@ -168,14 +184,14 @@ def relay_outbox(session: Session, *, now: datetime, limit: int) -> tuple[int, l
                 "event_type": str(payload.get("type", ""))[:32],
                 "waybill_no": row.aggregate_id,
                 "endpoint_url": endpoint.url,
-                "body": webhook_body(payload),
+                "body": webhook_body(payload) if sendable else json.dumps(row.payload, default=str),
                 "status": "pending" if sendable else "skipped",
                 "attempts": 0,
                 "attempts_before_replay": 0,
                 "next_attempt_at": now,
                 "claimed_by": None,
                 "last_status_code": None,
-                "last_error": None if sendable else endpoint.problem,
+                "last_error": None if sendable else problem,
                 "event_at": row.created_at,
                 "created_at": now,
                 "updated_at": now,
@@ -354,6 +370,7 @@ def record_outcomes(session: Session, outcomes: Sequence[SendOutcome], *, worker
             "status_code": o.status_code,
             "error": o.error,
             "endpoint_url": o.endpoint_url,
+            "worker_id": worker_id,
         }
         for o in outcomes
         if o.outcome in ("delivered", "failed")
@@ -412,6 +429,7 @@ def _attempt_view(row: WebhookAttemptRow) -> AttemptView:
         status_code=row.status_code,
         error=row.error,
         endpoint_url=row.endpoint_url,
+        worker_id=row.worker_id,
     )
 
 

@@ -67,6 +67,7 @@ class WebhookAttemptRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     endpoint_url: Mapped[str] = mapped_column(String(2000))
+    worker_id: Mapped[str] = mapped_column(String(64))
 
 
 class RetiredWebhookSecretRow(Base):
