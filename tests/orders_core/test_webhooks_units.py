@@ -147,6 +147,7 @@ def test_breaker_opens_after_consecutive_failures_half_opens_and_closes_on_succe
     assert breaker.capacity("a", 0.5, 64) == 0 and breaker.open_keys(0.5) == ["a"]
     assert breaker.capacity("b", 0.5, 64) == 64  # other endpoints are not affected
     assert breaker.capacity("a", 1.3, 64) == 1  # half-open: one probe
+    assert breaker.tripped_keys() == ["a"] and breaker.open_keys(1.3) == []
     assert breaker.record("a", False, 1.3) and breaker.open_until("a") == pytest.approx(3.3)  # doubled
     assert breaker.record("a", False, 3.5) and breaker.open_until("a") == pytest.approx(6.5)  # capped at 3 s
     breaker.record("a", True, 7.0)

@@ -35,6 +35,10 @@ class CircuitBreaker:
         """Endpoints that must not be sent to now."""
         return [key for key, s in self._states.items() if s.failures >= self._threshold and now < s.open_until]
 
+    def tripped_keys(self) -> list[str]:
+        """Endpoints whose breaker is open or half-open (their sends are limited)."""
+        return [key for key, s in self._states.items() if s.failures >= self._threshold]
+
     def open_until(self, key: str) -> float:
         """When ``key``'s breaker half-opens (0 when closed)."""
         state = self._states.get(key)

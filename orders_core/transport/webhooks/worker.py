@@ -133,7 +133,7 @@ class DeliveryWorker:
         free = p.max_in_flight - len(self._carrier_of)
         now_m = time.monotonic()
         capacity: dict[str, int] = {}
-        for carrier_id in set(self._in_flight) | set(self._breaker.open_keys(now_m)):
+        for carrier_id in set(self._in_flight) | set(self._breaker.tripped_keys()):
             allowed = self._breaker.capacity(carrier_id, now_m, p.max_in_flight_per_endpoint)
             capacity[carrier_id] = max(0, allowed - self._in_flight[carrier_id])
         exclude = [carrier_id for carrier_id, room in capacity.items() if room <= 0]
