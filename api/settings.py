@@ -8,17 +8,19 @@ whole as JSON (``DISPATCH_PICKING='{"dp_max_blocks": 3}'``); a nonsense value fa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.params import MatcherParams
 from orders_core.orders.promise import DeliveryTargets
 from orders_core.transport.tracking import CarrierEventPolicy
+from orders_core.transport.webhooks.model import DEFAULT_RETRY_S, WebhookParams, parse_retry_schedule
 from routing.params import RoutingParams
 from warehouse_picking.params import PickingParams
 
@@ -78,6 +80,20 @@ class Settings(BaseSettings):
     # Carrier callbacks: ETA speed and detour, the delivery distance check
     # (DISPATCH_CARRIER_EVENTS__DELIVERY_TOLERANCE_M=500, ...).
     carrier_events: CarrierEventPolicy = CarrierEventPolicy()
+    # Carrier webhooks: the contract's DISPATCH_WEBHOOK_RETRY_S (waits before each retry, then dead-letter)
+    # and the delivery worker's knobs (DISPATCH_WEBHOOKS__ROTATION_GRACE_S, __WORKER_ENABLED, ...).
+    webhook_retry_s: str = ",".join(f"{wait:g}" for wait in DEFAULT_RETRY_S)
+    webhooks: WebhookParams = WebhookParams()
+
+    @field_validator("webhook_retry_s")
+    @classmethod
+    def _retry_schedule_parses(cls, value: str) -> str:
+        parse_retry_schedule(value)
+        return value
+
+    def webhook_params(self) -> WebhookParams:
+        """The delivery worker's parameters, with the retry waits of ``DISPATCH_WEBHOOK_RETRY_S``."""
+        return replace(self.webhooks, retry_s=parse_retry_schedule(self.webhook_retry_s))
 
 
 @lru_cache(maxsize=1)

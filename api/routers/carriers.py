@@ -70,7 +70,9 @@ def put_carrier(
 ) -> CarrierOut:
     """Create (201) or replace (200) a carrier; coverage must be a valid GeoJSON (Multi)Polygon or null."""
     carrier = body.to_carrier(carrier_id)
-    saved, created = upsert_carrier(container.uow, container.carriers, carrier)
+    saved, created = upsert_carrier(
+        container.uow, container.carriers, carrier, secret_grace_s=container.settings.webhooks.rotation_grace_s
+    )
     response.status_code = 201 if created else 200
     return _carrier_out(saved, container.carriers.position_of(carrier_id))
 
