@@ -2,9 +2,10 @@
 
 Radius semantics: by default only carriers within ``radius_m`` (default 3000) are returned, as the
 contract defines eligibility; an empty list is a 200 with an ``explanation`` (carriers left out per
-reason), and so is an answer that a nearer carrier missed only for its stale position. With ``"fallback": true`` the service widens through ``settings.match_fallback_steps_m`` (those
-larger than ``radius_m``) and answers 404 ``no_carrier_in_range`` (with the explanation in its details)
-when nobody is eligible even at the widest; ``radius_m`` in the answer is the radius actually used.
+reason), as is an answer where a nearer carrier was skipped only for its stale position. With
+``"fallback": true`` the service widens through ``settings.match_fallback_steps_m`` (those larger than
+``radius_m``) and answers 404 ``no_carrier_in_range`` (with the explanation in its details) when nobody
+is eligible even at the widest; ``radius_m`` in the answer is the radius actually used.
 A job may name an ``order_id`` or ``shipment_id`` instead of coordinates and load
 (``orders_core.transport.match_jobs`` derives them); fields given as well override the derived ones.
 """
