@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     price_tolerance: Decimal = Decimal("0.02")
     prepaid_timeout_s: int = 1800
     jobs_interval_s: float = 30.0
-    # 0 = positions never expire (the contract's default semantics); production sets e.g. 900.
-    max_position_age_s: float = 0.0
+    # A carrier whose newest fix is older than this is not matched (the contract's default: 900 s); 0 = no limit.
+    max_position_age_s: float = Field(default=900.0, ge=0)
     match_fallback_steps_m: tuple[float, ...] = (3000.0, 5000.0, 8000.0, 12000.0)
     # Logs: "console" (one readable line per request), "json" (one JSON object per line), or "auto":
     # console when stderr is a terminal, JSON when it is not (a file, a pipe, a log collector).

@@ -15,7 +15,7 @@ from api.schemas.carriers import CarrierIn, CarrierOut, PositionsAccepted, Posit
 from api.schemas.master_data import PathId
 from api.tokens import Principal
 from geofences.validation import to_geojson
-from orders_core.carriers.model import Carrier
+from orders_core.carriers.model import Carrier, position_age
 from orders_core.carriers.service import accept_positions, get_carrier, upsert_carrier
 
 router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
@@ -26,7 +26,11 @@ position_writers = require_roles("dispatcher", "carrier")
 CarrierId = PathId
 
 
-def _carrier_out(carrier: Carrier, position: tuple[float, float, float] | None) -> CarrierOut:
+def _carrier_out(
+    carrier: Carrier, position: tuple[float, float, float] | None, max_position_age_s: float = 0.0
+) -> CarrierOut:
+    """API form of a carrier with its last fix, the fix's age and whether it is too old to be matched."""
+    age = None if position is None else position_age(position[2], max_position_age_s)
     return CarrierOut(
         id=carrier.id,
         name=carrier.name,
@@ -42,6 +46,9 @@ def _carrier_out(carrier: Carrier, position: tuple[float, float, float] | None) 
         on_time_rate=carrier.on_time_rate,
         rating=carrier.rating,
         position=None if position is None else {"lat": position[0], "lng": position[1], "ts_s": position[2]},
+        position_at=None if age is None else age.fixed_at,
+        position_age_s=None if age is None else age.age_s,
+        position_stale=None if age is None else age.stale,
     )
 
 
@@ -74,7 +81,7 @@ def put_carrier(
         container.uow, container.carriers, carrier, secret_grace_s=container.settings.webhooks.rotation_grace_s
     )
     response.status_code = 201 if created else 200
-    return _carrier_out(saved, container.carriers.position_of(carrier_id))
+    return _carrier_out(saved, container.carriers.position_of(carrier_id), container.settings.max_position_age_s)
 
 
 @router.get("/{carrier_id}", response_model=CarrierOut)
@@ -87,4 +94,4 @@ def get_carrier_endpoint(
     if principal.role == "carrier" and principal.subject != carrier_id:
         raise Forbidden("a carrier token may only read its own carrier record")
     carrier = get_carrier(container.uow, carrier_id)
-    return _carrier_out(carrier, container.carriers.position_of(carrier_id))
+    return _carrier_out(carrier, container.carriers.position_of(carrier_id), container.settings.max_position_age_s)

@@ -25,7 +25,7 @@ from foundation.clock import utc_now
 from orders_core.orders.cancellation import request_cancellation
 from orders_core.orders.delays import Language
 from orders_core.orders.intake import submit_order
-from orders_core.orders.model import DeliveryPoint, OrderLine, OrderStatus, OrderView, PlaceOrder
+from orders_core.orders.model import DeliveryPoint, OrderStatus, OrderView, PlaceOrder, RequestedLine
 from orders_core.orders.progress import CarrierEtas, progress_of
 from orders_core.orders.queries import order_page
 from orders_core.transport.eta import carrier_etas, order_with_etas
@@ -87,18 +87,21 @@ def create_order(
 ) -> OrderOut:
     """Place an order and run price, credit and stock checks and allocation in the same request."""
     _check_owner(principal, body.customer_id)
+    delivery = body.delivery
     command = PlaceOrder(
         customer_id=body.customer_id,
-        lines=tuple(OrderLine(sku=line.sku, qty=line.qty, unit_price=line.unit_price) for line in body.lines),
-        delivery=DeliveryPoint(
-            lat=body.delivery.lat,
-            lng=body.delivery.lng,
-            address=body.delivery.address,
-            contact_name=body.delivery.contact_name,
-            contact_phone=body.delivery.contact_phone,
-            cash_on_delivery=body.delivery.cash_on_delivery,
+        lines=tuple(RequestedLine(sku=line.sku, qty=line.qty, unit_price=line.unit_price) for line in body.lines),
+        delivery=None
+        if delivery is None
+        else DeliveryPoint(
+            lat=delivery.lat,
+            lng=delivery.lng,
+            address=delivery.address,
+            contact_name=delivery.contact_name,
+            contact_phone=delivery.contact_phone,
+            cash_on_delivery=delivery.cash_on_delivery,
         ),
-        promised_by=body.delivery.promised_by,
+        promised_by=None if delivery is None else delivery.promised_by,
     )
     submitted = submit_order(
         container.uow,
