@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     payment_window_s: int = 300
     price_tolerance: Decimal = Decimal("0.02")
     prepaid_timeout_s: int = 1800
+    # How long a temporary credit limit lasts when the approval (or customer PUT) gives no expiry.
+    temporary_credit_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     jobs_interval_s: float = 30.0
     # 0 = positions never expire (the contract's default semantics); production sets e.g. 900.
     max_position_age_s: float = 0.0
