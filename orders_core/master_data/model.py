@@ -54,5 +54,8 @@ class Customer:
 
     @property
     def effective_credit_limit(self) -> Decimal:
-        """The limit the credit check applies: a temporary limit overrides the standing one."""
-        return self.temporary_credit_limit if self.temporary_credit_limit is not None else self.credit_limit
+        """The limit the credit check applies: a temporary limit raises the standing one while it lasts (a
+        standing limit raised above it meanwhile is not lowered by it)."""
+        if self.temporary_credit_limit is None:
+            return self.credit_limit
+        return max(self.credit_limit, self.temporary_credit_limit)

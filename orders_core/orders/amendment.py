@@ -44,7 +44,7 @@ from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.allocation import AllocationPlan, describe_shortage, plan_allocation
 from orders_core.orders.amendment_shipments import follow_plan
 from orders_core.orders.amendment_tables import OrderAmendmentRow
-from orders_core.orders.approval_terms import CREDIT_KINDS, PRICE_KIND, PaidOrderPriceChange
+from orders_core.orders.approval_terms import CREDIT_KINDS, PRICE_KIND, PaidOrderPriceChange, amount
 from orders_core.orders.intake import IdempotencyKeyReused, UnknownSku, canonical_body_sha256, check_order_shape
 from orders_core.orders.lifecycle import OrderNotFound, advance_order, load_order, record_order_event
 from orders_core.orders.model import (
@@ -315,7 +315,8 @@ def _check_prices(new: Sequence[PricedLine], old: Sequence[PricedLine], toleranc
     conflicts = price_conflicts(fresh, tolerance)
     if conflicts:
         listed = ", ".join(
-            f"line {c['line']} {c['sku']} quoted {c['quoted_unit_price']} vs catalogue {c['catalogue_unit_price']}"
+            f"line {c['line']} {c['sku']} quoted {amount(Decimal(c['quoted_unit_price']))}"
+            f" vs catalogue {amount(Decimal(c['catalogue_unit_price']))}"
             for c in conflicts
         )
         raise AmendmentPriceConflict(
@@ -331,8 +332,13 @@ def _check_credit(uow: UnitOfWork, order: OrderRow, total: Decimal) -> None:
     exposure = OrderRepository(uow.session).open_exposure(order.customer_id, excluding_order_id=order.id)
     problem = credit_problem(customer, exposure, total)
     if problem is not None:
-        kind, message, details = problem
-        raise AmendmentCreditRefused(f"{kind}: {message}", details={"kind": kind, **details})
+        kind, _message, details = problem
+        raise AmendmentCreditRefused(
+            f"{kind}: open exposure {amount(exposure)} + amended order {amount(total)} against the effective limit"
+            f" {amount(customer.effective_credit_limit)} of customer {order.customer_id}"
+            + (f", {amount(customer.overdue_amount)} overdue" if customer.overdue_amount > 0 else ""),
+            details={"kind": kind, **details},
+        )
 
 
 def _demand(lines: Sequence[PricedLine]) -> dict[str, int]:
@@ -476,13 +482,13 @@ def _changes(
     """Before and after, for the timeline (``summary``) and the amendment record."""
 
     def listed(lines: Sequence[PricedLine]) -> list[dict[str, Any]]:
-        return [{"sku": x.sku, "qty": x.qty, "unit_price": str(Decimal(x.unit_price))} for x in lines]
+        return [{"sku": x.sku, "qty": x.qty, "unit_price": amount(x.unit_price)} for x in lines]
 
     summary: list[str] = []
     before, after = listed(old_lines), listed(new_lines)
     if before != after:
         text = ", ".join(f"{x['sku']} x{x['qty']} @{x['unit_price']}" for x in after)
-        summary.append(f"lines now {text}; total {old_total} -> {total}")
+        summary.append(f"lines now {text}; total {amount(old_total)} -> {amount(total)}")
     if delivery != old_delivery:
         summary.append(f"delivery moved {moved_m / 1000:.2f} km to ({delivery.lat}, {delivery.lng})")
     if not summary:

@@ -36,6 +36,12 @@ PRICE_KIND = "price_conflict"
 PriceChoice = Literal["quoted", "catalogue"]
 
 
+def amount(value: Decimal) -> str:
+    """A money amount for a sentence: ``200``, ``12.5`` (no trailing zeros, no exponent)."""
+    text = format(Decimal(value).quantize(MONEY_QUANTUM), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 class InvalidApprovalTerms(InvalidInput):
     """A term that does not fit the exception (a credit limit on a price conflict, an expiry in the past)."""
 
@@ -102,8 +108,9 @@ def grant_temporary_credit(
     resulting = (exposure + total).quantize(MONEY_QUANTUM)
     if limit < resulting:
         raise TemporaryCreditLimitTooLow(
-            f"temporary_credit_limit {limit} does not cover the resulting exposure {resulting} of customer"
-            f" {order.customer_id} (open orders {exposure} + order {order.id} {total}); grant at least {resulting}",
+            f"temporary_credit_limit {amount(limit)} does not cover the resulting exposure {amount(resulting)} of"
+            f" customer {order.customer_id} (open orders {amount(exposure)} + order {order.id} {amount(total)});"
+            f" grant at least {amount(resulting)}",
             details={
                 "customer_id": order.customer_id,
                 "open_exposure": str(exposure),
@@ -118,8 +125,8 @@ def grant_temporary_credit(
         order.id,
         actor=actor,
         reason_code="temporary_credit_granted",
-        reason=f"temporary credit limit {limit} for customer {order.customer_id} until {expires_at.isoformat()}"
-        f" (resulting exposure {resulting})",
+        reason=f"temporary credit limit {amount(limit)} for customer {order.customer_id} until"
+        f" {expires_at.isoformat()} (resulting exposure {amount(resulting)})",
         payload={
             "customer_id": order.customer_id,
             "temporary_credit_limit": str(limit),
@@ -144,7 +151,7 @@ def apply_price_choice(
             order.id,
             actor=actor,
             reason_code="price_approved_as_quoted",
-            reason=f"quoted prices accepted; total stays {Decimal(order.total)}",
+            reason=f"quoted prices accepted; total stays {amount(Decimal(order.total))}",
             payload={"price": price, "total": str(Decimal(order.total))},
         )
         return
@@ -164,12 +171,15 @@ def apply_price_choice(
             .values(unit_price=line.catalogue_price)
         )
     order.total = new_total
-    moved = "; ".join(f"line {c.line_no} {c.sku} {c.unit_price} -> {c.catalogue_price}" for c in changes)
+    moved = "; ".join(
+        f"line {c.line_no} {c.sku} {amount(c.unit_price)} -> {amount(c.catalogue_price)}" for c in changes
+    )
     record_order_event(
         uow,
         order.id,
         actor=actor,
         reason_code="price_approved_at_catalogue",
-        reason=f"approved at the catalogue price: {moved or 'no line changed'}; total {old_total} -> {new_total}",
+        reason=f"approved at the catalogue price: {moved or 'no line changed'};"
+        f" total {amount(old_total)} -> {amount(new_total)}",
         payload={"price": price, "total": str(new_total), "previous_total": str(old_total)},
     )

@@ -146,6 +146,9 @@ def test_customer_put_gives_a_temporary_limit_an_expiry(client: TestClient) -> N
     refused = client.put("/v1/customers/C1", json=past, headers=ADMIN)
     assert refused.status_code == 422 and "future" in refused.json()["error"]["message"]
     assert customer(client)["temporary_credit_limit"] == 300
+    # A temporary limit raises the standing one; it never lowers a standing limit raised above it.
+    raised = client.put("/v1/customers/C1", json={"name": "C1", "credit_limit": 1000}, headers=ADMIN)
+    assert raised.json()["temporary_credit_limit"] == 300 and raised.json()["effective_credit_limit"] == 1000
 
 
 def test_price_conflict_approved_at_the_catalogue_price_reprices_lines_and_total(client: TestClient) -> None:
