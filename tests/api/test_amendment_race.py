@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.settings import Settings
+from api.settings import Settings, TransportSettings
 from benchmarks.live_service import serve_in_thread
 from orders_core.stock.repository import StockRepository
 
@@ -33,7 +33,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
         redis_url=redis_url,
         admin_token=ADMIN_TOKEN,
         log_json=False,
-        transport={"assign_at": "manual"},
+        transport=TransportSettings(assign_at="manual"),
     )
 
 

@@ -135,6 +135,7 @@ def test_refused_amendments_change_nothing(client: TestClient) -> None:
     unknown = amend(client, order["id"], {"lines": [{"sku": "NOPE1", "qty": 1}, {"sku": "NOPE2", "qty": 1}]})
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_sku"
     assert "NOPE1" in unknown.json()["error"]["message"] and "NOPE2" in unknown.json()["error"]["message"]
+    bad: dict[str, Any]
     for bad in (
         {},
         {"lines": []},

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
@@ -71,7 +72,9 @@ def test_an_earlier_temporary_limit_gets_an_expiry_and_the_downgrade_removes_it(
             )
     _migrate_to(engine, "0010_i12_credit")
     with engine.connect() as connection:
-        rows = dict(connection.execute(text("SELECT id, temporary_credit_limit_expires_at FROM customers")).all())
+        rows: dict[str, Any] = dict(
+            connection.execute(text("SELECT id, temporary_credit_limit_expires_at FROM customers")).all()
+        )
     assert rows["C2"] is None
     expires = rows["C1"]
     expires = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
