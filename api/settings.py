@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     payment_window_s: int = 300
     price_tolerance: Decimal = Decimal("0.02")
     prepaid_timeout_s: int = 1800
+    # How long a temporary credit limit lasts when the approval (or customer PUT) gives no expiry.
+    temporary_credit_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     jobs_interval_s: float = 30.0
     # A carrier whose newest fix is older than this is not matched (the contract's default: 900 s); 0 = no limit.
     max_position_age_s: float = Field(default=900.0, ge=0)
