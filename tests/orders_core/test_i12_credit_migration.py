@@ -1,5 +1,5 @@
-"""The 0010 migration creates exactly what the customer expiry column and the amendment table declare
-(both backends), gives a temporary limit granted before it an expiry, and downgrades to 0009."""
+"""The 0011 migration creates exactly what the customer expiry column and the amendment table declare
+(both backends), gives a temporary limit granted before it an expiry, and downgrades to 0010."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_models_and_migration_agree(database_url: str) -> None:
 
 def test_an_earlier_temporary_limit_gets_an_expiry_and_the_downgrade_removes_it(database_url: str) -> None:
     engine = make_engine(database_url)
-    _migrate_to(engine, "0009_carrier_events")
+    _migrate_to(engine, "0010_webhooks")
     now = datetime.now(UTC)
     with engine.begin() as connection:
         for cid, temporary in (("C1", 500), ("C2", None)):
@@ -70,7 +70,7 @@ def test_an_earlier_temporary_limit_gets_an_expiry_and_the_downgrade_removes_it(
                 ),
                 {"id": cid, "t": temporary, "now": now},
             )
-    _migrate_to(engine, "0010_i12_credit")
+    _migrate_to(engine, "0011_i12_credit")
     with engine.connect() as connection:
         rows: dict[str, Any] = dict(
             connection.execute(text("SELECT id, temporary_credit_limit_expires_at FROM customers")).all()
@@ -80,7 +80,7 @@ def test_an_earlier_temporary_limit_gets_an_expiry_and_the_downgrade_removes_it(
     expires = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
     expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
     assert abs(expires - (now + timedelta(days=7))) < timedelta(minutes=5)
-    _migrate_to(engine, "0009_carrier_events", down=True)
+    _migrate_to(engine, "0010_webhooks", down=True)
     inspector = inspect(engine)
     assert "order_amendments" not in inspector.get_table_names()
     assert "temporary_credit_limit_expires_at" not in {c["name"] for c in inspector.get_columns("customers")}

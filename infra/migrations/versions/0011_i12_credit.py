@@ -1,7 +1,7 @@
 """Issue 12: temporary credit limits expire; orders can be amended before picking (recorded, idempotent).
 
-Revision ID: 0010_i12_credit
-Revises: 0009_carrier_events
+Revision ID: 0011_i12_credit
+Revises: 0010_webhooks
 
 A temporary limit granted before this revision had no expiry: it gets one, seven days after the upgrade
 (the service's default), so no temporary limit lasts for ever.
@@ -16,8 +16,8 @@ from alembic import op
 
 from infra.migrations.column_types import utc_datetime
 
-revision = "0010_i12_credit"
-down_revision = "0009_carrier_events"
+revision = "0011_i12_credit"
+down_revision = "0010_webhooks"
 branch_labels = None
 depends_on = None
 
