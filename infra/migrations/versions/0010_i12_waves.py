@@ -1,0 +1,35 @@
+"""Waves that fit real orders: each warehouse's stored cart, and pick tasks listed by creation time.
+
+Revision ID: 0010_i12_waves
+Revises: 0009_carrier_events
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from infra.migrations.column_types import utc_datetime
+
+revision = "0010_i12_waves"
+down_revision = "0009_carrier_events"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "warehouse_carts",
+        sa.Column("warehouse_id", sa.String(64), nullable=False),
+        sa.Column("max_items", sa.Integer(), nullable=False),
+        sa.Column("max_weight_kg", sa.Float(), nullable=False),
+        sa.Column("max_volume_m3", sa.Float(), nullable=False),
+        sa.Column("updated_at", utc_datetime(), nullable=False),
+        sa.PrimaryKeyConstraint("warehouse_id", name="pk_warehouse_carts"),
+    )
+    op.create_index("ix_pick_tasks_created_at_id", "pick_tasks", ["created_at", "id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_pick_tasks_created_at_id", table_name="pick_tasks")
+    op.drop_table("warehouse_carts")
