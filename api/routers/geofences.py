@@ -11,11 +11,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
+from api.pagination import MultiValue, Page, SearchText, one_of, page_request
 from api.schemas.geofences import FenceEventOut, FenceEventsOut, GeofenceIn, GeofenceOut, GeofencesOut, Kind
-from api.schemas.master_data import PathId
+from api.schemas.master_data import ID_PATTERN, PathId
 from api.tokens import Principal
 from geofences.validation import parse_polygonal, to_geojson
+from infra.pagination import PageRequest
 from orders_core.geofencing import service as geofencing
+from orders_core.geofencing.listing import geofence_page
 
 router = APIRouter(prefix="/v1/geofences", tags=["geofences"])
 writers = require_roles("dispatcher")
@@ -28,6 +31,22 @@ def _fence_out(fence: geofencing.Geofence) -> GeofenceOut:
     geometry = to_geojson(fence.geometry)
     assert geometry is not None
     return GeofenceOut(id=fence.id, kind=fence.kind.value, geometry=geometry, owner_id=fence.owner_id, name=fence.name)
+
+
+@router.get("", response_model=Page[GeofenceOut])
+def list_geofences(
+    kind: MultiValue = None,
+    owner_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    q: SearchText = None,
+    page: PageRequest = Depends(page_request),
+    container: Container = Depends(get_container),
+    _: Principal = Depends(readers),
+) -> Page[GeofenceOut]:
+    """Fences, oldest first (``order=desc``: newest first), by kind (may repeat) and owner; ``q`` searches
+    names and ids."""
+    kinds = one_of(kind, [k.value for k in geofencing.GeofenceKind], name="kind")
+    found = geofence_page(container.uow, page, kinds=kinds, owner_id=owner_id, q=q)
+    return Page[GeofenceOut](items=[_fence_out(f) for f in found.items], next_cursor=found.next_cursor)
 
 
 @router.get("/containing", response_model=GeofencesOut)

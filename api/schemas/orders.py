@@ -133,8 +133,14 @@ class OrderOut(BaseModel):
     progress: list[NodeOut] = []
 
 
+class OrderListItem(OrderOut):
+    """An order in a list: its ``timeline`` only with ``?include=timeline`` (most of an order's size)."""
+
+    timeline: list[TimelineEntryOut] | None = Field(default=None, description="Only with ?include=timeline.")  # type: ignore[assignment]
+
+
 class OrderPage(BaseModel):
-    items: list[OrderOut]
+    items: list[OrderListItem]
     next_cursor: str | None = None
 
 
