@@ -49,9 +49,7 @@ def stock_page(
         if MasterDataRepository(uow.session).get_warehouse(warehouse_id) is None:
             raise UnknownWarehouse(f"no warehouse with id {warehouse_id!r}")
         rows, next_cursor = keyset_page(uow.session, query, (StockLevelRow.sku,), request)
+        mirrored = {row.sku: StockLevel.of(row.on_hand, row.reserved) for row in rows}
         stock.rebuild_if_needed(uow)
-        levels = stock.locks.levels([(warehouse_id, row.sku) for row in rows])
-    items = [
-        SkuStock(row.sku, levels.get((warehouse_id, row.sku), StockLevel.of(row.on_hand, row.reserved))) for row in rows
-    ]
-    return Page(items, next_cursor)
+        levels = stock.locks.levels([(warehouse_id, sku) for sku in mirrored])
+    return Page([SkuStock(sku, levels.get((warehouse_id, sku), level)) for sku, level in mirrored.items()], next_cursor)
