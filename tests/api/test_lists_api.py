@@ -215,3 +215,31 @@ def test_exceptions_page_with_a_cursor_and_filter_by_kind_and_warehouse(client: 
     assert client.get("/v1/exceptions?warehouse_id=W2", headers=ADMIN).json()["items"] == []
     one = client.get("/v1/exceptions", params={"order_id": conflicts[1]}, headers=make_token(client, "warehouse", "W1"))
     assert [e["order_id"] for e in one.json()["items"]] == [conflicts[1]]
+
+
+def test_shipments_and_waybills_are_listed_by_status_and_carrier(client: TestClient) -> None:
+    for carrier_id in ("K1", "K2"):
+        body = {"name": carrier_id, "vehicle_type": "van", "capacity_kg": 500, "capacity_m3": 5, "coverage": None}
+        assert client.put(f"/v1/carriers/{carrier_id}", json=body, headers=ADMIN).status_code == 201
+    orders = [place(client, "C1", "S1", n, price=10) for n in (1, 2, 3)]
+    shipments = walk(client, "/v1/shipments", ADMIN, limit=2)
+    assert [s["order_id"] for s in shipments] == orders and {s["status"] for s in shipments} == {"ready"}
+    assert shipments[1]["lines"] == [{"sku": "S1", "qty": 2}] and shipments[1]["warehouse_id"] == "W1"
+    for shipment, carrier_id in zip(shipments[:2], ("K1", "K2"), strict=True):
+        body = {"carrier_id": carrier_id, "reason": "desk's choice"}
+        assert client.post(f"/v1/shipments/{shipment['id']}/assign", json=body, headers=ADMIN).status_code == 200
+    ready = client.get("/v1/shipments?status=ready", headers=make_token(client, "warehouse", "W1")).json()["items"]
+    assert [s["id"] for s in ready] == [shipments[2]["id"]]
+    by_k2 = client.get("/v1/shipments", params={"carrier_id": "K2"}, headers=ADMIN).json()["items"]
+    assert [s["id"] for s in by_k2] == [shipments[1]["id"]] and by_k2[0]["waybill_no"]
+    assert client.get("/v1/shipments?status=lost", headers=ADMIN).status_code == 422
+
+    waybills = client.get("/v1/waybills", params={"status": "issued", "order": "desc"}, headers=ADMIN).json()
+    assert [w["order_id"] for w in waybills["items"]] == [orders[1], orders[0]]
+    one = waybills["items"][1]
+    assert one == client.get(f"/v1/waybills/{one['waybill_no']}", headers=ADMIN).json()
+    own = client.get("/v1/waybills", headers=make_token(client, "carrier", "K2")).json()["items"]
+    assert [w["carrier_id"] for w in own] == ["K2"]
+    foreign = client.get("/v1/waybills", params={"carrier_id": "K1"}, headers=make_token(client, "carrier", "K2"))
+    assert foreign.status_code == 403
+    assert client.get("/v1/waybills?status=lost", headers=ADMIN).status_code == 422
