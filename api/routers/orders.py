@@ -69,6 +69,9 @@ def _out(view: OrderView, container: Container, language: Language, etas: Carrie
     return order_out(view, progress, language)
 
 
+#: The heavy parts of an order that a list item carries only when ``include`` names them.
+LIST_PARTS = ("timeline", "progress")
+
 AcceptLanguage = Annotated[str | None, Header(alias="Accept-Language", max_length=200)]
 
 
@@ -133,10 +136,11 @@ def list_orders(
 ) -> JSONResponse:
     """Orders, oldest first (``order=desc``: newest first), filtered by status (may repeat), customer,
     warehouse (a shipment from it), creation time and ``q`` (id, address, contact, customer name). Items
-    carry no ``timeline`` unless ``include=timeline``; ``next_cursor`` fetches the next page."""
+    carry no ``timeline`` and no ``progress`` (most of an order's size) unless ``include=timeline`` and/or
+    ``include=progress``; ``next_cursor`` fetches the next page."""
     time_range(created_from, created_to)
     statuses = one_of(status, [s.value for s in OrderStatus], name="status")
-    with_timeline = "timeline" in (one_of(include, ["timeline"], name="include") or [])
+    included = set(one_of(include, LIST_PARTS, name="include") or [])
     if principal.role == "customer":
         if customer_id is not None and customer_id != principal.subject:
             raise Forbidden("a customer token may only list its own orders")
@@ -153,7 +157,7 @@ def list_orders(
     )
     language = response_language(principal, accept_language)
     etas = carrier_etas(container.uow, [v.id for v in found.items])
-    leave_out = None if with_timeline else {"timeline"}
+    leave_out = set(LIST_PARTS) - included
     items = [
         _out(v, container, language, etas.get(v.id)).model_dump(mode="json", exclude=leave_out) for v in found.items
     ]

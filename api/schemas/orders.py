@@ -134,9 +134,11 @@ class OrderOut(BaseModel):
 
 
 class OrderListItem(OrderOut):
-    """An order in a list: its ``timeline`` only with ``?include=timeline`` (most of an order's size)."""
+    """An order in a list: ``timeline`` and ``progress`` (most of an order's size) only when ``include`` names
+    them (``?include=timeline&include=progress``)."""
 
     timeline: list[TimelineEntryOut] | None = Field(default=None, description="Only with ?include=timeline.")  # type: ignore[assignment]
+    progress: list[NodeOut] | None = Field(default=None, description="Only with ?include=progress.")  # type: ignore[assignment]
 
 
 class OrderPage(BaseModel):

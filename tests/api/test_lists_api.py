@@ -175,11 +175,17 @@ def test_the_desk_filters_orders_by_several_statuses_and_reads_them_without_time
     assert "shipped" in bad.json()["error"]["message"]
 
     page = client.get("/v1/orders", headers=ADMIN).json()
-    assert all("timeline" not in o for o in page["items"]) and page["items"][0]["status"] == "on_hold"
-    full = client.get("/v1/orders", params={"include": "timeline"}, headers=ADMIN).json()
-    assert all(o["timeline"] for o in full["items"])
-    assert full["items"][1]["timeline"] == client.get(f"/v1/orders/{allocated}", headers=ADMIN).json()["timeline"]
-    assert len(json.dumps(page)) < len(json.dumps(full))
+    assert all("timeline" not in o and "progress" not in o for o in page["items"])
+    assert page["items"][0]["status"] == "on_hold"
+    full = client.get("/v1/orders?include=timeline,progress", headers=ADMIN).json()
+    one = client.get(f"/v1/orders/{allocated}", headers=ADMIN).json()
+    assert all(o["timeline"] and o["progress"] for o in full["items"])
+    assert full["items"][1]["timeline"] == one["timeline"]
+    due = [(node["status"], node["due_at"]) for node in one["progress"]]  # forecasts move with the clock
+    assert [(node["status"], node["due_at"]) for node in full["items"][1]["progress"]] == due
+    only_timeline = client.get("/v1/orders?include=timeline", headers=ADMIN).json()["items"]
+    assert all(o["timeline"] and "progress" not in o for o in only_timeline)
+    assert 2 * len(json.dumps(page)) < len(json.dumps(full))
     assert client.get("/v1/orders?include=everything", headers=ADMIN).status_code == 422
 
     assert [o["id"] for o in walk(client, "/v1/orders", ADMIN, limit=2, order="desc")] == [other, allocated, held]
