@@ -9,7 +9,7 @@ for the next one. Status-like filters may be repeated (``?status=on_hold&status=
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 from fastapi import Query
@@ -75,7 +75,11 @@ def one_of(values: Iterable[str] | None, allowed: Iterable[str], *, name: str) -
     return wanted or None
 
 
-def time_range(created_from: datetime | None, created_to: datetime | None) -> None:
-    """Refuse an empty range (``created_to`` not after ``created_from``) instead of answering nothing."""
-    if created_from is not None and created_to is not None and created_to <= created_from:
+def time_range(created_from: datetime | None, created_to: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """The range in UTC (stored times are UTC; SQLite compares them as text, so offsets must not reach it);
+    an empty range (``created_to`` not after ``created_from``) is refused instead of answering nothing."""
+    start = None if created_from is None else created_from.astimezone(UTC)
+    end = None if created_to is None else created_to.astimezone(UTC)
+    if start is not None and end is not None and end <= start:
         raise InvalidFilter("created_to must be after created_from")
+    return start, end

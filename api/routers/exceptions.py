@@ -45,7 +45,7 @@ def list_exceptions(
 ) -> ExceptionList:
     """Exceptions, oldest first (``order=desc``: newest first), filtered by status and kind (each may
     repeat), order, warehouse (of the order's shipments) and creation time; ``next_cursor`` pages on."""
-    time_range(created_from, created_to)
+    created_from, created_to = time_range(created_from, created_to)
     found = exception_page(
         container.uow,
         page,

@@ -138,7 +138,7 @@ def list_orders(
     warehouse (a shipment from it), creation time and ``q`` (id, address, contact, customer name). Items
     carry no ``timeline`` and no ``progress`` (most of an order's size) unless ``include=timeline`` and/or
     ``include=progress``; ``next_cursor`` fetches the next page."""
-    time_range(created_from, created_to)
+    created_from, created_to = time_range(created_from, created_to)
     statuses = one_of(status, [s.value for s in OrderStatus], name="status")
     included = set(one_of(include, LIST_PARTS, name="include") or [])
     if principal.role == "customer":

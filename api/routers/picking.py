@@ -182,7 +182,7 @@ def list_pick_tasks(
 ) -> Page[PickTaskOut]:
     """Pick tasks with their steps, oldest first (``order=desc``: newest first); a handheld's open tasks are
     ``?warehouse_id=W1&status=open``. ``status`` may repeat: open, completed."""
-    time_range(created_from, created_to)
+    created_from, created_to = time_range(created_from, created_to)
     found = picking.task_page(
         container.uow,
         page,

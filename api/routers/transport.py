@@ -88,7 +88,7 @@ def list_shipments(
 ) -> Page[ShipmentListItemOut]:
     """Shipments, oldest first (``order=desc``: newest first), by status (may repeat), warehouse, carrier,
     order and creation time."""
-    time_range(created_from, created_to)
+    created_from, created_to = time_range(created_from, created_to)
     found = shipment_page(
         container.uow,
         page,
@@ -133,7 +133,7 @@ def list_waybills(
 ) -> JSONResponse:
     """Master e-waybills (each as ``GET /v1/waybills/{no}`` answers it), oldest first (``order=desc``: newest
     first), by status (may repeat), carrier, order and creation time; a carrier token sees only its own."""
-    time_range(created_from, created_to)
+    created_from, created_to = time_range(created_from, created_to)
     scope = _carrier_scope(principal)
     if scope is not None:
         if carrier_id is not None and carrier_id != scope:

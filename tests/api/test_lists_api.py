@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -193,10 +193,20 @@ def test_the_desk_filters_orders_by_several_statuses_and_reads_them_without_time
     assert [o["id"] for o in acme] == [held, allocated]
     at_w1 = client.get("/v1/orders", params={"warehouse_id": "W1"}, headers=ADMIN).json()["items"]
     assert [o["id"] for o in at_w1] == [allocated, other]  # the held order has no shipment yet
-    after = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    after_at = datetime.now(UTC) + timedelta(seconds=1)
+    after = after_at.isoformat()
     in_range = client.get("/v1/orders", params={"created_from": before.isoformat(), "created_to": after}, headers=ADMIN)
     assert len(in_range.json()["items"]) == 3
     assert client.get("/v1/orders", params={"created_from": after}, headers=ADMIN).json()["items"] == []
+    # the same instants with another offset select the same orders
+    plus5 = timezone(timedelta(hours=5))
+    shifted = {
+        "created_from": before.astimezone(plus5).isoformat(),
+        "created_to": after_at.astimezone(plus5).isoformat(),
+    }
+    assert len(client.get("/v1/orders", params=shifted, headers=ADMIN).json()["items"]) == 3
+    late_start = {"created_from": after_at.astimezone(plus5).isoformat()}
+    assert client.get("/v1/orders", params=late_start, headers=ADMIN).json()["items"] == []
     empty_range = client.get(
         "/v1/orders", params={"created_from": after, "created_to": before.isoformat()}, headers=ADMIN
     )

@@ -8,6 +8,7 @@ per warehouse; a handheld lists its open pick tasks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -176,6 +177,10 @@ def test_a_handheld_lists_its_open_pick_tasks_page_by_page(client: TestClient) -
     of_order = client.get("/v1/pick-tasks", params={"order_id": orders[2]}, headers=staff).json()["items"]
     assert [t["order_ids"] for t in of_order] == [[orders[2]]]
     assert client.get("/v1/pick-tasks", params={"warehouse_id": "W2"}, headers=staff).json()["items"] == []
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=5))).isoformat()
+    assert len(client.get("/v1/pick-tasks", params={"created_from": hour_ago}, headers=staff).json()["items"]) == 3
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=-5))).isoformat()
+    assert client.get("/v1/pick-tasks", params={"created_from": soon}, headers=staff).json()["items"] == []
 
     seen: list[str] = []
     cursor: str | None = None
