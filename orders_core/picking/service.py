@@ -219,6 +219,10 @@ def _build_wave(
         lines = [line for line in lines if line.order_id in wanted]
         waiting = {line.order_id for line in lines}
         left_out += [_not_waiting(uow, warehouse_id, o) for o in wanted if o not in waiting]
+    unpickable = _orders_without_slots(uow, warehouse_id, layout, lines)
+    left_out += unpickable
+    blocked = {o.order_id for o in unpickable}
+    lines = [line for line in lines if line.order_id not in blocked]
     if not lines:
         return WaveResult(tasks=[], orders=0, left_out=left_out)
     orders = _pick_items(uow, warehouse_id, layout, lines)
@@ -230,6 +234,40 @@ def _build_wave(
         split_orders=plan.split_orders,
         left_out=left_out + plan.left_out,
     )
+
+
+def _orders_without_slots(
+    uow: UnitOfWork, warehouse_id: str, layout: Layout, lines: Sequence[AllocatedLine]
+) -> list[LeftOut]:
+    """Orders a wave cannot route, each with the reason: a SKU without a slot here, or a slot the layout no
+    longer has. They wait (still ``allocated``) until the slots are fixed; the other orders go."""
+    skus = sorted({line.sku for line in lines})
+    slots = PickingRepository(uow.session).sku_slots(warehouse_id, skus)
+    gone = {slot for slot in set(slots.values()) if layout.locate(slot) is None}
+    problems: dict[str, dict[str, list[str]]] = {}
+    for line in lines:
+        slot = slots.get(line.sku)
+        if slot is None:
+            problems.setdefault(line.order_id, {}).setdefault("sku_without_slot", []).append(line.sku)
+        elif slot in gone:
+            problems.setdefault(line.order_id, {}).setdefault("unknown_slot", []).append(f"{line.sku} at {slot}")
+    left_out = []
+    for order_id, found in problems.items():
+        if "sku_without_slot" in found:
+            skus_text = ", ".join(sorted(set(found["sku_without_slot"])))
+            reason = (
+                f"sku(s) without a slot in warehouse {warehouse_id}: {skus_text}; "
+                f"PUT /v1/warehouses/{warehouse_id}/slots/{{sku}} first"
+            )
+            left_out.append(LeftOut(order_id, "sku_without_slot", reason))
+        else:
+            slots_text = ", ".join(sorted(set(found["unknown_slot"])))
+            reason = (
+                f"slot(s) the layout of warehouse {warehouse_id} no longer has: {slots_text}; "
+                "move those SKUs to existing slots"
+            )
+            left_out.append(LeftOut(order_id, "unknown_slot", reason))
+    return left_out
 
 
 def _not_waiting(uow: UnitOfWork, warehouse_id: str, order_id: str) -> LeftOut:
