@@ -1,4 +1,5 @@
-"""Waves that fit real orders: each warehouse's stored cart, and pick tasks listed by creation time.
+"""Waves that fit real orders and lists of every resource: each warehouse's stored cart, and indexes for the
+lists ordered by creation time (pick tasks, exceptions, shipments).
 
 Revision ID: 0010_i12_waves
 Revises: 0009_carrier_events
@@ -28,8 +29,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("warehouse_id", name="pk_warehouse_carts"),
     )
     op.create_index("ix_pick_tasks_created_at_id", "pick_tasks", ["created_at", "id"])
+    op.create_index("ix_order_exceptions_created_at_id", "order_exceptions", ["created_at", "id"])
+    op.create_index("ix_shipments_created_at_id", "shipments", ["created_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_shipments_created_at_id", table_name="shipments")
+    op.drop_index("ix_order_exceptions_created_at_id", table_name="order_exceptions")
     op.drop_index("ix_pick_tasks_created_at_id", table_name="pick_tasks")
     op.drop_table("warehouse_carts")
