@@ -75,11 +75,26 @@ def one_of(values: Iterable[str] | None, allowed: Iterable[str], *, name: str) -
     return wanted or None
 
 
+def free_values(values: Iterable[str] | None, *, name: str, max_length: int = 64) -> list[str] | None:
+    """The distinct values of a repeatable filter whose values are open (e.g. vehicle types): split on
+    commas; a value with a NUL or longer than ``max_length`` is 422 ``invalid_filter`` (never reaches SQL)."""
+    if values is None:
+        return None
+    wanted = list(dict.fromkeys(part.strip() for value in values for part in value.split(",") if part.strip()))
+    bad = [value for value in wanted if "\x00" in value or len(value) > max_length]
+    if bad:
+        raise InvalidFilter(f"{name} values must be at most {max_length} characters without NUL")
+    return wanted or None
+
+
 def time_range(created_from: datetime | None, created_to: datetime | None) -> tuple[datetime | None, datetime | None]:
     """The range in UTC (stored times are UTC; SQLite compares them as text, so offsets must not reach it);
     an empty range (``created_to`` not after ``created_from``) is refused instead of answering nothing."""
-    start = None if created_from is None else created_from.astimezone(UTC)
-    end = None if created_to is None else created_to.astimezone(UTC)
+    try:
+        start = None if created_from is None else created_from.astimezone(UTC)
+        end = None if created_to is None else created_to.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00:00+05:00 has no UTC time
+        raise InvalidFilter("created_from/created_to must be representable in UTC") from exc
     if start is not None and end is not None and end <= start:
         raise InvalidFilter("created_to must be after created_from")
     return start, end

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
-from api.pagination import MultiValue, Page, SearchText, page_request
+from api.pagination import MultiValue, Page, SearchText, free_values, page_request
 from api.schemas.carriers import CarrierIn, CarrierOut, PositionsAccepted, PositionsIn
 from api.schemas.master_data import PathId
 from api.tokens import Principal
@@ -59,14 +59,11 @@ def list_carriers(
 ) -> Page[CarrierOut]:
     """Carriers with their last known position, oldest first (``order=desc``: newest first); ``q`` searches
     names and ids, ``vehicle_type`` may repeat. A carrier token sees only itself."""
-    vehicle_types = None
-    if vehicle_type is not None:
-        vehicle_types = [part.strip() for value in vehicle_type for part in value.split(",") if part.strip()] or None
     found = carrier_page(
         container.uow,
         page,
         q=q,
-        vehicle_types=vehicle_types,
+        vehicle_types=free_values(vehicle_type, name="vehicle_type"),
         active=active,
         carrier_id=principal.subject or "" if principal.role == "carrier" else None,
     )

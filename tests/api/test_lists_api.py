@@ -113,6 +113,7 @@ def test_carriers_geofences_and_stock_are_listed_with_their_filters(client: Test
     assert [c["id"] for c in kurier] == ["K3", "K1"]
     vans_and_bikes = client.get("/v1/carriers?vehicle_type=van&vehicle_type=bike", headers=ADMIN).json()["items"]
     assert [c["id"] for c in vans_and_bikes] == ["K1", "K2"]
+    assert client.get("/v1/carriers", params={"vehicle_type": "van\x00"}, headers=ADMIN).status_code == 422
     own = client.get("/v1/carriers", headers=make_token(client, "carrier", "K2")).json()["items"]
     assert [c["id"] for c in own] == ["K2"]
 
@@ -211,6 +212,8 @@ def test_the_desk_filters_orders_by_several_statuses_and_reads_them_without_time
         "/v1/orders", params={"created_from": after, "created_to": before.isoformat()}, headers=ADMIN
     )
     assert empty_range.status_code == 422
+    before_utc = client.get("/v1/orders", params={"created_from": "0001-01-01T00:00:00+05:00"}, headers=ADMIN)
+    assert before_utc.status_code == 422 and before_utc.json()["error"]["code"] == "invalid_filter"
     own = client.get("/v1/orders?status=allocated", headers=make_token(client, "customer", "C2")).json()["items"]
     assert [o["id"] for o in own] == [allocated]
 
