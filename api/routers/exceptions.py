@@ -7,19 +7,23 @@ its stock. An exception can be resolved once; a second attempt is 409 ``exceptio
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
+from api.pagination import CreatedFrom, CreatedTo, MultiValue, one_of, page_request, time_range
 from api.schemas.exceptions import ApproveIn, ExceptionList, ExceptionOut, RejectIn
 from api.schemas.master_data import ID_PATTERN, PathId
 from api.schemas.orders import exception_out
 from api.tokens import Principal
+from infra.pagination import PageRequest
+from orders_core.orders.delays import CAUSE_CODES
 from orders_core.orders.exceptions_flow import resolve_by_approval, resolve_by_rejection
-from orders_core.orders.queries import exception_view, exception_views
+from orders_core.orders.listing import EXCEPTION_STATUSES, exception_page
+from orders_core.orders.queries import exception_view
 
 router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
 ExceptionId = PathId
@@ -29,16 +33,30 @@ resolvers = require_roles("dispatcher")
 
 @router.get("", response_model=ExceptionList)
 def list_exceptions(
-    status: Annotated[Literal["open", "approved", "rejected", "closed"] | None, Query()] = None,
-    kind: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
+    status: MultiValue = None,
+    kind: MultiValue = None,
     order_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    warehouse_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
+    page: PageRequest = Depends(page_request),
     container: Container = Depends(get_container),
     _: Principal = Depends(readers),
 ) -> ExceptionList:
-    """Exceptions, oldest first, filtered by status, kind and order."""
-    views = exception_views(container.uow, status=status, kind=kind, order_id=order_id, limit=limit)
-    return ExceptionList(items=[exception_out(v) for v in views])
+    """Exceptions, oldest first (``order=desc``: newest first), filtered by status and kind (each may
+    repeat), order, warehouse (of the order's shipments) and creation time; ``next_cursor`` pages on."""
+    created_from, created_to = time_range(created_from, created_to)
+    found = exception_page(
+        container.uow,
+        page,
+        statuses=one_of(status, EXCEPTION_STATUSES, name="status"),
+        kinds=one_of(kind, sorted(CAUSE_CODES), name="kind"),
+        order_id=order_id,
+        warehouse_id=warehouse_id,
+        created_from=created_from,
+        created_to=created_to,
+    )
+    return ExceptionList(items=[exception_out(v) for v in found.items], next_cursor=found.next_cursor)
 
 
 @router.get("/{exception_id}", response_model=ExceptionOut)

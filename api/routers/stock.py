@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
 
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
+from api.pagination import Page, SearchText, page_request
+from api.schemas.master_data import PathId
 from api.schemas.stock import StockLevelIn, StockLevelOut
+from infra.pagination import PageRequest
 from orders_core.stock.levels import read_stock_level, set_stock_level
+from orders_core.stock.listing import stock_page
 from orders_core.stock.model import StockLevel
 
 router = APIRouter(prefix="/v1/warehouses", tags=["stock"])
@@ -18,6 +24,23 @@ stock_roles = require_roles("dispatcher", "warehouse")
 def _out(warehouse_id: str, sku: str, level: StockLevel) -> StockLevelOut:
     return StockLevelOut(
         warehouse_id=warehouse_id, sku=sku, on_hand=level.on_hand, reserved=level.reserved, available=level.available
+    )
+
+
+@router.get("/{warehouse_id}/stock", response_model=Page[StockLevelOut])
+def list_stock(
+    warehouse_id: PathId,
+    q: SearchText = None,
+    max_available: Annotated[int | None, Query(ge=0, description="Only SKUs with at most this many available.")] = None,
+    page: PageRequest = Depends(page_request),
+    container: Container = Depends(get_container),
+    _=Depends(stock_roles),
+) -> Page[StockLevelOut]:
+    """Every SKU with a level at the warehouse, by SKU (``order=desc``: reversed); ``q`` searches SKUs and
+    names, ``max_available`` finds what runs low; 404 for an unknown warehouse."""
+    found = stock_page(container.uow, container.stock, warehouse_id, page, q=q, max_available=max_available)
+    return Page[StockLevelOut](
+        items=[_out(warehouse_id, s.sku, s.level) for s in found.items], next_cursor=found.next_cursor
     )
 
 

@@ -36,6 +36,7 @@ class RejectIn(BaseModel):
 
 class ExceptionList(BaseModel):
     items: list[ExceptionOut]
+    next_cursor: str | None = None
 
 
 __all__ = ["ApproveIn", "ExceptionList", "ExceptionOut", "RejectIn"]

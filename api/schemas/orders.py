@@ -138,8 +138,16 @@ class OrderOut(BaseModel):
     progress: list[NodeOut] = []
 
 
+class OrderListItem(OrderOut):
+    """An order in a list: ``timeline`` and ``progress`` (most of an order's size) only when ``include`` names
+    them (``?include=timeline&include=progress``)."""
+
+    timeline: list[TimelineEntryOut] | None = Field(default=None, description="Only with ?include=timeline.")  # type: ignore[assignment]
+    progress: list[NodeOut] | None = Field(default=None, description="Only with ?include=progress.")  # type: ignore[assignment]
+
+
 class OrderPage(BaseModel):
-    items: list[OrderOut]
+    items: list[OrderListItem]
     next_cursor: str | None = None
 
 

@@ -80,7 +80,10 @@ class ExceptionRow(Base):
     """A problem that needs a person: price conflict, credit, shortage, short pick, no carrier..."""
 
     __tablename__ = "order_exceptions"
-    __table_args__ = (Index("ix_order_exceptions_status_kind", "status", "kind"),)
+    __table_args__ = (
+        Index("ix_order_exceptions_status_kind", "status", "kind"),
+        Index("ix_order_exceptions_created_at_id", "created_at", "id"),  # the exceptions list's order
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
@@ -149,7 +152,10 @@ class ShipmentRow(Base):
     assigned, its e-waybill, the load, who assigned it and why, and the route stop (filled by planning)."""
 
     __tablename__ = "shipments"
-    __table_args__ = (Index("ix_shipments_status_warehouse", "status", "warehouse_id"),)
+    __table_args__ = (
+        Index("ix_shipments_status_warehouse", "status", "warehouse_id"),
+        Index("ix_shipments_created_at_id", "created_at", "id"),  # the shipments list's order
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
