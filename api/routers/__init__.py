@@ -21,6 +21,7 @@ def all_routers() -> list[APIRouter]:
         routes,
         stock,
         tokens,
+        transfers,
         transport,
     )
 
@@ -39,4 +40,5 @@ def all_routers() -> list[APIRouter]:
         dispatch.router,
         transport.router,
         routes.router,
+        transfers.router,
     ]

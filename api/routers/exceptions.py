@@ -14,12 +14,22 @@ from fastapi import APIRouter, Body, Depends, Query
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
-from api.schemas.exceptions import ApproveIn, ExceptionList, ExceptionOut, RejectIn
+from api.schemas.exceptions import (
+    ApproveIn,
+    BulkItemOut,
+    BulkResolveIn,
+    BulkResolveOut,
+    ExceptionList,
+    ExceptionOut,
+    RejectIn,
+)
 from api.schemas.master_data import ID_PATTERN, PathId
 from api.schemas.orders import exception_out
 from api.tokens import Principal
 from orders_core.orders.exceptions_flow import resolve_by_approval, resolve_by_rejection
 from orders_core.orders.queries import exception_view, exception_views
+from orders_core.orders.recovery.bulk import bulk_resolve
+from orders_core.orders.recovery.strategies import RecoveryChoice
 
 router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
 ExceptionId = PathId
@@ -39,6 +49,39 @@ def list_exceptions(
     """Exceptions, oldest first, filtered by status, kind and order."""
     views = exception_views(container.uow, status=status, kind=kind, order_id=order_id, limit=limit)
     return ExceptionList(items=[exception_out(v) for v in views])
+
+
+@router.post("/bulk-resolve", response_model=BulkResolveOut)
+def bulk_resolve_exceptions(
+    body: BulkResolveIn,
+    container: Container = Depends(get_container),
+    principal: Principal = Depends(resolvers),
+) -> BulkResolveOut:
+    """Approve or reject several exceptions with one action (and strategy). Per-item, not all-or-nothing:
+    each is resolved in its own transaction, in the order given, and answers 200 with one result per id
+    (``ok``, the status it alone would have answered, the exception or the error)."""
+    results = bulk_resolve(
+        container.uow,
+        container.stock,
+        body.ids,
+        body.action,
+        actor=principal.actor,
+        price_tolerance=container.settings.price_tolerance,
+        choice=RecoveryChoice(strategy=body.strategy, remainder=body.remainder),
+        note=body.note,
+    )
+    items = [
+        BulkItemOut(
+            id=r.id,
+            ok=r.ok,
+            status=r.http_status,
+            exception=None if r.exception is None else exception_out(r.exception),
+            error=None if r.ok else {"code": r.error_code or "", "message": r.error_message or ""},
+        )
+        for r in results
+    ]
+    resolved = sum(1 for r in results if r.ok)
+    return BulkResolveOut(items=items, resolved=resolved, failed=len(results) - resolved)
 
 
 @router.get("/{exception_id}", response_model=ExceptionOut)
@@ -66,6 +109,7 @@ def approve(
         price_tolerance=container.settings.price_tolerance,
         temporary_credit_limit=body.temporary_credit_limit,
         note=body.note,
+        choice=RecoveryChoice(strategy=body.strategy, remainder=body.remainder),
     )
     return exception_out(view)
 

@@ -99,6 +99,7 @@ def create_order(
             cash_on_delivery=body.delivery.cash_on_delivery,
         ),
         promised_by=body.delivery.promised_by,
+        priority=body.priority,
     )
     submitted = submit_order(
         container.uow,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -38,6 +38,9 @@ class OrderIn(BaseModel):
     customer_id: str = Field(min_length=1, max_length=64)
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
     delivery: DeliveryIn
+    priority: Literal["low", "normal", "high", "urgent"] = Field(
+        default="normal", description="Held orders waiting for stock are retried highest priority first, then oldest."
+    )
 
 
 class OrderLineOut(BaseModel):
@@ -131,6 +134,9 @@ class OrderOut(BaseModel):
     exceptions: list[ExceptionOut]
     promised_by: datetime | None = None
     progress: list[NodeOut] = []
+    priority: str = "normal"
+    #: The order whose remainder this one back-orders (a partial shipment's rest), if any.
+    backorder_of: str | None = None
 
 
 class OrderPage(BaseModel):
@@ -231,4 +237,6 @@ def order_out(view: OrderView, progress: OrderProgress | None = None, language: 
         exceptions=[exception_out(e) for e in view.exceptions],
         promised_by=progress.promised_by if progress else view.promised_by,
         progress=[node_out(n, language) for n in progress.nodes] if progress else [],
+        priority=view.priority,
+        backorder_of=view.backorder_of,
     )

@@ -16,6 +16,8 @@ from foundation.errors import Conflict, NotFound
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import PRE_SHIPPING, ExceptionStatus, ExceptionView, OrderStatus
+from orders_core.orders.recovery.strategies import STRATEGIES as RECOVERY_STRATEGIES
+from orders_core.orders.recovery.strategies import RecoveryChoice
 from orders_core.orders.repository import OrderRepository, _exception_view
 from orders_core.orders.tables import ExceptionRow
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from orders_core.orders.pipeline import StockPort
 
 CREDIT_KINDS = frozenset({"credit_limit_exceeded", "credit_overdue"})
+#: Kinds whose approval carries out a strategy (orders_core.orders.recovery.approval).
+RECOVERY_KINDS = frozenset(RECOVERY_STRATEGIES)
 
 
 class ExceptionNotFound(NotFound):
@@ -85,14 +89,21 @@ def approve_exception(
     price_tolerance: Decimal,
     temporary_credit_limit: Decimal | None = None,
     note: str | None = None,
+    choice: RecoveryChoice | None = None,
 ) -> ExceptionView:
     """Accept the problem: mark the check as passed, release the hold, and continue the pipeline.
 
-    For credit exceptions a ``temporary_credit_limit`` is granted to the customer as well.
+    For credit exceptions a ``temporary_credit_limit`` is granted to the customer as well. Short picks and
+    stock shortages follow the dispatcher's ``choice`` of strategy (orders_core.orders.recovery).
     """
     from orders_core.orders.pipeline import continue_pipeline
 
     row = _open_exception_row(uow, exception_id)
+    if row.kind in RECOVERY_KINDS:
+        from orders_core.orders.recovery.approval import approve_with_strategy
+
+        approve_with_strategy(uow, stock, row, choice, actor=actor, price_tolerance=price_tolerance, note=note)
+        return _exception_view(row)
     order = load_order(uow, row.order_id)
     row.status = ExceptionStatus.APPROVED.value
     row.resolved_at = utc_now()
@@ -160,6 +171,7 @@ def resolve_by_approval(
     price_tolerance: Decimal,
     temporary_credit_limit: Decimal | None = None,
     note: str | None = None,
+    choice: RecoveryChoice | None = None,
 ) -> ExceptionView:
     """Approve an open exception in its own transaction (see ``approve_exception``)."""
     with new_uow() as uow:
@@ -171,6 +183,7 @@ def resolve_by_approval(
             price_tolerance=price_tolerance,
             temporary_credit_limit=temporary_credit_limit,
             note=note,
+            choice=choice,
         )
         uow.commit()
     return view

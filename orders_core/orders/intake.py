@@ -162,6 +162,8 @@ def place_order(
         promised_by=promised_by,
         created_at=now,
         updated_at=now,
+        priority=command.priority,
+        backorder_of=command.backorder_of,
     )
     lines = [
         PricedLine(
@@ -280,10 +282,13 @@ def _command_body(command: PlaceOrder) -> dict[str, Any]:
             delivery[key] = getattr(command.delivery, key)
     if command.delivery.cash_on_delivery:
         delivery["cash_on_delivery"] = True
-    return {
+    body: dict[str, Any] = {
         "customer_id": command.customer_id,
         "lines": [
             {"sku": line.sku, "qty": line.qty, "unit_price": str(line.unit_price.normalize())} for line in command.lines
         ],
         "delivery": delivery,
     }
+    if command.priority != "normal":  # only when given: keys stored before priorities keep their hash
+        body["priority"] = command.priority
+    return body

@@ -139,6 +139,78 @@ class StockRepository:
         self.session.flush()
         return released
 
+    def release_lines(self, order_id: str, lines: Sequence[ReservationLine]) -> list[ReservationLine]:
+        """Release part of what the order holds (never more than held; rows split as needed); answers
+        what was released."""
+        by_key: dict[StockKey, list[StockReservationRow]] = {}
+        for row in self._held_rows(order_id):
+            by_key.setdefault((row.warehouse_id, row.sku), []).append(row)
+        now = utc_now()
+        released: list[ReservationLine] = []
+        for line in merge_lines(lines):
+            remaining = line.qty
+            for row in by_key.get((line.warehouse_id, line.sku), []):
+                if remaining == 0:
+                    break
+                take = min(row.qty, remaining)
+                remaining -= take
+                row.updated_at = now
+                if take == row.qty:
+                    row.state = RELEASED
+                else:
+                    row.qty -= take
+                    self.session.add(
+                        StockReservationRow(
+                            order_id=order_id,
+                            warehouse_id=line.warehouse_id,
+                            sku=line.sku,
+                            qty=take,
+                            state=RELEASED,
+                            created_at=row.created_at,
+                            updated_at=now,
+                        )
+                    )
+            taken = line.qty - remaining
+            if taken:
+                self._shift((line.warehouse_id, line.sku), reserved=-taken)
+                released.append(ReservationLine(line.warehouse_id, line.sku, taken))
+        self.session.flush()
+        return released
+
+    def return_consumed(self, order_id: str) -> list[ReservationLine]:
+        """Goods the order consumed (picked) go back on hand: the rows become ``released``, as if never
+        picked; answers what came back."""
+        rows = list(
+            self.session.execute(
+                select(StockReservationRow)
+                .where(StockReservationRow.order_id == order_id, StockReservationRow.state == CONSUMED)
+                .order_by(StockReservationRow.warehouse_id, StockReservationRow.sku, StockReservationRow.id)
+                .with_for_update()
+            ).scalars()
+        )
+        now = utc_now()
+        for row in rows:
+            row.state = RELEASED
+            row.updated_at = now
+        returned = merge_lines(ReservationLine(r.warehouse_id, r.sku, r.qty) for r in rows)
+        for line in returned:
+            self._shift((line.warehouse_id, line.sku), on_hand=line.qty)
+        self.session.flush()
+        return returned
+
+    def add_on_hand(self, warehouse_id: str, sku: str, qty: int) -> None:
+        """Goods arrive: raise on_hand by ``qty`` (a level is created when none was set)."""
+        now = utc_now()
+        statement = (
+            self._insert()
+            .values(warehouse_id=warehouse_id, sku=sku, on_hand=qty, reserved=0, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=["warehouse_id", "sku"],
+                set_={"on_hand": LEVELS.c.on_hand + qty, "updated_at": now},
+            )
+        )
+        self.session.execute(statement)
+
     def consume(self, order_id: str, picked: Sequence[ReservationLine]) -> list[ReservationLine]:
         """Turn held quantities into consumed ones (splitting rows), lowering on_hand and reserved.
 
