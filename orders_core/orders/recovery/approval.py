@@ -10,6 +10,7 @@ from foundation.clock import utc_now
 from orders_core.orders.lifecycle import advance_order, load_order, record_order_event
 from orders_core.orders.model import ExceptionStatus, OrderStatus
 from orders_core.orders.pipeline import StockPort, continue_pipeline
+from orders_core.orders.recovery.lines import BACKORDER_LINES, place_backorder
 from orders_core.orders.recovery.ports import RecoveryStock
 from orders_core.orders.recovery.short_pick import apply_short_pick_strategy, resume_picking
 from orders_core.orders.recovery.shortage import apply_shortage_strategy
@@ -65,4 +66,11 @@ def approve_with_strategy(
             back_to = OrderStatus(order.held_from or OrderStatus.CREDIT_REVIEW.value)
             advance_order(uow, order.id, back_to, actor=actor, reason_code=f"{row.kind}_approved", reason=reason)
             continue_pipeline(uow, stock, order.id, price_tolerance=price_tolerance, actor=actor)
+    pending = resolution.pop(BACKORDER_LINES, None)
+    if pending:
+        lines = [(str(sku), int(qty), Decimal(price)) for sku, qty, price in pending]
+        resolution["backorder_id"] = place_backorder(
+            uow, stock, order.id, lines, actor=actor, price_tolerance=price_tolerance
+        )
+        row.details = {**(row.details or {}), "resolution": resolution}
     uow.session.flush()

@@ -20,6 +20,9 @@ from orders_core.orders.repository import write_pending_history
 from orders_core.orders.tables import OrderLineRow, ShipmentLineRow, ShipmentRow
 from orders_core.unit_of_work import UnitOfWork
 
+#: Key of a resolution's lines still to back-order (replaced by ``backorder_id`` once placed).
+BACKORDER_LINES = "backorder_lines"
+
 
 def _summary(quantities: Mapping[str, int]) -> str:
     return ", ".join(f"{sku} x{qty}" for sku, qty in sorted(quantities.items()) if qty > 0)

@@ -12,7 +12,7 @@ from typing import Any
 from foundation.errors import Conflict
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import OrderStatus
-from orders_core.orders.recovery.lines import place_backorder, reduce_order_lines, reduce_shipment_line
+from orders_core.orders.recovery.lines import BACKORDER_LINES, reduce_order_lines, reduce_shipment_line
 from orders_core.orders.recovery.ports import RecoveryStock
 from orders_core.orders.recovery.strategies import Remainder, Strategy
 from orders_core.orders.tables import ExceptionRow
@@ -73,9 +73,7 @@ def apply_short_pick_strategy(
         raise ShortPickNotRecoverable(f"nothing of order {order_id} was picked; re-pick or reject instead")
     resolution: dict[str, Any] = {"strategy": strategy.value, "remainder": remainder.value, "qty": missing}
     if remainder is Remainder.BACKORDER:
-        resolution["backorder_id"] = place_backorder(
-            uow, stock, order_id, taken, actor=actor, price_tolerance=price_tolerance
-        )
+        resolution[BACKORDER_LINES] = [[s, q, str(price)] for s, q, price in taken]  # placed by approval.py
     return resolution
 
 

@@ -24,7 +24,7 @@ from orders_core.orders.allocation import describe_shortage, plan_allocation
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import ORDER_PRIORITIES, ExceptionStatus, OrderStatus
 from orders_core.orders.pipeline import continue_pipeline
-from orders_core.orders.recovery.lines import place_backorder, reduce_order_lines
+from orders_core.orders.recovery.lines import BACKORDER_LINES, reduce_order_lines
 from orders_core.orders.recovery.ports import RecoveryStock
 from orders_core.orders.recovery.strategies import STOCK_SHORTAGE, Remainder, Strategy
 from orders_core.orders.repository import OrderRepository
@@ -127,9 +127,8 @@ def apply_shortage_strategy(
         "left_out": cut,
     }
     if remainder is Remainder.BACKORDER and taken:
-        resolution["backorder_id"] = place_backorder(
-            uow, stock, order.id, taken, actor=actor, price_tolerance=price_tolerance
-        )
+        # Placed once this order is allocated (approval.py), so the back-order cannot take its stock.
+        resolution[BACKORDER_LINES] = [[sku, qty, str(price)] for sku, qty, price in taken]
     return resolution
 
 
