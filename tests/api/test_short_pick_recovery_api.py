@@ -200,3 +200,35 @@ def test_an_allocated_order_cancelled_before_picking_releases_only(client: TestC
     cancelled = client.post(f"/v1/orders/{order_id}/cancel", headers=ADMIN).json()
     assert _level(client, "S1") == (100, 0)
     assert "picked_units_returned" not in [e["reason_code"] for e in cancelled["timeline"]]
+
+
+def test_picked_units_come_back_in_the_redis_store_too(
+    make_client: Callable[..., TestClient], fresh_redis_url: str
+) -> None:
+    client = make_client(redis_url=fresh_redis_url)
+    put_master_data(
+        client,
+        warehouses={"W1": {"name": "Main", "location": {"lat": 52.5, "lng": 13.4}, "layout": LAYOUT}},
+        skus={
+            "S1": {"name": "S1", "unit_price": "2.00", "weight_kg": 1, "volume_m3": 0.01},
+            "S2": {"name": "S2", "unit_price": "5.00", "weight_kg": 1, "volume_m3": 0.01},
+        },
+        customers={"C1": {"name": "C1", "credit_limit": 100000}},
+        stock={("W1", "S1"): 100, ("W1", "S2"): 100},
+    )
+    for sku, slot in (("S1", "A01-L-001"), ("S2", "A02-L-003")):
+        assert client.put(f"/v1/warehouses/W1/slots/{sku}", json={"slot": slot}, headers=ADMIN).status_code == 200
+    _, exception = _short_pick(client, ADMIN)
+    approved = client.post(
+        f"/v1/exceptions/{exception['id']}/approve",
+        json={"strategy": "ship_picked", "remainder": "cancel"},
+        headers=ADMIN,
+    )
+    assert approved.status_code == 200, approved.text
+    assert _level(client, "S2") == (93, 0)
+    other, _ = _short_pick(client, ADMIN)
+    assert _level(client, "S1") == (60, 0) and _level(client, "S2") == (86, 3)
+    assert client.post(f"/v1/orders/{other}/cancel", headers=ADMIN).status_code == 200
+    assert _level(client, "S1") == (80, 0) and _level(client, "S2") == (93, 0)
+    fresh = make_client()  # the durable mirror says the same
+    assert fresh.get("/v1/warehouses/W1/stock/S2", headers=ADMIN).json()["on_hand"] == 93

@@ -267,3 +267,33 @@ def test_bulk_reject_cancels_each_order(client: TestClient) -> None:
     answer = client.post("/v1/exceptions/bulk-resolve", json=body, headers=ADMIN).json()
     assert [i["ok"] for i in answer["items"]] == [True, True]
     assert _order(client, first)["status"] == "cancelled" and _order(client, second)["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_a_transfer_to_a_warehouse_without_a_level_and_a_restart_of_the_fast_store(
+    store: str, request: pytest.FixtureRequest, make_client: Callable[..., TestClient]
+) -> None:
+    """Received goods count where no level was set before, in both fast stores, and survive a rebuild
+    of the fast store from the database (the durable mirror agrees)."""
+    redis_url = request.getfixturevalue("fresh_redis_url") if store == "redis" else None
+    client = make_client(redis_url=redis_url)
+    put_master_data(
+        client,
+        warehouses={
+            "W1": {"name": "Near", "location": {"lat": 52.5, "lng": 13.4}},
+            "W2": {"name": "Far", "location": {"lat": 52.0, "lng": 13.0}},
+        },
+        skus={"S9": {"name": "S9", "unit_price": "1.00", "weight_kg": 1, "volume_m3": 0.01}},
+        stock={("W2", "S9"): 8},
+    )
+    body = {"from_warehouse_id": "W2", "to_warehouse_id": "W1", "lines": [{"sku": "S9", "qty": 3}]}
+    transfer = client.post("/v1/transfers", json=body, headers=ADMIN).json()
+    for step in ("ship", "receive"):
+        assert client.post(f"/v1/transfers/{transfer['id']}/{step}", headers=ADMIN).status_code == 200
+    levels = {wh: client.get(f"/v1/warehouses/{wh}/stock/S9", headers=ADMIN).json() for wh in ("W1", "W2")}
+    assert (levels["W1"]["on_hand"], levels["W1"]["reserved"]) == (3, 0)
+    assert (levels["W2"]["on_hand"], levels["W2"]["reserved"]) == (5, 0)
+    # the durable mirror agrees: a process with an empty in-memory store rebuilds it from the database
+    fresh = make_client()
+    assert fresh.get("/v1/warehouses/W1/stock/S9", headers=ADMIN).json()["on_hand"] == 3
+    assert fresh.get("/v1/warehouses/W2/stock/S9", headers=ADMIN).json()["on_hand"] == 5
