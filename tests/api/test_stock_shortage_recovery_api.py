@@ -297,3 +297,20 @@ def test_a_transfer_to_a_warehouse_without_a_level_and_a_restart_of_the_fast_sto
     fresh = make_client()
     assert fresh.get("/v1/warehouses/W1/stock/S9", headers=ADMIN).json()["on_hand"] == 3
     assert fresh.get("/v1/warehouses/W2/stock/S9", headers=ADMIN).json()["on_hand"] == 5
+
+
+def test_approving_when_stock_already_covers_the_order_allocates_it_at_once(client: TestClient) -> None:
+    first = _place(client, 10)
+    assert first["status"] == "allocated"
+    order_id, exception = _held(client, 10)
+    assert client.post(f"/v1/orders/{first['id']}/cancel", headers=ADMIN).status_code == 200  # frees 10 at W1
+    approved = client.post(f"/v1/exceptions/{exception['id']}/approve", headers=ADMIN)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["details"]["resolution"] == {
+        **approved.json()["details"]["resolution"],
+        "strategy": "wait_for_stock",
+        "allocated_at_once": True,
+    }
+    order = _order(client, order_id)
+    assert order["status"] == "allocated"
+    assert [e["status"] for e in order["exceptions"]] == ["approved"]

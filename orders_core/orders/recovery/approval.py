@@ -13,7 +13,7 @@ from orders_core.orders.pipeline import StockPort, continue_pipeline
 from orders_core.orders.recovery.lines import BACKORDER_LINES, place_backorder
 from orders_core.orders.recovery.ports import RecoveryStock
 from orders_core.orders.recovery.short_pick import apply_short_pick_strategy, resume_picking
-from orders_core.orders.recovery.shortage import apply_shortage_strategy
+from orders_core.orders.recovery.shortage import apply_shortage_strategy, stock_covers
 from orders_core.orders.recovery.strategies import SHORT_PICK, STRATEGIES, RecoveryChoice, Strategy, chosen_strategy
 from orders_core.orders.repository import OrderRepository
 from orders_core.orders.tables import ExceptionRow
@@ -57,7 +57,8 @@ def approve_with_strategy(
         if e.id != row.id
     ]
     reason = note or f"{row.kind.replace('_', ' ')} approved: {strategy.value}"
-    if strategy in (Strategy.WAIT_FOR_STOCK, Strategy.TRANSFER):
+    covered_now = strategy is Strategy.WAIT_FOR_STOCK and not still_open and stock_covers(uow, port, order)
+    if strategy in (Strategy.WAIT_FOR_STOCK, Strategy.TRANSFER) and not covered_now:
         record_order_event(uow, order.id, actor=actor, reason_code="waiting_for_stock", reason=reason)
     elif order.status == OrderStatus.ON_HOLD.value and not still_open:
         if row.kind == SHORT_PICK:
@@ -66,6 +67,9 @@ def approve_with_strategy(
             back_to = OrderStatus(order.held_from or OrderStatus.CREDIT_REVIEW.value)
             advance_order(uow, order.id, back_to, actor=actor, reason_code=f"{row.kind}_approved", reason=reason)
             continue_pipeline(uow, stock, order.id, price_tolerance=price_tolerance, actor=actor)
+            if covered_now:  # stock arrived by a way that retries nothing (a cancellation freed it)
+                resolution["allocated_at_once"] = order.status == OrderStatus.ALLOCATED.value
+                row.details = {**(row.details or {}), "resolution": resolution}
     pending = resolution.pop(BACKORDER_LINES, None)
     if pending:
         lines = [(str(sku), int(qty), Decimal(price)) for sku, qty, price in pending]

@@ -63,6 +63,12 @@ def _availability(uow: UnitOfWork, stock: RecoveryStock, order: OrderRow) -> tup
     return demand, available, sites
 
 
+def stock_covers(uow: UnitOfWork, stock: RecoveryStock, order: OrderRow) -> bool:
+    """Whether the warehouses' free stock covers the whole order now (a plan exists)."""
+    demand, available, sites = _availability(uow, stock, order)
+    return plan_allocation(demand, available, sites, (order.delivery_lat, order.delivery_lng)) is not None
+
+
 def apply_shortage_strategy(
     uow: UnitOfWork,
     stock: RecoveryStock,
@@ -182,8 +188,7 @@ def retry_order(
     open_rows = repository.exception_rows_of(order_id, status=ExceptionStatus.OPEN.value)
     if any(row.kind != STOCK_SHORTAGE for row in open_rows):
         return False  # another problem still needs a person
-    demand, available, sites = _availability(uow, stock, order)
-    if plan_allocation(demand, available, sites, (order.delivery_lat, order.delivery_lng)) is None:
+    if not stock_covers(uow, stock, order):
         return False
     back_to = OrderStatus(order.held_from or OrderStatus.CREDIT_REVIEW.value)
     advance_order(uow, order_id, back_to, actor=actor, reason_code="stock_arrived", reason=reason)
