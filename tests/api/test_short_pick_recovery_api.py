@@ -232,3 +232,56 @@ def test_picked_units_come_back_in_the_redis_store_too(
     assert _level(client, "S1") == (80, 0) and _level(client, "S2") == (93, 0)
     fresh = make_client()  # the durable mirror says the same
     assert fresh.get("/v1/warehouses/W1/stock/S2", headers=ADMIN).json()["on_hand"] == 93
+
+
+def test_two_short_steps_each_with_its_own_way_out(client: TestClient) -> None:
+    staff = make_token(client, "warehouse", "W1")
+    body = {
+        "customer_id": "C1",
+        "lines": [{"sku": "S1", "qty": 20, "unit_price": "2.00"}, {"sku": "S2", "qty": 10, "unit_price": "5.00"}],
+        "delivery": {"lat": 52.49, "lng": 13.4},
+    }
+    order_id = client.post("/v1/orders", json=body, headers=ADMIN).json()["id"]
+    (task,) = client.post("/v1/warehouses/W1/waves", json=CART, headers=staff).json()["tasks"]
+    picks = [{"step": s["step"], "picked_qty": 18 if s["sku"] == "S1" else 7} for s in task["steps"]]
+    assert client.post(f"/v1/pick-tasks/{task['id']}/confirm", json={"picks": picks}, headers=staff).status_code == 200
+    exceptions = {e["details"]["sku"]: e for e in _order(client, order_id)["exceptions"]}
+    repick = client.post(f"/v1/exceptions/{exceptions['S1']['id']}/approve", json={"strategy": "repick"}, headers=ADMIN)
+    assert repick.status_code == 200, repick.text
+    assert _order(client, order_id)["status"] == "on_hold"  # the S2 short pick still waits for a person
+    (task_id,) = repick.json()["details"]["resolution"]["pick_task_ids"]
+    confirmed = client.post(
+        f"/v1/pick-tasks/{task_id}/confirm", json={"picks": [{"step": 1, "picked_qty": 2}]}, headers=staff
+    )
+    assert confirmed.status_code == 200
+    assert _order(client, order_id)["status"] == "on_hold"
+    shipped = client.post(
+        f"/v1/exceptions/{exceptions['S2']['id']}/approve",
+        json={"strategy": "ship_picked", "remainder": "cancel"},
+        headers=ADMIN,
+    )
+    assert shipped.status_code == 200, shipped.text
+    order = _order(client, order_id)
+    assert order["status"] == "loaded"
+    assert [(line["sku"], line["qty"]) for line in order["lines"]] == [("S1", 20), ("S2", 7)]
+    assert _level(client, "S1") == (80, 0) and _level(client, "S2") == (93, 0)
+
+
+def test_a_re_pick_that_comes_up_short_again_opens_a_new_short_pick(client: TestClient) -> None:
+    staff = make_token(client, "warehouse", "W1")
+    order_id, exception = _short_pick(client, staff)
+    approved = client.post(f"/v1/exceptions/{exception['id']}/approve", json={"strategy": "repick"}, headers=ADMIN)
+    (task_id,) = approved.json()["details"]["resolution"]["pick_task_ids"]
+    client.post(f"/v1/pick-tasks/{task_id}/confirm", json={"picks": [{"step": 1, "picked_qty": 1}]}, headers=staff)
+    order = _order(client, order_id)
+    assert order["status"] == "on_hold"
+    (again,) = [e for e in order["exceptions"] if e["status"] == "open"]
+    assert (again["kind"], again["details"]["qty"], again["details"]["picked_qty"]) == ("short_pick", 3, 1)
+    shipped = client.post(
+        f"/v1/exceptions/{again['id']}/approve", json={"strategy": "ship_picked", "remainder": "cancel"}, headers=ADMIN
+    )
+    assert shipped.status_code == 200, shipped.text
+    order = _order(client, order_id)
+    assert order["status"] == "loaded"
+    assert [(line["sku"], line["qty"]) for line in order["lines"]] == [("S1", 20), ("S2", 8)]
+    assert _level(client, "S2") == (92, 0)
