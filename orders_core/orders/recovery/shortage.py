@@ -254,9 +254,13 @@ def set_stock_and_retry(
     if level.on_hand <= before:
         return level, RetryOutcome()
     reason = f"stock of {sku} at {warehouse_id} raised to {level.on_hand}"
-    return level, retry_waiting_orders(
+    outcome = retry_waiting_orders(
         new_uow, stock, price_tolerance=price_tolerance, skus=[sku], reason=reason, actor=actor
     )
+    if outcome.allocated:  # answer the level as the retries left it
+        with new_uow() as uow:
+            level = stock.level(uow, warehouse_id, sku)
+    return level, outcome
 
 
 def advance_transfer_and_retry(
