@@ -17,7 +17,7 @@ from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import PRE_SHIPPING, ExceptionStatus, ExceptionView, OrderStatus
 from orders_core.orders.recovery.strategies import STRATEGIES as RECOVERY_STRATEGIES
-from orders_core.orders.recovery.strategies import RecoveryChoice
+from orders_core.orders.recovery.strategies import RecoveryChoice, StrategyNotApplicable
 from orders_core.orders.repository import OrderRepository, _exception_view
 from orders_core.orders.tables import ExceptionRow
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -104,6 +104,8 @@ def approve_exception(
 
         approve_with_strategy(uow, stock, row, choice, actor=actor, price_tolerance=price_tolerance, note=note)
         return _exception_view(row)
+    if choice is not None and choice.strategy:
+        raise StrategyNotApplicable(f"a {row.kind} exception takes no strategy (got {choice.strategy!r})")
     order = load_order(uow, row.order_id)
     row.status = ExceptionStatus.APPROVED.value
     row.resolved_at = utc_now()

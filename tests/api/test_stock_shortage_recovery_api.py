@@ -314,3 +314,31 @@ def test_approving_when_stock_already_covers_the_order_allocates_it_at_once(clie
     order = _order(client, order_id)
     assert order["status"] == "allocated"
     assert [e["status"] for e in order["exceptions"]] == ["approved"]
+
+
+def test_transfer_without_a_source_is_409_and_a_strategy_on_another_kind_is_422(
+    client: TestClient,
+) -> None:
+    assert _put_stock(client, "W2", 0)["on_hand"] == 0
+    order_id, exception = _held(client, 20)
+    assert exception["details"]["strategy"]["options"][1]["transfers"] == []
+    answer = client.post(f"/v1/exceptions/{exception['id']}/approve", json={"strategy": "transfer"}, headers=ADMIN)
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "no_transfer_possible"
+    assert client.get(f"/v1/exceptions/{exception['id']}", headers=ADMIN).json()["status"] == "open"
+    assert client.get("/v1/transfers", headers=ADMIN).json()["items"] == []
+    wrong = client.post(f"/v1/exceptions/{exception['id']}/approve", json={"strategy": "repick"}, headers=ADMIN)
+    assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "strategy_not_applicable"
+    put_master_data(client, customers={"C2": {"name": "C2", "credit_limit": 1}})
+    body = {
+        "customer_id": "C2",
+        "lines": [{"sku": "S1", "qty": 1, "unit_price": "2.00"}],
+        "delivery": {"lat": 52.49, "lng": 13.4},
+    }
+    credit = client.post("/v1/orders", json=body, headers=ADMIN).json()
+    (credit_exc,) = credit["exceptions"]
+    assert credit_exc["kind"] == "credit_limit_exceeded"
+    refused = client.post(
+        f"/v1/exceptions/{credit_exc['id']}/approve", json={"strategy": "wait_for_stock"}, headers=ADMIN
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "strategy_not_applicable"
+    assert _order(client, order_id)["status"] == "on_hold"
