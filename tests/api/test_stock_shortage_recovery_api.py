@@ -342,3 +342,23 @@ def test_transfer_without_a_source_is_409_and_a_strategy_on_another_kind_is_422(
     )
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "strategy_not_applicable"
     assert _order(client, order_id)["status"] == "on_hold"
+
+
+def test_concurrent_restocks_allocate_each_waiting_order_once(client: TestClient) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    held = [_held(client, 16)[0] for _ in range(4)]  # 15 free: none fits
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: _put_stock(client, "W1", 48), range(4)))
+    allocated = [order_id for answer in answers for order_id in answer["allocated_orders"]]
+    # 48 on hand at W1 + 5 at W2 = 53 free: three orders of 16 fit, each allocated exactly once
+    assert len(allocated) == len(set(allocated)) == 3
+    statuses = {order_id: _order(client, order_id)["status"] for order_id in held}
+    assert sorted(statuses.values()) == ["allocated", "allocated", "allocated", "on_hold"]
+    assert set(allocated) == {o for o, s in statuses.items() if s == "allocated"}
+    w1, w2 = _level(client, "W1"), _level(client, "W2")
+    assert w1[1] + w2[1] == 48 and w1[1] <= w1[0] and w2[1] <= w2[0]
+    for order_id in allocated:
+        order = _order(client, order_id)
+        assert [e["reason_code"] for e in order["timeline"]].count("stock_arrived") == 1
+        assert sum(line["qty"] for s in order["shipments"] for line in s["lines"]) == 16
