@@ -138,6 +138,11 @@ def request_transfer_in(uow: UnitOfWork, stock: StockService, command: RequestTr
     unknown = sorted(set(sku for sku, _ in lines) - set(master.get_skus([sku for sku, _ in lines])))
     if unknown:
         raise InvalidTransfer(f"unknown sku(s): {', '.join(unknown)}")
+    if command.order_id is not None:
+        from orders_core.orders.tables import OrderRow  # the held order it serves, checked by id only
+
+        if uow.session.get(OrderRow, command.order_id) is None:
+            raise InvalidTransfer(f"no order {command.order_id!r}")
     transfer_id = "trf_" + secrets.token_hex(8)
     # Held at the source under the transfer's id: 409 insufficient_stock naming each short line.
     stock.reserve(uow, transfer_id, [ReservationLine(command.from_warehouse_id, sku, qty) for sku, qty in lines])

@@ -174,6 +174,10 @@ def test_a_transfer_never_takes_more_than_is_available_and_can_be_cancelled(clie
     assert same.status_code == 422 and same.json()["error"]["code"] == "invalid_transfer"
     unknown = client.post("/v1/transfers", json={**too_much, "lines": [{"sku": "nope", "qty": 1}]}, headers=ADMIN)
     assert unknown.status_code == 422
+    no_order = client.post(
+        "/v1/transfers", json={**too_much, "lines": [{"sku": "S1", "qty": 1}], "order_id": "ord_x"}, headers=ADMIN
+    )
+    assert no_order.status_code == 422 and "ord_x" in no_order.json()["error"]["message"]
     created = client.post("/v1/transfers", json={**too_much, "lines": [{"sku": "S1", "qty": 5}]}, headers=ADMIN)
     assert created.status_code == 201, created.text
     assert _level(client, "W2") == (5, 5)
