@@ -111,6 +111,7 @@ def create_order(
             cash_on_delivery=delivery.cash_on_delivery,
         ),
         promised_by=None if delivery is None else delivery.promised_by,
+        priority=body.priority,
     )
     submitted = submit_order(
         container.uow,

@@ -13,7 +13,8 @@ from api.pagination import Page, SearchText, page_request
 from api.schemas.master_data import PathId
 from api.schemas.stock import StockLevelIn, StockLevelOut
 from infra.pagination import PageRequest
-from orders_core.stock.levels import read_stock_level, set_stock_level
+from orders_core.orders.recovery.shortage import set_stock_and_retry
+from orders_core.stock.levels import read_stock_level
 from orders_core.stock.listing import stock_page
 from orders_core.stock.model import StockLevel
 
@@ -52,9 +53,18 @@ def put_stock(
     container: Container = Depends(get_container),
     _=Depends(stock_roles),
 ) -> StockLevelOut:
-    """Set the units on hand (409 below what orders hold); answers the new level."""
-    level = set_stock_level(container.uow, container.stock, warehouse_id, sku, body.on_hand)
-    return _out(warehouse_id, sku, level)
+    """Set the units on hand (409 below what orders hold); answers the new level. When on hand rises, held
+    orders waiting for this SKU are retried (highest priority, then oldest first); ``allocated_orders``
+    names those it let through."""
+    level, retried = set_stock_and_retry(
+        container.uow,
+        container.stock,
+        warehouse_id,
+        sku,
+        body.on_hand,
+        price_tolerance=container.settings.price_tolerance,
+    )
+    return _out(warehouse_id, sku, level).model_copy(update={"allocated_orders": retried.allocated})
 
 
 @router.get("/{warehouse_id}/stock/{sku}", response_model=StockLevelOut)

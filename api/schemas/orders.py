@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -42,6 +42,9 @@ class OrderIn(BaseModel):
     delivery: DeliveryIn | None = Field(
         default=None,
         description="Where to deliver; default: the customer's registered location (422 delivery_required if none).",
+    )
+    priority: Literal["low", "normal", "high", "urgent"] = Field(
+        default="normal", description="Held orders waiting for stock are retried highest priority first, then oldest."
     )
 
 
@@ -136,6 +139,9 @@ class OrderOut(BaseModel):
     exceptions: list[ExceptionOut]
     promised_by: datetime | None = None
     progress: list[NodeOut] = []
+    priority: str = "normal"
+    #: The order whose remainder this one back-orders (a partial shipment's rest), if any.
+    backorder_of: str | None = None
 
 
 class OrderListItem(OrderOut):
@@ -244,4 +250,6 @@ def order_out(view: OrderView, progress: OrderProgress | None = None, language: 
         exceptions=[exception_out(e) for e in view.exceptions],
         promised_by=progress.promised_by if progress else view.promised_by,
         progress=[node_out(n, language) for n in progress.nodes] if progress else [],
+        priority=view.priority,
+        backorder_of=view.backorder_of,
     )

@@ -205,6 +205,8 @@ def place_order(
         promised_by=promised_by,
         created_at=now,
         updated_at=now,
+        priority=command.priority,
+        backorder_of=command.backorder_of,
     )
     lines = [
         PricedLine(
@@ -339,4 +341,6 @@ def _command_body(command: PlaceOrder) -> dict[str, Any]:
     if command.delivery.cash_on_delivery:
         delivery["cash_on_delivery"] = True
     body["delivery"] = delivery
+    if command.priority != "normal":  # only when given: keys stored before priorities keep their hash
+        body["priority"] = command.priority
     return body

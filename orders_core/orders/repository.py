@@ -490,6 +490,8 @@ class OrderRepository:
                 shipments=tuple(shipped[row.id]),
                 exceptions=tuple(exceptions[row.id]),
                 promised_by=row.promised_by,
+                priority=row.priority or "normal",
+                backorder_of=row.backorder_of,
             )
             for row in rows
         ]

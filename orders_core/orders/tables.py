@@ -45,6 +45,10 @@ class OrderRow(Base):
     promised_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: low | normal | high | urgent: held orders waiting for stock are retried in this order, then oldest first.
+    priority: Mapped[str] = mapped_column(String(8), server_default="normal", default="normal")
+    #: The order whose remainder this order back-orders (issue 12: partial shipments), if any.
+    backorder_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class OrderLineRow(Base):

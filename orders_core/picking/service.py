@@ -21,6 +21,7 @@ from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import AllocatedLine, OrderStatus
+from orders_core.orders.recovery.strategies import short_pick_strategies
 from orders_core.orders.repository import OrderRepository
 from orders_core.picking.model import CreateWave, PickConfirmation, PickTask
 from orders_core.picking.repository import PickingRepository, task_of
@@ -400,14 +401,15 @@ def _split_lines_still_to_pick(uow: UnitOfWork, warehouse_id: str) -> list[Alloc
 
 def _order_fully_picked(uow: UnitOfWork, order_id: str, order_steps: Sequence[PickTaskStepRow]) -> bool:
     """Every shipment line of the order (at every warehouse) has been picked in full by ``order_steps``,
-    all the pick steps (of any task) of that order."""
+    all the pick steps (of any task) of that order, and none of them waits for its count. A short step
+    counts what it picked: a re-pick task's steps make up the rest (orders_core.picking.repick)."""
     needed: dict[str, int] = {}
     for shipment in OrderRepository(uow.session).shipments(order_id):
         for sku, qty in shipment.lines:
             needed[sku] = needed.get(sku, 0) + qty
     picked: dict[str, int] = {}
     for step in order_steps:
-        if step.picked_qty is None or step.picked_qty < step.qty:
+        if step.picked_qty is None:
             return False
         picked[step.sku] = picked.get(step.sku, 0) + step.picked_qty
     return all(picked.get(sku, 0) >= qty for sku, qty in needed.items())
@@ -548,6 +550,7 @@ def _record_picks(
                     "qty": row.qty,
                     "picked_qty": pick.picked_qty,
                     "warehouse_id": task_row.warehouse_id,
+                    "strategy": short_pick_strategies(row.qty - pick.picked_qty),
                 },
                 actor=actor,
             )
