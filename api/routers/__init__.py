@@ -21,6 +21,7 @@ def all_routers() -> list[APIRouter]:
         routes,
         stock,
         tokens,
+        tracking,
         transport,
         webhooks,
     )
@@ -41,4 +42,5 @@ def all_routers() -> list[APIRouter]:
         transport.router,
         routes.router,
         webhooks.router,
+        tracking.router,
     ]

@@ -136,6 +136,8 @@ class OrderOut(BaseModel):
     exceptions: list[ExceptionOut]
     promised_by: datetime | None = None
     progress: list[NodeOut] = []
+    #: The customer's public tracking page of this order alone (no auth; see api.routers.tracking).
+    tracking_url: str | None = None
 
 
 class OrderPage(BaseModel):
@@ -181,6 +183,11 @@ def node_out(node: NodeProgress, language: Language) -> NodeOut:
         delay_reason_code=None if node.delay_code is None else node.delay_code.value,
         delay_reason=_reason(node, language),
     )
+
+
+def tracking_path(token: str) -> str:
+    """The path of the public tracking page behind ``token`` (served by api.routers.tracking)."""
+    return f"/track/{token}"
 
 
 def order_out(view: OrderView, progress: OrderProgress | None = None, language: Language = "en") -> OrderOut:
@@ -236,4 +243,5 @@ def order_out(view: OrderView, progress: OrderProgress | None = None, language: 
         exceptions=[exception_out(e) for e in view.exceptions],
         promised_by=progress.promised_by if progress else view.promised_by,
         progress=[node_out(n, language) for n in progress.nodes] if progress else [],
+        tracking_url=None if view.tracking_token is None else tracking_path(view.tracking_token),
     )

@@ -212,6 +212,8 @@ class OrderView:
     exceptions: tuple[ExceptionView, ...]
     #: When delivery was promised (None for orders placed before promises were stored).
     promised_by: datetime | None = None
+    #: The secret of the customer's public tracking page (``tracking_view``).
+    tracking_token: str | None = None
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class OrderRow(Base):
     promised_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # The secret in the customer's public tracking link (``/track/{token}``, migration 0012): unguessable.
+    tracking_token: Mapped[str] = mapped_column(String(64), unique=True, index=True)
 
 
 class OrderLineRow(Base):
