@@ -155,7 +155,8 @@ def test_a_late_node_shows_its_reason_in_plain_language(make_client: Callable[..
 def test_shipments_carrier_waybill_eta_and_proof_of_delivery(client: TestClient) -> None:
     order = place(client, "C1", (("S1", 2), ("S2", 5)))
     shipment_id = order["shipments"][0]["id"]
-    assigned = client.post(f"/v1/shipments/{shipment_id}/assign", json={"carrier_id": "K1", "reason": "test"}, headers=ADMIN)
+    choice = {"carrier_id": "K1", "reason": "test"}
+    assigned = client.post(f"/v1/shipments/{shipment_id}/assign", json=choice, headers=ADMIN)
     assert assigned.status_code == 200, assigned.text
     waybill_no = assigned.json()["waybill_no"]
     k1 = make_token(client, "carrier", "K1")
