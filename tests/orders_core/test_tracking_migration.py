@@ -89,7 +89,7 @@ def test_earlier_orders_get_distinct_tokens_and_the_downgrade_removes_them(datab
         _insert_order(engine, f"ord_{n}")
     _migrate_to(engine, "0012_tracking")
     with engine.connect() as connection:
-        tokens = dict(connection.execute(text("SELECT id, tracking_token FROM orders")).all())
+        tokens: dict[str, str] = dict(connection.execute(text("SELECT id, tracking_token FROM orders")).all())
     assert set(tokens) == {"ord_0", "ord_1", "ord_2"}
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{32}", token) for token in tokens.values())
     assert len(set(tokens.values())) == 3
