@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from orders_core.orders.delays import DelayCode, describe
 from orders_core.orders.promise import DeliveryTargets
 
-from .factories import ADMIN, make_token, put_master_data
+from .factories import ADMIN, app_client, make_token, put_master_data
 
 MAIN_LINE = ["placed", "credit_review", "stock_locked", "allocated", "picking", "loaded", "in_transit", "delivered"]
 W1 = {"lat": 31.2300, "lng": 121.4700}
@@ -246,3 +246,28 @@ def test_hits_do_not_count_towards_the_limit(make_client: Callable[..., TestClie
     assert client.get(url).status_code == 200
     assert client.get("/track/nope-nope-nope-nope").status_code == 404
     assert client.get(url).status_code == 429
+
+
+def test_with_redis_two_processes_count_misses_together(database_url: str, fresh_redis_url: str) -> None:
+    options: dict[str, Any] = {"redis_url": fresh_redis_url, "tracking": {"miss_limit": 4, "miss_window_s": 60}}
+    with app_client(database_url, **options) as first, app_client(database_url, **options) as second:
+        setup(first)
+        url = place(first)["tracking_url"]
+        assert second.get(url).status_code == 200
+        for n in range(2):
+            assert first.get(f"/track/wrong-guess-{n:012d}").status_code == 404
+            assert second.get(f"/track/wrong-guess-{n:012d}").status_code == 404
+        assert first.get(url).status_code == 429
+        assert second.get(url).status_code == 429
+
+
+def test_a_cancelled_order_shows_what_will_not_happen(client: TestClient) -> None:
+    order = place(client)
+    assert client.post(f"/v1/orders/{order['id']}/cancel", json={}, headers=ADMIN).status_code == 200
+    data = client.get(order["tracking_url"] + ".json", params={"lang": "en"}).json()
+    assert data["status"] == "cancelled" and data["status_label"] == "Cancelled"
+    assert data["shipments"] == []
+    ahead = [n for n in data["progress"] if n["reached_at"] is None]
+    assert ahead and all(n["expected_at"] is None and not n["late"] for n in ahead)
+    page = client.get(order["tracking_url"], params={"lang": "en"}).text
+    assert "Cancelled" in page and page.count("Not going ahead") == len(ahead)
