@@ -25,6 +25,7 @@ from api.jobs import PeriodicJob
 from api.metrics import count_stock_outcome, count_transition, observe_webhook
 from api.settings import Settings
 from api.tokens import hash_token
+from api.tracking_guard import MissLimiter, build_miss_limiter
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
 from orders_core.dispatching import CarrierMatching, build_carrier_matching, warm_carrier_index
@@ -77,6 +78,10 @@ class Container:
             package_max_kg=settings.transport.package_max_kg,
             package_max_m3=settings.transport.package_max_m3,
             promise_s=settings.delivery.lead_time_s,
+        )
+        # Unknown tracking tokens per client address (api.tracking_guard: 429 against token guessing).
+        self.tracking_misses: MissLimiter = build_miss_limiter(
+            self.redis, limit=settings.tracking.miss_limit, window_s=settings.tracking.miss_window_s
         )
         self.shipment_sweep: PeriodicJob | None = None
         self._transport_lock = threading.Lock()  # one sweep or retry at a time in this process

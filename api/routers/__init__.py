@@ -21,6 +21,7 @@ def all_routers() -> list[APIRouter]:
         routes,
         stock,
         tokens,
+        tracking,
         transfers,
         transport,
         webhooks,
@@ -43,4 +44,5 @@ def all_routers() -> list[APIRouter]:
         routes.router,
         webhooks.router,
         transfers.router,
+        tracking.router,
     ]

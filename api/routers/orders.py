@@ -50,6 +50,11 @@ def _check_owner(principal: Principal, customer_id: str) -> None:
 
 def response_language(principal: Principal, accept_language: str | None) -> Language:
     """``zh`` or ``en``: the first of them the caller accepts (by q), else Chinese for customers, English for staff."""
+    return accepted_language(accept_language) or ("zh" if principal.role == "customer" else "en")
+
+
+def accepted_language(accept_language: str | None) -> Language | None:
+    """``zh`` or ``en``: the first of them an ``Accept-Language`` header accepts (by q), else None."""
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate((accept_language or "").split(",")):
         tag, _, params = part.strip().partition(";")
@@ -63,7 +68,7 @@ def response_language(principal: Principal, accept_language: str | None) -> Lang
     for negative_quality, _position, tag in sorted(ranked):
         if negative_quality < 0 and (tag.startswith("zh") or tag.startswith("en")):
             return "zh" if tag.startswith("zh") else "en"
-    return "zh" if principal.role == "customer" else "en"
+    return None
 
 
 def _out(view: OrderView, container: Container, language: Language, etas: CarrierEtas | None = None) -> OrderOut:

@@ -142,6 +142,8 @@ class OrderOut(BaseModel):
     priority: str = "normal"
     #: The order whose remainder this one back-orders (a partial shipment's rest), if any.
     backorder_of: str | None = None
+    #: The customer's public tracking page of this order alone (no auth; see api.routers.tracking).
+    tracking_url: str | None = None
 
 
 class OrderListItem(OrderOut):
@@ -195,6 +197,11 @@ def node_out(node: NodeProgress, language: Language) -> NodeOut:
         delay_reason_code=None if node.delay_code is None else node.delay_code.value,
         delay_reason=_reason(node, language),
     )
+
+
+def tracking_path(token: str) -> str:
+    """The path of the public tracking page behind ``token`` (served by api.routers.tracking)."""
+    return f"/track/{token}"
 
 
 def order_out(view: OrderView, progress: OrderProgress | None = None, language: Language = "en") -> OrderOut:
@@ -252,4 +259,5 @@ def order_out(view: OrderView, progress: OrderProgress | None = None, language: 
         progress=[node_out(n, language) for n in progress.nodes] if progress else [],
         priority=view.priority,
         backorder_of=view.backorder_of,
+        tracking_url=None if view.tracking_token is None else tracking_path(view.tracking_token),
     )

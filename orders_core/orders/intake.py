@@ -85,6 +85,11 @@ class SubmittedOrder:
     created: bool
 
 
+def new_tracking_token() -> str:
+    """The secret of an order's public tracking link: 192 random bits, URL-safe (no I/O, no query)."""
+    return secrets.token_urlsafe(24)
+
+
 def canonical_body_sha256(body: dict[str, Any]) -> str:
     """Hash of a request body independent of key order and whitespace (numbers as given)."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
@@ -207,6 +212,7 @@ def place_order(
         updated_at=now,
         priority=command.priority,
         backorder_of=command.backorder_of,
+        tracking_token=new_tracking_token(),
     )
     lines = [
         PricedLine(

@@ -222,6 +222,8 @@ class OrderView:
     promised_by: datetime | None = None
     priority: str = "normal"
     backorder_of: str | None = None
+    #: The secret of the customer's public tracking page (``tracking_view``).
+    tracking_token: str | None = None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ class OrderRow(Base):
     priority: Mapped[str] = mapped_column(String(8), server_default="normal", default="normal")
     #: The order whose remainder this order back-orders (issue 12: partial shipments), if any.
     backorder_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The secret in the customer's public tracking link (``/track/{token}``, migration 0012): unguessable.
+    tracking_token: Mapped[str] = mapped_column(String(64), unique=True, index=True)
 
 
 class OrderLineRow(Base):
