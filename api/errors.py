@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from foundation.errors import DispatchError
@@ -26,6 +27,33 @@ _STATUS_CODES = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "rate_limited",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable machine code, e.g. order_not_found, validation_error, forbidden")
+    message: str = Field(description="what is wrong, naming the field or resource")
+    details: dict[str, object] | None = Field(
+        default=None, description="optional structured facts (validation errors, missing quantities, ...)"
+    )
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer (4xx and 5xx)."""
+
+    error: ErrorDetail
+
+
+#: The error answers every operation documents (registered once on the app, so every route carries them):
+#: the real body, not FastAPI's default ``{"detail": ...}``.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    "4XX": {
+        "model": ErrorOut,
+        "description": "Client error: 400 bad request, 401 no or unknown token, 403 role or scope refused,"
+        " 404 not found, 409 conflict with the resource's state, 413 too large, 415 not JSON.",
+    },
+    422: {"model": ErrorOut, "description": "Input that breaks a rule (code validation_error or a domain code)."},
+    "5XX": {"model": ErrorOut, "description": "Server error (code internal_error); nothing is half-written."},
 }
 
 
