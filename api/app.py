@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.container import Container
-from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_docs, install_error_handlers
 from api.input_guard import RequestInputGuard
 from api.observability import configure_logging, install_request_middleware
 from api.responses import PresentedJSONResponse
@@ -53,6 +53,7 @@ def create_app(
         responses=ERROR_RESPONSES,  # every operation documents the real error body
     )
     install_error_handlers(app)
+    install_error_docs(app)
     app.add_middleware(RequestInputGuard)  # inside the request middleware: refusals are logged and counted too
     install_request_middleware(app)
 

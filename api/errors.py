@@ -5,6 +5,8 @@ Every 4xx uses the contract's shape ``{"error": {"code": str, "message": str}}``
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -55,6 +57,29 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     422: {"model": ErrorOut, "description": "Input that breaks a rule (code validation_error or a domain code)."},
     "5XX": {"model": ErrorOut, "description": "Server error (code internal_error); nothing is half-written."},
 }
+
+
+def install_error_docs(app: FastAPI) -> None:
+    """Make the OpenAPI document say that errors are JSON even where the success is not (an HTML or PDF
+    route documents its :data:`ERROR_RESPONSES` under its own media type otherwise)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                for status in ERROR_RESPONSES:
+                    content = operation.get("responses", {}).get(str(status), {}).get("content")
+                    if content and "application/json" not in content:
+                        schema = next(iter(content.values()))["schema"]
+                        content.clear()
+                        content["application/json"] = {"schema": schema}
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def error_body(code: str, message: str, details: object | None = None) -> dict[str, object]:
