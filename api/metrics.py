@@ -34,8 +34,9 @@ ORDERS = Gauge(
 )
 STOCK_LOCK_OUTCOMES = Counter(
     "dispatch_stock_lock_outcomes_total",
-    "Stock-lock operations by outcome: reserved (all lines of an order held at once), insufficient (refused,"
-    " nothing held), released (an order's holds given back: cancelled, rejected, expired or shipped).",
+    "Stock-lock operations by outcome: reserved (all lines of an order held at once), insufficient (refused at"
+    " the lock, nothing held: a concurrent order took the stock after allocation read it), released (a"
+    " cancelled order's holds given back: cancelled by the desk or customer, rejected, or unpaid past its timeout).",
     ["outcome"],
 )
 MATCH_LATENCY = Histogram(
