@@ -22,8 +22,8 @@ REQUEST_LATENCY = Histogram(
 )
 ORDER_TRANSITIONS = Counter(
     "dispatch_order_transitions_total",
-    "Order status transitions committed by this process, by the status left (from_status) and entered"
-    " (to_status); a flow, not a stock: the current count per status is dispatch_orders.",
+    "Order status transitions committed by this process, by the status left (from_status; none for a new"
+    " order) and entered (to_status); a flow, not a stock: the current count per status is dispatch_orders.",
     ["from_status", "to_status"],
 )
 ORDERS = Gauge(
@@ -54,7 +54,7 @@ WEBHOOK_DELIVERIES = Counter(
 def count_transition(from_status: str, to_status: str) -> None:
     """Transition listener: one more committed move from ``from_status`` to ``to_status`` (the container
     wires it into its units of work)."""
-    ORDER_TRANSITIONS.labels(from_status=from_status, to_status=to_status).inc()
+    ORDER_TRANSITIONS.labels(from_status=from_status or "none", to_status=to_status).inc()
 
 
 #: How long one database count of orders by status serves scrapes (a scrape every few seconds costs

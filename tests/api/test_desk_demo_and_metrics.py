@@ -126,6 +126,7 @@ def test_metrics_say_what_they_count(two_processes: tuple[TestClient, TestClient
     transitions = _samples(metrics, "dispatch_order_transitions_total")
     assert all(labels.startswith('from_status="') and ',to_status="' in labels for labels in transitions)
     assert transitions['from_status="allocated",to_status="cancelled"'] >= 1.0
+    assert transitions['from_status="none",to_status="placed"'] >= 3.0
     assert "transition" in _help(metrics, "dispatch_order_transitions_total").lower()
 
     # Stock-lock outcomes: the help names exactly the outcomes the service emits.
