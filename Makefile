@@ -46,6 +46,8 @@ bench: install system-deps ## every benchmark, human-readable
 	$(BIN)/dispatch bench match
 	$(BIN)/dispatch bench pick
 	$(BIN)/dispatch bench pipeline
+	$(BIN)/dispatch bench webhooks
+	$(BIN)/dispatch bench vrp
 
 lock: ## refresh requirements.lock from the current virtualenv
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock

@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from typer import _click
 
-BENCHMARKS = ("match", "pick", "pipeline", "vrp")
+BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks")
 
 
 class _BenchGroup(TyperGroup):
@@ -40,10 +40,12 @@ bench_app = typer.Typer(
 token_app = typer.Typer(help="Bearer tokens by role (stored hashed).", no_args_is_help=True)
 stock_app = typer.Typer(help="Stock-lock store maintenance.", no_args_is_help=True)
 orders_app = typer.Typer(help="Order maintenance jobs.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Signed carrier webhooks.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(token_app, name="token")
 app.add_typer(stock_app, name="stock")
 app.add_typer(orders_app, name="orders")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def _banner(url: str, admin_token: str, token_source: str, database: str, redis_url: str | None) -> str:
@@ -224,6 +226,34 @@ def release_expired() -> None:
     released = container.release_expired()
     container.close()
     typer.echo(f"released {len(released)} order(s)")
+
+
+@webhooks_app.command("worker")
+def webhooks_worker() -> None:
+    """Deliver carrier webhooks from the outbox until SIGINT/SIGTERM (beside or instead of the API's own
+    worker: set DISPATCH_WEBHOOKS__WORKER_ENABLED=false on the API to leave all sending to this process)."""
+    import signal
+
+    from api.metrics import observe_webhook
+    from api.observability import configure_logging
+    from api.settings import get_settings
+    from infra.db import make_engine, make_session_factory
+    from infra.migrate import upgrade
+    from orders_core.transport.webhooks.worker import DeliveryWorker
+    from orders_core.unit_of_work import UnitOfWork
+
+    settings = get_settings()
+    configure_logging(settings.log_format, log_json=settings.log_json)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    session_factory = make_session_factory(engine)
+    worker = DeliveryWorker(lambda: UnitOfWork(session_factory), settings.webhook_params(), observer=observe_webhook)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: worker.stop(timeout_s=0))
+    try:
+        worker.run()
+    finally:
+        engine.dispose()
 
 
 @app.command("demo")

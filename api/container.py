@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import PrincipalCache
 from api.jobs import PeriodicJob
-from api.metrics import OrdersGaugeRefresher, count_stock_outcome, count_transition
+from api.metrics import OrdersGaugeRefresher, count_stock_outcome, count_transition, observe_webhook
 from api.settings import Settings
 from api.tokens import hash_token
 from infra.db import make_engine, make_session_factory
@@ -39,6 +39,7 @@ from orders_core.transport.assignment import (
     retry_no_carrier,
     transport_policy,
 )
+from orders_core.transport.webhooks.worker import DeliveryWorker
 from orders_core.unit_of_work import TransitionListener, UnitOfWork
 
 log = structlog.get_logger("api.container")
@@ -61,6 +62,7 @@ class Container:
         self.transition_listeners: list[TransitionListener] = [count_transition]
         self.stock: StockService = build_stock_service(self.redis, on_outcome=count_stock_outcome)
         self.jobs: list[PeriodicJob] = []
+        self.webhook_worker: DeliveryWorker | None = None
         self.carriers: CarrierMatching = build_carrier_matching(
             self.session_factory,
             self.redis,
@@ -102,6 +104,9 @@ class Container:
         self._start_transport_jobs()
         for job in self.jobs:
             job.start()
+        if self.settings.webhooks.worker_enabled:
+            self.webhook_worker = self.new_webhook_worker()
+            self.webhook_worker.start()
         log.info(
             "container_started",
             database=self.engine.url.render_as_string(hide_password=True),
@@ -146,10 +151,16 @@ class Container:
         with self._transport_lock:
             return retry_no_carrier(self.uow, self.carriers, policy=self.transport_policy)
 
+    def new_webhook_worker(self) -> DeliveryWorker:
+        """A carrier-webhook delivery worker on this container's store (``start`` runs one in the background)."""
+        return DeliveryWorker(self.uow, self.settings.webhook_params(), observer=observe_webhook)
+
     def close(self) -> None:
         """Release connections and background threads."""
         for job in self.jobs:
             job.stop()
+        if self.webhook_worker is not None:
+            self.webhook_worker.stop()
         self.transition_listeners.clear()  # a straggling request of a closed app counts nothing
         self.carriers.close()
         if self.redis is not None:

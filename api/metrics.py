@@ -46,8 +46,20 @@ MATCH_LATENCY = Histogram(
 )
 WEBHOOK_DELIVERIES = Counter(
     "dispatch_webhook_deliveries_total",
-    "Outgoing webhook delivery attempts by outcome.",
+    "Outgoing webhook deliveries by outcome: delivered (2xx), failed (retried later), dead (retries exhausted),"
+    " deferred (the carrier's circuit breaker is open: not sent, retried later), skipped (no URL or secret).",
     ["outcome"],
+)
+WEBHOOK_SEND_LATENCY = Histogram(
+    "dispatch_webhook_send_duration_seconds",
+    "Time of one webhook HTTP send (answered or failed), by outcome.",
+    ["outcome"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+WEBHOOK_COMMIT_TO_RECEIPT = Histogram(
+    "dispatch_webhook_commit_to_receipt_seconds",
+    "From the commit that announced a waybill event to the carrier's 2xx answer (retries included).",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0, 300.0, 3600.0, 86400.0),
 )
 
 
@@ -85,3 +97,12 @@ class OrdersGaugeRefresher:
 def count_stock_outcome(outcome: str) -> None:
     """Stock-lock observer: one more attempt with this outcome (the container hands it to the stock service)."""
     STOCK_LOCK_OUTCOMES.labels(outcome=outcome).inc()
+
+
+def observe_webhook(outcome: str, send_s: float, commit_to_receipt_s: float | None) -> None:
+    """Webhook-worker observer: count the outcome (delivered, failed, dead, deferred, skipped), time the send."""
+    WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+    if outcome in ("delivered", "failed", "dead"):
+        WEBHOOK_SEND_LATENCY.labels(outcome=outcome).observe(send_s)
+    if commit_to_receipt_s is not None:
+        WEBHOOK_COMMIT_TO_RECEIPT.observe(commit_to_receipt_s)

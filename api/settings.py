@@ -8,17 +8,19 @@ whole as JSON (``DISPATCH_PICKING='{"dp_max_blocks": 3}'``); a nonsense value fa
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from matcher.params import MatcherParams
 from orders_core.orders.promise import DeliveryTargets
 from orders_core.transport.tracking import CarrierEventPolicy
+from orders_core.transport.webhooks.model import DEFAULT_RETRY_S, WebhookParams, parse_retry_schedule
 from routing.params import RoutingParams
 from warehouse_picking.params import PickingParams
 
@@ -58,9 +60,11 @@ class Settings(BaseSettings):
     payment_window_s: int = 300
     price_tolerance: Decimal = Decimal("0.02")
     prepaid_timeout_s: int = 1800
+    # How long a temporary credit limit lasts when the approval (or customer PUT) gives no expiry.
+    temporary_credit_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     jobs_interval_s: float = 30.0
-    # 0 = positions never expire (the contract's default semantics); production sets e.g. 900.
-    max_position_age_s: float = 0.0
+    # A carrier whose newest fix is older than this is not matched (the contract's default: 900 s); 0 = no limit.
+    max_position_age_s: float = Field(default=900.0, ge=0)
     match_fallback_steps_m: tuple[float, ...] = (3000.0, 5000.0, 8000.0, 12000.0)
     # Logs: "console" (one readable line per request), "json" (one JSON object per line), or "auto":
     # console when stderr is a terminal, JSON when it is not (a file, a pipe, a log collector).
@@ -78,6 +82,20 @@ class Settings(BaseSettings):
     # Carrier callbacks: ETA speed and detour, the delivery distance check
     # (DISPATCH_CARRIER_EVENTS__DELIVERY_TOLERANCE_M=500, ...).
     carrier_events: CarrierEventPolicy = CarrierEventPolicy()
+    # Carrier webhooks: the contract's DISPATCH_WEBHOOK_RETRY_S (waits before each retry, then dead-letter)
+    # and the delivery worker's knobs (DISPATCH_WEBHOOKS__ROTATION_GRACE_S, __WORKER_ENABLED, ...).
+    webhook_retry_s: str = ",".join(f"{wait:g}" for wait in DEFAULT_RETRY_S)
+    webhooks: WebhookParams = WebhookParams()
+
+    @field_validator("webhook_retry_s")
+    @classmethod
+    def _retry_schedule_parses(cls, value: str) -> str:
+        parse_retry_schedule(value)
+        return value
+
+    def webhook_params(self) -> WebhookParams:
+        """The delivery worker's parameters, with the retry waits of ``DISPATCH_WEBHOOK_RETRY_S``."""
+        return replace(self.webhooks, retry_s=parse_retry_schedule(self.webhook_retry_s))
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ cost above the unserved one and are never chosen.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -95,3 +96,44 @@ def assign_batch(
 ) -> BatchResult:
     """Match every query against the index, then solve the assignment (see the module docstring)."""
     return solve_assignment(candidate_costs(index, queries, now_s=now_s), per_carrier_capacity)
+
+
+def assign_widening(
+    index: CarrierIndex,
+    queries: Sequence[MatchQuery],
+    radii_m: Sequence[Sequence[float]],
+    per_carrier_capacity: int = 1,
+    now_s: float | None = None,
+) -> BatchResult:
+    """Minimum-cost assignment round by round: round ``k`` solves the still-unserved jobs that have a
+    ``k``-th radius in ``radii_m`` (one increasing list per query: its own radius, then its fallbacks)
+    together, over the carriers with room left. A job is never served further out than it had to be."""
+    if per_carrier_capacity < 1:
+        raise ValueError("per_carrier_capacity must be at least 1")
+    result = BatchResult()
+    used: dict[str, int] = {}
+    rounds = max((len(r) for r in radii_m), default=0)
+    for k in range(rounds):
+        pending = [i for i in range(len(queries)) if i not in result.assignments and k < len(radii_m[i])]
+        if not pending:
+            continue
+        costs = candidate_costs(index, [replace(queries[i], radius_m=radii_m[i][k]) for i in pending], now_s=now_s)
+        # A carrier with some room left keeps it: one column per free slot, solved at capacity 1.
+        slots = [
+            {
+                f"{cid}\x00{slot}": cost
+                for cid, cost in row.items()
+                for slot in range(per_carrier_capacity - used.get(cid, 0))
+            }
+            for row in costs
+        ]
+        solved = solve_assignment(slots, per_carrier_capacity=1)
+        for local, slot_id in solved.assignments.items():
+            cid = slot_id.split("\x00", 1)[0]
+            job = pending[local]
+            result.assignments[job] = cid
+            result.radius_m[job] = radii_m[job][k]
+            result.total_cost += costs[local][cid]
+            used[cid] = used.get(cid, 0) + 1
+    result.unserved = [i for i in range(len(queries)) if i not in result.assignments]
+    return result

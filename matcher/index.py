@@ -49,6 +49,7 @@ from matcher import kernels
 from matcher.answers import BatchMatches, exact_order, validate_query, within
 from matcher.buckets import Buckets, scan_all
 from matcher.coverage import ALL_OK, CoverageGroups
+from matcher.explain import FleetColumns, MatchExplanation, explain_match
 from matcher.kernel_types import BatchQueries, FloatArray, IntArray, OneQuery, QueryOutputs
 from matcher.layout import BASE, COSPHI, COVG, KG, LMB, M3, PHI, RATE, STATIC, TS_EFF, VEH
 from matcher.model import Candidate, CarrierProfile, MatchQuery, ScoreWeights
@@ -618,6 +619,56 @@ class CarrierIndex:
             "load": w.load_per_job * profile.current_load,
             "rating": w.rating_gap * (5.0 - profile.rating),
         }
+
+    def explain(
+        self, query: MatchQuery, now_s: float | None = None, nearest_answer_m: float | None = None
+    ) -> MatchExplanation:
+        """Why carriers are not eligible for ``query``: counts per reason (see :mod:`matcher.explain`).
+
+        A scan of every carrier (not the indexed path): for empty answers and explicit requests only."""
+        validate_query(query)
+        now = time.time() if now_s is None else now_s
+        with self._lock:
+            store = self._rows
+            ids = list(store.row)
+            rows = np.fromiter(store.row.values(), dtype=np.int64, count=len(ids))
+            positioned = store.cell[rows] != 0
+            code = 0 if query.vehicle_type is None else store.vehicle_codes.get(query.vehicle_type, -1)
+            groups = store.hot[COVG, rows].astype(np.int64)
+            verdicts = (
+                self._coverage.coverage_ok(query.dropoff_lat, query.dropoff_lng) if self._coverage.covers else ALL_OK
+            )
+            fleet = FleetColumns(
+                ids=ids,
+                active=store.active[rows].copy(),
+                lat=np.where(positioned, store.lat[rows], np.nan),
+                lng=np.where(positioned, store.lng[rows], np.nan),
+                ts_s=store.ts[rows].copy(),
+                capacity_kg=store.hot[KG, rows].copy(),
+                capacity_m3=store.hot[M3, rows].copy(),
+                vehicle_ok=np.ones(len(ids), dtype=bool) if code == 0 else store.vcode[rows] == code,
+                coverage_ok=np.where(groups >= 0, verdicts[np.maximum(groups, -1) + 1], True),
+            )
+        return explain_match(fleet, query, now, self.max_position_age_s, nearest_answer_m)
+
+    def nearest_distance_any_age(self, query: MatchQuery) -> float | None:
+        """Distance to the pickup of the nearest carrier eligible for ``query`` if fixes never aged (None:
+        nobody): one more indexed query, so an answer can tell cheaply whether a nearer carrier was stale."""
+        validate_query(query)
+        probe = replace(query, rank_by="distance", limit=1, explain=False)
+        with self._lock:
+            _, dists, _, _ = self._run_one(probe, -sys.float_info.max, 1)
+        return min(dists, default=None)
+
+    def knows_vehicle_type(self, vehicle_type: str) -> bool:
+        """Whether any carrier has (or had) this vehicle type: the cheap check before :meth:`vehicle_types`."""
+        with self._lock:
+            return vehicle_type in self._rows.vehicle_codes
+
+    def vehicle_types(self) -> list[str]:
+        """The vehicle types of the carriers in the index, sorted."""
+        with self._lock:
+            return sorted({p.vehicle_type for p in self._rows.profiles if p is not None})
 
     def eligible_with_scores(self, query: MatchQuery, now_s: float | None = None) -> list[tuple[str, float, float]]:
         """Every eligible carrier as (carrier_id, distance_m, score), unordered; used by batch assignment."""

@@ -82,8 +82,10 @@ class ScoreWeights:
 
 @dataclass
 class BatchResult:
-    """Assignment of many queries at once: query index -> carrier id, the unserved query indexes, total cost."""
+    """Assignment of many queries at once: query index -> carrier id, the unserved query indexes, total cost,
+    and (when radii widen, :func:`matcher.batch.assign_widening`) the radius each assigned query was served at."""
 
     assignments: dict[int, str] = field(default_factory=dict)
     unserved: list[int] = field(default_factory=list)
     total_cost: float = 0.0
+    radius_m: dict[int, float] = field(default_factory=dict)

@@ -12,16 +12,21 @@ carrier's uplink to one process (or run one) for exact dwell semantics.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
+from dataclasses import asdict, replace
 from typing import Any
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from foundation.errors import InvalidInput
 from geofences.events import FenceEventDetector
 from geofences.repository import GeofenceRepository
-from matcher.fallback import match_with_fallback
+from matcher.batch import assign_widening
+from matcher.explain import MatchExplanation, describe_explanation
+from matcher.fallback import NoCarrierInRange, match_with_fallback
 from matcher.feeds import RedisPositionFeed, RedisPositionStore
 from matcher.index import CarrierIndex
 from matcher.model import BatchResult, Candidate, CarrierProfile, MatchQuery
@@ -31,6 +36,12 @@ from orders_core.carriers.repository import CarrierRepository
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("orders_core.dispatching")
+
+
+class UnknownVehicleType(InvalidInput):
+    """A match asks for a vehicle type no carrier has (a typo would otherwise answer "nobody")."""
+
+    code = "unknown_vehicle_type"
 
 
 def carrier_profile(carrier: Carrier) -> CarrierProfile:
@@ -212,15 +223,61 @@ class CarrierMatching:
     def match_widening(
         self, query: MatchQuery, steps_m: Sequence[float], now_s: float | None = None
     ) -> tuple[list[Candidate], float]:
-        """Widen the radius through ``steps_m`` until someone is eligible (404 no_carrier_in_range if never)."""
-        candidates, radius_m = match_with_fallback(self.index, query, steps_m, now_s=now_s)
+        """Widen the radius through ``steps_m`` until someone is eligible (404 no_carrier_in_range if never,
+        its details explaining, at the widest radius, why each carrier was left out)."""
+        try:
+            candidates, radius_m = match_with_fallback(self.index, query, steps_m, now_s=now_s)
+        except NoCarrierInRange as nobody:
+            widest = max([query.radius_m, *steps_m])
+            explanation = self.index.explain(replace(query, radius_m=widest), now_s=now_s)
+            nobody.details["explanation"] = {**asdict(explanation), "message": describe_explanation(explanation)}
+            raise
         return list(candidates), float(radius_m)
+
+    def match_batch_widening(
+        self,
+        queries: Sequence[MatchQuery],
+        radii_m: Sequence[Sequence[float]],
+        per_carrier_capacity: int = 1,
+        now_s: float | None = None,
+    ) -> BatchResult:
+        """Assign many jobs at once, each widening through its own radii (``matcher.batch.assign_widening``)."""
+        return assign_widening(self.index, queries, radii_m, per_carrier_capacity=per_carrier_capacity, now_s=now_s)
+
+    def check_vehicle_type(self, vehicle_type: str | None) -> None:
+        """Refuse (422 unknown_vehicle_type, naming the fleet's types) a type no carrier has."""
+        if vehicle_type is None or self.index.knows_vehicle_type(vehicle_type):
+            return
+        known = self.index.vehicle_types()
+        if vehicle_type not in known:
+            raise UnknownVehicleType(
+                f"vehicle_type {vehicle_type!r} is not a vehicle type of any carrier; allowed: "
+                + (", ".join(repr(v) for v in known) if known else "none yet (no carrier is registered)"),
+                details={"allowed": known},
+            )
 
     def match_batch(
         self, queries: Sequence[MatchQuery], per_carrier_capacity: int = 1, now_s: float | None = None
     ) -> BatchResult:
         """Assign many shipments at once (assignment solver in the index), each carrier at most N times."""
         return self.index.match_batch(list(queries), now_s=now_s, per_carrier_capacity=per_carrier_capacity)
+
+    def explain(
+        self, query: MatchQuery, nearest_answer_m: float | None = None, now_s: float | None = None
+    ) -> MatchExplanation:
+        """Why carriers were left out of ``query``'s answer (counts per reason, nearer stale carriers)."""
+        return self.index.explain(query, now_s=now_s, nearest_answer_m=nearest_answer_m)
+
+    def stale_carrier_nearer(self, query: MatchQuery, nearest_answer_m: float | None) -> bool:
+        """Whether a carrier skipped only for its old position is nearer the pickup than the answer's nearest."""
+        if not math.isfinite(self.index.max_position_age_s):
+            return False
+        nearest = self.index.nearest_distance_any_age(query)
+        return nearest is not None and (nearest_answer_m is None or nearest < nearest_answer_m)
+
+    def vehicle_types(self) -> list[str]:
+        """The vehicle types the fleet has (what a match's ``vehicle_type`` may name)."""
+        return self.index.vehicle_types()
 
     def position_of(self, carrier_id: str) -> tuple[float, float, float] | None:
         """This process's view of a carrier's newest fix (lat, lng, ts_s)."""

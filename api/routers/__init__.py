@@ -22,6 +22,7 @@ def all_routers() -> list[APIRouter]:
         stock,
         tokens,
         transport,
+        webhooks,
     )
 
     return [
@@ -39,4 +40,5 @@ def all_routers() -> list[APIRouter]:
         dispatch.router,
         transport.router,
         routes.router,
+        webhooks.router,
     ]

@@ -18,7 +18,7 @@ from api.schemas.master_data import PathId
 from api.tokens import Principal
 from foundation.errors import NotFound
 from geofences.validation import to_geojson
-from orders_core.carriers.model import Carrier
+from orders_core.carriers.model import Carrier, position_age
 from orders_core.carriers.service import accept_positions, get_carrier, upsert_carrier
 
 router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
@@ -34,8 +34,12 @@ def _secret_hint(secret: str | None) -> str | None:
     return None if not secret else "..." + secret[-4:]
 
 
-def _carrier_out(carrier: Carrier, position: tuple[float, float, float] | None) -> CarrierOut:
-    """The carrier as every answer shows it: its webhook secret only as set/unset and a 4-character hint."""
+def _carrier_out(
+    carrier: Carrier, position: tuple[float, float, float] | None, max_position_age_s: float = 0.0
+) -> CarrierOut:
+    """API form of a carrier with its last fix, the fix's age and whether it is too old to be matched; its
+    webhook secret only as set/unset and a 4-character hint."""
+    age = None if position is None else position_age(position[2], max_position_age_s)
     return CarrierOut(
         id=carrier.id,
         name=carrier.name,
@@ -56,6 +60,9 @@ def _carrier_out(carrier: Carrier, position: tuple[float, float, float] | None) 
         else PositionOut(
             lat=position[0], lng=position[1], ts=datetime.fromtimestamp(position[2], UTC), ts_s=position[2]
         ),
+        position_at=None if age is None else age.fixed_at,
+        position_age_s=None if age is None else age.age_s,
+        position_stale=None if age is None else age.stale,
     )
 
 
@@ -93,10 +100,12 @@ def put_carrier(
     """
     carrier = body.to_carrier(carrier_id)
     previous_secret = None if body.webhook_secret else _stored_secret(container, carrier_id)
-    saved, created = upsert_carrier(container.uow, container.carriers, carrier)
+    saved, created = upsert_carrier(
+        container.uow, container.carriers, carrier, secret_grace_s=container.settings.webhooks.rotation_grace_s
+    )
     response.status_code = 201 if created else 200
     generated = body.webhook_secret is None and saved.webhook_secret and saved.webhook_secret != previous_secret
-    shown = _carrier_out(saved, container.carriers.position_of(carrier_id))
+    shown = _carrier_out(saved, container.carriers.position_of(carrier_id), container.settings.max_position_age_s)
     return CarrierSaved(**shown.model_dump(), webhook_secret=saved.webhook_secret if generated else None)
 
 
@@ -118,4 +127,4 @@ def get_carrier_endpoint(
     if principal.role == "carrier" and principal.subject != carrier_id:
         raise Forbidden("a carrier token may only read its own carrier record")
     carrier = get_carrier(container.uow, carrier_id)
-    return _carrier_out(carrier, container.carriers.position_of(carrier_id))
+    return _carrier_out(carrier, container.carriers.position_of(carrier_id), container.settings.max_position_age_s)

@@ -66,6 +66,9 @@ def approve(
         price_tolerance=container.settings.price_tolerance,
         temporary_credit_limit=body.temporary_credit_limit,
         note=body.note,
+        temporary_credit_limit_expires_at=body.temporary_credit_limit_expires_at,
+        temporary_credit_ttl_s=container.settings.temporary_credit_ttl_s,
+        price=body.price,
     )
     return exception_out(view)
 

@@ -66,6 +66,7 @@ def _customer_out(customer: Customer) -> CustomerOut:
         overdue_amount=customer.overdue_amount,
         prepaid=customer.prepaid,
         temporary_credit_limit=customer.temporary_credit_limit,
+        temporary_credit_limit_expires_at=customer.temporary_credit_limit_expires_at,
         effective_credit_limit=customer.effective_credit_limit,
         phone=customer.phone,
     )
@@ -135,7 +136,9 @@ def put_customer_endpoint(
 ) -> CustomerOut:
     """Create or replace a customer (a temporary credit limit granted earlier is kept unless given)."""
     customer = body.to_customer(customer_id)
-    stored, created = upsert_customer(container.uow, customer)
+    stored, created = upsert_customer(
+        container.uow, customer, temporary_credit_ttl_s=container.settings.temporary_credit_ttl_s
+    )
     response.status_code = 201 if created else 200
     return _customer_out(stored)
 

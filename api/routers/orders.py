@@ -18,14 +18,17 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
+from api.schemas.amendments import AmendIn
 from api.schemas.master_data import ID_PATTERN, TEXT_PATTERN, PathId
 from api.schemas.orders import CancelIn, OrderIn, OrderOut, OrderPage, order_out
 from api.tokens import Principal
 from foundation.clock import utc_now
+from foundation.errors import InvalidInput
+from orders_core.orders.amendment import amend
 from orders_core.orders.cancellation import request_cancellation
 from orders_core.orders.delays import Language
 from orders_core.orders.intake import submit_order
-from orders_core.orders.model import DeliveryPoint, OrderLine, OrderStatus, OrderView, PlaceOrder
+from orders_core.orders.model import DeliveryPoint, OrderStatus, OrderView, PlaceOrder, RequestedLine
 from orders_core.orders.progress import CarrierEtas, progress_of
 from orders_core.orders.queries import order_page
 from orders_core.transport.eta import carrier_etas, order_with_etas
@@ -87,18 +90,21 @@ def create_order(
 ) -> OrderOut:
     """Place an order and run price, credit and stock checks and allocation in the same request."""
     _check_owner(principal, body.customer_id)
+    delivery = body.delivery
     command = PlaceOrder(
         customer_id=body.customer_id,
-        lines=tuple(OrderLine(sku=line.sku, qty=line.qty, unit_price=line.unit_price) for line in body.lines),
-        delivery=DeliveryPoint(
-            lat=body.delivery.lat,
-            lng=body.delivery.lng,
-            address=body.delivery.address,
-            contact_name=body.delivery.contact_name,
-            contact_phone=body.delivery.contact_phone,
-            cash_on_delivery=body.delivery.cash_on_delivery,
+        lines=tuple(RequestedLine(sku=line.sku, qty=line.qty, unit_price=line.unit_price) for line in body.lines),
+        delivery=None
+        if delivery is None
+        else DeliveryPoint(
+            lat=delivery.lat,
+            lng=delivery.lng,
+            address=delivery.address,
+            contact_name=delivery.contact_name,
+            contact_phone=delivery.contact_phone,
+            cash_on_delivery=delivery.cash_on_delivery,
         ),
-        promised_by=body.delivery.promised_by,
+        promised_by=None if delivery is None else delivery.promised_by,
     )
     submitted = submit_order(
         container.uow,
@@ -152,6 +158,35 @@ def get_order(
     """One order with its timeline, shipments, exceptions and progress against its promise."""
     view, etas = order_with_etas(container.uow, order_id, customer_id=_own_customer(principal))
     return _out(view, container, response_language(principal, accept_language), etas)
+
+
+@router.post("/{order_id}/amend", response_model=OrderOut)
+def amend_endpoint(
+    order_id: OrderId,
+    body: AmendIn,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=200, pattern=TEXT_PATTERN)
+    ] = None,
+    container: Container = Depends(get_container),
+    principal: Principal = Depends(cancellers),
+    accept_language: AcceptLanguage = None,
+) -> OrderOut:
+    """Amend lines and/or delivery of an order not yet picking, through intake's checks (price, credit,
+    stock): all or nothing (409 with the failed check's code, 409 ``order_not_amendable`` once picking).
+    See ``orders_core.orders.amendment``."""
+    if idempotency_key is not None and not idempotency_key.strip():
+        raise InvalidInput("Idempotency-Key must not be blank")
+    result = amend(
+        container.uow,
+        container.stock,
+        order_id,
+        body.to_command(),
+        actor=principal.actor,
+        price_tolerance=container.settings.price_tolerance,
+        idempotency_key=idempotency_key,
+        customer_id=_own_customer(principal),
+    )
+    return _out(result.order, container, response_language(principal, accept_language))
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)

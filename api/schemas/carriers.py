@@ -100,6 +100,13 @@ class CarrierOut(BaseModel):
     on_time_rate: float
     rating: float
     position: PositionOut | None = Field(default=None, description="last known fix")
+    position_at: datetime | None = Field(default=None, description="time of the last known fix (UTC)")
+    position_age_s: float | None = Field(
+        default=None, description="seconds since the last known fix (null: no fix); older than the limit: not matched"
+    )
+    position_stale: bool | None = Field(
+        default=None, description="the fix is older than DISPATCH_MAX_POSITION_AGE_S, so the carrier is not matched"
+    )
 
 
 class CarrierSaved(CarrierOut):

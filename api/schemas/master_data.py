@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -79,6 +80,11 @@ class CustomerIn(BaseModel):
     overdue_amount: NonNegativeMoney = Decimal("0")
     prepaid: bool = False
     temporary_credit_limit: NonNegativeMoney | None = None
+    temporary_credit_limit_expires_at: datetime | None = Field(
+        default=None,
+        description="When the temporary limit lapses (future, with a time zone); default: the configured"
+        " DISPATCH_TEMPORARY_CREDIT_TTL_S from now.",
+    )
     phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 ()\-]{3,32}$")
 
     def to_customer(self, customer_id: str) -> Customer:
@@ -88,6 +94,7 @@ class CustomerIn(BaseModel):
             name=self.name,
             credit_limit=self.credit_limit,
             temporary_credit_limit=self.temporary_credit_limit,
+            temporary_credit_limit_expires_at=self.temporary_credit_limit_expires_at,
             overdue_amount=self.overdue_amount,
             lat=None if self.location is None else self.location.lat,
             lng=None if self.location is None else self.location.lng,
@@ -104,5 +111,7 @@ class CustomerOut(BaseModel):
     overdue_amount: Money
     prepaid: bool
     temporary_credit_limit: Money | None = None
+    #: When the temporary limit lapses (None without one); afterwards ``credit_limit`` applies again.
+    temporary_credit_limit_expires_at: datetime | None = None
     effective_credit_limit: Money
     phone: str | None = None

@@ -17,7 +17,9 @@ from orders_core.orders.progress import NodeProgress, OrderProgress
 class OrderLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     qty: int = Field(gt=0, le=1_000_000_000, description="Units ordered (a positive integer).")
-    unit_price: NonNegativeMoney
+    unit_price: NonNegativeMoney | None = Field(
+        default=None, description="Quoted unit price; default: the SKU's catalogue price."
+    )
 
 
 class DeliveryIn(BaseModel):
@@ -37,7 +39,10 @@ class DeliveryIn(BaseModel):
 class OrderIn(BaseModel):
     customer_id: str = Field(min_length=1, max_length=64)
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
-    delivery: DeliveryIn
+    delivery: DeliveryIn | None = Field(
+        default=None,
+        description="Where to deliver; default: the customer's registered location (422 delivery_required if none).",
+    )
 
 
 class OrderLineOut(BaseModel):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from shapely.geometry import MultiPolygon, Polygon
@@ -65,3 +67,23 @@ def latest_per_carrier(fixes: list[PositionFix]) -> list[PositionFix]:
         if current is None or fix.ts_s > current.ts_s:
             newest[fix.carrier_id] = fix
     return list(newest.values())
+
+
+@dataclass(frozen=True)
+class PositionAge:
+    """How old a carrier's newest fix is, and whether matching skips it for that (the desk's view)."""
+
+    fixed_at: datetime
+    age_s: float
+    stale: bool
+
+
+def position_age(ts_s: float, max_position_age_s: float, now_s: float | None = None) -> PositionAge:
+    """The age of a fix taken at ``ts_s`` (Unix s) now; stale when older than the limit (``0``: no limit)."""
+    now = time.time() if now_s is None else now_s
+    age_s = max(0.0, now - ts_s)
+    return PositionAge(
+        fixed_at=datetime.fromtimestamp(ts_s, tz=UTC),
+        age_s=round(age_s, 1),
+        stale=max_position_age_s > 0 and age_s > max_position_age_s,
+    )

@@ -15,8 +15,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from foundation.clock import utc_now
 from orders_core.carriers.model import Carrier, CarrierNotFound, InvalidPosition, PositionFix, UnknownCarriers
 from orders_core.carriers.repository import CarrierRepository
+from orders_core.transport.webhooks.model import DEFAULT_ROTATION_GRACE_S
+from orders_core.transport.webhooks.rotation import retire_secret
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
@@ -32,30 +35,45 @@ def new_webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def save_carrier(uow: UnitOfWork, matching: CarrierMatching, carrier: Carrier) -> tuple[Carrier, bool]:
+def save_carrier(
+    uow: UnitOfWork,
+    matching: CarrierMatching,
+    carrier: Carrier,
+    *,
+    secret_grace_s: float = DEFAULT_ROTATION_GRACE_S,
+) -> tuple[Carrier, bool]:
     """Upsert a carrier; the live index follows once the transaction commits. Returns (carrier, created).
 
     A carrier with a webhook URL but no secret keeps its previous secret (PUT stays idempotent) or gets
-    a fresh one on first save.
+    a fresh one on first save. A changed secret is a rotation: the old one keeps signing webhooks beside
+    the new one for ``secret_grace_s`` seconds.
     """
     repository = CarrierRepository(uow.session)
+    previous = repository.get(carrier.id)
     if carrier.webhook_url and not carrier.webhook_secret:
-        previous = repository.get(carrier.id)
         secret = previous.webhook_secret if previous and previous.webhook_secret else new_webhook_secret()
         carrier = replace(carrier, webhook_secret=secret)
+    if previous is not None and previous.webhook_secret and previous.webhook_secret != carrier.webhook_secret:
+        retire_secret(uow.session, carrier.id, previous.webhook_secret, now=utc_now(), grace_s=secret_grace_s)
     created = repository.upsert(carrier)
     saved = carrier
     uow.after_commit(lambda: matching.carrier_saved(saved))
     return carrier, created
 
 
-def upsert_carrier(new_uow: UnitOfWorkFactory, carriers: CarrierMatching, carrier: Carrier) -> tuple[Carrier, bool]:
+def upsert_carrier(
+    new_uow: UnitOfWorkFactory,
+    carriers: CarrierMatching,
+    carrier: Carrier,
+    *,
+    secret_grace_s: float = DEFAULT_ROTATION_GRACE_S,
+) -> tuple[Carrier, bool]:
     """Create or replace a carrier in its own transaction; the live index follows once it commits.
 
     Answers (the carrier as saved, created): the saved one may carry a kept or fresh webhook secret.
     """
     with new_uow() as uow:
-        saved, created = save_carrier(uow, carriers, carrier)
+        saved, created = save_carrier(uow, carriers, carrier, secret_grace_s=secret_grace_s)
         uow.commit()
     return saved, created
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,10 @@ class Sku:
     volume_m3: float
 
 
+#: How long a temporary credit limit lasts when no expiry is given (overridden by settings).
+DEFAULT_TEMPORARY_CREDIT_TTL_S = 7 * 24 * 3600
+
+
 @dataclass(frozen=True)
 class Customer:
     """A buyer with a credit line; prepaid customers' orders wait for payment before they may ship."""
@@ -43,8 +48,14 @@ class Customer:
     prepaid: bool = False
     #: Printed masked on e-waybills.
     phone: str | None = None
+    #: When the temporary limit lapses (the standing limit applies again to new orders); an expired
+    #: temporary limit is read back as none (``repository._customer``).
+    temporary_credit_limit_expires_at: datetime | None = None
 
     @property
     def effective_credit_limit(self) -> Decimal:
-        """The limit the credit check applies: a temporary limit overrides the standing one."""
-        return self.temporary_credit_limit if self.temporary_credit_limit is not None else self.credit_limit
+        """The limit the credit check applies: a temporary limit raises the standing one while it lasts (a
+        standing limit raised above it meanwhile is not lowered by it)."""
+        if self.temporary_credit_limit is None:
+            return self.credit_limit
+        return max(self.credit_limit, self.temporary_credit_limit)

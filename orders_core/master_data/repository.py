@@ -11,6 +11,7 @@ import threading
 import time
 import weakref
 from collections.abc import Collection
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -38,11 +39,15 @@ def _sku(row: SkuRow | Row[*tuple[Any, ...]]) -> Sku:
 
 
 def _customer(row: CustomerRow | Row[*tuple[Any, ...]]) -> Customer:
+    temporary, expires_at = row.temporary_credit_limit, row.temporary_credit_limit_expires_at
+    if expires_at is not None and expires_at <= utc_now():
+        temporary, expires_at = None, None  # lapsed: the standing limit applies again
     return Customer(
         id=row.id,
         name=row.name,
         credit_limit=Decimal(row.credit_limit),
-        temporary_credit_limit=None if row.temporary_credit_limit is None else Decimal(row.temporary_credit_limit),
+        temporary_credit_limit=None if temporary is None else Decimal(temporary),
+        temporary_credit_limit_expires_at=expires_at,
         overdue_amount=Decimal(row.overdue_amount),
         lat=row.lat,
         lng=row.lng,
@@ -126,6 +131,7 @@ _LOCK_CUSTOMER = (
         _CUSTOMERS.c.name,
         _CUSTOMERS.c.credit_limit,
         _CUSTOMERS.c.temporary_credit_limit,
+        _CUSTOMERS.c.temporary_credit_limit_expires_at,
         _CUSTOMERS.c.overdue_amount,
         _CUSTOMERS.c.lat,
         _CUSTOMERS.c.lng,
@@ -258,6 +264,7 @@ class MasterDataRepository:
         row.name = customer.name
         row.credit_limit = customer.credit_limit
         row.temporary_credit_limit = customer.temporary_credit_limit
+        row.temporary_credit_limit_expires_at = customer.temporary_credit_limit_expires_at
         row.overdue_amount = customer.overdue_amount
         row.prepaid = customer.prepaid
         row.lat = customer.lat
@@ -267,11 +274,15 @@ class MasterDataRepository:
         self.session.flush()
         return created
 
-    def set_temporary_credit_limit(self, customer_id: str, limit: Decimal | None) -> None:
-        """Grant (or clear) a temporary credit limit, e.g. when a dispatcher approves a credit hold."""
+    def set_temporary_credit_limit(
+        self, customer_id: str, limit: Decimal | None, expires_at: datetime | None = None
+    ) -> None:
+        """Grant (or clear) a temporary credit limit until ``expires_at``, e.g. when a dispatcher approves a
+        credit hold."""
         row = self.session.get(CustomerRow, customer_id)
         if row is not None:
             row.temporary_credit_limit = limit
+            row.temporary_credit_limit_expires_at = None if limit is None else expires_at
             row.updated_at = utc_now()
 
     def lock_customer(self, customer_id: str) -> Customer | None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import importlib
 import math
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from foundation.clock import utc_now
 from foundation.errors import InvalidInput, NotFound
-from orders_core.master_data.model import Customer, Sku, Warehouse
+from orders_core.master_data.model import DEFAULT_TEMPORARY_CREDIT_TTL_S, Customer, Sku, Warehouse
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -79,11 +81,16 @@ def put_sku(uow: UnitOfWork, sku: Sku) -> bool:
     return MasterDataRepository(uow.session).upsert_sku(sku)
 
 
-def put_customer(uow: UnitOfWork, customer: Customer) -> bool:
+def put_customer(
+    uow: UnitOfWork, customer: Customer, *, temporary_credit_ttl_s: float = DEFAULT_TEMPORARY_CREDIT_TTL_S
+) -> bool:
     """Validate and upsert a customer; answers whether it was created.
 
-    A temporary credit limit granted earlier survives an upsert that does not mention one.
+    A temporary credit limit granted earlier (still active) survives an upsert that does not mention one.
+    A temporary limit always expires: at its ``temporary_credit_limit_expires_at`` (which must be in the
+    future), else ``temporary_credit_ttl_s`` from now.
     """
+    customer = _with_credit_expiry(customer, temporary_credit_ttl_s)
     if not customer.name.strip():
         raise InvalidMasterData("name must not be empty")
     _non_negative(customer.credit_limit, "credit_limit")
@@ -98,8 +105,31 @@ def put_customer(uow: UnitOfWork, customer: Customer) -> bool:
     if customer.temporary_credit_limit is None:
         existing = repository.get_customer(customer.id)
         if existing is not None and existing.temporary_credit_limit is not None:
-            customer = replace(customer, temporary_credit_limit=existing.temporary_credit_limit)
+            customer = replace(
+                customer,
+                temporary_credit_limit=existing.temporary_credit_limit,
+                temporary_credit_limit_expires_at=existing.temporary_credit_limit_expires_at,
+            )
     return repository.upsert_customer(customer)
+
+
+def _with_credit_expiry(customer: Customer, ttl_s: float) -> Customer:
+    """The customer with its temporary limit's expiry checked (422) or defaulted."""
+    expires_at = customer.temporary_credit_limit_expires_at
+    if customer.temporary_credit_limit is None:
+        if expires_at is not None:
+            raise InvalidMasterData("temporary_credit_limit_expires_at needs a temporary_credit_limit")
+        return customer
+    now = utc_now()
+    if expires_at is None:
+        return replace(customer, temporary_credit_limit_expires_at=now + timedelta(seconds=ttl_s))
+    if expires_at.tzinfo is None:
+        raise InvalidMasterData("temporary_credit_limit_expires_at needs a time zone (e.g. a trailing Z)")
+    if expires_at <= now:
+        raise InvalidMasterData(
+            f"temporary_credit_limit_expires_at must be in the future, got {expires_at.isoformat()}"
+        )
+    return customer
 
 
 def upsert_warehouse(new_uow: UnitOfWorkFactory, warehouse: Warehouse) -> bool:
@@ -118,13 +148,16 @@ def upsert_sku(new_uow: UnitOfWorkFactory, sku: Sku) -> bool:
     return created
 
 
-def upsert_customer(new_uow: UnitOfWorkFactory, customer: Customer) -> tuple[Customer, bool]:
+def upsert_customer(
+    new_uow: UnitOfWorkFactory, customer: Customer, *, temporary_credit_ttl_s: float = DEFAULT_TEMPORARY_CREDIT_TTL_S
+) -> tuple[Customer, bool]:
     """Create or replace a customer in its own transaction; answers (the customer as stored, created).
 
-    The stored customer can differ from the one given: a temporary credit limit granted earlier is kept.
+    The stored customer can differ from the one given: a temporary credit limit granted earlier is kept,
+    and a temporary limit without an expiry gets one (``temporary_credit_ttl_s`` from now).
     """
     with new_uow() as uow:
-        created = put_customer(uow, customer)
+        created = put_customer(uow, customer, temporary_credit_ttl_s=temporary_credit_ttl_s)
         stored = MasterDataRepository(uow.session).get_customer(customer.id)
         uow.commit()
     assert stored is not None  # written just above, in this transaction

@@ -53,6 +53,8 @@ class CustomerRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     credit_limit: Mapped[Decimal] = mapped_column(MONEY)
     temporary_credit_limit: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    #: A temporary limit lapses at this time (issue 12); NULL only when there is no temporary limit.
+    temporary_credit_limit_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     overdue_amount: Mapped[Decimal] = mapped_column(MONEY)
     prepaid: Mapped[bool] = mapped_column(Boolean)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)

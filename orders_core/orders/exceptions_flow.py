@@ -8,12 +8,20 @@ lets the pipeline continue where it stopped; rejecting it cancels the order and 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from foundation.clock import utc_now
 from foundation.errors import Conflict, NotFound
-from orders_core.master_data.repository import MasterDataRepository
+from orders_core.master_data.model import DEFAULT_TEMPORARY_CREDIT_TTL_S
+from orders_core.orders.approval_terms import (
+    CREDIT_KINDS,
+    PriceChoice,
+    apply_price_choice,
+    check_terms,
+    grant_temporary_credit,
+)
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import PRE_SHIPPING, ExceptionStatus, ExceptionView, OrderStatus
 from orders_core.orders.repository import OrderRepository, _exception_view
@@ -22,8 +30,6 @@ from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from orders_core.orders.pipeline import StockPort
-
-CREDIT_KINDS = frozenset({"credit_limit_exceeded", "credit_overdue"})
 
 
 class ExceptionNotFound(NotFound):
@@ -85,25 +91,45 @@ def approve_exception(
     price_tolerance: Decimal,
     temporary_credit_limit: Decimal | None = None,
     note: str | None = None,
+    temporary_credit_limit_expires_at: datetime | None = None,
+    temporary_credit_ttl_s: float = DEFAULT_TEMPORARY_CREDIT_TTL_S,
+    price: PriceChoice | None = None,
 ) -> ExceptionView:
     """Accept the problem: mark the check as passed, release the hold, and continue the pipeline.
 
-    For credit exceptions a ``temporary_credit_limit`` is granted to the customer as well.
+    For credit exceptions a ``temporary_credit_limit`` is granted to the customer as well: it must cover the
+    order (422 otherwise) and lapses at ``temporary_credit_limit_expires_at`` (default: ``temporary_credit_ttl_s``
+    from now). A price conflict goes ahead at the quoted ``price`` (default) or the catalogue one
+    (``orders_core.orders.approval_terms``).
     """
     from orders_core.orders.pipeline import continue_pipeline
 
     row = _open_exception_row(uow, exception_id)
+    check_terms(
+        row.kind,
+        temporary_credit_limit=temporary_credit_limit,
+        temporary_credit_limit_expires_at=temporary_credit_limit_expires_at,
+        price=price,
+    )
     order = load_order(uow, row.order_id)
     row.status = ExceptionStatus.APPROVED.value
     row.resolved_at = utc_now()
     row.resolved_by = actor
     row.note = note
     if row.kind == "price_conflict":
+        apply_price_choice(uow, order, row, price or "quoted", actor=actor)
         order.price_ok = True
     elif row.kind in CREDIT_KINDS:
         order.credit_ok = True
         if temporary_credit_limit is not None:
-            MasterDataRepository(uow.session).set_temporary_credit_limit(order.customer_id, temporary_credit_limit)
+            grant_temporary_credit(
+                uow,
+                order,
+                temporary_credit_limit,
+                expires_at=temporary_credit_limit_expires_at,
+                ttl_s=temporary_credit_ttl_s,
+                actor=actor,
+            )
     still_open = OrderRepository(uow.session).exception_rows_of(order.id, status=ExceptionStatus.OPEN.value)
     if order.status == OrderStatus.ON_HOLD.value and not [e for e in still_open if e.id != row.id]:
         back_to = OrderStatus(order.held_from or OrderStatus.CREDIT_REVIEW.value)
@@ -160,6 +186,9 @@ def resolve_by_approval(
     price_tolerance: Decimal,
     temporary_credit_limit: Decimal | None = None,
     note: str | None = None,
+    temporary_credit_limit_expires_at: datetime | None = None,
+    temporary_credit_ttl_s: float = DEFAULT_TEMPORARY_CREDIT_TTL_S,
+    price: PriceChoice | None = None,
 ) -> ExceptionView:
     """Approve an open exception in its own transaction (see ``approve_exception``)."""
     with new_uow() as uow:
@@ -171,6 +200,9 @@ def resolve_by_approval(
             price_tolerance=price_tolerance,
             temporary_credit_limit=temporary_credit_limit,
             note=note,
+            temporary_credit_limit_expires_at=temporary_credit_limit_expires_at,
+            temporary_credit_ttl_s=temporary_credit_ttl_s,
+            price=price,
         )
         uow.commit()
     return view

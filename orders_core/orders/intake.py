@@ -10,7 +10,7 @@ import hashlib
 import json
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,9 +21,18 @@ from sqlalchemy.exc import IntegrityError
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput
 from foundation.money import MONEY_QUANTUM
+from orders_core.master_data.model import Customer
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.lifecycle import OrderNotFound, mark_locked, notify_after_commit
-from orders_core.orders.model import OrderStatus, OrderView, PaymentStatus, PlaceOrder, TimelineEntry
+from orders_core.orders.model import (
+    DeliveryPoint,
+    OrderLine,
+    OrderStatus,
+    OrderView,
+    PaymentStatus,
+    PlaceOrder,
+    TimelineEntry,
+)
 from orders_core.orders.pipeline import StockPort, continue_pipeline
 from orders_core.orders.promise import DEFAULT_DELIVERY_TARGETS, DeliveryTargets, promised_delivery
 from orders_core.orders.repository import OrderRepository, PricedLine
@@ -46,6 +55,12 @@ class UnknownCustomer(InvalidOrder):
 
 class UnknownSku(InvalidOrder):
     code = "unknown_sku"
+
+
+class DeliveryRequired(InvalidOrder):
+    """No delivery point given and none registered for the customer."""
+
+    code = "delivery_required"
 
 
 class IdempotencyKeyReused(Conflict):
@@ -77,32 +92,58 @@ def canonical_body_sha256(body: dict[str, Any]) -> str:
 
 def check_order_shape(command: PlaceOrder) -> Decimal:
     """Raise InvalidOrder (422) for coordinates, quantities, prices or totals out of range (no I/O);
-    answers the order total (unrounded)."""
+    answers the order total (unrounded) of the lines that carry a price (defaults are filled in later)."""
     delivery = command.delivery
-    if not (math.isfinite(delivery.lat) and -90.0 <= delivery.lat <= 90.0):
+    if delivery is not None and not (math.isfinite(delivery.lat) and -90.0 <= delivery.lat <= 90.0):
         raise InvalidOrder(f"delivery.lat must be within [-90, 90], got {delivery.lat}")
-    if not (math.isfinite(delivery.lng) and -180.0 <= delivery.lng <= 180.0):
+    if delivery is not None and not (math.isfinite(delivery.lng) and -180.0 <= delivery.lng <= 180.0):
         raise InvalidOrder(f"delivery.lng must be within [-180, 180], got {delivery.lng}")
     if not command.lines:
         raise InvalidOrder("lines must contain at least one line")
     for index, line in enumerate(command.lines):
         if line.qty <= 0:
             raise InvalidOrder(f"lines[{index}].qty must be a positive integer, got {line.qty}")
-        if not line.unit_price.is_finite() or line.unit_price < 0:
+        if line.unit_price is not None and (not line.unit_price.is_finite() or line.unit_price < 0):
             raise InvalidOrder(f"lines[{index}].unit_price must be a finite number >= 0, got {line.unit_price}")
-    total = sum((line.unit_price * line.qty for line in command.lines), Decimal("0"))
+    total = sum((line.unit_price * line.qty for line in command.lines if line.unit_price is not None), Decimal("0"))
     if total >= MAX_ORDER_TOTAL:
         raise InvalidOrder(f"lines: order total {total} exceeds the largest accepted total {MAX_ORDER_TOTAL}")
     return total
 
 
 def catalogue_prices(uow: UnitOfWork, command: PlaceOrder) -> dict[str, Decimal]:
-    """sku -> catalogue price for the order's lines; UnknownSku (422) names the first unknown one."""
+    """sku -> catalogue price for the order's lines; UnknownSku (422) names every unknown one."""
     skus = MasterDataRepository(uow.session).get_skus([line.sku for line in command.lines])
-    for index, line in enumerate(command.lines):
-        if line.sku not in skus:
-            raise UnknownSku(f"lines[{index}].sku: unknown sku {line.sku!r}")
+    unknown = [(index, line.sku) for index, line in enumerate(command.lines) if line.sku not in skus]
+    if unknown:
+        named = ", ".join(f"lines[{index}].sku {sku!r}" for index, sku in unknown)
+        raise UnknownSku(
+            f"unknown sku{'s' if len(unknown) > 1 else ''}: {named}",
+            details={"unknown_skus": sorted({sku for _, sku in unknown})},
+        )
     return {sku: item.unit_price for sku, item in skus.items()}
+
+
+def with_defaults(
+    command: PlaceOrder, catalogue: dict[str, Decimal], customer: Customer
+) -> tuple[tuple[OrderLine, ...], DeliveryPoint]:
+    """The order's lines priced (a line without ``unit_price`` at the catalogue price) and its delivery
+    point (the customer's registered location when none is given; DeliveryRequired (422) if it has none)."""
+    lines = tuple(
+        OrderLine(
+            sku=line.sku, qty=line.qty, unit_price=catalogue[line.sku] if line.unit_price is None else line.unit_price
+        )
+        for line in command.lines
+    )
+    delivery = command.delivery
+    if delivery is None:
+        if customer.lat is None or customer.lng is None:
+            raise DeliveryRequired(
+                f"delivery: customer {customer.id!r} has no registered location; give delivery {{lat, lng}}"
+                f" or register one with PUT /v1/customers/{customer.id} (location)"
+            )
+        delivery = DeliveryPoint(lat=customer.lat, lng=customer.lng)
+    return lines, delivery
 
 
 def place_order(
@@ -124,7 +165,7 @@ def place_order(
     For prepaid customers ``payment_timeout_s`` sets when payment is expected on the first timeline entry.
     The order promises delivery by ``command.promised_by`` or placement + ``delivery_targets.lead_time_s``.
     """
-    total = check_order_shape(command).quantize(MONEY_QUANTUM)
+    check_order_shape(command)
     repository = OrderRepository(uow.session)
     # One intake at a time per customer: the credit check sees every earlier order, and a concurrent
     # request with the same key finds the first one's key once it holds the lock.
@@ -140,6 +181,8 @@ def place_order(
         if replay is not None:
             return replay
     catalogue = catalogue_prices(uow, command)
+    priced, delivery = with_defaults(command, catalogue, customer)
+    total = check_order_shape(replace(command, lines=priced, delivery=delivery)).quantize(MONEY_QUANTUM)
     order_id = "ord_" + secrets.token_hex(8)
     now = utc_now()
     promised_by = promised_delivery(now, command.promised_by, delivery_targets)
@@ -152,13 +195,13 @@ def place_order(
         credit_ok=False,
         total=total,
         payment_status=(PaymentStatus.PENDING if customer.prepaid else PaymentStatus.NOT_REQUIRED).value,
-        delivery_lat=command.delivery.lat,
-        delivery_lng=command.delivery.lng,
-        delivery_address=command.delivery.address,
-        delivery_contact_name=command.delivery.contact_name,
-        delivery_contact_phone=command.delivery.contact_phone,
-        cash_on_delivery=command.delivery.cash_on_delivery,
-        delivery_location=Point(command.delivery.lng, command.delivery.lat),
+        delivery_lat=delivery.lat,
+        delivery_lng=delivery.lng,
+        delivery_address=delivery.address,
+        delivery_contact_name=delivery.contact_name,
+        delivery_contact_phone=delivery.contact_phone,
+        cash_on_delivery=delivery.cash_on_delivery,
+        delivery_location=Point(delivery.lng, delivery.lat),
         promised_by=promised_by,
         created_at=now,
         updated_at=now,
@@ -171,7 +214,7 @@ def place_order(
             unit_price=line.unit_price,
             catalogue_price=catalogue[line.sku],
         )
-        for index, line in enumerate(command.lines)
+        for index, line in enumerate(priced)
     ]
     repository.add(row, lines)
     mark_locked(uow, row)
@@ -267,6 +310,21 @@ def _replay(seen: tuple[str, str] | None, key: str, body_sha256: str) -> PlacedO
 
 
 def _command_body(command: PlaceOrder) -> dict[str, Any]:
+    """The body as sent, for its Idempotency-Key hash: a field left out (a line's ``unit_price``, the
+    ``delivery``) is left out of the hash too, so a later catalogue or customer change does not make a
+    replay look like another request, and bodies that give every field hash as they always did."""
+    body: dict[str, Any] = {
+        "customer_id": command.customer_id,
+        "lines": [
+            {"sku": line.sku, "qty": line.qty}
+            | ({} if line.unit_price is None else {"unit_price": str(line.unit_price.normalize())})
+            for line in command.lines
+        ],
+    }
+    if command.delivery is None:
+        if command.promised_by is not None:
+            body["promised_by"] = command.promised_by.isoformat()
+        return body
     delivery: dict[str, Any] = {
         "lat": command.delivery.lat,
         "lng": command.delivery.lng,
@@ -280,10 +338,5 @@ def _command_body(command: PlaceOrder) -> dict[str, Any]:
             delivery[key] = getattr(command.delivery, key)
     if command.delivery.cash_on_delivery:
         delivery["cash_on_delivery"] = True
-    return {
-        "customer_id": command.customer_id,
-        "lines": [
-            {"sku": line.sku, "qty": line.qty, "unit_price": str(line.unit_price.normalize())} for line in command.lines
-        ],
-        "delivery": delivery,
-    }
+    body["delivery"] = delivery
+    return body

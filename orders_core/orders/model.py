@@ -131,12 +131,22 @@ class DeliveryPoint:
 
 
 @dataclass(frozen=True)
+class RequestedLine:
+    """A line as the client sent it: without ``unit_price``, the catalogue price applies."""
+
+    sku: str
+    qty: int
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class PlaceOrder:
-    """The command to place an order."""
+    """The command to place an order, as the client sent it (what it leaves out, intake fills in)."""
 
     customer_id: str
-    lines: tuple[OrderLine, ...]
-    delivery: DeliveryPoint
+    lines: tuple[OrderLine | RequestedLine, ...]
+    #: None: the customer's registered location (422 delivery_required when it has none).
+    delivery: DeliveryPoint | None
     #: Delivery promised by this time (None: placement + the configured lead time).
     promised_by: datetime | None = None
 

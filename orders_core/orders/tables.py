@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.columns import MONEY, UtcDateTime
@@ -98,6 +98,20 @@ class OutboxRow(Base):
     """An event written in the same transaction as the change it announces; a worker publishes it."""
 
     __tablename__ = "outbox"
+    # The webhook relay's scan (migration 0007): unpublished carrier.webhook rows in id order, however long
+    # the history of the other topics (which no relay marks published). Partial, so that PostgreSQL's
+    # planner sees how few rows qualify; id first gives the order, the other columns make it covering
+    # (SQLite then prefers it over ix_outbox_published_at). Checked with EXPLAIN on both backends.
+    __table_args__ = (
+        Index(
+            "ix_outbox_carrier_webhook_unpublished",
+            "id",
+            "topic",
+            "published_at",
+            sqlite_where=text("topic = 'carrier.webhook' AND published_at IS NULL"),
+            postgresql_where=text("topic = 'carrier.webhook' AND published_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(64))

@@ -139,6 +139,45 @@ class StockRepository:
         self.session.flush()
         return released
 
+    def release_lines(self, order_id: str, lines: Sequence[ReservationLine]) -> list[ReservationLine]:
+        """Release part of the order's holds (an amendment that needs less): held rows are split where a
+        line takes part of one; answers what was released (at most what is held per key)."""
+        wanted = merge_lines(lines)
+        by_key: dict[StockKey, list[StockReservationRow]] = {}
+        for row in self._held_rows(order_id):
+            by_key.setdefault((row.warehouse_id, row.sku), []).append(row)
+        now = utc_now()
+        released: list[ReservationLine] = []
+        for line in wanted:
+            remaining = line.qty
+            for row in by_key.get((line.warehouse_id, line.sku), []):
+                if remaining == 0:
+                    break
+                take = min(row.qty, remaining)
+                remaining -= take
+                row.updated_at = now
+                if take == row.qty:
+                    row.state = RELEASED
+                else:
+                    row.qty -= take
+                    self.session.add(
+                        StockReservationRow(
+                            order_id=order_id,
+                            warehouse_id=line.warehouse_id,
+                            sku=line.sku,
+                            qty=take,
+                            state=RELEASED,
+                            created_at=row.created_at,
+                            updated_at=now,
+                        )
+                    )
+            taken = line.qty - remaining
+            if taken:
+                self._shift((line.warehouse_id, line.sku), reserved=-taken)
+                released.append(ReservationLine(line.warehouse_id, line.sku, taken))
+        self.session.flush()
+        return released
+
     def consume(self, order_id: str, picked: Sequence[ReservationLine]) -> list[ReservationLine]:
         """Turn held quantities into consumed ones (splitting rows), lowering on_hand and reserved.
 

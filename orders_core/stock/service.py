@@ -149,6 +149,18 @@ class StockService:
             self._on_outcome("released")
         return released
 
+    def release_lines(self, uow: UnitOfWork, order_id: str, lines: Sequence[ReservationLine]) -> list[ReservationLine]:
+        """Give back part of what the order holds (an amended order that needs less); the rest stays held.
+        Like ``release``, the fast store frees it after commit."""
+        merged = validate_lines(lines)
+        if not merged:
+            return []
+        released = StockRepository(uow.session).release_lines(order_id, merged)
+        if released:
+            uow.after_commit(lambda: self._release_fast(order_id, released))
+            self._on_outcome("released")
+        return released
+
     def _release_fast(self, order_id: str, lines: list[ReservationLine]) -> None:
         self.locks.release(order_id, lines)
 

@@ -21,17 +21,14 @@ from foundation.clock import rfc3339, utc_now
 from foundation.money import to_money
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.master_data.tables import CustomerRow
-from orders_core.orders.repository import OrderRepository
 from orders_core.orders.tables import OrderLineRow, OrderRow, ShipmentRow
 from orders_core.transport.model import WaybillNotFound, WaybillStatus
 from orders_core.transport.packaging import ItemUnit, PackingLimits, pack
 from orders_core.transport.repository import TransportRepository
 from orders_core.transport.tables import WaybillRow
 from orders_core.transport.waybill_numbers import child_number, is_valid, new_master_number
+from orders_core.transport.webhooks.outbox import announce_waybill_event
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
-
-#: The outbox topic the carrier-webhook delivery worker consumes.
-CARRIER_WEBHOOK_TOPIC = "carrier.webhook"
 
 
 @dataclass(frozen=True)
@@ -250,16 +247,7 @@ def announce_change(uow: UnitOfWork, waybill_no: str) -> None:
 def announce(uow: UnitOfWork, row: WaybillRow, shipment: ShipmentRow, event_type: str) -> None:
     """Write the carrier webhook event of a master waybill to the outbox, in the caller's transaction."""
     data = waybill_json(row, shipment, TransportRepository(uow.session).children_of(row.waybill_no))
-    OrderRepository(uow.session).add_outbox(
-        topic=CARRIER_WEBHOOK_TOPIC,
-        aggregate_id=row.waybill_no,
-        payload={
-            "carrier_id": row.carrier_id,
-            "type": event_type,
-            "timestamp": iso_utc(utc_now()),
-            "data": data,
-        },
-    )
+    announce_waybill_event(uow, carrier_id=row.carrier_id, event_type=event_type, waybill=data)
 
 
 def waybill_json(row: WaybillRow, shipment: ShipmentRow, children: list[WaybillRow]) -> dict[str, Any]:

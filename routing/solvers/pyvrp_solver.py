@@ -69,9 +69,10 @@ class PyVrpSolver:
 
         The fixed cost per vehicle alone rarely empties a route (its stops must all move at once), so
         after a first solve (``first_share`` of the time) the fleet is cut to one vehicle fewer than
-        used, with every stop required, until PyVRP finds no feasible answer within the phase's time
-        (up to ``reduce_share``); the rest of the time improves distance on the smallest fleet found,
-        starting from that answer. Solomon's records count vehicles first, and so do dispatchers.
+        used, with every stop required, starting from the current routes without the shortest one,
+        until PyVRP finds no feasible answer within the phase's time (up to ``reduce_share``); the rest
+        of the time improves distance on the smallest fleet found, starting from that answer.
+        Solomon's records count vehicles first, and so do dispatchers.
         """
         deadline = time.perf_counter() + limit
         best = self._run(data, MaxRuntime(limit * (self.first_share if self.reduce_share else 1.0)))
@@ -85,9 +86,12 @@ class PyVrpSolver:
         reduce_until = deadline - limit * (1.0 - self.first_share - self.reduce_share)
         while current.num_routes() > _fewest(data) and (left := reduce_until - time.perf_counter()) > 0:
             smaller = required.replace(vehicle_types=[fleet.replace(num_available=current.num_routes() - 1)])
+            # Warm start: the current routes but the shortest one, whose stops PyVRP must re-insert.
+            kept = sorted(current.routes(), key=len)[1:]
+            start = Solution(smaller, [PyVrpRoute(smaller, _visits(r), 0) for r in kept])
             with warnings.catch_warnings():  # a fleet too small is expected to max out PyVRP's penalties
                 warnings.simplefilter("ignore", PenaltyBoundWarning)
-                trial = self._run(smaller, MultipleCriteria([FirstFeasible(), MaxRuntime(left)]))
+                trial = self._run(smaller, MultipleCriteria([FirstFeasible(), MaxRuntime(left)]), start)
             if not trial.is_feasible():
                 break
             current, current_data = trial, smaller

@@ -127,7 +127,8 @@ def test_carrier_just_outside_radius_is_not_matched_unless_fallback_is_asked(cli
     dropoff = _offset(*CENTRE, 1000, 1000)
     strict = client.post("/v1/match", json=_query(CENTRE, dropoff), headers=ADMIN)
     assert strict.status_code == 200
-    assert strict.json() == {"candidates": [], "radius_m": 3000.0}
+    assert strict.json()["candidates"] == [] and strict.json()["radius_m"] == 3000.0
+    assert strict.json()["explanation"]["excluded"]["out_of_radius"] == 1  # an empty answer says why
     widened = client.post("/v1/match", json=_query(CENTRE, dropoff, fallback=True), headers=ADMIN).json()
     assert [c["carrier_id"] for c in widened["candidates"]] == ["FAR"]
     assert widened["radius_m"] == 5000.0

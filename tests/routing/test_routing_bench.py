@@ -44,3 +44,14 @@ def test_instances_and_records_are_read_where_they_are() -> None:
     assert problem.vehicles[0].capacity_kg == 200.0
     assert problem.vehicles[0].shift_end_s == 1236.0
     assert problem.matrix.distances_m[0, 1] == ((45 - 40) ** 2 + (68 - 50) ** 2) ** 0.5
+
+
+def test_dispatch_bench_vrp_is_registered_with_its_options() -> None:
+    from api.cli import app
+
+    listing = CliRunner().invoke(app, ["bench", "--help"])
+    assert listing.exit_code == 0 and "vrp" in listing.output
+    help_text = CliRunner().invoke(app, ["bench", "vrp", "--help"])
+    assert help_text.exit_code == 0, help_text.output
+    for option in ("--instances", "--time-limit", "--solvers", "--data", "--json"):
+        assert option in help_text.output
