@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.responses import PresentedJSONResponse
 from foundation.errors import DispatchError
 
 log = structlog.get_logger("api.errors")
@@ -108,7 +109,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DispatchError)
     async def _domain_error(_request: Request, exc: DispatchError) -> JSONResponse:
-        return JSONResponse(
+        # Details follow the one presentation policy too (money as numbers, measures rounded).
+        return PresentedJSONResponse(
             status_code=exc.http_status,
             content=error_body(exc.code, exc.message, exc.details or None),
         )
