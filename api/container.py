@@ -25,6 +25,7 @@ from api.jobs import PeriodicJob
 from api.metrics import OrdersGaugeRefresher, count_stock_outcome, count_transition, observe_webhook
 from api.settings import Settings
 from api.tokens import hash_token
+from api.tracking_guard import MissLimiter, build_miss_limiter
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
 from orders_core.census import orders_by_status
@@ -81,6 +82,10 @@ class Container:
         )
         # dispatch_orders{status}: counted in the database at scrape time (true across processes), cached briefly.
         self.orders_gauge = OrdersGaugeRefresher(lambda: orders_by_status(self.uow))
+        # Unknown tracking tokens per client address (api.tracking_guard: 429 against token guessing).
+        self.tracking_misses: MissLimiter = build_miss_limiter(
+            self.redis, limit=settings.tracking.miss_limit, window_s=settings.tracking.miss_window_s
+        )
         self.shipment_sweep: PeriodicJob | None = None
         self._transport_lock = threading.Lock()  # one sweep or retry at a time in this process
 

@@ -48,6 +48,16 @@ class TransportSettings(BaseModel):
     package_max_m3: float = Field(default=0.25, gt=0)
 
 
+class TrackingSettings(BaseModel):
+    """The public tracking pages: how many unknown tokens a client address may ask for within the window
+    before it is answered 429 (``DISPATCH_TRACKING__MISS_LIMIT=20``, ``__MISS_WINDOW_S=60``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    miss_limit: int = Field(default=20, ge=1, le=100_000)
+    miss_window_s: float = Field(default=60.0, gt=0, le=86_400)
+
+
 class Settings(BaseSettings):
     """Everything an operator may tune; defaults give the embedded single-process setup."""
 
@@ -86,6 +96,7 @@ class Settings(BaseSettings):
     # and the delivery worker's knobs (DISPATCH_WEBHOOKS__ROTATION_GRACE_S, __WORKER_ENABLED, ...).
     webhook_retry_s: str = ",".join(f"{wait:g}" for wait in DEFAULT_RETRY_S)
     webhooks: WebhookParams = WebhookParams()
+    tracking: TrackingSettings = TrackingSettings()
 
     @field_validator("webhook_retry_s")
     @classmethod

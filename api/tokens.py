@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from foundation.columns import UtcDateTime
 from foundation.errors import InvalidInput
 from infra.db import Base
+from infra.pagination import Page, PageRequest, keyset_page
 from orders_core.carriers.repository import CarrierRepository
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.unit_of_work import UnitOfWorkFactory
@@ -175,6 +177,30 @@ def list_token_records(new_uow: UnitOfWorkFactory) -> list[TokenRecord]:
             TokenRecord(row.id, row.role, row.subject, row.label, row.created_at, row.revoked_at)
             for row in list_tokens(uow.session)
         ]
+
+
+def token_page(
+    new_uow: UnitOfWorkFactory,
+    request: PageRequest,
+    *,
+    roles: Collection[str] | None = None,
+    subject: str | None = None,
+    revoked: bool | None = None,
+) -> Page[TokenRecord]:
+    """Tokens by creation time (never their values), filtered by role, subject and whether revoked."""
+    query = select(ApiToken)
+    if roles:
+        query = query.where(ApiToken.role.in_(list(roles)))
+    if subject is not None:
+        query = query.where(ApiToken.subject == subject)
+    if revoked is not None:
+        query = query.where(ApiToken.revoked_at.is_not(None) if revoked else ApiToken.revoked_at.is_(None))
+    with new_uow() as uow:
+        rows, next_cursor = keyset_page(uow.session, query, (ApiToken.created_at, ApiToken.id), request)
+        records = [
+            TokenRecord(row.id, row.role, row.subject, row.label, row.created_at, row.revoked_at) for row in rows
+        ]
+    return Page(records, next_cursor)
 
 
 def revoke_token_by_id(new_uow: UnitOfWorkFactory, token_id: str) -> bool:

@@ -5,12 +5,16 @@ two orders together is ``walk(a) + walk(b) - walk(a + b)``, estimated with a qui
 few stops, nearest neighbour + 2-opt otherwise) on one shared distance matrix; pairs are merged in
 order of decreasing saving while the merged batch still fits the cart (items, weight, volume). Each
 final batch is then routed with ``routes.solve`` (exact where affordable).
+
+An order larger than one cart is split into cart-sized trips (lines split by units, in slot order so each
+trip stays compact); only an order with a single unit the cart cannot carry is left out, with its reason,
+and never keeps the other orders from being batched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,7 +28,7 @@ _EPS = 1e-9
 
 
 class OrderDoesNotFitCart(InvalidInput):
-    """An order alone exceeds the cart's limits, so no batch can carry it."""
+    """An order holds a unit that alone exceeds the cart's limits, so no trip can carry it."""
 
     code = "order_exceeds_cart"
 
@@ -50,9 +54,18 @@ class PickItem:
     unit_volume_m3: float = 0.0
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """An order a wave could not put on any cart, and why (``reason_code`` is stable, ``reason`` for people)."""
+
+    order_id: str
+    reason_code: str
+    reason: str
+
+
 @dataclass
 class Batch:
-    """Orders picked together on one cart, with their route."""
+    """Orders picked together on one cart, with their route (an order split across trips is in several)."""
 
     order_ids: list[str]
     items: list[PickItem]
@@ -118,6 +131,102 @@ def quick_tour_length(matrix: np.ndarray, indices: Sequence[int]) -> float:
     return tour_length(sub, two_opt(sub, tour, max_passes=None))
 
 
+@dataclass
+class WavePlan:
+    """A wave's batches, the orders split across several trips, and the orders left out with their reasons."""
+
+    batches: list[Batch]
+    split_orders: list[str]
+    left_out: list[LeftOut]
+
+
+def split_for_cart(items: Sequence[PickItem], cart: CartLimits) -> list[list[PickItem]] | LeftOut:
+    """Cart-sized parts of one order's items (lines split by units, filled in slot order), or why it
+    cannot be carried at all (a single unit heavier or bulkier than the cart)."""
+    parts: list[list[PickItem]] = []
+    current: list[PickItem] = []
+    load = _Load(0, 0.0, 0.0)
+    for item in sorted(items, key=lambda it: (it.slot_id, it.sku)):
+        unit = _Load(1, item.unit_weight_kg, item.unit_volume_m3)
+        if not unit.fits(cart):
+            return LeftOut(
+                item.order_id,
+                "unit_exceeds_cart",
+                f"one unit of {item.sku} ({item.unit_weight_kg} kg, {item.unit_volume_m3} m3) exceeds the cart "
+                f"(max_weight_kg {cart.max_weight_kg}, max_volume_m3 {cart.max_volume_m3})",
+            )
+        left = item.qty
+        while left:
+            units = _units_fitting(load, unit, cart, left)
+            if units == 0:
+                parts.append(current)
+                current, load = [], _Load(0, 0.0, 0.0)
+                continue
+            current.append(replace(item, qty=units))
+            load = load + _Load(units, units * unit.weight_kg, units * unit.volume_m3)
+            left -= units
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _units_fitting(load: _Load, unit: _Load, cart: CartLimits, wanted: int) -> int:
+    """How many of ``wanted`` units still fit on a cart carrying ``load``."""
+    units = min(wanted, cart.max_items - load.items)
+    if unit.weight_kg > 0:
+        units = min(units, int((cart.max_weight_kg - load.weight_kg + _EPS) // unit.weight_kg))
+    if unit.volume_m3 > 0:
+        units = min(units, int((cart.max_volume_m3 - load.volume_m3 + _EPS) // unit.volume_m3))
+    units = max(units, 0)
+    while units and not (load + _Load(units, units * unit.weight_kg, units * unit.volume_m3)).fits(cart):
+        units -= 1  # floating-point edge: trust ``fits``
+    return units
+
+
+def plan_wave(
+    layout: Layout,
+    orders: Mapping[str, Sequence[PickItem]],
+    cart: CartLimits,
+    *,
+    time_limit_s: float | None = None,
+    neighbours: int | None = None,
+    params: PickingParams = DEFAULT_PICKING_PARAMS,
+) -> WavePlan:
+    """Group orders into cart-sized batches with a short total walk; each batch comes with its route.
+    Orders larger than a cart are split into several trips (their last, partly filled trip may share a cart
+    with other orders); orders that no cart can carry are left out with the reason. ``time_limit_s`` (per
+    batch's route) and ``neighbours`` default to ``params``' wave values."""
+    if time_limit_s is None:
+        time_limit_s = params.wave_time_limit_s
+    if neighbours is None:
+        neighbours = params.wave_neighbours
+    pieces: dict[str, list[PickItem]] = {}
+    split: list[str] = []
+    left_out: list[LeftOut] = []
+    for order_id, items in orders.items():
+        if _load(items).fits(cart):
+            pieces[order_id] = list(items)
+            continue
+        parts = split_for_cart(items, cart)
+        if isinstance(parts, LeftOut):
+            left_out.append(parts)
+            continue
+        split.append(order_id)
+        for k, part in enumerate(parts, start=1):
+            pieces[f"{order_id}\x00{k}"] = part  # NUL never occurs in an id: a piece key cannot clash
+    if not pieces:
+        return WavePlan(batches=[], split_orders=split, left_out=left_out)
+    groups = merge_by_savings(layout, pieces, cart, neighbours=neighbours)
+    batches = []
+    for group in groups:
+        items = [item for piece in group for item in pieces[piece]]
+        problem = build_problem(layout, [item.slot_id for item in items])
+        route = solve(problem, time_limit_s=time_limit_s, params=params)
+        order_ids = list(dict.fromkeys(item.order_id for item in items))
+        batches.append(Batch(order_ids=order_ids, items=items, route=route, problem=problem))
+    return WavePlan(batches=batches, split_orders=split, left_out=left_out)
+
+
 def batch_orders(
     layout: Layout,
     orders: Mapping[str, Sequence[PickItem]],
@@ -127,35 +236,15 @@ def batch_orders(
     neighbours: int | None = None,
     params: PickingParams = DEFAULT_PICKING_PARAMS,
 ) -> list[Batch]:
-    """Group orders into cart-sized batches with a short total walk; each batch comes with its route.
-    ``time_limit_s`` (per batch's route) and ``neighbours`` default to ``params``' wave values."""
-    if time_limit_s is None:
-        time_limit_s = params.wave_time_limit_s
-    if neighbours is None:
-        neighbours = params.wave_neighbours
-    order_ids = list(orders)
-    loads = {o: _load(orders[o]) for o in order_ids}
-    too_big = [o for o in order_ids if not loads[o].fits(cart)]
-    if too_big:
-        details = {
-            o: {"items": loads[o].items, "weight_kg": loads[o].weight_kg, "volume_m3": loads[o].volume_m3}
-            for o in too_big
-        }
+    """``plan_wave``'s batches, for callers that must carry every order: OrderDoesNotFitCart (422) names the
+    orders no cart can carry (a unit heavier or bulkier than the cart); larger orders are split."""
+    plan = plan_wave(layout, orders, cart, time_limit_s=time_limit_s, neighbours=neighbours, params=params)
+    if plan.left_out:
         raise OrderDoesNotFitCart(
-            f"order(s) larger than one cart (max_items {cart.max_items}, max_weight_kg {cart.max_weight_kg}, "
-            f"max_volume_m3 {cart.max_volume_m3}): {', '.join(too_big)}",
-            details={"orders": details},
+            "; ".join(f"order {o.order_id}: {o.reason}" for o in plan.left_out),
+            details={"orders": {o.order_id: o.reason for o in plan.left_out}},
         )
-    if not order_ids:
-        return []
-    groups = merge_by_savings(layout, orders, cart, neighbours=neighbours)
-    batches = []
-    for group in groups:
-        items = [item for o in group for item in orders[o]]
-        problem = build_problem(layout, [item.slot_id for item in items])
-        route = solve(problem, time_limit_s=time_limit_s, params=params)
-        batches.append(Batch(order_ids=list(group), items=items, route=route, problem=problem))
-    return batches
+    return plan.batches
 
 
 def merge_by_savings(

@@ -21,6 +21,8 @@ def all_routers() -> list[APIRouter]:
         routes,
         stock,
         tokens,
+        tracking,
+        transfers,
         transport,
         webhooks,
     )
@@ -41,4 +43,6 @@ def all_routers() -> list[APIRouter]:
         transport.router,
         routes.router,
         webhooks.router,
+        transfers.router,
+        tracking.router,
     ]

@@ -13,11 +13,14 @@ from fastapi import APIRouter, Depends, Response
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
+from api.pagination import MultiValue, Page, SearchText, free_values, page_request
 from api.schemas.carriers import CarrierIn, CarrierOut, CarrierSaved, PositionOut, PositionsAccepted, PositionsIn
 from api.schemas.master_data import PathId
 from api.tokens import Principal
 from foundation.errors import NotFound
 from geofences.validation import to_geojson
+from infra.pagination import PageRequest
+from orders_core.carriers.listing import carrier_page
 from orders_core.carriers.model import Carrier, position_age
 from orders_core.carriers.service import accept_positions, get_carrier, upsert_carrier
 
@@ -64,6 +67,29 @@ def _carrier_out(
         position_age_s=None if age is None else age.age_s,
         position_stale=None if age is None else age.stale,
     )
+
+
+@router.get("", response_model=Page[CarrierOut])
+def list_carriers(
+    q: SearchText = None,
+    vehicle_type: MultiValue = None,
+    active: bool | None = None,
+    page: PageRequest = Depends(page_request),
+    container: Container = Depends(get_container),
+    principal: Principal = Depends(readers),
+) -> Page[CarrierOut]:
+    """Carriers with their last known position, oldest first (``order=desc``: newest first); ``q`` searches
+    names and ids, ``vehicle_type`` may repeat. A carrier token sees only itself."""
+    found = carrier_page(
+        container.uow,
+        page,
+        q=q,
+        vehicle_types=free_values(vehicle_type, name="vehicle_type"),
+        active=active,
+        carrier_id=principal.subject or "" if principal.role == "carrier" else None,
+    )
+    items = [_carrier_out(c, container.carriers.position_of(c.id)) for c in found.items]
+    return Page[CarrierOut](items=items, next_cursor=found.next_cursor)
 
 
 @router.post("/positions", response_model=PositionsAccepted)

@@ -7,19 +7,33 @@ its stock. An exception can be resolved once; a second attempt is 409 ``exceptio
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
-from api.schemas.exceptions import ApproveIn, ExceptionList, ExceptionOut, RejectIn
+from api.pagination import CreatedFrom, CreatedTo, MultiValue, one_of, page_request, time_range
+from api.schemas.exceptions import (
+    ApproveIn,
+    BulkItemOut,
+    BulkResolveIn,
+    BulkResolveOut,
+    ExceptionList,
+    ExceptionOut,
+    RejectIn,
+)
 from api.schemas.master_data import ID_PATTERN, PathId
 from api.schemas.orders import exception_out
 from api.tokens import Principal
+from infra.pagination import PageRequest
+from orders_core.orders.delays import CAUSE_CODES
 from orders_core.orders.exceptions_flow import resolve_by_approval, resolve_by_rejection
-from orders_core.orders.queries import exception_view, exception_views
+from orders_core.orders.listing import EXCEPTION_STATUSES, exception_page
+from orders_core.orders.queries import exception_view
+from orders_core.orders.recovery.bulk import bulk_resolve
+from orders_core.orders.recovery.strategies import RecoveryChoice
 
 router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"])
 ExceptionId = PathId
@@ -29,16 +43,63 @@ resolvers = require_roles("dispatcher")
 
 @router.get("", response_model=ExceptionList)
 def list_exceptions(
-    status: Annotated[Literal["open", "approved", "rejected", "closed"] | None, Query()] = None,
-    kind: Annotated[str | None, Query(max_length=40, pattern=ID_PATTERN)] = None,
+    status: MultiValue = None,
+    kind: MultiValue = None,
     order_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    warehouse_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
+    page: PageRequest = Depends(page_request),
     container: Container = Depends(get_container),
     _: Principal = Depends(readers),
 ) -> ExceptionList:
-    """Exceptions, oldest first, filtered by status, kind and order."""
-    views = exception_views(container.uow, status=status, kind=kind, order_id=order_id, limit=limit)
-    return ExceptionList(items=[exception_out(v) for v in views])
+    """Exceptions, oldest first (``order=desc``: newest first), filtered by status and kind (each may
+    repeat), order, warehouse (of the order's shipments) and creation time; ``next_cursor`` pages on."""
+    created_from, created_to = time_range(created_from, created_to)
+    found = exception_page(
+        container.uow,
+        page,
+        statuses=one_of(status, EXCEPTION_STATUSES, name="status"),
+        kinds=one_of(kind, sorted(CAUSE_CODES), name="kind"),
+        order_id=order_id,
+        warehouse_id=warehouse_id,
+        created_from=created_from,
+        created_to=created_to,
+    )
+    return ExceptionList(items=[exception_out(v) for v in found.items], next_cursor=found.next_cursor)
+
+
+@router.post("/bulk-resolve", response_model=BulkResolveOut)
+def bulk_resolve_exceptions(
+    body: BulkResolveIn,
+    container: Container = Depends(get_container),
+    principal: Principal = Depends(resolvers),
+) -> BulkResolveOut:
+    """Approve or reject several exceptions with one action (and strategy). Per-item, not all-or-nothing:
+    each is resolved in its own transaction, in the order given, and answers 200 with one result per id
+    (``ok``, the status it alone would have answered, the exception or the error)."""
+    results = bulk_resolve(
+        container.uow,
+        container.stock,
+        body.ids,
+        body.action,
+        actor=principal.actor,
+        price_tolerance=container.settings.price_tolerance,
+        choice=RecoveryChoice(strategy=body.strategy, remainder=body.remainder),
+        note=body.note,
+    )
+    items = [
+        BulkItemOut(
+            id=r.id,
+            ok=r.ok,
+            status=r.http_status,
+            exception=None if r.exception is None else exception_out(r.exception),
+            error=None if r.ok else {"code": r.error_code or "", "message": r.error_message or ""},
+        )
+        for r in results
+    ]
+    resolved = sum(1 for r in results if r.ok)
+    return BulkResolveOut(items=items, resolved=resolved, failed=len(results) - resolved)
 
 
 @router.get("/{exception_id}", response_model=ExceptionOut)
@@ -69,6 +130,7 @@ def approve(
         temporary_credit_limit_expires_at=body.temporary_credit_limit_expires_at,
         temporary_credit_ttl_s=container.settings.temporary_credit_ttl_s,
         price=body.price,
+        choice=RecoveryChoice(strategy=body.strategy, remainder=body.remainder),
     )
     return exception_out(view)
 

@@ -11,11 +11,14 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
-from api.schemas.geofences import FenceEventOut, FenceEventsOut, GeofenceIn, GeofenceOut, GeofencesOut, Kind
-from api.schemas.master_data import PathId
+from api.pagination import MultiValue, Page, SearchText, one_of, page_request
+from api.schemas.geofences import FenceEventOut, GeofenceIn, GeofenceOut, Kind
+from api.schemas.master_data import ID_PATTERN, PathId
 from api.tokens import Principal
 from geofences.validation import parse_polygonal, to_geojson
+from infra.pagination import PageRequest
 from orders_core.geofencing import service as geofencing
+from orders_core.geofencing.listing import fence_event_page, geofence_page
 
 router = APIRouter(prefix="/v1/geofences", tags=["geofences"])
 writers = require_roles("dispatcher")
@@ -30,37 +33,56 @@ def _fence_out(fence: geofencing.Geofence) -> GeofenceOut:
     return GeofenceOut(id=fence.id, kind=fence.kind.value, geometry=geometry, owner_id=fence.owner_id, name=fence.name)
 
 
-@router.get("/containing", response_model=GeofencesOut)
+@router.get("", response_model=Page[GeofenceOut])
+def list_geofences(
+    kind: MultiValue = None,
+    owner_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    q: SearchText = None,
+    page: PageRequest = Depends(page_request),
+    container: Container = Depends(get_container),
+    _: Principal = Depends(readers),
+) -> Page[GeofenceOut]:
+    """Fences, oldest first (``order=desc``: newest first), by kind (may repeat) and owner; ``q`` searches
+    names and ids."""
+    kinds = one_of(kind, [k.value for k in geofencing.GeofenceKind], name="kind")
+    found = geofence_page(container.uow, page, kinds=kinds, owner_id=owner_id, q=q)
+    return Page[GeofenceOut](items=[_fence_out(f) for f in found.items], next_cursor=found.next_cursor)
+
+
+@router.get("/containing", response_model=Page[GeofenceOut])
 def containing(
     lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False)],
     lng: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False)],
     kind: Kind | None = None,
     container: Container = Depends(get_container),
     _: Principal = Depends(readers),
-) -> GeofencesOut:
-    """Every fence that covers the point (boundary counts as inside), optionally of one kind."""
+) -> Page[GeofenceOut]:
+    """Every fence that covers the point (boundary counts as inside), optionally of one kind, by id (one page:
+    ``next_cursor`` is always null)."""
     fences = geofencing.fences_containing(
         container.uow, lat, lng, None if kind is None else geofencing.GeofenceKind(kind)
     )
-    return GeofencesOut(geofences=[_fence_out(f) for f in fences])
+    return Page[GeofenceOut](items=[_fence_out(f) for f in fences], next_cursor=None)
 
 
-@router.get("/events", response_model=FenceEventsOut)
+@router.get("/events", response_model=Page[FenceEventOut])
 def fence_events(
     carrier_id: Annotated[str | None, Query(max_length=64)] = None,
     fence_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    page: PageRequest = Depends(page_request),
     container: Container = Depends(get_container),
     principal: Principal = Depends(readers),
-) -> FenceEventsOut:
-    """The newest enter/exit events, oldest first; a carrier token sees only its own."""
+) -> Page[FenceEventOut]:
+    """Enter/exit events by crossing time, oldest first (``order=desc``: newest first); a carrier token sees
+    only its own."""
     if principal.role == "carrier":
         if carrier_id is not None and carrier_id != principal.subject:
             raise Forbidden("a carrier token may only read its own fence events")
         carrier_id = principal.subject or ""
-    events = geofencing.fence_events(container.uow, carrier_id=carrier_id, fence_id=fence_id, limit=limit)
-    return FenceEventsOut(
-        events=[
+    found = fence_event_page(container.uow, page, carrier_id=carrier_id, fence_id=fence_id)
+    return Page[FenceEventOut](
+        next_cursor=found.next_cursor,
+        items=[
             FenceEventOut(
                 carrier_id=e.carrier_id,
                 fence_id=e.fence_id,
@@ -70,8 +92,8 @@ def fence_events(
                 lng=e.lng,
                 via_crossing=e.via_crossing,
             )
-            for e in events
-        ]
+            for e in found.items
+        ],
     )
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Response
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
+from api.pagination import Page, SearchText, page_request
 from api.schemas.master_data import (
     CustomerIn,
     CustomerOut,
@@ -22,12 +23,13 @@ from api.schemas.master_data import (
     WarehouseOut,
 )
 from api.tokens import Principal
+from infra.pagination import PageRequest
+from orders_core.master_data.listing import customer_page, sku_page, warehouse_page
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.service import (
     get_customer,
     get_sku,
     get_warehouse,
-    list_warehouses,
     upsert_customer,
     upsert_sku,
     upsert_warehouse,
@@ -95,12 +97,40 @@ def get_warehouse_endpoint(
     return _warehouse_out(get_warehouse(container.uow, warehouse_id))
 
 
-@router.get("/warehouses", response_model=list[WarehouseOut])
+@router.get("/warehouses", response_model=Page[WarehouseOut])
 def list_warehouses_endpoint(
-    container: Container = Depends(get_container), _: Principal = Depends(readers)
-) -> list[WarehouseOut]:
-    """Every warehouse."""
-    return [_warehouse_out(w) for w in list_warehouses(container.uow)]
+    q: SearchText = None,
+    page: PageRequest = Depends(page_request),
+    container: Container = Depends(get_container),
+    _: Principal = Depends(readers),
+) -> Page[WarehouseOut]:
+    """Warehouses, oldest first (``order=desc``: newest first); ``q`` searches names and ids."""
+    found = warehouse_page(container.uow, page, q=q)
+    return Page[WarehouseOut](items=[_warehouse_out(w) for w in found.items], next_cursor=found.next_cursor)
+
+
+@router.get("/skus", response_model=Page[SkuOut])
+def list_skus_endpoint(
+    q: SearchText = None,
+    page: PageRequest = Depends(page_request),
+    container: Container = Depends(get_container),
+    _: Principal = Depends(readers),
+) -> Page[SkuOut]:
+    """Catalogue items, oldest first (``order=desc``: newest first); ``q`` searches names and SKUs."""
+    found = sku_page(container.uow, page, q=q)
+    return Page[SkuOut](items=[_sku_out(s) for s in found.items], next_cursor=found.next_cursor)
+
+
+@router.get("/customers", response_model=Page[CustomerOut])
+def list_customers_endpoint(
+    q: SearchText = None,
+    page: PageRequest = Depends(page_request),
+    container: Container = Depends(get_container),
+    _: Principal = Depends(readers),
+) -> Page[CustomerOut]:
+    """Customers, oldest first (``order=desc``: newest first); ``q`` searches names and ids."""
+    found = customer_page(container.uow, page, q=q)
+    return Page[CustomerOut](items=[_customer_out(c) for c in found.items], next_cursor=found.next_cursor)
 
 
 @router.put("/skus/{sku}", response_model=SkuOut)

@@ -14,23 +14,26 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi.responses import JSONResponse
 
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
+from api.pagination import CreatedFrom, CreatedTo, MultiValue, SearchText, one_of, page_request, time_range
 from api.schemas.amendments import AmendIn
 from api.schemas.master_data import ID_PATTERN, TEXT_PATTERN, PathId
 from api.schemas.orders import CancelIn, OrderIn, OrderOut, OrderPage, order_out
 from api.tokens import Principal
 from foundation.clock import utc_now
 from foundation.errors import InvalidInput
+from infra.pagination import PageRequest
 from orders_core.orders.amendment import amend
 from orders_core.orders.cancellation import request_cancellation
 from orders_core.orders.delays import Language
 from orders_core.orders.intake import submit_order
+from orders_core.orders.listing import order_page
 from orders_core.orders.model import DeliveryPoint, OrderStatus, OrderView, PlaceOrder, RequestedLine
 from orders_core.orders.progress import CarrierEtas, progress_of
-from orders_core.orders.queries import order_page
 from orders_core.transport.eta import carrier_etas, order_with_etas
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -47,6 +50,11 @@ def _check_owner(principal: Principal, customer_id: str) -> None:
 
 def response_language(principal: Principal, accept_language: str | None) -> Language:
     """``zh`` or ``en``: the first of them the caller accepts (by q), else Chinese for customers, English for staff."""
+    return accepted_language(accept_language) or ("zh" if principal.role == "customer" else "en")
+
+
+def accepted_language(accept_language: str | None) -> Language | None:
+    """``zh`` or ``en``: the first of them an ``Accept-Language`` header accepts (by q), else None."""
     ranked: list[tuple[float, int, str]] = []
     for position, part in enumerate((accept_language or "").split(",")):
         tag, _, params = part.strip().partition(";")
@@ -60,7 +68,7 @@ def response_language(principal: Principal, accept_language: str | None) -> Lang
     for negative_quality, _position, tag in sorted(ranked):
         if negative_quality < 0 and (tag.startswith("zh") or tag.startswith("en")):
             return "zh" if tag.startswith("zh") else "en"
-    return "zh" if principal.role == "customer" else "en"
+    return None
 
 
 def _out(view: OrderView, container: Container, language: Language, etas: CarrierEtas | None = None) -> OrderOut:
@@ -68,6 +76,9 @@ def _out(view: OrderView, container: Container, language: Language, etas: Carrie
     progress = progress_of(view, targets=container.settings.delivery, now=utc_now(), etas=etas)
     return order_out(view, progress, language)
 
+
+#: The heavy parts of an order that a list item carries only when ``include`` names them.
+LIST_PARTS = ("timeline", "progress")
 
 AcceptLanguage = Annotated[str | None, Header(alias="Accept-Language", max_length=200)]
 
@@ -105,6 +116,7 @@ def create_order(
             cash_on_delivery=delivery.cash_on_delivery,
         ),
         promised_by=None if delivery is None else delivery.promised_by,
+        priority=body.priority,
     )
     submitted = submit_order(
         container.uow,
@@ -122,30 +134,46 @@ def create_order(
 
 @router.get("", response_model=OrderPage)
 def list_orders(
-    status: Annotated[OrderStatus | None, Query()] = None,
+    status: MultiValue = None,
     customer_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_\-=]*$")] = None,
+    warehouse_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
+    q: SearchText = None,
+    include: MultiValue = None,
+    page: PageRequest = Depends(page_request),
     container: Container = Depends(get_container),
     principal: Principal = Depends(readers),
     accept_language: AcceptLanguage = None,
-) -> OrderPage:
-    """Orders oldest first, filtered by status and customer; ``next_cursor`` fetches the next page."""
+) -> JSONResponse:
+    """Orders, oldest first (``order=desc``: newest first), filtered by status (may repeat), customer,
+    warehouse (a shipment from it), creation time and ``q`` (id, address, contact, customer name). Items
+    carry no ``timeline`` and no ``progress`` (most of an order's size) unless ``include=timeline`` and/or
+    ``include=progress``; ``next_cursor`` fetches the next page."""
+    created_from, created_to = time_range(created_from, created_to)
+    statuses = one_of(status, [s.value for s in OrderStatus], name="status")
+    included = set(one_of(include, LIST_PARTS, name="include") or [])
     if principal.role == "customer":
         if customer_id is not None and customer_id != principal.subject:
             raise Forbidden("a customer token may only list its own orders")
         customer_id = principal.subject
-    page = order_page(
+    found = order_page(
         container.uow,
-        status=None if status is None else status.value,
+        page,
+        statuses=statuses,
         customer_id=customer_id,
-        limit=limit,
-        cursor=cursor,
+        warehouse_id=warehouse_id,
+        created_from=created_from,
+        created_to=created_to,
+        q=q,
     )
     language = response_language(principal, accept_language)
-    etas = carrier_etas(container.uow, [v.id for v in page.items])
-    items = [_out(v, container, language, etas.get(v.id)) for v in page.items]
-    return OrderPage(items=items, next_cursor=page.next_cursor)
+    etas = carrier_etas(container.uow, [v.id for v in found.items])
+    leave_out = set(LIST_PARTS) - included
+    items = [
+        _out(v, container, language, etas.get(v.id)).model_dump(mode="json", exclude=leave_out) for v in found.items
+    ]
+    return JSONResponse({"items": items, "next_cursor": found.next_cursor})
 
 
 @router.get("/{order_id}", response_model=OrderOut)

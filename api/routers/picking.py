@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
+from api.pagination import CreatedFrom, CreatedTo, MultiValue, Page, one_of, page_request, time_range
+from api.schemas.master_data import ID_PATTERN, PathId
 from api.schemas.picking import (
+    CartIn,
+    CartOut,
     ConfirmIn,
+    LeftOutOut,
     PickRouteIn,
     PickRouteOut,
     PickStepOut,
@@ -19,11 +26,15 @@ from api.schemas.picking import (
     WaveOut,
 )
 from api.tokens import Principal
+from infra.pagination import PageRequest
 from orders_core.picking import service as picking
 from orders_core.picking.model import CreateWave, PickConfirmation, PickTask
+from warehouse_picking.waves import CartLimits
 
 router = APIRouter(prefix="/v1", tags=["picking"])
 picking_roles = require_roles("warehouse", "dispatcher")
+cart_writers = require_roles("dispatcher")
+TASK_STATUSES = ("open", "completed")
 
 
 def _task_out(task: PickTask) -> PickTaskOut:
@@ -101,6 +112,33 @@ def get_sku_slot(
     return SkuSlotOut(warehouse_id=warehouse_id, sku=sku, slot=picking.sku_slot(container.uow, warehouse_id, sku))
 
 
+@router.put("/warehouses/{warehouse_id}/cart", response_model=CartOut)
+def put_cart(
+    warehouse_id: PathId,
+    body: CartIn,
+    response: Response,
+    container: Container = Depends(get_container),
+    _=Depends(cart_writers),
+) -> CartOut:
+    """Store the cart this warehouse's waves use when a wave request names none (201 first time, then 200)."""
+    cart = CartLimits(body.max_items, body.max_weight_kg, body.max_volume_m3)
+    created = picking.set_warehouse_cart(container.uow, warehouse_id, cart)
+    response.status_code = 201 if created else 200
+    return CartOut(warehouse_id=warehouse_id, **body.model_dump())
+
+
+@router.get("/warehouses/{warehouse_id}/cart", response_model=CartOut)
+def get_cart(warehouse_id: PathId, container: Container = Depends(get_container), _=Depends(picking_roles)) -> CartOut:
+    """The warehouse's stored cart (422 ``cart_not_configured`` when none was stored)."""
+    cart = picking.warehouse_cart(container.uow, warehouse_id)
+    return CartOut(
+        warehouse_id=warehouse_id,
+        max_items=cart.max_items,
+        max_weight_kg=cart.max_weight_kg,
+        max_volume_m3=cart.max_volume_m3,
+    )
+
+
 @router.post("/warehouses/{warehouse_id}/waves", response_model=WaveOut)
 def post_wave(
     warehouse_id: str,
@@ -108,18 +146,53 @@ def post_wave(
     container: Container = Depends(get_container),
     principal: Principal = Depends(picking_roles),
 ) -> WaveOut:
-    """Batch allocated orders into cart-sized pick tasks; those orders move to ``picking``."""
+    """Batch allocated orders (all, or ``order_ids``) into cart-sized pick tasks; those orders move to
+    ``picking``. The cart is the body's or the warehouse's stored one. An order larger than a cart is split
+    across trips; one that cannot be picked is left out with the reason, and the others still go."""
     command = CreateWave(
         warehouse_id=warehouse_id,
-        max_items=body.cart.max_items,
-        max_weight_kg=body.cart.max_weight_kg,
-        max_volume_m3=body.cart.max_volume_m3,
         actor=principal.actor,
+        cart=None
+        if body.cart is None
+        else CartLimits(body.cart.max_items, body.cart.max_weight_kg, body.cart.max_volume_m3),
+        order_ids=None if body.order_ids is None else tuple(body.order_ids),
         time_limit_s=body.time_limit_s,
     )
     result = picking.create_wave(container.uow, command, params=container.settings.picking)
     tasks = [_task_out(t) for t in result.tasks]
-    return WaveOut(tasks=tasks, orders=result.orders, distance_m=round(sum(t.distance_m for t in tasks), 6))
+    return WaveOut(
+        tasks=tasks,
+        orders=result.orders,
+        distance_m=round(sum(t.distance_m for t in tasks), 6),
+        split_orders=result.split_orders,
+        left_out=[LeftOutOut(order_id=o.order_id, code=o.reason_code, reason=o.reason) for o in result.left_out],
+    )
+
+
+@router.get("/pick-tasks", response_model=Page[PickTaskOut])
+def list_pick_tasks(
+    warehouse_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    status: MultiValue = None,
+    order_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
+    page: PageRequest = Depends(page_request),
+    container: Container = Depends(get_container),
+    _=Depends(picking_roles),
+) -> Page[PickTaskOut]:
+    """Pick tasks with their steps, oldest first (``order=desc``: newest first); a handheld's open tasks are
+    ``?warehouse_id=W1&status=open``. ``status`` may repeat: open, completed."""
+    created_from, created_to = time_range(created_from, created_to)
+    found = picking.task_page(
+        container.uow,
+        page,
+        warehouse_id=warehouse_id,
+        statuses=one_of(status, TASK_STATUSES, name="status"),
+        order_id=order_id,
+        created_from=created_from,
+        created_to=created_to,
+    )
+    return Page[PickTaskOut](items=[_task_out(t) for t in found.items], next_cursor=found.next_cursor)
 
 
 @router.get("/pick-tasks/{task_id}", response_model=PickTaskOut)

@@ -23,6 +23,7 @@ from api.schemas.routes import (
     wave_out,
 )
 from api.tokens import Principal
+from orders_core.picking.service import warehouse_cart
 from orders_core.transport import routes
 from warehouse_picking.waves import CartLimits
 
@@ -54,7 +55,7 @@ def list_loading_sheets(
     warehouse_id: str, container: Container = Depends(get_container), _=Depends(readers)
 ) -> LoadingSheetsOut:
     """Loading sheets of the warehouse's current routes: per vehicle, shipments first loaded first."""
-    return LoadingSheetsOut(sheets=[sheet_out(s) for s in routes.loading_sheets(container.uow, warehouse_id)])
+    return LoadingSheetsOut(items=[sheet_out(s) for s in routes.loading_sheets(container.uow, warehouse_id)])
 
 
 @router.get("/warehouses/{warehouse_id}/loading-sheets/{route_id}.html", response_class=HTMLResponse)
@@ -89,7 +90,10 @@ def release_route_picks(
     principal: Principal = Depends(readers),
 ) -> RouteWaveOut:
     """Pick tasks for the route's orders, released in loading order: first loaded, first picked."""
-    cart = CartLimits(body.cart.max_items, body.cart.max_weight_kg, body.cart.max_volume_m3)
+    if body.cart is None:
+        cart = warehouse_cart(container.uow, warehouse_id)
+    else:
+        cart = CartLimits(body.cart.max_items, body.cart.max_weight_kg, body.cart.max_volume_m3)
     result = routes.release_route_picks(
         container.uow,
         warehouse_id,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
 
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
+from api.pagination import MultiValue, Page, one_of, page_request
+from api.schemas.master_data import ID_PATTERN
 from api.schemas.tokens import TokenCreate, TokenCreated, TokenInfo
-from api.tokens import issue_token, list_token_records, revoke_token_by_id
+from api.tokens import ROLES, issue_token, revoke_token_by_id, token_page
 from foundation.errors import NotFound
+from infra.pagination import PageRequest
 
 router = APIRouter(prefix="/v1/tokens", tags=["auth"])
 admin_only = require_roles("admin")
@@ -22,10 +27,19 @@ def create(body: TokenCreate, container: Container = Depends(get_container), _=D
     return TokenCreated(id=issued.principal.token_id, role=body.role, subject=body.subject, token=issued.value)
 
 
-@router.get("", response_model=list[TokenInfo])
-def list_all(container: Container = Depends(get_container), _=Depends(admin_only)) -> list[TokenInfo]:
-    """All tokens (never their values)."""
-    return [TokenInfo.model_validate(record, from_attributes=True) for record in list_token_records(container.uow)]
+@router.get("", response_model=Page[TokenInfo])
+def list_all(
+    role: MultiValue = None,
+    subject: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    revoked: bool | None = None,
+    page: PageRequest = Depends(page_request),
+    container: Container = Depends(get_container),
+    _=Depends(admin_only),
+) -> Page[TokenInfo]:
+    """Tokens (never their values), oldest first (``order=desc``: newest first), by role, subject, revoked."""
+    found = token_page(container.uow, page, roles=one_of(role, ROLES, name="role"), subject=subject, revoked=revoked)
+    items = [TokenInfo.model_validate(record, from_attributes=True) for record in found.items]
+    return Page[TokenInfo](items=items, next_cursor=found.next_cursor)
 
 
 @router.delete("/{token_id}", status_code=204)

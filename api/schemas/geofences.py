@@ -25,10 +25,6 @@ class GeofenceOut(BaseModel):
     name: str | None
 
 
-class GeofencesOut(BaseModel):
-    geofences: list[GeofenceOut]
-
-
 class FenceEventOut(BaseModel):
     carrier_id: str
     fence_id: str
@@ -37,7 +33,3 @@ class FenceEventOut(BaseModel):
     lat: float
     lng: float
     via_crossing: bool = Field(description="inferred from a segment through the fence between two outside fixes")
-
-
-class FenceEventsOut(BaseModel):
-    events: list[FenceEventOut]

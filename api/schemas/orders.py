@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -42,6 +42,9 @@ class OrderIn(BaseModel):
     delivery: DeliveryIn | None = Field(
         default=None,
         description="Where to deliver; default: the customer's registered location (422 delivery_required if none).",
+    )
+    priority: Literal["low", "normal", "high", "urgent"] = Field(
+        default="normal", description="Held orders waiting for stock are retried highest priority first, then oldest."
     )
 
 
@@ -136,10 +139,23 @@ class OrderOut(BaseModel):
     exceptions: list[ExceptionOut]
     promised_by: datetime | None = None
     progress: list[NodeOut] = []
+    priority: str = "normal"
+    #: The order whose remainder this one back-orders (a partial shipment's rest), if any.
+    backorder_of: str | None = None
+    #: The customer's public tracking page of this order alone (no auth; see api.routers.tracking).
+    tracking_url: str | None = None
+
+
+class OrderListItem(OrderOut):
+    """An order in a list: ``timeline`` and ``progress`` (most of an order's size) only when ``include`` names
+    them (``?include=timeline&include=progress``)."""
+
+    timeline: list[TimelineEntryOut] | None = Field(default=None, description="Only with ?include=timeline.")  # type: ignore[assignment]
+    progress: list[NodeOut] | None = Field(default=None, description="Only with ?include=progress.")  # type: ignore[assignment]
 
 
 class OrderPage(BaseModel):
-    items: list[OrderOut]
+    items: list[OrderListItem]
     next_cursor: str | None = None
 
 
@@ -181,6 +197,11 @@ def node_out(node: NodeProgress, language: Language) -> NodeOut:
         delay_reason_code=None if node.delay_code is None else node.delay_code.value,
         delay_reason=_reason(node, language),
     )
+
+
+def tracking_path(token: str) -> str:
+    """The path of the public tracking page behind ``token`` (served by api.routers.tracking)."""
+    return f"/track/{token}"
 
 
 def order_out(view: OrderView, progress: OrderProgress | None = None, language: Language = "en") -> OrderOut:
@@ -236,4 +257,7 @@ def order_out(view: OrderView, progress: OrderProgress | None = None, language: 
         exceptions=[exception_out(e) for e in view.exceptions],
         promised_by=progress.promised_by if progress else view.promised_by,
         progress=[node_out(n, language) for n in progress.nodes] if progress else [],
+        priority=view.priority,
+        backorder_of=view.backorder_of,
+        tracking_url=None if view.tracking_token is None else tracking_path(view.tracking_token),
     )

@@ -51,10 +51,24 @@ class CartIn(BaseModel):
     max_volume_m3: float = Field(gt=0)
 
 
-class WaveIn(BaseModel):
-    """Build pick tasks for the warehouse's allocated orders with this cart."""
+class CartOut(CartIn):
+    """A warehouse's stored cart."""
 
-    cart: CartIn
+    warehouse_id: str
+
+
+class WaveIn(BaseModel):
+    """Build pick tasks for the warehouse's allocated orders (or only ``order_ids``) with a cart."""
+
+    cart: CartIn | None = Field(
+        default=None, description="Overrides the warehouse's stored cart (PUT /v1/warehouses/{id}/cart)."
+    )
+    order_ids: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="Only these orders; the others stay allocated for a later wave.",
+    )
     time_limit_s: float = Field(0.5, gt=0, le=10, description="Routing time limit per task.")
 
 
@@ -86,12 +100,22 @@ class PickTaskOut(BaseModel):
     steps: list[PickStepOut]
 
 
+class LeftOutOut(BaseModel):
+    """An order the wave did not pick, and why; it stays where it was (e.g. ``allocated``)."""
+
+    order_id: str
+    code: str
+    reason: str
+
+
 class WaveOut(BaseModel):
-    """The tasks of a wave."""
+    """The tasks of a wave; orders split across several trips; orders left out with the reason."""
 
     tasks: list[PickTaskOut]
     orders: int
     distance_m: float
+    split_orders: list[str] = Field(default_factory=list, description="Orders picked on more than one trip.")
+    left_out: list[LeftOutOut] = Field(default_factory=list)
 
 
 class PickIn(BaseModel):

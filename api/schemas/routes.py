@@ -65,13 +65,16 @@ class WarehouseRoutesOut(BaseModel):
 
 
 class LoadingSheetsOut(BaseModel):
-    sheets: list[LoadingSheetOut]
+    """A warehouse's current loading sheets (one page: ``next_cursor`` is always null)."""
+
+    items: list[LoadingSheetOut]
+    next_cursor: str | None = None
 
 
 class RouteWaveIn(BaseModel):
-    """Release a route's pick tasks in loading order with this cart."""
+    """Release a route's pick tasks in loading order with this cart (default: the warehouse's stored cart)."""
 
-    cart: CartIn
+    cart: CartIn | None = None
     time_limit_s: float | None = Field(default=None, gt=0, le=10, description="routing time limit per task")
 
 

@@ -24,3 +24,5 @@ class StockLevelOut(BaseModel):
     on_hand: int
     reserved: int
     available: int
+    #: Held orders this change let through (on hand rose: orders waiting for the SKU were retried).
+    allocated_orders: list[str] = Field(default_factory=list)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from api.schemas.master_data import ID_PATTERN
+from api.schemas.orders import ShipmentOut
 
 
 class AssignIn(BaseModel):
@@ -20,3 +23,13 @@ class AssignOut(BaseModel):
     waybill_no: str
     previous_carrier_id: str | None = None
     cancelled_waybill_no: str | None = None
+
+
+class ShipmentListItemOut(ShipmentOut):
+    """A shipment in the desk's list: its order, route and loading position beside what GET /v1/orders/{id}
+    shows of it."""
+
+    order_id: str
+    route_id: str | None = None
+    loading_position: int | None = None
+    created_at: datetime

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from foundation.clock import utc_now
-from orders_core.orders.lifecycle import OrderNotFound, advance_order, load_order
+from orders_core.orders.lifecycle import OrderNotFound, advance_order, load_order, record_order_event
 from orders_core.orders.model import TRANSITIONS, ExceptionStatus, InvalidTransition, OrderStatus, OrderView
 from orders_core.orders.repository import OrderRepository
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -39,6 +39,7 @@ def cancel_order(
     if OrderStatus.CANCELLED not in TRANSITIONS[current]:  # the state machine says what is cancellable
         raise OrderNotCancellable(f"order {order_id} is {current}; only orders not yet loaded can be cancelled")
     stock.release(uow, order_id)
+    _return_picked_units(uow, stock, order_id, actor=actor)
     repository = OrderRepository(uow.session)
     now = utc_now()
     for exception in repository.exception_rows_of(order_id, status=ExceptionStatus.OPEN.value):
@@ -50,6 +51,22 @@ def cancel_order(
     from orders_core.transport.cancellation import cancel_shipments_of  # transport builds on orders
 
     cancel_shipments_of(uow, order_id)
+
+
+def _return_picked_units(uow: UnitOfWork, stock: StockPort, order_id: str, *, actor: str) -> None:
+    """Units already picked for the order are still in the building (it is not loaded): back on hand."""
+    return_picked = getattr(stock, "return_picked", None)  # StockService; test doubles may lack it
+    returned = return_picked(uow, order_id) if return_picked is not None else []
+    if returned:
+        summary = ", ".join(f"{line.sku} x{line.qty} at {line.warehouse_id}" for line in returned)
+        record_order_event(
+            uow,
+            order_id,
+            actor=actor,
+            reason_code="picked_units_returned",
+            reason=f"picked units back on hand: {summary}",
+            payload={"returned": [{"warehouse_id": x.warehouse_id, "sku": x.sku, "qty": x.qty} for x in returned]},
+        )
 
 
 def request_cancellation(

@@ -24,12 +24,17 @@ from orders_core.orders.approval_terms import (
 )
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import PRE_SHIPPING, ExceptionStatus, ExceptionView, OrderStatus
+from orders_core.orders.recovery.strategies import STRATEGIES as RECOVERY_STRATEGIES
+from orders_core.orders.recovery.strategies import RecoveryChoice, StrategyNotApplicable
 from orders_core.orders.repository import OrderRepository, _exception_view
 from orders_core.orders.tables import ExceptionRow
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 if TYPE_CHECKING:
     from orders_core.orders.pipeline import StockPort
+
+#: Kinds whose approval carries out a strategy (orders_core.orders.recovery.approval).
+RECOVERY_KINDS = frozenset(RECOVERY_STRATEGIES)
 
 
 class ExceptionNotFound(NotFound):
@@ -94,17 +99,26 @@ def approve_exception(
     temporary_credit_limit_expires_at: datetime | None = None,
     temporary_credit_ttl_s: float = DEFAULT_TEMPORARY_CREDIT_TTL_S,
     price: PriceChoice | None = None,
+    choice: RecoveryChoice | None = None,
 ) -> ExceptionView:
     """Accept the problem: mark the check as passed, release the hold, and continue the pipeline.
 
     For credit exceptions a ``temporary_credit_limit`` is granted to the customer as well: it must cover the
     order (422 otherwise) and lapses at ``temporary_credit_limit_expires_at`` (default: ``temporary_credit_ttl_s``
     from now). A price conflict goes ahead at the quoted ``price`` (default) or the catalogue one
-    (``orders_core.orders.approval_terms``).
+    (``orders_core.orders.approval_terms``). Short picks and stock shortages follow the dispatcher's ``choice``
+    of strategy (``orders_core.orders.recovery``).
     """
     from orders_core.orders.pipeline import continue_pipeline
 
     row = _open_exception_row(uow, exception_id)
+    if row.kind in RECOVERY_KINDS:
+        from orders_core.orders.recovery.approval import approve_with_strategy
+
+        approve_with_strategy(uow, stock, row, choice, actor=actor, price_tolerance=price_tolerance, note=note)
+        return _exception_view(row)
+    if choice is not None and choice.strategy:
+        raise StrategyNotApplicable(f"a {row.kind} exception takes no strategy (got {choice.strategy!r})")
     check_terms(
         row.kind,
         temporary_credit_limit=temporary_credit_limit,
@@ -189,6 +203,7 @@ def resolve_by_approval(
     temporary_credit_limit_expires_at: datetime | None = None,
     temporary_credit_ttl_s: float = DEFAULT_TEMPORARY_CREDIT_TTL_S,
     price: PriceChoice | None = None,
+    choice: RecoveryChoice | None = None,
 ) -> ExceptionView:
     """Approve an open exception in its own transaction (see ``approve_exception``)."""
     with new_uow() as uow:
@@ -203,6 +218,7 @@ def resolve_by_approval(
             temporary_credit_limit_expires_at=temporary_credit_limit_expires_at,
             temporary_credit_ttl_s=temporary_credit_ttl_s,
             price=price,
+            choice=choice,
         )
         uow.commit()
     return view

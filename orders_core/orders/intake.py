@@ -85,6 +85,11 @@ class SubmittedOrder:
     created: bool
 
 
+def new_tracking_token() -> str:
+    """The secret of an order's public tracking link: 192 random bits, URL-safe (no I/O, no query)."""
+    return secrets.token_urlsafe(24)
+
+
 def canonical_body_sha256(body: dict[str, Any]) -> str:
     """Hash of a request body independent of key order and whitespace (numbers as given)."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
@@ -205,6 +210,9 @@ def place_order(
         promised_by=promised_by,
         created_at=now,
         updated_at=now,
+        priority=command.priority,
+        backorder_of=command.backorder_of,
+        tracking_token=new_tracking_token(),
     )
     lines = [
         PricedLine(
@@ -339,4 +347,6 @@ def _command_body(command: PlaceOrder) -> dict[str, Any]:
     if command.delivery.cash_on_delivery:
         delivery["cash_on_delivery"] = True
     body["delivery"] = delivery
+    if command.priority != "normal":  # only when given: keys stored before priorities keep their hash
+        body["priority"] = command.priority
     return body

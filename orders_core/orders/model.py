@@ -88,6 +88,10 @@ def check_transition(current: OrderStatus, target: OrderStatus, held_from: Order
         raise InvalidTransition(f"an order held in {held_from} can only return to {held_from}, not {target}")
 
 
+#: Order priorities, lowest first: held orders waiting for stock are retried highest first, then oldest first.
+ORDER_PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
+
+
 class PaymentStatus(StrEnum):
     """Payment state: prepaid orders start ``pending``; others are invoiced (``not_required``)."""
 
@@ -149,6 +153,10 @@ class PlaceOrder:
     delivery: DeliveryPoint | None
     #: Delivery promised by this time (None: placement + the configured lead time).
     promised_by: datetime | None = None
+    #: low | normal | high | urgent (ORDER_PRIORITIES): the order of retries when held orders wait for stock.
+    priority: str = "normal"
+    #: The order whose remainder this one back-orders.
+    backorder_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +220,10 @@ class OrderView:
     exceptions: tuple[ExceptionView, ...]
     #: When delivery was promised (None for orders placed before promises were stored).
     promised_by: datetime | None = None
+    priority: str = "normal"
+    backorder_of: str | None = None
+    #: The secret of the customer's public tracking page (``tracking_view``).
+    tracking_token: str | None = None
 
 
 @dataclass(frozen=True)

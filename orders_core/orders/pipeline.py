@@ -18,6 +18,7 @@ from orders_core.orders.allocation import AllocationPlan, describe_shortage, pla
 from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import OrderStatus
+from orders_core.orders.recovery.strategies import stock_shortage_strategies
 from orders_core.orders.repository import OrderRepository, PricedLine
 from orders_core.stock.model import InsufficientStock, ReservationLine
 from orders_core.unit_of_work import UnitOfWork
@@ -198,6 +199,7 @@ def allocate_order(
     if plan is None:
         report = describe_shortage(demand, available, sites, delivery)
         details = report.as_dict()
+        details["strategy"] = stock_shortage_strategies(report)
         if lost_races:
             details["lost_reservation_races"] = lost_races
         missing = report.missing or {sku: qty for sku, qty in demand.items()}

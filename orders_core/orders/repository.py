@@ -444,6 +444,12 @@ class OrderRepository:
         row = self.session.get(OrderRow, order_id)
         return None if row is None else self._views([row])[0]
 
+    def view_by_tracking_token(self, token: str) -> OrderView | None:
+        """The order whose tracking link carries ``token``, or None."""
+        write_pending_history(self.session)
+        row = self.session.scalars(select(OrderRow).where(OrderRow.tracking_token == token)).one_or_none()
+        return None if row is None else self._views([row])[0]
+
     def _views(self, rows: Sequence[OrderRow]) -> list[OrderView]:
         """Views of several orders with one query per child table (not one per order)."""
         if not rows:
@@ -490,6 +496,9 @@ class OrderRepository:
                 shipments=tuple(shipped[row.id]),
                 exceptions=tuple(exceptions[row.id]),
                 promised_by=row.promised_by,
+                priority=row.priority or "normal",
+                backorder_of=row.backorder_of,
+                tracking_token=row.tracking_token,
             )
             for row in rows
         ]

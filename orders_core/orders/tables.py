@@ -45,6 +45,12 @@ class OrderRow(Base):
     promised_by: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: low | normal | high | urgent: held orders waiting for stock are retried in this order, then oldest first.
+    priority: Mapped[str] = mapped_column(String(8), server_default="normal", default="normal")
+    #: The order whose remainder this order back-orders (issue 12: partial shipments), if any.
+    backorder_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The secret in the customer's public tracking link (``/track/{token}``, migration 0012): unguessable.
+    tracking_token: Mapped[str] = mapped_column(String(64), unique=True, index=True)
 
 
 class OrderLineRow(Base):
@@ -80,7 +86,10 @@ class ExceptionRow(Base):
     """A problem that needs a person: price conflict, credit, shortage, short pick, no carrier..."""
 
     __tablename__ = "order_exceptions"
-    __table_args__ = (Index("ix_order_exceptions_status_kind", "status", "kind"),)
+    __table_args__ = (
+        Index("ix_order_exceptions_status_kind", "status", "kind"),
+        Index("ix_order_exceptions_created_at_id", "created_at", "id"),  # the exceptions list's order
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
@@ -149,7 +158,10 @@ class ShipmentRow(Base):
     assigned, its e-waybill, the load, who assigned it and why, and the route stop (filled by planning)."""
 
     __tablename__ = "shipments"
-    __table_args__ = (Index("ix_shipments_status_warehouse", "status", "warehouse_id"),)
+    __table_args__ = (
+        Index("ix_shipments_status_warehouse", "status", "warehouse_id"),
+        Index("ix_shipments_created_at_id", "created_at", "id"),  # the shipments list's order
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)

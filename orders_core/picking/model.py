@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from warehouse_picking.waves import CartLimits
+
 
 @dataclass(frozen=True)
 class PickStep:
@@ -42,13 +44,13 @@ class PickTask:
 
 @dataclass(frozen=True)
 class CreateWave:
-    """Batch a warehouse's allocated orders into pick tasks, each within one cart's limits."""
+    """Batch a warehouse's allocated orders (all, or only ``order_ids``) into pick tasks, each within one
+    cart's limits: ``cart`` when given, else the cart stored for the warehouse."""
 
     warehouse_id: str
-    max_items: int
-    max_weight_kg: float
-    max_volume_m3: float
     actor: str
+    cart: CartLimits | None = None
+    order_ids: tuple[str, ...] | None = None
     time_limit_s: float | None = None  # routing time limit per task; None: the picking params' wave_time_limit_s
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from foundation.clock import utc_now
+from infra.pagination import PageRequest, keyset_page
 from orders_core.picking.model import PickStep, PickTask
-from orders_core.picking.tables import PickTaskRow, PickTaskStepRow, SkuSlotRow
+from orders_core.picking.tables import PickTaskRow, PickTaskStepRow, SkuSlotRow, WarehouseCartRow
+from warehouse_picking.waves import CartLimits
 
 
 class PickingRepository:
@@ -43,7 +46,60 @@ class PickingRepository:
         )
         return {row.sku: row.slot_id for row in rows}
 
+    # --- carts --------------------------------------------------------------------------------
+    def cart(self, warehouse_id: str) -> CartLimits | None:
+        """The warehouse's stored cart, or None."""
+        row = self.session.get(WarehouseCartRow, warehouse_id)
+        return None if row is None else CartLimits(row.max_items, row.max_weight_kg, row.max_volume_m3)
+
+    def set_cart(self, warehouse_id: str, cart: CartLimits) -> bool:
+        """Store the warehouse's cart; answers whether it was the first one."""
+        row = self.session.get(WarehouseCartRow, warehouse_id)
+        created = row is None
+        if row is None:
+            row = WarehouseCartRow(warehouse_id=warehouse_id)
+            self.session.add(row)
+        row.max_items, row.max_weight_kg, row.max_volume_m3 = cart.max_items, cart.max_weight_kg, cart.max_volume_m3
+        row.updated_at = utc_now()
+        self.session.flush()
+        return created
+
     # --- tasks --------------------------------------------------------------------------------
+    def task_page(
+        self,
+        request: PageRequest,
+        *,
+        warehouse_id: str | None = None,
+        statuses: Collection[str] | None = None,
+        order_id: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> tuple[list[PickTask], str | None]:
+        """A page of tasks by creation time, filtered; each with its steps (one query for all steps)."""
+        query = select(PickTaskRow)
+        if warehouse_id is not None:
+            query = query.where(PickTaskRow.warehouse_id == warehouse_id)
+        if statuses:
+            query = query.where(PickTaskRow.status.in_(list(statuses)))
+        if order_id is not None:
+            query = query.where(
+                PickTaskRow.id.in_(select(PickTaskStepRow.task_id).where(PickTaskStepRow.order_id == order_id))
+            )
+        if created_from is not None:
+            query = query.where(PickTaskRow.created_at >= created_from)
+        if created_to is not None:
+            query = query.where(PickTaskRow.created_at < created_to)
+        rows, next_cursor = keyset_page(self.session, query, (PickTaskRow.created_at, PickTaskRow.id), request)
+        steps: dict[str, list[PickTaskStepRow]] = {row.id: [] for row in rows}
+        if rows:
+            for step in self.session.scalars(
+                select(PickTaskStepRow)
+                .where(PickTaskStepRow.task_id.in_(list(steps)))
+                .order_by(PickTaskStepRow.task_id, PickTaskStepRow.step)
+            ):
+                steps[step.task_id].append(step)
+        return [task_of(row, steps[row.id]) for row in rows], next_cursor
+
     def add_task(self, task: PickTaskRow, steps: Sequence[PickTaskStepRow]) -> None:
         """Insert a task and its steps."""
         self.session.add(task)

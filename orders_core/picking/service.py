@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput, NotFound
+from infra.pagination import Page, PageRequest
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import AllocatedLine, OrderStatus
+from orders_core.orders.recovery.strategies import short_pick_strategies
 from orders_core.orders.repository import OrderRepository
 from orders_core.picking.model import CreateWave, PickConfirmation, PickTask
 from orders_core.picking.repository import PickingRepository, task_of
@@ -29,7 +32,7 @@ from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from warehouse_picking.layouts import Layout, UnknownSlots, parse_layout
 from warehouse_picking.params import DEFAULT_PICKING_PARAMS, PickingParams
 from warehouse_picking.routes import PickRoute, pick_route
-from warehouse_picking.waves import Batch, CartLimits, PickItem, batch_orders
+from warehouse_picking.waves import Batch, CartLimits, LeftOut, PickItem, batch_orders, plan_wave
 
 
 class WarehouseNotFound(NotFound):
@@ -54,6 +57,12 @@ class SkusWithoutSlot(InvalidInput):
     """A wave needs a slot for every SKU it picks."""
 
     code = "sku_without_slot"
+
+
+class CartNotConfigured(InvalidInput):
+    """A wave needs a cart: in the request or stored for the warehouse."""
+
+    code = "cart_not_configured"
 
 
 class PickTaskNotFound(NotFound):
@@ -131,21 +140,62 @@ def sku_slots(new_uow: UnitOfWorkFactory, warehouse_id: str, skus: list[str]) ->
 
 @dataclass(frozen=True)
 class WaveResult:
-    """The tasks of a wave and the walk they save against picking one order at a time."""
+    """The tasks of a wave, the orders split across several trips and those left out (with the reason)."""
 
     tasks: list[PickTask]
     orders: int
+    split_orders: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
+
+
+def set_warehouse_cart(new_uow: UnitOfWorkFactory, warehouse_id: str, cart: CartLimits) -> bool:
+    """Store the cart the warehouse's waves use when a request names none; answers whether it is new."""
+    with new_uow() as uow:
+        _require_warehouse(uow, warehouse_id)
+        created = PickingRepository(uow.session).set_cart(warehouse_id, cart)
+        uow.commit()
+    return created
+
+
+def warehouse_cart(new_uow: UnitOfWorkFactory, warehouse_id: str) -> CartLimits:
+    """The warehouse's stored cart (404 unknown warehouse, 422 ``cart_not_configured`` when none)."""
+    with new_uow() as uow:
+        _require_warehouse(uow, warehouse_id)
+        return _stored_cart(uow, warehouse_id)
+
+
+def _require_warehouse(uow: UnitOfWork, warehouse_id: str) -> None:
+    if MasterDataRepository(uow.session).get_warehouse(warehouse_id) is None:
+        raise WarehouseNotFound(f"no warehouse with id {warehouse_id!r}")
+
+
+def _stored_cart(uow: UnitOfWork, warehouse_id: str) -> CartLimits:
+    cart = PickingRepository(uow.session).cart(warehouse_id)
+    if cart is None:
+        raise CartNotConfigured(
+            f"warehouse {warehouse_id!r} has no cart: send one with the wave or "
+            f"PUT /v1/warehouses/{warehouse_id}/cart once"
+        )
+    return cart
 
 
 def create_wave(
     new_uow: UnitOfWorkFactory, command: CreateWave, params: PickingParams = DEFAULT_PICKING_PARAMS
 ) -> WaveResult:
-    """Batch the warehouse's allocated orders into pick tasks and move those orders to ``picking``;
-    ``params`` tunes the route solver (the command's per-task ``time_limit_s`` wins when given)."""
-    cart = CartLimits(command.max_items, command.max_weight_kg, command.max_volume_m3)
+    """Batch the warehouse's allocated orders (or only ``command.order_ids``) into pick tasks and move those
+    orders to ``picking``; ``params`` tunes the route solver (the command's per-task ``time_limit_s`` wins
+    when given). An order larger than the cart is split across trips; one that no cart can carry, or a
+    chosen order that is not waiting here, is left out with its reason and blocks nobody."""
     with new_uow() as uow:
+        cart = command.cart or _stored_cart(uow, command.warehouse_id)
         result = _build_wave(
-            uow, command.warehouse_id, cart, actor=command.actor, time_limit_s=command.time_limit_s, params=params
+            uow,
+            command.warehouse_id,
+            cart,
+            order_ids=command.order_ids,
+            actor=command.actor,
+            time_limit_s=command.time_limit_s,
+            params=params,
         )
         uow.commit()
     return result
@@ -156,6 +206,7 @@ def _build_wave(
     warehouse_id: str,
     cart: CartLimits,
     *,
+    order_ids: Sequence[str] | None,
     actor: str,
     time_limit_s: float | None,
     params: PickingParams,
@@ -163,12 +214,73 @@ def _build_wave(
     """``create_wave`` inside ``uow``: tasks written, orders advanced, nothing committed."""
     layout = load_layout(uow, warehouse_id)
     lines, picking_ids = _lines_to_pick(uow, warehouse_id)
+    left_out: list[LeftOut] = []
+    if order_ids is not None:
+        wanted = dict.fromkeys(order_ids)
+        lines = [line for line in lines if line.order_id in wanted]
+        waiting = {line.order_id for line in lines}
+        left_out += [_not_waiting(uow, warehouse_id, o) for o in wanted if o not in waiting]
+    unpickable = _orders_without_slots(uow, warehouse_id, layout, lines)
+    left_out += unpickable
+    blocked = {o.order_id for o in unpickable}
+    lines = [line for line in lines if line.order_id not in blocked]
     if not lines:
-        return WaveResult(tasks=[], orders=0)
+        return WaveResult(tasks=[], orders=0, left_out=left_out)
     orders = _pick_items(uow, warehouse_id, layout, lines)
-    batches = batch_orders(layout, orders, cart, time_limit_s=time_limit_s, params=params)
-    tasks = _write_tasks(uow, warehouse_id, batches, picking_ids, actor=actor, reason_code="wave_created")
-    return WaveResult(tasks=tasks, orders=len(orders))
+    plan = plan_wave(layout, orders, cart, time_limit_s=time_limit_s, params=params)
+    tasks = _write_tasks(uow, warehouse_id, plan.batches, picking_ids, actor=actor, reason_code="wave_created")
+    return WaveResult(
+        tasks=tasks,
+        orders=len(orders) - len(plan.left_out),
+        split_orders=plan.split_orders,
+        left_out=left_out + plan.left_out,
+    )
+
+
+def _orders_without_slots(
+    uow: UnitOfWork, warehouse_id: str, layout: Layout, lines: Sequence[AllocatedLine]
+) -> list[LeftOut]:
+    """Orders a wave cannot route, each with the reason: a SKU without a slot here, or a slot the layout no
+    longer has. They wait (still ``allocated``) until the slots are fixed; the other orders go."""
+    skus = sorted({line.sku for line in lines})
+    slots = PickingRepository(uow.session).sku_slots(warehouse_id, skus)
+    gone = {slot for slot in set(slots.values()) if layout.locate(slot) is None}
+    problems: dict[str, dict[str, list[str]]] = {}
+    for line in lines:
+        slot = slots.get(line.sku)
+        if slot is None:
+            problems.setdefault(line.order_id, {}).setdefault("sku_without_slot", []).append(line.sku)
+        elif slot in gone:
+            problems.setdefault(line.order_id, {}).setdefault("unknown_slot", []).append(f"{line.sku} at {slot}")
+    left_out = []
+    for order_id, found in problems.items():
+        if "sku_without_slot" in found:
+            skus_text = ", ".join(sorted(set(found["sku_without_slot"])))
+            reason = (
+                f"sku(s) without a slot in warehouse {warehouse_id}: {skus_text}; "
+                f"PUT /v1/warehouses/{warehouse_id}/slots/{{sku}} first"
+            )
+            left_out.append(LeftOut(order_id, "sku_without_slot", reason))
+        else:
+            slots_text = ", ".join(sorted(set(found["unknown_slot"])))
+            reason = (
+                f"slot(s) the layout of warehouse {warehouse_id} no longer has: {slots_text}; "
+                "move those SKUs to existing slots"
+            )
+            left_out.append(LeftOut(order_id, "unknown_slot", reason))
+    return left_out
+
+
+def _not_waiting(uow: UnitOfWork, warehouse_id: str, order_id: str) -> LeftOut:
+    """Why a chosen order is not in the wave: unknown, or nothing of it waits to be picked here."""
+    view = OrderRepository(uow.session).view(order_id)
+    if view is None:
+        return LeftOut(order_id, "order_not_found", f"no order {order_id!r}")
+    return LeftOut(
+        order_id,
+        "nothing_to_pick_here",
+        f"order {order_id} is {view.status}; nothing of it waits to be picked at warehouse {warehouse_id}",
+    )
 
 
 def build_wave_in_sequence(
@@ -249,8 +361,10 @@ def _write_tasks(
     actor: str,
     reason_code: str,
 ) -> list[PickTask]:
-    """Write one task per batch, in order, and move its orders to ``picking``."""
+    """Write one task per batch, in order, and move its orders to ``picking`` (an order split across
+    several batches moves once)."""
     picking = PickingRepository(uow.session)
+    picking_ids = set(picking_ids)
     tasks: list[PickTask] = []
     for batch in batches:
         task_id = "pt_" + secrets.token_hex(8)
@@ -258,7 +372,8 @@ def _write_tasks(
         picking.add_task(task_row, step_rows)
         for order_id in batch.order_ids:
             if order_id in picking_ids:
-                continue  # a split order already picking at another warehouse
+                continue  # already picking: at another warehouse, or on an earlier trip of this wave
+            picking_ids.add(order_id)
             advance_order(
                 uow,
                 order_id,
@@ -286,14 +401,15 @@ def _split_lines_still_to_pick(uow: UnitOfWork, warehouse_id: str) -> list[Alloc
 
 def _order_fully_picked(uow: UnitOfWork, order_id: str, order_steps: Sequence[PickTaskStepRow]) -> bool:
     """Every shipment line of the order (at every warehouse) has been picked in full by ``order_steps``,
-    all the pick steps (of any task) of that order."""
+    all the pick steps (of any task) of that order, and none of them waits for its count. A short step
+    counts what it picked: a re-pick task's steps make up the rest (orders_core.picking.repick)."""
     needed: dict[str, int] = {}
     for shipment in OrderRepository(uow.session).shipments(order_id):
         for sku, qty in shipment.lines:
             needed[sku] = needed.get(sku, 0) + qty
     picked: dict[str, int] = {}
     for step in order_steps:
-        if step.picked_qty is None or step.picked_qty < step.qty:
+        if step.picked_qty is None:
             return False
         picked[step.sku] = picked.get(step.sku, 0) + step.picked_qty
     return all(picked.get(sku, 0) >= qty for sku, qty in needed.items())
@@ -342,6 +458,29 @@ def get_task(new_uow: UnitOfWorkFactory, task_id: str) -> PickTask:
     if task is None:
         raise PickTaskNotFound(f"no pick task with id {task_id!r}")
     return task
+
+
+def task_page(
+    new_uow: UnitOfWorkFactory,
+    request: PageRequest,
+    *,
+    warehouse_id: str | None = None,
+    statuses: Sequence[str] | None = None,
+    order_id: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> Page[PickTask]:
+    """Pick tasks by creation time (a handheld's open tasks: ``warehouse_id`` and ``statuses=["open"]``)."""
+    with new_uow() as uow:
+        tasks, next_cursor = PickingRepository(uow.session).task_page(
+            request,
+            warehouse_id=warehouse_id,
+            statuses=statuses,
+            order_id=order_id,
+            created_from=created_from,
+            created_to=created_to,
+        )
+    return Page(items=tasks, next_cursor=next_cursor)
 
 
 def confirm_picks(
@@ -411,6 +550,7 @@ def _record_picks(
                     "qty": row.qty,
                     "picked_qty": pick.picked_qty,
                     "warehouse_id": task_row.warehouse_id,
+                    "strategy": short_pick_strategies(row.qty - pick.picked_qty),
                 },
                 actor=actor,
             )

@@ -30,6 +30,7 @@ class PickTaskRow(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'completed')", name="status_known"),
         Index("ix_pick_tasks_warehouse_id", "warehouse_id"),
+        Index("ix_pick_tasks_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -61,3 +62,15 @@ class PickTaskStepRow(Base):
     walk_to_next_m: Mapped[float] = mapped_column(Float, nullable=False)
     picked_qty: Mapped[int | None] = mapped_column(Integer, nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class WarehouseCartRow(Base):
+    """The cart a warehouse's waves use when a request names none (one per warehouse)."""
+
+    __tablename__ = "warehouse_carts"
+
+    warehouse_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    max_items: Mapped[int] = mapped_column(Integer, nullable=False)
+    max_weight_kg: Mapped[float] = mapped_column(Float, nullable=False)
+    max_volume_m3: Mapped[float] = mapped_column(Float, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)

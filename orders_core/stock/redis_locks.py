@@ -101,7 +101,11 @@ class RedisStockLocks:
         return before, StockLevel.of(on_hand, reserved)
 
     def adjust_on_hand(self, warehouse_id: str, sku: str, delta: int) -> None:
-        self.client.hincrby(stock_key(warehouse_id, sku), "on_hand", delta)
+        # The names too: goods may arrive where no level was set yet (levels() reads them back).
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(stock_key(warehouse_id, sku), mapping={"wh": warehouse_id, "sku": sku})
+        pipe.hincrby(stock_key(warehouse_id, sku), "on_hand", delta)
+        pipe.execute()
 
     def reserve(self, order_id: str, lines: Sequence[ReservationLine]) -> None:
         groups = _by_warehouse(lines)

@@ -178,6 +178,40 @@ class StockRepository:
         self.session.flush()
         return released
 
+    def return_consumed(self, order_id: str) -> list[ReservationLine]:
+        """Goods the order consumed (picked) go back on hand: the rows become ``released``, as if never
+        picked; answers what came back."""
+        rows = list(
+            self.session.execute(
+                select(StockReservationRow)
+                .where(StockReservationRow.order_id == order_id, StockReservationRow.state == CONSUMED)
+                .order_by(StockReservationRow.warehouse_id, StockReservationRow.sku, StockReservationRow.id)
+                .with_for_update()
+            ).scalars()
+        )
+        now = utc_now()
+        for row in rows:
+            row.state = RELEASED
+            row.updated_at = now
+        returned = merge_lines(ReservationLine(r.warehouse_id, r.sku, r.qty) for r in rows)
+        for line in returned:
+            self._shift((line.warehouse_id, line.sku), on_hand=line.qty)
+        self.session.flush()
+        return returned
+
+    def add_on_hand(self, warehouse_id: str, sku: str, qty: int) -> None:
+        """Goods arrive: raise on_hand by ``qty`` (a level is created when none was set)."""
+        now = utc_now()
+        statement = (
+            self._insert()
+            .values(warehouse_id=warehouse_id, sku=sku, on_hand=qty, reserved=0, updated_at=now)
+            .on_conflict_do_update(
+                index_elements=["warehouse_id", "sku"],
+                set_={"on_hand": LEVELS.c.on_hand + qty, "updated_at": now},
+            )
+        )
+        self.session.execute(statement)
+
     def consume(self, order_id: str, picked: Sequence[ReservationLine]) -> list[ReservationLine]:
         """Turn held quantities into consumed ones (splitting rows), lowering on_hand and reserved.
 

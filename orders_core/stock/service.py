@@ -150,7 +150,8 @@ class StockService:
         return released
 
     def release_lines(self, uow: UnitOfWork, order_id: str, lines: Sequence[ReservationLine]) -> list[ReservationLine]:
-        """Give back part of what the order holds (an amended order that needs less); the rest stays held.
+        """Give back part of what the order holds (an amended order that needs less, a short pick's remainder);
+        the rest stays held.
         Like ``release``, the fast store frees it after commit."""
         merged = validate_lines(lines)
         if not merged:
@@ -163,6 +164,31 @@ class StockService:
 
     def _release_fast(self, order_id: str, lines: list[ReservationLine]) -> None:
         self.locks.release(order_id, lines)
+
+    def return_picked(self, uow: UnitOfWork, order_id: str) -> list[ReservationLine]:
+        """Picked goods of an order that will not ship go back on hand (a cancelled order's cart is put
+        away); counted in the fast store after commit."""
+        returned = StockRepository(uow.session).return_consumed(order_id)
+        if returned:
+            uow.after_commit(lambda: self._add_fast(returned))
+        return returned
+
+    def receive(self, uow: UnitOfWork, lines: Sequence[ReservationLine]) -> None:
+        """Goods arrive at a warehouse (a transfer received): on_hand rises; usable once committed."""
+        merged = validate_lines(lines)
+        if not merged:
+            return
+        self.rebuild_if_needed(uow)
+        repository = StockRepository(uow.session)
+        for line in merged:
+            repository.add_on_hand(line.warehouse_id, line.sku, line.qty)
+        self._forget_keys()
+        uow.after_commit(self._forget_keys)
+        uow.after_commit(lambda: self._add_fast(merged))
+
+    def _add_fast(self, lines: Sequence[ReservationLine]) -> None:
+        for line in lines:
+            self.locks.adjust_on_hand(line.warehouse_id, line.sku, line.qty)
 
     def consume(self, uow: UnitOfWork, order_id: str, picked: Sequence[ReservationLine]) -> None:
         """Picked goods leave: on_hand and reserved both drop; the rest of the hold stays."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, Integer, String
+from sqlalchemy import JSON, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.clock import utc_now
@@ -46,5 +47,31 @@ class StockReservationRow(Base):
     sku: Mapped[str] = mapped_column(String(64), nullable=False)
     qty: Mapped[int] = mapped_column(Integer, nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="held")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)
+
+
+class StockTransferRow(Base):
+    """Goods moving between two warehouses: ``requested`` (held at the source) -> ``in_transit`` (left the
+    source) -> ``received`` (on hand at the destination), or ``cancelled`` before it leaves."""
+
+    __tablename__ = "stock_transfers"
+    __table_args__ = (
+        CheckConstraint("status IN ('requested', 'in_transit', 'received', 'cancelled')", name="status_known"),
+        Index("ix_stock_transfers_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    from_warehouse_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    to_warehouse_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    #: [{"sku", "qty"}] moved.
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    #: [{"status", "at", "actor", "note"}], oldest first.
+    timeline: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    #: The held order (and its exception) this transfer was made for, if any: retried when it arrives.
+    order_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    exception_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)

@@ -43,7 +43,7 @@ def test_wrong_role_is_403(client: TestClient) -> None:
 def test_created_token_is_stored_hashed_and_listed_without_value(client: TestClient) -> None:
     headers = make_token(client, "dispatcher")
     value = headers["Authorization"].split()[1]
-    listed = client.get("/v1/tokens", headers=ADMIN).json()
+    listed = client.get("/v1/tokens", headers=ADMIN).json()["items"]
     assert any(row["role"] == "dispatcher" for row in listed)
     assert value not in str(listed)
 

@@ -36,16 +36,16 @@ def test_containing_returns_only_fences_covering_the_point(client: TestClient) -
     triangle = {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.0, 30.1], [120.0, 30.0]]]}
     client.put("/v1/geofences/b", json={"kind": "restricted_zone", "geometry": triangle}, headers=ADMIN)
     inside_both = client.get("/v1/geofences/containing", params={"lat": 30.02, "lng": 120.02}, headers=ADMIN)
-    assert [f["id"] for f in inside_both.json()["geofences"]] == ["a", "b"]
+    assert [f["id"] for f in inside_both.json()["items"]] == ["a", "b"]
     # In the square's bbox and the triangle's bbox, but outside the triangle (above its diagonal).
     only_square = client.get("/v1/geofences/containing", params={"lat": 30.09, "lng": 120.09}, headers=ADMIN)
-    assert [f["id"] for f in only_square.json()["geofences"]] == ["a"]
+    assert [f["id"] for f in only_square.json()["items"]] == ["a"]
     by_kind = client.get(
         "/v1/geofences/containing", params={"lat": 30.02, "lng": 120.02, "kind": "restricted_zone"}, headers=ADMIN
     )
-    assert [f["id"] for f in by_kind.json()["geofences"]] == ["b"]
+    assert [f["id"] for f in by_kind.json()["items"]] == ["b"]
     outside = client.get("/v1/geofences/containing", params={"lat": 31.0, "lng": 120.02}, headers=ADMIN)
-    assert outside.json()["geofences"] == []
+    assert outside.json()["items"] == []
 
 
 @pytest.mark.parametrize(
@@ -93,16 +93,21 @@ def test_carrier_moving_into_a_fence_produces_an_enter_event_after_the_dwell(cli
     for i, (lat, lng) in enumerate(track):
         fix = {"carrier_id": "CAR-1", "lat": lat, "lng": lng, "ts": _iso(now + i * 10)}
         assert client.post("/v1/carriers/positions", json={"positions": [fix]}, headers=ADMIN).status_code == 200
-    events = client.get("/v1/geofences/events", params={"carrier_id": "CAR-1"}, headers=ADMIN).json()["events"]
+    events = client.get("/v1/geofences/events", params={"carrier_id": "CAR-1"}, headers=ADMIN).json()["items"]
     assert [(e["fence_id"], e["kind"], e["lng"]) for e in events] == [("zone", "enter", 120.05)]
     # Leaving by a long hop past the far side: confirmed after the dwell as an exit.
     for i, lng in enumerate((120.3, 120.31, 120.32)):
         fix = {"carrier_id": "CAR-1", "lat": 30.05, "lng": lng, "ts": _iso(now + 60 + i * 10)}
         client.post("/v1/carriers/positions", json={"positions": [fix]}, headers=ADMIN)
-    events = client.get("/v1/geofences/events", params={"fence_id": "zone"}, headers=ADMIN).json()["events"]
+    events = client.get("/v1/geofences/events", params={"fence_id": "zone"}, headers=ADMIN).json()["items"]
     assert [e["kind"] for e in events] == ["enter", "exit"]
+    first = client.get("/v1/geofences/events", params={"limit": 1}, headers=ADMIN).json()
+    rest = client.get("/v1/geofences/events", params={"limit": 1, "cursor": first["next_cursor"]}, headers=ADMIN).json()
+    assert [e["kind"] for e in first["items"] + rest["items"]] == ["enter", "exit"] and rest["next_cursor"] is None
+    newest = client.get("/v1/geofences/events", params={"order": "desc", "limit": 1}, headers=ADMIN).json()
+    assert [e["kind"] for e in newest["items"]] == ["exit"] and newest["next_cursor"] is not None
     own = make_token(client, "carrier", "CAR-1")
-    assert len(client.get("/v1/geofences/events", headers=own).json()["events"]) == 2
+    assert len(client.get("/v1/geofences/events", headers=own).json()["items"]) == 2
     other = make_token(client, "carrier", "CAR-2")
-    assert client.get("/v1/geofences/events", headers=other).json()["events"] == []
+    assert client.get("/v1/geofences/events", headers=other).json()["items"] == []
     assert client.get("/v1/geofences/events", params={"carrier_id": "CAR-1"}, headers=other).status_code == 403

@@ -103,8 +103,15 @@ def test_wave_picks_and_loads_orders_and_short_pick_opens_exception(client: Test
         json={"cart": {"max_items": 50, "max_weight_kg": 100, "max_volume_m3": 1}},
         headers=staff,
     )
-    assert wave.status_code == 422 and wave.json()["error"]["code"] == "sku_without_slot"
-    assert "S1" in wave.json()["error"]["message"]
+    # orders with SKUs that have no slot wait, with the reason; they block nobody and nothing moves
+    assert wave.status_code == 200 and wave.json()["tasks"] == []
+    assert {(o["order_id"], o["code"]) for o in wave.json()["left_out"]} == {
+        (first, "sku_without_slot"),
+        (second, "sku_without_slot"),
+    }
+    reasons = {o["order_id"]: o["reason"] for o in wave.json()["left_out"]}
+    assert "S1, S2" in reasons[first] and "S3" in reasons[second]
+    assert _status(client, first) == "allocated"
     for sku, slot in (("S1", "A02-L-004"), ("S2", "A01-R-009"), ("S3", "A03-L-002")):
         answer = client.put(f"/v1/warehouses/W1/slots/{sku}", json={"slot": slot}, headers=staff)
         assert answer.status_code == 200, answer.text
@@ -220,15 +227,18 @@ def test_split_order_is_picked_at_both_warehouses_before_it_is_loaded(client: Te
     assert _status(client, order_id) == "loaded"
 
 
-def test_wave_over_slots_the_changed_layout_no_longer_has_is_422_naming_them(client: TestClient) -> None:
+def test_wave_leaves_out_orders_at_slots_the_changed_layout_no_longer_has_naming_them(client: TestClient) -> None:
     for sku, slot in (("S1", "A04-L-001"), ("S2", "A01-R-009"), ("S3", "A03-L-002")):
         assert client.put(f"/v1/warehouses/W1/slots/{sku}", json={"slot": slot}, headers=ADMIN).status_code == 200
     site = {"name": "Main", "location": {"lat": 52.5, "lng": 13.4}, "layout": {**LAYOUT, "aisles": 2}}
     assert client.put("/v1/warehouses/W1", json=site, headers=ADMIN).status_code in (200, 201)
     order_id = _place(client, [("S1", 1), ("S2", 1), ("S3", 1)])
+    fine = _place(client, [("S2", 2)])
     cart = {"cart": {"max_items": 50, "max_weight_kg": 100, "max_volume_m3": 1}}
     wave = client.post("/v1/warehouses/W1/waves", json=cart, headers=ADMIN)
-    assert wave.status_code == 422, wave.text
-    assert wave.json()["error"]["code"] == "unknown_slot"
-    assert wave.json()["error"]["details"]["slots"] == ["A03-L-002", "A04-L-001"]
-    assert _status(client, order_id) == "allocated"
+    assert wave.status_code == 200, wave.text
+    [left_out] = wave.json()["left_out"]
+    assert (left_out["order_id"], left_out["code"]) == (order_id, "unknown_slot")
+    assert "S1 at A04-L-001, S3 at A03-L-002" in left_out["reason"]
+    assert [t["order_ids"] for t in wave.json()["tasks"]] == [[fine]]
+    assert _status(client, order_id) == "allocated" and _status(client, fine) == "picking"

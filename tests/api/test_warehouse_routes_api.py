@@ -120,7 +120,7 @@ def test_routes_carry_each_shipment_with_its_carrier_and_load_last_stop_first(
     waybill = client.get(f"/v1/waybills/{line['waybill_no']}", headers=ADMIN).json()
     assert waybill["route_id"] == routes["van-a"]["route_id"] and waybill["loading_position"] == 1
     # The JSON loading sheets list the same routes.
-    sheets = client.get("/v1/warehouses/W1/loading-sheets", headers=ADMIN).json()["sheets"]
+    sheets = client.get("/v1/warehouses/W1/loading-sheets", headers=ADMIN).json()["items"]
     assert sorted(s["route_id"] for s in sheets) == sorted(r["route_id"] for r in result["routes"])
 
 
@@ -159,7 +159,10 @@ def test_printable_loading_sheet_lists_shipments_in_loading_order(client: TestCl
 
 def test_pick_order_is_loading_order_is_reverse_delivery_order(client: TestClient, fleet: dict[str, str]) -> None:
     route = next(r for r in _plan(client)["routes"] if r["vehicle_id"] == "van-a")
-    answer = client.post(f"/v1/warehouses/W1/routes/{route['route_id']}/pick-wave", json=CART, headers=ADMIN)
+    # the warehouse's stored cart serves a route wave that names none
+    assert client.put("/v1/warehouses/W1/cart", json=CART["cart"], headers=ADMIN).status_code == 201
+    path = f"/v1/warehouses/W1/routes/{route['route_id']}/pick-wave"
+    answer = client.post(path, json={"time_limit_s": 0.2}, headers=ADMIN)
     assert answer.status_code == 200, answer.text
     tasks = answer.json()["tasks"]
     loading_order = [line["shipment_id"] for line in route["shipments"]]
@@ -196,7 +199,7 @@ def test_replanning_replaces_the_earlier_routes(client: TestClient, fleet: dict[
     assert "REPLACED" in client.get(f"/v1/warehouses/W1/loading-sheets/{old}.html", headers=ADMIN).text
     stale = client.post(f"/v1/warehouses/W1/routes/{old}/pick-wave", json=CART, headers=ADMIN)
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "route_replaced"
-    current = client.get("/v1/warehouses/W1/loading-sheets", headers=ADMIN).json()["sheets"]
+    current = client.get("/v1/warehouses/W1/loading-sheets", headers=ADMIN).json()["items"]
     assert sorted(s["route_id"] for s in current) == sorted(r["route_id"] for r in second["routes"])
 
 

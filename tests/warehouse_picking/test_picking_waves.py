@@ -15,6 +15,7 @@ from warehouse_picking.waves import (
     batch_orders,
     merge_by_savings,
     one_order_at_a_time_m,
+    plan_wave,
     quick_tour_length,
 )
 
@@ -70,11 +71,38 @@ def test_a_roomy_cart_takes_everything_in_one_trip() -> None:
     assert len(batches) == 1
 
 
-def test_an_order_larger_than_the_cart_is_rejected_by_name() -> None:
-    orders = {"big": [PickItem("big", "s1", 50, "A01-L-001")], "small": [PickItem("small", "s2", 1, "A02-L-001")]}
+def test_an_order_larger_than_the_cart_is_split_into_full_trips_and_blocks_no_one() -> None:
+    orders = {
+        "big": [PickItem("big", "s1", 50, "A01-L-001", 3.0), PickItem("big", "s3", 7, "A05-R-004", 1.0)],
+        "small": [PickItem("small", "s2", 1, "A02-L-001", 1.0)],
+    }
+    cart = CartLimits(max_items=10, max_weight_kg=25.0, max_volume_m3=1.0)
+    plan = plan_wave(layout(), orders, cart)
+    assert plan.split_orders == ["big"] and plan.left_out == []
+    carried: dict[tuple[str, str], int] = {}
+    for batch in plan.batches:
+        assert batch.item_count <= cart.max_items and batch.weight_kg <= cart.max_weight_kg + 1e-9
+        assert batch.order_ids == list(dict.fromkeys(item.order_id for item in batch.items))
+        for item in batch.items:
+            carried[(item.order_id, item.sku)] = carried.get((item.order_id, item.sku), 0) + item.qty
+    assert carried == {("big", "s1"): 50, ("big", "s3"): 7, ("small", "s2"): 1}
+    # 157 kg at 25 kg a cart: at least 7 trips, and no more than one partly filled trip of the big order
+    assert len([b for b in plan.batches if "big" in b.order_ids]) == 7
+    assert batch_orders(layout(), orders, cart) != []
+
+
+def test_an_order_with_a_unit_heavier_than_the_cart_is_left_out_by_name() -> None:
+    orders = {
+        "anvil": [PickItem("anvil", "s1", 1, "A01-L-001", 120.0), PickItem("anvil", "s2", 1, "A01-L-002")],
+        "small": [PickItem("small", "s2", 1, "A02-L-001")],
+    }
+    cart = CartLimits(max_items=10, max_weight_kg=100.0, max_volume_m3=1.0)
+    plan = plan_wave(layout(), orders, cart)
+    assert [b.order_ids for b in plan.batches] == [["small"]]
+    assert [(o.order_id, o.reason_code) for o in plan.left_out] == [("anvil", "unit_exceeds_cart")]
     with pytest.raises(OrderDoesNotFitCart) as error:
-        batch_orders(layout(), orders, CartLimits(max_items=10, max_weight_kg=100.0, max_volume_m3=1.0))
-    assert "big" in error.value.message and "small" not in error.value.message
+        batch_orders(layout(), orders, cart)
+    assert "anvil" in error.value.message and "small" not in error.value.message
 
 
 def test_quick_tour_is_exact_for_few_stops_and_an_upper_bound_otherwise() -> None:
