@@ -6,13 +6,14 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.container import Container
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_docs, install_error_handlers
 from api.input_guard import RequestInputGuard
 from api.observability import configure_logging, install_request_middleware
+from api.responses import PresentedJSONResponse
 from api.routers import all_routers
 from api.settings import Settings, get_settings
 
@@ -48,8 +49,11 @@ def create_app(
         version="0.1.0",
         description="Order pipeline, stock locks, carrier matching and pick paths for a regional distributor.",
         lifespan=lifespan,
+        default_response_class=PresentedJSONResponse,  # one presentation policy for every answer
+        responses=ERROR_RESPONSES,  # every operation documents the real error body
     )
     install_error_handlers(app)
+    install_error_docs(app)
     app.add_middleware(RequestInputGuard)  # inside the request middleware: refusals are logged and counted too
     install_request_middleware(app)
 
@@ -59,8 +63,9 @@ def create_app(
         return {"status": "ok"}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    def metrics() -> Response:
-        """Prometheus exposition."""
+    def metrics(request: Request) -> Response:
+        """Prometheus exposition (the orders-by-status gauge is counted in the database first, if stale)."""
+        request.app.state.container.orders_gauge.refresh()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in all_routers():

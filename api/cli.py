@@ -96,6 +96,9 @@ def serve(
         from api.demo import load_demo_data
 
         summary = load_demo_data(container)
+        if summary.skipped:  # a restart: the user's data stays as they left it
+            structlog.get_logger("api.demo").info("demo_data_skipped", reason=summary.skipped)
+            return
         counts = {kind.replace(" ", "_"): n for kind, n in summary.counts.items()}
         structlog.get_logger("api.demo").info("demo_data_loaded", **counts)
 
@@ -255,7 +258,7 @@ def webhooks_worker() -> None:
 
 @app.command("demo")
 def demo() -> None:
-    """Load the demo data set into the configured store (idempotent)."""
+    """Load the demo data set into the configured store, if it is empty (otherwise says so, writes nothing)."""
     from api.demo import load_demo_data
 
     container = _container()

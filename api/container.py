@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import PrincipalCache
 from api.jobs import PeriodicJob
-from api.metrics import count_stock_outcome, count_transition, observe_webhook
+from api.metrics import OrdersGaugeRefresher, count_stock_outcome, count_transition, observe_webhook
 from api.settings import Settings
 from api.tokens import hash_token
 from api.tracking_guard import MissLimiter, build_miss_limiter
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
+from orders_core.census import orders_by_status
 from orders_core.dispatching import CarrierMatching, build_carrier_matching, warm_carrier_index
 from orders_core.orders.timeouts import release_expired_orders
 from orders_core.stock.rebuild import warm_stock_store
@@ -79,6 +80,8 @@ class Container:
             package_max_m3=settings.transport.package_max_m3,
             promise_s=settings.delivery.lead_time_s,
         )
+        # dispatch_orders{status}: counted in the database at scrape time (true across processes), cached briefly.
+        self.orders_gauge = OrdersGaugeRefresher(lambda: orders_by_status(self.uow))
         # Unknown tracking tokens per client address (api.tracking_guard: 429 against token guessing).
         self.tracking_misses: MissLimiter = build_miss_limiter(
             self.redis, limit=settings.tracking.miss_limit, window_s=settings.tracking.miss_window_s

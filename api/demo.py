@@ -4,7 +4,9 @@ It is loaded in-process but not around the API's checks: every payload is valida
 request schemas (``api.schemas``) and written by the same ``orders_core`` use cases the routers call, one
 transaction per resource as a request would. :class:`DemoWriter` is the one place that knows how; the
 data itself is generated (seeded, so every first run sees the same demo) by :func:`load_demo_data`.
-Loading twice changes nothing: every resource is an upsert, and stock is only set where none exists yet.
+The demo is loaded only into an empty database (no warehouse, SKU, customer, carrier or order yet): a
+restart never writes over what the user has changed since (a carrier's webhook URL, a customer's credit
+limit, stock counts). Within one load every resource is an upsert, and stock is only set where none exists.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from api.schemas.picking import SkuSlotIn
 from api.schemas.stock import StockLevelIn
 from foundation.errors import DispatchError
 from orders_core.carriers.service import accept_positions, upsert_carrier
+from orders_core.census import stored_resources
 from orders_core.master_data.service import upsert_customer, upsert_sku, upsert_warehouse
 from orders_core.picking.service import assign_sku_slot, sku_slots
 from orders_core.stock.levels import set_stock_level, stocked_pairs
@@ -67,8 +70,12 @@ class DemoSummary:
     """What the loader touched, for the start-up banner."""
 
     counts: dict[str, int] = field(default_factory=dict)
+    #: Why nothing was loaded (the database already held data), or None when the demo was loaded.
+    skipped: str | None = None
 
     def __str__(self) -> str:
+        if self.skipped:
+            return f"demo data not loaded: {self.skipped}"
         return ", ".join(f"{n} {kind}" for kind, n in self.counts.items())
 
 
@@ -213,7 +220,14 @@ def load_demo_data(container: Container) -> DemoSummary:
     Carriers are based near the warehouses (as in life: they wait where the freight is), so a match
     from a warehouse finds several of them within the default 3 km, at different prices, ratings and
     on-time rates.
+
+    Only into an empty database: when any warehouse, SKU, customer, carrier or order is stored already,
+    nothing is written and the summary says why (``skipped``).
     """
+    present = {kind: n for kind, n in stored_resources(container.uow).items() if n}
+    if present:
+        held = ", ".join(f"{n} {kind}" for kind, n in present.items())
+        return DemoSummary(skipped=f"the database is not empty ({held}); the demo loads only into an empty one")
     rng = random.Random(SEED)
     terms_rng = random.Random(SEED + 1)  # carriers' terms and zones draw from streams of their own
     zones = _delivery_zones(random.Random(SEED + 2))

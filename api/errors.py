@@ -5,12 +5,16 @@ Every 4xx uses the contract's shape ``{"error": {"code": str, "message": str}}``
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.responses import PresentedJSONResponse
 from foundation.errors import DispatchError
 
 log = structlog.get_logger("api.errors")
@@ -27,6 +31,56 @@ _STATUS_CODES = {
     422: "validation_error",
     429: "rate_limited",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable machine code, e.g. order_not_found, validation_error, forbidden")
+    message: str = Field(description="what is wrong, naming the field or resource")
+    details: dict[str, object] | None = Field(
+        default=None, description="optional structured facts (validation errors, missing quantities, ...)"
+    )
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer (4xx and 5xx)."""
+
+    error: ErrorDetail
+
+
+#: The error answers every operation documents (registered once on the app, so every route carries them):
+#: the real body, not FastAPI's default ``{"detail": ...}``.
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    "4XX": {
+        "model": ErrorOut,
+        "description": "Client error: 400 bad request, 401 no or unknown token, 403 role or scope refused,"
+        " 404 not found, 409 conflict with the resource's state, 413 too large, 415 not JSON.",
+    },
+    422: {"model": ErrorOut, "description": "Input that breaks a rule (code validation_error or a domain code)."},
+    "5XX": {"model": ErrorOut, "description": "Server error (code internal_error); nothing is half-written."},
+}
+
+
+def install_error_docs(app: FastAPI) -> None:
+    """Make the OpenAPI document say that errors are JSON even where the success is not (an HTML or PDF
+    route documents its :data:`ERROR_RESPONSES` under its own media type otherwise)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        for operations in spec.get("paths", {}).values():
+            for operation in operations.values():
+                for status in ERROR_RESPONSES:
+                    content = operation.get("responses", {}).get(str(status), {}).get("content")
+                    if content and "application/json" not in content:
+                        schema = next(iter(content.values()))["schema"]
+                        content.clear()
+                        content["application/json"] = {"schema": schema}
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def error_body(code: str, message: str, details: object | None = None) -> dict[str, object]:
@@ -55,7 +109,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DispatchError)
     async def _domain_error(_request: Request, exc: DispatchError) -> JSONResponse:
-        return JSONResponse(
+        # Details follow the one presentation policy too (money as numbers, measures rounded).
+        return PresentedJSONResponse(
             status_code=exc.http_status,
             content=error_body(exc.code, exc.message, exc.details or None),
         )

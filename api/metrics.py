@@ -1,11 +1,18 @@
 """Prometheus metrics of the service, exposed at ``/metrics``.
 
-Defined in one place so that routers and background workers share the same series.
+Defined in one place so that routers and background workers share the same series. Counters count events
+in this process since it started (sum them over processes, use ``rate()``); the ``dispatch_orders`` gauge
+is the current number of orders in each status, read from the database (shared by every process) when
+``/metrics`` is scraped, at most every :data:`ORDERS_GAUGE_MAX_AGE_S` seconds.
 """
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from prometheus_client import Counter, Gauge, Histogram
 
 REQUEST_LATENCY = Histogram(
     "dispatch_http_request_duration_seconds",
@@ -13,14 +20,23 @@ REQUEST_LATENCY = Histogram(
     ["method", "route", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
-ORDERS_BY_STATUS = Counter(
+ORDER_TRANSITIONS = Counter(
     "dispatch_order_transitions_total",
-    "Order transitions into each status (orders by status over time).",
+    "Order status transitions committed by this process, by the status left (from_status; none for a new"
+    " order) and entered (to_status); a flow, not a stock: the current count per status is dispatch_orders.",
+    ["from_status", "to_status"],
+)
+ORDERS = Gauge(
+    "dispatch_orders",
+    "Orders currently in each status (every status, 0 included), counted in the database at scrape time"
+    " (cached a few seconds): the same answer from every process.",
     ["status"],
 )
 STOCK_LOCK_OUTCOMES = Counter(
     "dispatch_stock_lock_outcomes_total",
-    "Stock-lock attempts by outcome: locked, insufficient, released, expired.",
+    "Stock-lock operations by outcome: reserved (all lines of an order held at once), insufficient (refused at"
+    " the lock, nothing held: a concurrent order took the stock after allocation read it), released (a"
+    " cancelled order's holds given back: cancelled by the desk or customer, rejected, or unpaid past its timeout).",
     ["outcome"],
 )
 MATCH_LATENCY = Histogram(
@@ -30,7 +46,8 @@ MATCH_LATENCY = Histogram(
 )
 WEBHOOK_DELIVERIES = Counter(
     "dispatch_webhook_deliveries_total",
-    "Outgoing webhook delivery attempts by outcome.",
+    "Outgoing webhook deliveries by outcome: delivered (2xx), failed (retried later), dead (retries exhausted),"
+    " deferred (the carrier's circuit breaker is open: not sent, retried later), skipped (no URL or secret).",
     ["outcome"],
 )
 WEBHOOK_SEND_LATENCY = Histogram(
@@ -46,9 +63,35 @@ WEBHOOK_COMMIT_TO_RECEIPT = Histogram(
 )
 
 
-def count_transition(_from_status: str, to_status: str) -> None:
-    """Transition listener: one more order in ``to_status`` (the container wires it into its units of work)."""
-    ORDERS_BY_STATUS.labels(status=to_status).inc()
+def count_transition(from_status: str, to_status: str) -> None:
+    """Transition listener: one more committed move from ``from_status`` to ``to_status`` (the container
+    wires it into its units of work)."""
+    ORDER_TRANSITIONS.labels(from_status=from_status or "none", to_status=to_status).inc()
+
+
+#: How long one database count of orders by status serves scrapes (a scrape every few seconds costs
+#: one GROUP BY per this many seconds at most).
+ORDERS_GAUGE_MAX_AGE_S = 5.0
+
+
+class OrdersGaugeRefresher:
+    """Sets ``dispatch_orders`` from a count of orders by status, at most every ``max_age_s`` seconds."""
+
+    def __init__(self, count: Callable[[], Mapping[str, int]], max_age_s: float = ORDERS_GAUGE_MAX_AGE_S) -> None:
+        self._count = count
+        self._max_age_s = max_age_s
+        self._counted_at = -float("inf")
+        self._lock = threading.Lock()
+
+    def refresh(self) -> None:
+        """Count again if the last count is older than ``max_age_s`` (one counting thread at a time)."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._counted_at < self._max_age_s:
+                return
+            for status, n in self._count().items():
+                ORDERS.labels(status=status).set(n)
+            self._counted_at = now
 
 
 def count_stock_outcome(outcome: str) -> None:

@@ -16,12 +16,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, String, select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from foundation.columns import UtcDateTime
 from foundation.errors import InvalidInput
 from infra.db import Base
 from infra.pagination import Page, PageRequest, keyset_page
+from orders_core.carriers.repository import CarrierRepository
+from orders_core.master_data.repository import MasterDataRepository
 from orders_core.unit_of_work import UnitOfWorkFactory
 
 ROLES = ("admin", "dispatcher", "warehouse", "carrier", "customer")
@@ -53,8 +56,8 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
     label: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 def hash_token(token: str) -> str:
@@ -73,6 +76,8 @@ def _add_token(session: Session, role: str, subject: str | None, label: str | No
         raise InvalidInput(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if role in ("carrier", "customer") and not subject:
         raise InvalidInput(f"a {role} token needs --subject (the {role} id it acts for)")
+    if subject:
+        _check_subject_exists(session, role, subject)
     value = new_token_value()
     row = ApiToken(
         id=secrets.token_hex(8),
@@ -84,6 +89,26 @@ def _add_token(session: Session, role: str, subject: str | None, label: str | No
     )
     session.add(row)
     return row, value
+
+
+class UnknownSubject(InvalidInput):
+    """A token's subject must name a resource that exists: a token for a typo would act for nobody."""
+
+    code = "unknown_subject"
+
+
+def _check_subject_exists(session: Session, role: str, subject: str) -> None:
+    """A carrier or warehouse token's subject is the id of an existing carrier or warehouse (422
+    ``unknown_subject`` otherwise). Customer tokens may be issued before the customer's record is written
+    (they only ever see that id's orders); admin and dispatcher subjects are free labels."""
+    if role == "carrier":
+        exists = CarrierRepository(session).get(subject) is not None
+    elif role == "warehouse":
+        exists = MasterDataRepository(session).get_warehouse(subject) is not None
+    else:
+        return
+    if not exists:
+        raise UnknownSubject(f"subject: no {role} with id {subject!r}; create it first (a {role} token acts for it)")
 
 
 def find_principal(session: Session, token: str) -> Principal | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Boolean, DateTime, Float, Index, Integer, String
+from sqlalchemy import Boolean, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from foundation.columns import UtcDateTime
 from infra.db import Base
 from infra.geometry import GeometryType
 
@@ -30,8 +31,8 @@ class GeofenceRow(Base):
     min_lat: Mapped[float] = mapped_column(Float, nullable=False)
     max_lng: Mapped[float] = mapped_column(Float, nullable=False)
     max_lat: Mapped[float] = mapped_column(Float, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
 class GeofenceEventRow(Base):
@@ -51,4 +52,4 @@ class GeofenceEventRow(Base):
     lat: Mapped[float] = mapped_column(Float, nullable=False)
     lng: Mapped[float] = mapped_column(Float, nullable=False)
     via_crossing: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from api.schemas.presentation import Money
+from foundation.errors import InvalidInput
 from geo.crs import to_wgs84
 from geofences.validation import parse_polygonal
 from orders_core.carriers.model import Carrier, PositionFix
@@ -69,7 +71,18 @@ class CarrierIn(BaseModel):
         )
 
 
+class PositionOut(BaseModel):
+    """A carrier's last known fix (WGS-84)."""
+
+    lat: float
+    lng: float
+    ts: datetime = Field(description="when the fix was taken (RFC 3339, UTC)")
+    ts_s: float = Field(description="the same instant in unix seconds (kept for older clients)")
+
+
 class CarrierOut(BaseModel):
+    """A carrier as the API shows it: never its webhook secret, only whether one is set and a hint."""
+
     id: str
     name: str
     vehicle_type: str
@@ -77,13 +90,16 @@ class CarrierOut(BaseModel):
     capacity_m3: float
     coverage: dict[str, Any] | None
     webhook_url: str | None
-    webhook_secret: str | None
+    webhook_secret_set: bool = Field(description="whether webhooks to this carrier are signed with a secret")
+    webhook_secret_hint: str | None = Field(
+        default=None, description="the secret's last 4 characters, to tell secrets apart; the secret is never shown"
+    )
     active: bool
-    rate_per_km: Decimal
-    base_fare: Decimal
+    rate_per_km: Money
+    base_fare: Money
     on_time_rate: float
     rating: float
-    position: dict[str, float] | None = Field(default=None, description="last known fix: lat, lng, ts_s")
+    position: PositionOut | None = Field(default=None, description="last known fix")
     position_at: datetime | None = Field(default=None, description="time of the last known fix (UTC)")
     position_age_s: float | None = Field(
         default=None, description="seconds since the last known fix (null: no fix); older than the limit: not matched"
@@ -93,8 +109,20 @@ class CarrierOut(BaseModel):
     )
 
 
+class CarrierSaved(CarrierOut):
+    """PUT's answer: as GET, plus the secret the service generated in this request (shown this once)."""
+
+    webhook_secret: str | None = Field(
+        default=None,
+        description="only when this request made the service generate the secret (a webhook_url without a"
+        " webhook_secret, and none kept from before): store it now, it is never shown again; null otherwise",
+    )
+
+
 class PositionIn(BaseModel):
-    carrier_id: str = Field(min_length=1, max_length=64)
+    carrier_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="optional with a carrier token: its own carrier"
+    )
     lat: float
     lng: float
     ts: datetime = Field(description="ISO-8601; a time without offset is taken as UTC")
@@ -104,13 +132,20 @@ class PositionIn(BaseModel):
 class PositionsIn(BaseModel):
     positions: list[PositionIn] = Field(max_length=10_000)
 
-    def to_fixes(self) -> list[PositionFix]:
-        """The fixes in WGS-84 with unix-second timestamps (a time without offset is UTC)."""
+    def to_fixes(self, own_carrier_id: str | None = None) -> list[PositionFix]:
+        """The fixes in WGS-84 with unix-second timestamps (a time without offset is UTC).
+
+        A fix without ``carrier_id`` is ``own_carrier_id``'s (a carrier token's subject); without one
+        either, the batch is refused (422) naming the fix.
+        """
         fixes = []
-        for p in self.positions:
+        for index, p in enumerate(self.positions):
+            carrier_id = p.carrier_id or own_carrier_id
+            if carrier_id is None:
+                raise InvalidInput(f"positions[{index}].carrier_id: required (only a carrier token may leave it out)")
             lat, lng = to_wgs84(p.lat, p.lng, p.crs)
             ts = p.ts if p.ts.tzinfo is not None else p.ts.replace(tzinfo=UTC)
-            fixes.append(PositionFix(p.carrier_id, lat, lng, ts.timestamp()))
+            fixes.append(PositionFix(carrier_id, lat, lng, ts.timestamp()))
         return fixes
 
 

@@ -7,17 +7,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.presentation import Money, NonNegativeMoney
 from orders_core.master_data.model import Customer, Sku, Warehouse
 
 # Money travels as a JSON number (exact Decimal inside); strings such as "12.50" are accepted too.
-Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
-NonNegativeMoney = Annotated[
-    Decimal,
-    Field(ge=0, le=Decimal("1e12"), allow_inf_nan=False),
-    PlainSerializer(float, return_type=float, when_used="json"),
-]
+# Defined with the rest of the wire format in api.schemas.presentation (imported from here by other schemas).
 
 
 #: Ids in paths and query strings: printable, no separators (PostgreSQL also refuses NUL characters).

@@ -75,10 +75,19 @@ class MatchIn(BaseModel):
 
 
 class CandidateOut(BaseModel):
+    """One eligible carrier; ``candidates`` come best first."""
+
     carrier_id: str
-    distance_m: float
-    score: float = Field(description="lower is better")
-    terms: dict[str, float] | None = None
+    distance_m: float = Field(description="great-circle distance carrier -> pickup, metres")
+    score: float = Field(
+        description="the service's best-carrier score, a weighted cost: LOWER IS BETTER (rank_by=score lists"
+        " candidates by ascending score). With the default weights (matcher.model.ScoreWeights): 1 per km to"
+        " the pickup + 0.1 per unit of the trip's price (base_fare + rate_per_km * trip km) + 10 * (1 -"
+        " on_time_rate) + 0.5 per job on board + 1 per rating point below 5"
+    )
+    terms: dict[str, float] | None = Field(
+        default=None, description="with explain=true: each weighted term of score (they add up to it)"
+    )
 
 
 class StaleCarrierOut(BaseModel):

@@ -6,9 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Numeric, String
+from sqlalchemy import Boolean, Float, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from foundation.columns import UtcDateTime
 from infra.db import Base
 from infra.geometry import GeometryType
 
@@ -31,8 +32,8 @@ class CarrierRow(Base):
     base_fare: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
     on_time_rate: Mapped[float] = mapped_column(Float, nullable=False)
     rating: Mapped[float] = mapped_column(Float, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
 class CarrierPositionRow(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from foundation.clock import utc_now
+from foundation.clock import rfc3339, utc_now
 from foundation.errors import NotFound
 from orders_core.orders.model import OrderStatus, TimelineEntry, check_transition
 from orders_core.orders.repository import OrderRepository
@@ -94,7 +94,7 @@ def advance_order(
             "customer_id": row.customer_id,
             "from": current.value,
             "to": to_status.value,
-            "at": now.isoformat(),
+            "at": rfc3339(now),
             "actor": actor,
             "reason_code": reason_code,
             "reason": reason,
@@ -134,7 +134,7 @@ def record_order_event(
         {
             "order_id": order_id,
             "status": row.status,
-            "at": now.isoformat(),
+            "at": rfc3339(now),
             "actor": actor,
             "reason_code": reason_code,
             "reason": reason,

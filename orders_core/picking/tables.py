@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.clock import utc_now
+from foundation.columns import UtcDateTime
 from infra.db import Base
 
 
@@ -19,7 +20,7 @@ class SkuSlotRow(Base):
     warehouse_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     slot_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)
 
 
 class PickTaskRow(Base):
@@ -38,8 +39,8 @@ class PickTaskRow(Base):
     distance_m: Mapped[float] = mapped_column(Float, nullable=False)
     walk_from_depot_m: Mapped[float] = mapped_column(Float, nullable=False)
     method: Mapped[str] = mapped_column(String(32), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utc_now)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class PickTaskStepRow(Base):
@@ -60,7 +61,7 @@ class PickTaskStepRow(Base):
     order_id: Mapped[str] = mapped_column(String(64), nullable=False)
     walk_to_next_m: Mapped[float] = mapped_column(Float, nullable=False)
     picked_qty: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class WarehouseCartRow(Base):
@@ -72,4 +73,4 @@ class WarehouseCartRow(Base):
     max_items: Mapped[int] = mapped_column(Integer, nullable=False)
     max_weight_kg: Mapped[float] = mapped_column(Float, nullable=False)
     max_volume_m3: Mapped[float] = mapped_column(Float, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Index, Integer, String
+from sqlalchemy import JSON, CheckConstraint, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.clock import utc_now
+from foundation.columns import UtcDateTime
 from infra.db import Base
 
 
@@ -26,7 +27,7 @@ class StockLevelRow(Base):
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     on_hand: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     reserved: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)
 
 
 class StockReservationRow(Base):
@@ -46,8 +47,8 @@ class StockReservationRow(Base):
     sku: Mapped[str] = mapped_column(String(64), nullable=False)
     qty: Mapped[int] = mapped_column(Integer, nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False, default="held")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utc_now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)
 
 
 class StockTransferRow(Base):
@@ -72,5 +73,5 @@ class StockTransferRow(Base):
     order_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     exception_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utc_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utc_now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, default=utc_now)

@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from foundation.clock import utc_now
+from foundation.clock import rfc3339, utc_now
 from geo.distance import haversine_m
 from matcher.batch import candidate_costs, solve_assignment
 from matcher.model import MatchQuery
@@ -260,7 +260,7 @@ def _record_no_carrier(
     }
     already = [row for row in _open_no_carrier(uow, order.id) if (row.details or {}).get("shipment_id") == shipment.id]
     if already:
-        already[0].details = {**details, "attempts": shipment.assign_attempts, "last_attempt_at": now.isoformat()}
+        already[0].details = {**details, "attempts": shipment.assign_attempts, "last_attempt_at": rfc3339(now)}
         return details
     open_exception(
         uow,
@@ -268,7 +268,7 @@ def _record_no_carrier(
         NO_CARRIER,
         f"no eligible carrier within {radii_m[-1]:.0f} m of warehouse {shipment.warehouse_id} for shipment"
         f" {shipment.id} ({load.weight_kg:.1f} kg, {load.volume_m3:.3f} m3)",
-        {**details, "attempts": shipment.assign_attempts, "last_attempt_at": now.isoformat()},
+        {**details, "attempts": shipment.assign_attempts, "last_attempt_at": rfc3339(now)},
         hold=False,
         actor=actor,
     )

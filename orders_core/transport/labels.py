@@ -74,7 +74,7 @@ def waybill_label_pdf(waybill: dict[str, Any]) -> bytes:
     ]
     cod = waybill.get("cash_on_delivery")
     if cod:
-        lines.append(("COD", f"collect {cod['amount']}"))
+        lines.append(("COD", f"collect {float(cod['amount']):.2f}"))
     if waybill.get("route_id"):
         lines.append(
             (

@@ -13,11 +13,11 @@ webhook delivery worker sends it to the carrier.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from foundation.clock import utc_now
+from foundation.clock import rfc3339, utc_now
 from foundation.money import to_money
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.master_data.tables import CustomerRow
@@ -43,9 +43,7 @@ def iso_utc(moment: datetime | None) -> str | None:
     """ISO-8601 UTC with a ``Z`` (the contract's time format), or None."""
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return rfc3339(moment)
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -65,7 +63,7 @@ def _location(lat: float, lng: float) -> dict[str, float]:
     return {"lat": float(lat), "lng": float(lng)}
 
 
-def _cash_on_delivery(uow: UnitOfWork, order: OrderRow, lines: list[tuple[str, int]]) -> dict[str, str] | None:
+def _cash_on_delivery(uow: UnitOfWork, order: OrderRow, lines: list[tuple[str, int]]) -> dict[str, float] | None:
     """What the driver collects: for an order placed with ``cash_on_delivery`` and not paid yet, the value
     of this shipment's goods at the order's unit prices (so a split order collects each part once)."""
     if not order.cash_on_delivery or order.payment_status == "paid":
@@ -74,7 +72,7 @@ def _cash_on_delivery(uow: UnitOfWork, order: OrderRow, lines: list[tuple[str, i
     for row in uow.session.query(OrderLineRow).filter(OrderLineRow.order_id == order.id):
         prices.setdefault(row.sku, Decimal(row.unit_price))
     amount = sum((prices.get(sku, Decimal(0)) * qty for sku, qty in lines), Decimal(0))
-    return {"amount": str(to_money(amount))}
+    return {"amount": float(to_money(amount))}  # money is a JSON number everywhere (README, "Money")
 
 
 def _document(
@@ -125,8 +123,8 @@ def _document(
         {
             "index": p.index,
             "items": [{"sku": sku, "qty": qty} for sku, qty in p.items],
-            "weight_kg": round(p.weight_kg, 6),
-            "volume_m3": round(p.volume_m3, 9),
+            "weight_kg": round(p.weight_kg, 3),
+            "volume_m3": round(p.volume_m3, 6),
         }
         for p in packages
     ]
@@ -147,8 +145,8 @@ def issue_waybill(
     document, packages = _document(uow, shipment, order, lines, policy)
     master_no = new_master_number()
     pieces = len(packages)
-    weight = round(sum(p["weight_kg"] for p in packages), 6)
-    volume = round(sum(p["volume_m3"] for p in packages), 9)
+    weight = round(sum(p["weight_kg"] for p in packages), 3)
+    volume = round(sum(p["volume_m3"] for p in packages), 6)
     if pieces > 1:
         for package in packages:
             package["waybill_no"] = child_number(master_no, package["index"])

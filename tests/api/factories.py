@@ -24,8 +24,25 @@ def app_client(database_url: str, *, raise_server_exceptions: bool = True, **set
     return TestClient(app, raise_server_exceptions=raise_server_exceptions)
 
 
+#: The smallest carrier and warehouse a token's subject can name (tokens are only issued for existing ones).
+SUBJECT_STUBS: dict[str, tuple[str, dict[str, Any]]] = {
+    "carrier": ("carriers", {"name": "stub", "vehicle_type": "van", "capacity_kg": 1, "capacity_m3": 1}),
+    "warehouse": ("warehouses", {"name": "stub", "location": {"lat": 0.0, "lng": 0.0}}),
+}
+
+
 def make_token(client: TestClient, role: str, subject: str | None = None) -> dict[str, str]:
-    """Headers carrying a new token for ``role`` (and ``subject``), created by the admin."""
+    """Headers carrying a new token for ``role`` (and ``subject``), created by the admin.
+
+    A carrier or warehouse token needs its carrier or warehouse to exist (422 ``unknown_subject``): when
+    the test has not written it, a stub is written first (no position, no stock: it matches and stocks
+    nothing), so role and scope tests need not build one.
+    """
+    if subject and role in SUBJECT_STUBS:
+        collection, stub = SUBJECT_STUBS[role]
+        if client.get(f"/v1/{collection}/{subject}", headers=ADMIN).status_code == 404:
+            written = client.put(f"/v1/{collection}/{subject}", json=stub, headers=ADMIN)
+            assert written.status_code == 201, written.text
     answer = client.post("/v1/tokens", json={"role": role, "subject": subject}, headers=ADMIN)
     assert answer.status_code == 201, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}

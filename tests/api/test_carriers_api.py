@@ -34,11 +34,14 @@ def test_put_then_get_roundtrip(client: TestClient) -> None:
     assert created.status_code == 201, created.text
     body = created.json()
     assert body["coverage"] == COVERAGE
-    assert body["webhook_secret"].startswith("whsec_")
+    assert body["webhook_secret"].startswith("whsec_"), "a generated secret is shown once, on the PUT that made it"
+    assert body["webhook_secret_set"] is True and body["webhook_secret_hint"] == "..." + body["webhook_secret"][-4:]
     again = client.put("/v1/carriers/CAR-1", json=CARRIER, headers=ADMIN)
     assert again.status_code == 200
-    assert again.json()["webhook_secret"] == body["webhook_secret"], "PUT without a secret keeps the old one"
+    assert again.json()["webhook_secret"] is None, "a kept secret is never shown again"
+    assert again.json()["webhook_secret_hint"] == body["webhook_secret_hint"], "PUT without a secret keeps the old one"
     got = client.get("/v1/carriers/CAR-1", headers=ADMIN).json()
+    assert "webhook_secret" not in got and got["webhook_secret_hint"] == body["webhook_secret_hint"]
     for field in ("name", "vehicle_type", "capacity_kg", "capacity_m3", "coverage", "webhook_url"):
         assert got[field] == CARRIER[field]
 
@@ -49,7 +52,8 @@ def test_null_coverage_and_explicit_secret(client: TestClient) -> None:
     assert client.put("/v1/carriers/CAR-2", json=body, headers=ADMIN).status_code == 201
     got = client.get("/v1/carriers/CAR-2", headers=ADMIN).json()
     assert got["coverage"] is None
-    assert got["webhook_secret"] == secret
+    assert "webhook_secret" not in got and secret not in str(got)
+    assert (got["webhook_secret_set"], got["webhook_secret_hint"]) == (True, "...LaSw")
 
 
 def test_absent_carrier_is_404(client: TestClient) -> None:
@@ -82,10 +86,10 @@ def test_invalid_carrier_is_422_and_changes_nothing(client: TestClient, change: 
 
 def test_roles(client: TestClient) -> None:
     assert client.put("/v1/carriers/CAR-1", json=CARRIER).status_code == 401
-    own = make_token(client, "carrier", "CAR-1")
-    assert client.put("/v1/carriers/CAR-1", json=CARRIER, headers=own).status_code == 403
     dispatcher = make_token(client, "dispatcher")
     assert client.put("/v1/carriers/CAR-1", json=CARRIER, headers=dispatcher).status_code == 201
+    own = make_token(client, "carrier", "CAR-1")
+    assert client.put("/v1/carriers/CAR-1", json=CARRIER, headers=own).status_code == 403
     assert client.put("/v1/carriers/CAR-2", json=CARRIER, headers=dispatcher).status_code == 201
     assert client.get("/v1/carriers/CAR-1", headers=own).status_code == 200
     assert client.get("/v1/carriers/CAR-2", headers=own).status_code == 403

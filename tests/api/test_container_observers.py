@@ -28,11 +28,13 @@ ORDER = PlaceOrder(
 
 
 def transitions_counted() -> dict[str, float]:
-    """The Prometheus transition counter, per status, as exported at /metrics."""
-    return {
-        status: REGISTRY.get_sample_value("dispatch_order_transitions_total", {"status": status}) or 0.0
-        for status in STATUSES
-    }
+    """The Prometheus transition counter, per status entered (summed over the status left), as at /metrics."""
+    entered = dict.fromkeys(STATUSES, 0.0)
+    for metric in REGISTRY.collect():
+        for sample in metric.samples:
+            if sample.name == "dispatch_order_transitions_total" and sample.labels["to_status"] in entered:
+                entered[sample.labels["to_status"]] += sample.value
+    return entered
 
 
 def lock_outcomes_counted(outcome: str) -> float:

@@ -12,7 +12,7 @@ from shapely.geometry import Point, shape
 from geo.crs import wgs84_to_gcj02
 from geo.distance import haversine_m
 
-from .factories import ADMIN
+from .factories import ADMIN, make_token
 
 CENTRE = (30.25, 120.15)
 VEHICLES = ("bike", "van", "truck")
@@ -172,8 +172,7 @@ def test_batch_assigns_each_carrier_once_and_reports_unserved(client: TestClient
 def test_match_roles_and_validation(client: TestClient) -> None:
     body = _query(CENTRE, CENTRE)
     assert client.post("/v1/match", json=body).status_code == 401
-    token = client.post("/v1/tokens", json={"role": "carrier", "subject": "X"}, headers=ADMIN).json()["token"]
-    assert client.post("/v1/match", json=body, headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    assert client.post("/v1/match", json=body, headers=make_token(client, "carrier", "X")).status_code == 403
     bad = client.post("/v1/match", json={**body, "pickup": {"lat": 95, "lng": 0}}, headers=ADMIN)
     assert bad.status_code == 422
     assert client.post("/v1/match", json={**body, "weight_kg": -1}, headers=ADMIN).status_code == 422

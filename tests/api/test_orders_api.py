@@ -184,7 +184,8 @@ def test_listing_pages_with_cursor_and_filters(client: TestClient) -> None:
 def test_transitions_are_counted_in_metrics(client: TestClient) -> None:
     client.post("/v1/orders", json=order_body(), headers=ADMIN)
     metrics = client.get("/metrics").text
-    assert 'dispatch_order_transitions_total{status="allocated"}' in metrics
+    assert 'dispatch_order_transitions_total{from_status="stock_locked",to_status="allocated"}' in metrics
+    assert 'dispatch_orders{status="allocated"} 1.0' in metrics  # counted in this test's database
 
 
 def test_concurrent_requests_with_one_idempotency_key_make_one_order(client: TestClient) -> None:

@@ -39,8 +39,8 @@ def new_uow(sessions: sessionmaker[Session]) -> UnitOfWorkFactory:
 def test_issued_token_is_committed_and_looked_up_as_its_principal(
     sessions: sessionmaker[Session], new_uow: UnitOfWorkFactory
 ) -> None:
-    issued = issue_token(new_uow, "carrier", "CAR-1", "van 7")
-    assert issued.principal == Principal(role="carrier", subject="CAR-1", token_id=issued.principal.token_id)
+    issued = issue_token(new_uow, "customer", "CUST-1", "van 7")
+    assert issued.principal == Principal(role="customer", subject="CUST-1", token_id=issued.principal.token_id)
     assert lookup_principal(new_uow, issued.value) == issued.principal
     with sessions() as session:
         row = session.get(ApiToken, issued.principal.token_id)
