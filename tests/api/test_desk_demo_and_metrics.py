@@ -15,8 +15,8 @@ from api.settings import Settings
 
 from .factories import ADMIN, put_master_data
 
-STATUSES = ("placed", "credit_review", "stock_locked", "allocated", "picking", "loaded", "in_transit", "delivered")
-STATUSES += ("on_hold", "cancelled")
+MAIN_LINE = ("placed", "credit_review", "stock_locked", "allocated", "picking", "loaded", "in_transit", "delivered")
+STATUSES: tuple[str, ...] = (*MAIN_LINE, "on_hold", "cancelled")
 
 
 def _items(listed: object) -> list[dict[str, object]]:

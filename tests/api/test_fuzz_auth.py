@@ -19,7 +19,8 @@ from .factories import ADMIN, make_token
 
 ROLES = ("dispatcher", "warehouse", "carrier", "customer")
 #: Routes authenticated by other means than a bearer token.
-UNAUTHENTICATED = {("POST", "/v1/payments/notify")}
+#: Public on purpose: the gateway signs its callbacks; the tracking page is reached by its unguessable link.
+UNAUTHENTICATED = {("POST", "/v1/payments/notify"), ("GET", "/track/{reference}")}
 
 
 def _declared_roles(dependant: Dependant) -> list[frozenset[str]]:
