@@ -94,13 +94,15 @@ def serve(
         if no_demo:
             return
         from api.demo import load_demo_data
+        from api.demo_fleet import start_demo_fleet
 
         summary = load_demo_data(container)
         if summary.skipped:  # a restart: the user's data stays as they left it
             structlog.get_logger("api.demo").info("demo_data_skipped", reason=summary.skipped)
-            return
-        counts = {kind.replace(" ", "_"): n for kind, n in summary.counts.items()}
-        structlog.get_logger("api.demo").info("demo_data_loaded", **counts)
+        else:
+            counts = {kind.replace(" ", "_"): n for kind, n in summary.counts.items()}
+            structlog.get_logger("api.demo").info("demo_data_loaded", **counts)
+        start_demo_fleet(container)  # the demo carriers keep reporting, so they stay matchable
 
     class _Server(uvicorn.Server):
         """uvicorn, printing the banner once the socket is bound (so nothing of start-up comes after it)."""

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 SEED = 20261125
 HANGZHOU = (30.2741, 120.1551)
+#: The demo fleet (``api.demo_fleet`` keeps their positions fresh while the demo runs).
+DEMO_CARRIER_IDS = tuple(f"CAR-{i + 1:03d}" for i in range(40))
 WAREHOUSES = {
     "WH-XIAOSHAN": ("Xiaoshan DC", 30.1870, 120.2640),
     "WH-YUHANG": ("Yuhang DC", 30.4190, 120.3010),
@@ -271,8 +273,7 @@ def load_demo_data(container: Container) -> DemoSummary:
         )
     positions = []
     now_s = time.time()
-    for i in range(40):
-        carrier_id = f"CAR-{i + 1:03d}"
+    for i, carrier_id in enumerate(DEMO_CARRIER_IDS):
         _, base_lat, base_lng = list(WAREHOUSES.values())[i % len(WAREHOUSES)]
         home_lat, home_lng = _offset(base_lat, base_lng, rng.uniform(-1_500, 1_500), rng.uniform(-1_500, 1_500))
         vehicle, capacity_kg, capacity_m3 = VEHICLES[i % len(VEHICLES)]

@@ -87,6 +87,12 @@ def get_carrier(new_uow: UnitOfWorkFactory, carrier_id: str) -> Carrier:
     return carrier
 
 
+def latest_positions(new_uow: UnitOfWorkFactory, carrier_ids: Sequence[str]) -> dict[str, PositionFix]:
+    """The newest stored fix of each named carrier that has one."""
+    with new_uow() as uow:
+        return CarrierRepository(uow.session).positions_of(carrier_ids)
+
+
 def validate_fixes(fixes: Sequence[PositionFix], now_s: float) -> None:
     """Refuse the whole batch at the first impossible fix (coordinates out of range, bad time)."""
     for i, fix in enumerate(fixes):
