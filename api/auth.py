@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from threading import Lock
 
@@ -18,6 +19,8 @@ from api.tokens import Principal, hash_token, lookup_principal
 from foundation.errors import DispatchError
 
 CACHE_TTL_S = 30.0
+MAX_PRINCIPALS = 10_000
+MAX_MISSES = 2_000
 
 
 class Unauthenticated(DispatchError):
@@ -34,26 +37,78 @@ class Forbidden(DispatchError):
     http_status = 403
 
 
-class PrincipalCache:
-    """Token-hash -> principal for a short time; revocations take effect within the TTL."""
+class _LruTtl:
+    """A bounded map with a per-entry deadline, evicting the least recently used entry when full."""
 
-    def __init__(self, ttl_s: float = CACHE_TTL_S) -> None:
+    def __init__(self, max_entries: int, ttl_s: float) -> None:
+        self._max_entries = max_entries
         self._ttl_s = ttl_s
-        self._entries: dict[str, tuple[float, Principal | None]] = {}
+        self._entries: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
+
+    def get(self, key: str) -> tuple[bool, Principal | None]:
+        entry = self._entries.get(key)
+        if entry is None:
+            return False, None
+        if entry[0] < time.monotonic():
+            del self._entries[key]
+            return False, None
+        self._entries.move_to_end(key)
+        return True, entry[1]
+
+    def put(self, key: str, value: Principal | None) -> None:
+        self._entries[key] = (time.monotonic() + self._ttl_s, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def discard(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    def keys(self) -> list[str]:
+        """Keys from least to most recently used (for tests and diagnostics)."""
+        return list(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class PrincipalCache:
+    """Token-hash -> principal for a short time; revocations take effect within the TTL.
+
+    Known tokens and unknown ones live in two separate LRU maps, each bounded: a flood of random tokens
+    churns only the (smaller) miss map and can never evict a valid principal.
+    """
+
+    def __init__(
+        self, ttl_s: float = CACHE_TTL_S, max_principals: int = MAX_PRINCIPALS, max_misses: int = MAX_MISSES
+    ) -> None:
+        self._hits = _LruTtl(max_principals, ttl_s)
+        self._misses = _LruTtl(max_misses, ttl_s)
         self._lock = Lock()
 
     def get(self, token_hash: str) -> tuple[bool, Principal | None]:
         with self._lock:
-            entry = self._entries.get(token_hash)
-        if entry is None or entry[0] < time.monotonic():
-            return False, None
-        return True, entry[1]
+            cached, principal = self._hits.get(token_hash)
+            if cached:
+                return True, principal
+            return self._misses.get(token_hash)
 
     def put(self, token_hash: str, principal: Principal | None) -> None:
         with self._lock:
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[token_hash] = (time.monotonic() + self._ttl_s, principal)
+            if principal is None:
+                self._hits.discard(token_hash)
+                self._misses.put(token_hash, None)
+            else:
+                self._misses.discard(token_hash)
+                self._hits.put(token_hash, principal)
+
+    @property
+    def principals(self) -> _LruTtl:
+        return self._hits
+
+    @property
+    def misses(self) -> _LruTtl:
+        return self._misses
 
 
 def authenticate(request: Request) -> Principal:
