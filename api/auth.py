@@ -136,11 +136,44 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
     """A dependency that admits admin and the named roles, answering 403 for any other role."""
     allowed = frozenset(roles) | {"admin"}
 
-    def dependency(principal: Principal = Depends(authenticate)) -> Principal:
+    def dependency(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
         if principal.role not in allowed:
             raise Forbidden(
                 f"role {principal.role!r} may not call this endpoint (allowed: {', '.join(sorted(allowed))})"
             )
+        path_warehouse = request.path_params.get("warehouse_id")
+        if isinstance(path_warehouse, str):
+            enforce_warehouse_scope(principal, path_warehouse)
         return principal
 
     return dependency
+
+
+def warehouse_scope(principal: Principal) -> str | None:
+    """The one warehouse a warehouse token whose subject names it may act on; None when unscoped."""
+    return principal.subject if principal.role == "warehouse" and principal.subject else None
+
+
+def enforce_warehouse_scope(principal: Principal, *warehouse_ids: str) -> None:
+    """Answer 403 unless a scoped warehouse token's warehouse is among ``warehouse_ids``.
+
+    Every route with a ``{warehouse_id}`` path parameter gets this through ``require_roles``; routers call it
+    for warehouses they only learn from the resource (a pick task, a transfer).
+    """
+    scope = warehouse_scope(principal)
+    if scope is not None and scope not in warehouse_ids:
+        raise Forbidden(
+            f"this token is scoped to warehouse {scope!r} and may not act on warehouse "
+            f"{' / '.join(repr(w) for w in warehouse_ids)}"
+        )
+
+
+def scoped_warehouse_filter(principal: Principal, warehouse_id: str | None) -> str | None:
+    """The ``warehouse_id`` filter a list endpoint should apply: a scoped token's own warehouse when the
+    caller gave none, 403 when it names another, the caller's filter unchanged for unscoped tokens."""
+    scope = warehouse_scope(principal)
+    if scope is None:
+        return warehouse_id
+    if warehouse_id is not None:
+        enforce_warehouse_scope(principal, warehouse_id)
+    return scope

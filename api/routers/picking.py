@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.auth import require_roles
+from api.auth import enforce_warehouse_scope, require_roles, scoped_warehouse_filter
 from api.container import Container
 from api.deps import get_container
 from api.pagination import CreatedFrom, CreatedTo, MultiValue, Page, one_of, page_request, time_range
@@ -178,7 +178,7 @@ def list_pick_tasks(
     created_to: CreatedTo = None,
     page: PageRequest = Depends(page_request),
     container: Container = Depends(get_container),
-    _=Depends(picking_roles),
+    principal: Principal = Depends(picking_roles),
 ) -> Page[PickTaskOut]:
     """Pick tasks with their steps, oldest first (``order=desc``: newest first); a handheld's open tasks are
     ``?warehouse_id=W1&status=open``. ``status`` may repeat: open, completed."""
@@ -186,7 +186,7 @@ def list_pick_tasks(
     found = picking.task_page(
         container.uow,
         page,
-        warehouse_id=warehouse_id,
+        warehouse_id=scoped_warehouse_filter(principal, warehouse_id),
         statuses=one_of(status, TASK_STATUSES, name="status"),
         order_id=order_id,
         created_from=created_from,
@@ -196,9 +196,13 @@ def list_pick_tasks(
 
 
 @router.get("/pick-tasks/{task_id}", response_model=PickTaskOut)
-def get_pick_task(task_id: str, container: Container = Depends(get_container), _=Depends(picking_roles)) -> PickTaskOut:
+def get_pick_task(
+    task_id: str, container: Container = Depends(get_container), principal: Principal = Depends(picking_roles)
+) -> PickTaskOut:
     """A pick task with its steps in walking order."""
-    return _task_out(picking.get_task(container.uow, task_id))
+    task = picking.get_task(container.uow, task_id)
+    enforce_warehouse_scope(principal, task.warehouse_id)
+    return _task_out(task)
 
 
 @router.post("/pick-tasks/{task_id}/confirm", response_model=PickTaskOut)
@@ -209,6 +213,7 @@ def confirm_pick_task(
     principal: Principal = Depends(picking_roles),
 ) -> PickTaskOut:
     """Record picked quantities; short picks open exceptions; fully picked orders become ``loaded``."""
+    enforce_warehouse_scope(principal, picking.get_task(container.uow, task_id).warehouse_id)
     picks = [PickConfirmation(p.step, p.picked_qty) for p in body.picks]
     task = picking.confirm_picks(container.uow, container.stock, task_id, picks, actor=principal.actor)
     return _task_out(task)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from api.auth import require_roles
+from api.auth import enforce_warehouse_scope, require_roles, warehouse_scope
 from api.container import Container
 from api.deps import get_container
 from api.schemas.master_data import ID_PATTERN, PathId
@@ -58,6 +58,7 @@ def create_transfer(
 ) -> TransferOut:
     """Request a transfer: 201 with the units held at the source; 409 insufficient_stock when they are not
     available there, 422 invalid_transfer for unknown warehouses or SKUs or the same warehouse twice."""
+    enforce_warehouse_scope(principal, body.from_warehouse_id, body.to_warehouse_id)
     command = RequestTransfer(
         from_warehouse_id=body.from_warehouse_id,
         to_warehouse_id=body.to_warehouse_id,
@@ -74,24 +75,32 @@ def get_transfers(
     order_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     container: Container = Depends(get_container),
-    _: Principal = Depends(movers),
+    principal: Principal = Depends(movers),
 ) -> TransferList:
-    """Transfers, oldest first, filtered by status and order."""
+    """Transfers, oldest first, filtered by status and order (a scoped warehouse token sees only transfers
+    from or to its warehouse)."""
     views = list_transfers(container.uow, status=status, order_id=order_id, limit=limit)
+    scope = warehouse_scope(principal)
+    if scope is not None:
+        views = [v for v in views if scope in (v.from_warehouse_id, v.to_warehouse_id)]
     return TransferList(items=[transfer_out(v) for v in views])
 
 
 @router.get("/{transfer_id}", response_model=TransferOut)
 def get_one(
-    transfer_id: TransferId, container: Container = Depends(get_container), _: Principal = Depends(movers)
+    transfer_id: TransferId, container: Container = Depends(get_container), principal: Principal = Depends(movers)
 ) -> TransferOut:
     """One transfer with its timeline."""
-    return transfer_out(get_transfer(container.uow, transfer_id))
+    view = get_transfer(container.uow, transfer_id)
+    enforce_warehouse_scope(principal, view.from_warehouse_id, view.to_warehouse_id)
+    return transfer_out(view)
 
 
 def _step(
     container: Container, transfer_id: str, to_status: str, principal: Principal, body: TransferStepIn | None
 ) -> TransferOut:
+    current = get_transfer(container.uow, transfer_id)
+    enforce_warehouse_scope(principal, current.from_warehouse_id, current.to_warehouse_id)
     view, retried = advance_transfer_and_retry(
         container.uow,
         container.stock,

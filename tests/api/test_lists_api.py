@@ -139,8 +139,9 @@ def test_carriers_geofences_and_stock_are_listed_with_their_filters(client: Test
     assert [s["sku"] for s in low] == ["S2"]
     nuts = client.get("/v1/warehouses/W1/stock", params={"q": "NUT"}, headers=staff).json()["items"]
     assert [s["sku"] for s in nuts] == ["S2"]
-    assert [s["sku"] for s in client.get("/v1/warehouses/W2/stock", headers=staff).json()["items"]] == ["S1"]
-    assert client.get("/v1/warehouses/nope/stock", headers=staff).status_code == 404
+    assert [s["sku"] for s in client.get("/v1/warehouses/W2/stock", headers=ADMIN).json()["items"]] == ["S1"]
+    assert client.get("/v1/warehouses/W2/stock", headers=staff).status_code == 403  # a W1 token: scoped
+    assert client.get("/v1/warehouses/nope/stock", headers=ADMIN).status_code == 404
 
 
 def test_tokens_are_listed_page_by_page_by_role(client: TestClient) -> None:

@@ -206,7 +206,7 @@ def test_moving_the_drop_off_cancels_the_carriers_waybill_and_reassigns(client: 
 
 def test_amendment_is_refused_once_picking_started(client: TestClient) -> None:
     order = place(client, 2)
-    staff = make_token(client, "warehouse", "warehouse-1")
+    staff = make_token(client, "warehouse", "W1")
     assert client.put("/v1/warehouses/W1/slots/S1", json={"slot": "A02-L-004"}, headers=staff).status_code == 200
     wave = client.post(
         "/v1/warehouses/W1/waves",

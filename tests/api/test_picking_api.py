@@ -39,7 +39,7 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
 def test_single_aisle_route_is_twice_the_farthest_slot(client: TestClient) -> None:
     body = {"slots": ["A01-L-003", "A01-R-010", "A01-L-003", "A01-R-003"]}
     answer = client.post(
-        "/v1/warehouses/W1/pick-route", json=body, headers=make_token(client, "warehouse", "warehouse-1")
+        "/v1/warehouses/W1/pick-route", json=body, headers=make_token(client, "warehouse", "W1")
     )
     assert answer.status_code == 200, answer.text
     route = answer.json()
@@ -95,7 +95,7 @@ def _status(client: TestClient, order_id: str) -> str:
 
 
 def test_wave_picks_and_loads_orders_and_short_pick_opens_exception(client: TestClient) -> None:
-    staff = make_token(client, "warehouse", "warehouse-1")
+    staff = make_token(client, "warehouse", "W1")
     first = _place(client, [("S1", 2), ("S2", 1)])
     second = _place(client, [("S3", 4)])
     wave = client.post(

@@ -74,11 +74,11 @@ def test_on_hand_below_reserved_is_409(client: TestClient) -> None:
 
 def test_roles_dispatcher_and_warehouse_may_write_and_read_others_may_not(client: TestClient) -> None:
     for role in ("dispatcher", "warehouse"):
-        headers = make_token(client, role, f"{role}-1")
+        headers = make_token(client, role, "wh-1" if role == "warehouse" else f"{role}-1")
         assert client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 3}, headers=headers).status_code == 200
         assert client.get("/v1/warehouses/wh-1/stock/sku-1", headers=headers).status_code == 200
     for role in ("carrier", "customer"):
-        headers = make_token(client, role, f"{role}-1")
+        headers = make_token(client, role, "wh-1" if role == "warehouse" else f"{role}-1")
         assert client.put("/v1/warehouses/wh-1/stock/sku-1", json={"on_hand": 3}, headers=headers).status_code == 403
         assert client.get("/v1/warehouses/wh-1/stock/sku-1", headers=headers).status_code == 403
     assert client.get("/v1/warehouses/wh-1/stock/sku-1").status_code == 401

@@ -176,7 +176,9 @@ def test_a_handheld_lists_its_open_pick_tasks_page_by_page(client: TestClient) -
     assert [t["id"] for t in done] == [tasks[0]["id"]]
     of_order = client.get("/v1/pick-tasks", params={"order_id": orders[2]}, headers=staff).json()["items"]
     assert [t["order_ids"] for t in of_order] == [[orders[2]]]
-    assert client.get("/v1/pick-tasks", params={"warehouse_id": "W2"}, headers=staff).json()["items"] == []
+    other = client.get("/v1/pick-tasks", params={"warehouse_id": "W2"}, headers=staff)  # a W1 token: scoped
+    assert other.status_code == 403 and other.json()["error"]["code"] == "forbidden"
+    assert client.get("/v1/pick-tasks", params={"warehouse_id": "W2"}, headers=ADMIN).json()["items"] == []
     hour_ago = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=5))).isoformat()
     assert len(client.get("/v1/pick-tasks", params={"created_from": hour_ago}, headers=staff).json()["items"]) == 3
     soon = (datetime.now(UTC) + timedelta(minutes=1)).astimezone(timezone(timedelta(hours=-5))).isoformat()
