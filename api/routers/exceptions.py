@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from api.auth import require_roles
+from api.auth import enforce_warehouse_scope, require_roles
 from api.container import Container
 from api.deps import get_container
 from api.pagination import CreatedFrom, CreatedTo, MultiValue, one_of, page_request, time_range
@@ -51,11 +51,13 @@ def list_exceptions(
     created_to: CreatedTo = None,
     page: PageRequest = Depends(page_request),
     container: Container = Depends(get_container),
-    _: Principal = Depends(readers),
+    principal: Principal = Depends(readers),
 ) -> ExceptionList:
     """Exceptions, oldest first (``order=desc``: newest first), filtered by status and kind (each may
     repeat), order, warehouse (of the order's shipments) and creation time; ``next_cursor`` pages on."""
     created_from, created_to = time_range(created_from, created_to)
+    if warehouse_id is not None:  # exceptions of held orders have no warehouse: unfiltered lists stay whole
+        enforce_warehouse_scope(principal, warehouse_id)
     found = exception_page(
         container.uow,
         page,

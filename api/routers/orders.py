@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from api.auth import Forbidden, require_roles
+from api.auth import Forbidden, require_roles, scoped_warehouse_filter
 from api.container import Container
 from api.deps import get_container
 from api.pagination import CreatedFrom, CreatedTo, MultiValue, SearchText, one_of, page_request, time_range
@@ -162,7 +162,7 @@ def list_orders(
         page,
         statuses=statuses,
         customer_id=customer_id,
-        warehouse_id=warehouse_id,
+        warehouse_id=scoped_warehouse_filter(principal, warehouse_id),
         created_from=created_from,
         created_to=created_to,
         q=q,

@@ -4,6 +4,7 @@ backends; warehouse tokens without a subject keep acting on every warehouse."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -75,7 +76,7 @@ def test_path_routes_of_another_warehouse_are_403_naming_the_scope(client: TestC
         ("get", "/v1/warehouses/W1/loading-sheets", None),
     ]
     for method, path, body in cases:
-        kwargs = {"json": body} if body is not None else {}
+        kwargs: dict[str, Any] = {"json": body} if body is not None else {}
         _forbidden(client.request(method, path, headers=w2, **kwargs))
     level = client.get("/v1/warehouses/W1/stock/S1", headers=ADMIN).json()
     assert level["on_hand"] == 100  # the refused PUT wrote nothing
@@ -130,3 +131,15 @@ def test_transfers_are_limited_to_those_touching_the_tokens_warehouse(client: Te
     shipped = client.post(f"/v1/transfers/{transfer_id}/ship", headers=make_token(client, "warehouse", "W1"))
     assert shipped.status_code == 200 and shipped.json()["status"] == "in_transit"
     assert client.post(f"/v1/transfers/{transfer_id}/receive", headers=w2).json()["status"] == "received"
+
+
+def test_order_and_exception_lists_are_limited_to_the_tokens_warehouse(client: TestClient) -> None:
+    _pick_task_at_w1(client)  # one order with a shipment from W1
+    w1, w2 = make_token(client, "warehouse", "W1"), make_token(client, "warehouse", "W2")
+    mine = client.get("/v1/orders", headers=w1)
+    assert mine.status_code == 200 and len(mine.json()["items"]) == 1
+    assert client.get("/v1/orders", headers=w2).json()["items"] == []
+    assert len(client.get("/v1/orders", headers=ADMIN).json()["items"]) == 1
+    _forbidden(client.get("/v1/orders", params={"warehouse_id": "W1"}, headers=w2))
+    _forbidden(client.get("/v1/exceptions", params={"warehouse_id": "W1"}, headers=w2))
+    assert client.get("/v1/exceptions", headers=w2).status_code == 200
