@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from api.auth import Forbidden, require_roles
+from api.auth import Forbidden, require_roles, scoped_warehouse_filter
 from api.container import Container
 from api.deps import get_container
 from api.pagination import CreatedFrom, CreatedTo, MultiValue, Page, one_of, page_request, time_range
@@ -84,7 +84,7 @@ def list_shipments(
     created_to: CreatedTo = None,
     page: PageRequest = Depends(page_request),
     container: Container = Depends(get_container),
-    _: Principal = Depends(shipment_readers),
+    principal: Principal = Depends(shipment_readers),
 ) -> Page[ShipmentListItemOut]:
     """Shipments, oldest first (``order=desc``: newest first), by status (may repeat), warehouse, carrier,
     order and creation time."""
@@ -93,7 +93,7 @@ def list_shipments(
         container.uow,
         page,
         statuses=one_of(status, [s.value for s in ShipmentStatus], name="status"),
-        warehouse_id=warehouse_id,
+        warehouse_id=scoped_warehouse_filter(principal, warehouse_id),
         carrier_id=carrier_id,
         order_id=order_id,
         created_from=created_from,

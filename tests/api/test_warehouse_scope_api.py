@@ -143,3 +143,11 @@ def test_order_and_exception_lists_are_limited_to_the_tokens_warehouse(client: T
     _forbidden(client.get("/v1/orders", params={"warehouse_id": "W1"}, headers=w2))
     _forbidden(client.get("/v1/exceptions", params={"warehouse_id": "W1"}, headers=w2))
     assert client.get("/v1/exceptions", headers=w2).status_code == 200
+
+
+def test_shipment_list_is_limited_to_the_tokens_warehouse(client: TestClient) -> None:
+    _pick_task_at_w1(client)
+    w1, w2 = make_token(client, "warehouse", "W1"), make_token(client, "warehouse", "W2")
+    assert [s["warehouse_id"] for s in client.get("/v1/shipments", headers=w1).json()["items"]] == ["W1"]
+    assert client.get("/v1/shipments", headers=w2).json()["items"] == []
+    _forbidden(client.get("/v1/shipments", params={"warehouse_id": "W1"}, headers=w2))
