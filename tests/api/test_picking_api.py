@@ -38,9 +38,7 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
 
 def test_single_aisle_route_is_twice_the_farthest_slot(client: TestClient) -> None:
     body = {"slots": ["A01-L-003", "A01-R-010", "A01-L-003", "A01-R-003"]}
-    answer = client.post(
-        "/v1/warehouses/W1/pick-route", json=body, headers=make_token(client, "warehouse", "W1")
-    )
+    answer = client.post("/v1/warehouses/W1/pick-route", json=body, headers=make_token(client, "warehouse", "W1"))
     assert answer.status_code == 200, answer.text
     route = answer.json()
     assert route["sequence"] in (["A01-L-003", "A01-R-003", "A01-R-010"], ["A01-R-010", "A01-L-003", "A01-R-003"])
