@@ -131,7 +131,7 @@ def test_concurrent_duplicate_notifications_answer_the_first_result_never_500(
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(fire, range(8)))
         assert [status for status, _ in answers] == [200] * 8, answers
-        assert sorted(answer["duplicate"] for _, answer in answers) == [False] + [True] * 7
+        assert [answer["duplicate"] for _, answer in answers].count(False) == 1
         assert {answer["payment_status"] for _, answer in answers} == {"paid"}
         got = test_client.get(f"/v1/orders/{order['id']}", headers=ADMIN).json()
         assert [e["reason_code"] for e in got["timeline"]].count("payment_paid") == 1
