@@ -25,6 +25,8 @@ from routing.params import RoutingParams
 from warehouse_picking.params import PickingParams
 
 DEFAULT_VAR_DIR = Path("var")
+#: The payment secret the demo ships with: public, so refused outside the demo (see api/startup_checks.py).
+DEFAULT_PAYMENT_SECRET = "demo-payment-secret"
 
 
 class TransportSettings(BaseModel):
@@ -66,7 +68,7 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DEFAULT_VAR_DIR / 'dispatch.sqlite3'}"
     redis_url: str | None = None
     admin_token: str | None = None
-    payment_secret: str = "demo-payment-secret"
+    payment_secret: str = DEFAULT_PAYMENT_SECRET
     payment_window_s: int = 300
     price_tolerance: Decimal = Decimal("0.02")
     prepaid_timeout_s: int = 1800
