@@ -15,6 +15,7 @@ from api.input_guard import RequestInputGuard
 from api.observability import configure_logging, install_request_middleware
 from api.responses import PresentedJSONResponse
 from api.routers import all_routers
+from api.security_headers import SecurityHeaders
 from api.settings import Settings, get_settings
 from api.startup_checks import check_startup_settings
 
@@ -62,6 +63,9 @@ def create_app(
     install_error_docs(app)
     app.add_middleware(RequestInputGuard)  # inside the request middleware: refusals are logged and counted too
     install_request_middleware(app)
+    # Around the whole stack, Starlette's 500 handler included: every answer carries the security headers.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityHeaders(build_stack())  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
