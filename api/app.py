@@ -15,18 +15,25 @@ from api.input_guard import RequestInputGuard
 from api.observability import configure_logging, install_request_middleware
 from api.responses import PresentedJSONResponse
 from api.routers import all_routers
+from api.security_headers import SecurityHeaders
 from api.settings import Settings, get_settings
+from api.startup_checks import check_startup_settings
 
 
 def create_app(
-    settings: Settings | None = None, *, on_started: list[Callable[[Container], object]] | None = None
+    settings: Settings | None = None,
+    *,
+    on_started: list[Callable[[Container], object]] | None = None,
+    demo: bool = False,
 ) -> FastAPI:
     """Build the app; the container (stores, indexes) is created and migrated at startup.
 
     ``on_started`` callbacks run once the container is up, before the first request is served (the CLI
-    loads the demo data there).
+    loads the demo data there). ``demo``: the app serves the demo data set, so the demo's public payment
+    secret is allowed; otherwise it raises InsecureSettings before anything starts.
     """
     settings = settings or get_settings()
+    check_startup_settings(settings, demo=demo)
     configure_logging(settings.log_format, log_json=settings.log_json)
 
     @asynccontextmanager
@@ -56,6 +63,9 @@ def create_app(
     install_error_docs(app)
     app.add_middleware(RequestInputGuard)  # inside the request middleware: refusals are logged and counted too
     install_request_middleware(app)
+    # Around the whole stack, Starlette's 500 handler included: every answer carries the security headers.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: SecurityHeaders(build_stack())  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from threading import Lock
 
 from fastapi import Depends, Request
+from starlette.exceptions import HTTPException
 
 from api.deps import get_container
 from api.tokens import Principal, hash_token, lookup_principal
@@ -119,6 +120,14 @@ def authenticate(request: Request) -> Principal:
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     token = token.strip()
     container = get_container(request)
+    # Against token guessing: a client that presented too many unknown tokens waits, whatever it sends now
+    # (a guesser cannot tell a hit meanwhile). A missing token is not a guess and is not counted.
+    client = request.client.host if request.client is not None else "unknown"
+    wait_s = container.auth_failures.retry_after_s(client)
+    if wait_s is not None:
+        raise HTTPException(
+            429, f"too many failed authentications; retry in {wait_s} s", headers={"Retry-After": str(wait_s)}
+        )
     if hmac.compare_digest(hash_token(token), container.admin_token_hash):
         return Principal(role="admin", subject=None, token_id="admin")
     token_hash = hash_token(token)
@@ -127,6 +136,7 @@ def authenticate(request: Request) -> Principal:
         principal = lookup_principal(container.uow, token)
         container.principal_cache.put(token_hash, principal)
     if principal is None:
+        container.auth_failures.record_miss(client)
         raise Unauthenticated("invalid or revoked token")
     request.state.principal = principal
     return principal

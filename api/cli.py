@@ -120,7 +120,13 @@ def serve(
                 url = f"http://{host}:{port}"
                 typer.echo(_banner(url, container.admin_token, source, database, settings.redis_url), err=True)
 
-    web_app = create_app(settings, on_started=[load_demo])
+    from api.startup_checks import InsecureSettings
+
+    try:
+        web_app = create_app(settings, on_started=[load_demo], demo=not no_demo)
+    except InsecureSettings as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     _Server(uvicorn.Config(web_app, host=host, port=port, log_level=log_level)).run()
 
 

@@ -86,6 +86,13 @@ class Container:
         self.tracking_misses: MissLimiter = build_miss_limiter(
             self.redis, limit=settings.tracking.miss_limit, window_s=settings.tracking.miss_window_s
         )
+        # Unknown bearer tokens per client address (api.auth: 429 against token guessing).
+        self.auth_failures: MissLimiter = build_miss_limiter(
+            self.redis,
+            limit=settings.auth.failure_limit,
+            window_s=settings.auth.failure_window_s,
+            prefix="dispatch:auth-fail",
+        )
         self.shipment_sweep: PeriodicJob | None = None
         self._transport_lock = threading.Lock()  # one sweep or retry at a time in this process
 

@@ -25,6 +25,8 @@ from routing.params import RoutingParams
 from warehouse_picking.params import PickingParams
 
 DEFAULT_VAR_DIR = Path("var")
+#: The payment secret the demo ships with: public, so refused outside the demo (see api/startup_checks.py).
+DEFAULT_PAYMENT_SECRET = "demo-payment-secret"
 
 
 class TransportSettings(BaseModel):
@@ -58,6 +60,17 @@ class TrackingSettings(BaseModel):
     miss_window_s: float = Field(default=60.0, gt=0, le=86_400)
 
 
+class AuthSettings(BaseModel):
+    """Failed bearer authentications: a client address that presented ``failure_limit`` (20) unknown or
+    revoked tokens within ``failure_window_s`` (60 s) is answered 429 with ``Retry-After`` on every
+    authenticated request until they age out (``DISPATCH_AUTH__FAILURE_LIMIT``, ``__FAILURE_WINDOW_S``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    failure_limit: int = Field(default=20, ge=1, le=100_000)
+    failure_window_s: float = Field(default=60.0, gt=0, le=86_400)
+
+
 class Settings(BaseSettings):
     """Everything an operator may tune; defaults give the embedded single-process setup."""
 
@@ -66,7 +79,7 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DEFAULT_VAR_DIR / 'dispatch.sqlite3'}"
     redis_url: str | None = None
     admin_token: str | None = None
-    payment_secret: str = "demo-payment-secret"
+    payment_secret: str = DEFAULT_PAYMENT_SECRET
     payment_window_s: int = 300
     price_tolerance: Decimal = Decimal("0.02")
     prepaid_timeout_s: int = 1800
@@ -97,6 +110,7 @@ class Settings(BaseSettings):
     webhook_retry_s: str = ",".join(f"{wait:g}" for wait in DEFAULT_RETRY_S)
     webhooks: WebhookParams = WebhookParams()
     tracking: TrackingSettings = TrackingSettings()
+    auth: AuthSettings = AuthSettings()
 
     @field_validator("webhook_retry_s")
     @classmethod

@@ -81,16 +81,22 @@ class RedisMissLimiter:
     every process; a client may get up to twice ``limit`` misses across a window boundary."""
 
     def __init__(
-        self, client: redis.Redis, limit: int, window_s: float, clock: Callable[[], float] = time.time
+        self,
+        client: redis.Redis,
+        limit: int,
+        window_s: float,
+        clock: Callable[[], float] = time.time,
+        prefix: str = "dispatch:track-miss",
     ) -> None:
         self.redis = client
+        self.prefix = prefix
         self.limit = limit
         self.window_s = window_s
         self._clock = clock
 
     def _key(self, client: str, now: float) -> tuple[str, float]:
         window = math.floor(now / self.window_s)
-        return f"dispatch:track-miss:{client}:{window}", (window + 1) * self.window_s
+        return f"{self.prefix}:{client}:{window}", (window + 1) * self.window_s
 
     def retry_after_s(self, client: str) -> int | None:
         """Seconds until the current window ends, when the client has ``limit`` misses in it."""
@@ -110,8 +116,10 @@ class RedisMissLimiter:
         pipe.execute()
 
 
-def build_miss_limiter(client: redis.Redis | None, *, limit: int, window_s: float) -> MissLimiter:
+def build_miss_limiter(
+    client: redis.Redis | None, *, limit: int, window_s: float, prefix: str = "dispatch:track-miss"
+) -> MissLimiter:
     """Redis-backed when Redis is configured (every process counts together), in-process otherwise."""
     if client is not None:
-        return RedisMissLimiter(client, limit, window_s)
+        return RedisMissLimiter(client, limit, window_s, prefix=prefix)
     return InProcessMissLimiter(limit, window_s)

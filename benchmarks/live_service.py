@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from api.container import Container
 
 BENCH_TOKEN = "bench-admin"
+#: The benchmark stores are throwaway and take no payments; the public demo secret is refused outside the demo.
+BENCH_PAYMENT_SECRET = "bench-payment-secret"
 UNIT_PRICE = Decimal("10.00")
 
 # Warehouses around Shanghai and delivery points between them.
@@ -42,12 +44,24 @@ def backend_settings(backend: str) -> Iterator[Settings]:
     if backend == "embedded":
         with tempfile.TemporaryDirectory(prefix="dispatch-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
-            yield Settings(database_url=url, redis_url=None, admin_token=BENCH_TOKEN, log_json=False)
+            yield Settings(
+                database_url=url,
+                redis_url=None,
+                admin_token=BENCH_TOKEN,
+                payment_secret=BENCH_PAYMENT_SECRET,
+                log_json=False,
+            )
         return
     from infra.throwaway import throwaway_postgres, throwaway_redis
 
     with throwaway_postgres() as postgres_url, throwaway_redis() as redis_url:
-        yield Settings(database_url=postgres_url, redis_url=redis_url, admin_token=BENCH_TOKEN, log_json=False)
+        yield Settings(
+            database_url=postgres_url,
+            redis_url=redis_url,
+            admin_token=BENCH_TOKEN,
+            payment_secret=BENCH_PAYMENT_SECRET,
+            log_json=False,
+        )
 
 
 @contextlib.contextmanager

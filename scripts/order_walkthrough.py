@@ -5,7 +5,7 @@ warehouse handheld picks it; the service assigns the carrier (automatically, by 
 issues the e-waybill; the carrier reports pickup, a position and the delivery with proof. Prints the order
 as ``GET /v1/orders/{id}`` answers it at the end (JSON), so a reader sees the whole timeline.
 
-    DISPATCH_ADMIN_TOKEN=secret .venv/bin/dispatch serve --no-demo &
+    DISPATCH_ADMIN_TOKEN=secret DISPATCH_PAYMENT_SECRET=gw-secret .venv/bin/dispatch serve --no-demo &
     .venv/bin/python scripts/order_walkthrough.py --url http://127.0.0.1:8000 --token secret
 """
 

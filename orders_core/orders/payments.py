@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy.exc import IntegrityError
+
 from foundation.errors import DispatchError, InvalidInput
 from orders_core.orders.lifecycle import load_order, record_order_event
 from orders_core.orders.model import PaymentStatus
@@ -128,10 +130,21 @@ def apply_payment_notification(
 def record_payment(
     new_uow: UnitOfWorkFactory, *, transaction_id: str, order_id: str, status: str, amount: Decimal
 ) -> PaymentOutcome:
-    """Apply an authentic notification in its own transaction (see ``apply_payment_notification``)."""
-    with new_uow() as uow:
-        outcome = apply_payment_notification(
-            uow, transaction_id=transaction_id, order_id=order_id, status=status, amount=amount
-        )
-        uow.commit()
-    return outcome
+    """Apply an authentic notification in its own transaction (see ``apply_payment_notification``).
+
+    Two deliveries of one transaction id racing each other both see no payment row; the one committing
+    second fails on the payments primary key. Its transaction is rolled back and the retry reads the
+    stored row, so it answers ``duplicate`` like any later retry instead of a 500.
+    """
+    for attempt in range(2):
+        try:
+            with new_uow() as uow:
+                outcome = apply_payment_notification(
+                    uow, transaction_id=transaction_id, order_id=order_id, status=status, amount=amount
+                )
+                uow.commit()
+            return outcome
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

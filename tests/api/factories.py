@@ -13,13 +13,21 @@ from api.settings import Settings
 ADMIN_TOKEN = "test-admin"
 #: Headers of the admin whose token the test apps are configured with.
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+#: The test apps' payment secret (the public demo default is refused outside the demo).
+PAYMENT_SECRET = "test-payment-secret"
 
 
 def app_client(database_url: str, *, raise_server_exceptions: bool = True, **settings: Any) -> TestClient:
     """A test client for the app on ``database_url`` (enter it to start the app); ``settings`` override
-    the test defaults (the admin token above, plain-text logs, carriers assigned only on request: no
-    background assignment changes an order between two reads)."""
-    settings = {"admin_token": ADMIN_TOKEN, "log_json": False, "transport": {"assign_at": "manual"}, **settings}
+    the test defaults (the admin token and payment secret above, plain-text logs, carriers assigned only on
+    request: no background assignment changes an order between two reads)."""
+    settings = {
+        "admin_token": ADMIN_TOKEN,
+        "payment_secret": PAYMENT_SECRET,
+        "log_json": False,
+        "transport": {"assign_at": "manual"},
+        **settings,
+    }
     app = create_app(Settings(database_url=database_url, **settings))
     return TestClient(app, raise_server_exceptions=raise_server_exceptions)
 

@@ -32,6 +32,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         admin_token=ADMIN_TOKEN,
+        payment_secret="race-secret",
         log_json=False,
         transport=TransportSettings(assign_at="manual"),
     )

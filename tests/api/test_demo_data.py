@@ -22,7 +22,7 @@ ADMIN = {"Authorization": "Bearer demo-admin"}
 @pytest.fixture
 def client(database_url: str) -> Iterator[TestClient]:
     """The service on a fresh, empty store of the backend under test (SQLite file or PostGIS)."""
-    app = create_app(Settings(database_url=database_url, admin_token="demo-admin", log_format="console"))
+    app = create_app(Settings(database_url=database_url, admin_token="demo-admin", log_format="console"), demo=True)
     with TestClient(app) as test_client:
         yield test_client
 

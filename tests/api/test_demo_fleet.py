@@ -26,7 +26,7 @@ def client(database_url: str) -> Iterator[TestClient]:
     settings = Settings(
         database_url=database_url, admin_token="demo-admin", log_format="console", max_position_age_s=MAX_AGE_S
     )
-    with TestClient(create_app(settings)) as test_client:
+    with TestClient(create_app(settings, demo=True)) as test_client:
         yield test_client
 
 

@@ -27,7 +27,7 @@ def _items(listed: object) -> list[dict[str, object]]:
 def _serve_with_demo(database_url: str) -> TestClient:
     """The app as ``dispatch serve`` starts it: the demo loader runs once the container is up."""
     settings = Settings(database_url=database_url, admin_token="test-admin", log_json=False, jobs_interval_s=0)
-    return TestClient(create_app(settings, on_started=[load_demo_data]))
+    return TestClient(create_app(settings, on_started=[load_demo_data], demo=True))
 
 
 def test_a_restart_with_demo_data_keeps_the_users_edits(database_url: str) -> None:

@@ -101,3 +101,37 @@ def test_unknown_order_is_404_and_amount_mismatch_is_422(client: TestClient) -> 
     # The refused transaction ids were not consumed.
     status, answer = notify(client, {"transaction_id": "tx-4", "order_id": order["id"], "status": "paid", "amount": 25})
     assert status == 200 and answer["duplicate"] is False
+
+
+def test_concurrent_duplicate_notifications_answer_the_first_result_never_500(
+    make_client: Callable[..., TestClient],
+) -> None:
+    """Eight deliveries of one transaction id at once: exactly one is applied, the others answer
+    ``duplicate`` (the loser of the primary-key race reads the stored row instead of failing)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    test_client = make_client(payment_secret=SECRET, payment_window_s=60, raise_server_exceptions=False)
+    put_master_data(
+        test_client,
+        warehouses={"W1": {"name": "W1", "location": {"lat": 1.0, "lng": 1.0}}},
+        skus={"S1": {"name": "x", "unit_price": "12.50", "weight_kg": 1, "volume_m3": 1}},
+        customers={"P1": {"name": "Pre", "credit_limit": 1000, "prepaid": True}},
+        stock={("W1", "S1"): 10},
+    )
+    for round_no in range(3):
+        order = prepaid_order(test_client)
+        body = {"transaction_id": f"tx-race-{round_no}", "order_id": order["id"], "status": "paid", "amount": 25}
+        start = Barrier(8)
+
+        def fire(_: int, body: dict[str, object] = body, start: Barrier = start) -> tuple[int, dict[str, object]]:
+            start.wait()
+            return notify(test_client, body)
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(fire, range(8)))
+        assert [status for status, _ in answers] == [200] * 8, answers
+        assert [answer["duplicate"] for _, answer in answers].count(False) == 1
+        assert {answer["payment_status"] for _, answer in answers} == {"paid"}
+        got = test_client.get(f"/v1/orders/{order['id']}", headers=ADMIN).json()
+        assert [e["reason_code"] for e in got["timeline"]].count("payment_paid") == 1

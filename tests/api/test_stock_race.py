@@ -34,7 +34,13 @@ def settings(request: pytest.FixtureRequest) -> Settings:
     else:
         database_url = request.getfixturevalue("postgis_database_url")
         redis_url = request.getfixturevalue("fresh_redis_url")
-    return Settings(database_url=database_url, redis_url=redis_url, admin_token=ADMIN_TOKEN, log_json=False)
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        admin_token=ADMIN_TOKEN,
+        payment_secret="race-secret",
+        log_json=False,
+    )
 
 
 def _order_body() -> dict[str, Any]:
