@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, event, func, insert, or_, select
+from sqlalchemy import Table, bindparam, event, func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from foundation.clock import utc_now
-from foundation.errors import InvalidInput
 from foundation.money import to_money
 from orders_core.orders.model import (
     CLOSED,
@@ -59,30 +55,6 @@ class PricedLine:
     qty: int
     unit_price: Decimal
     catalogue_price: Decimal
-
-
-class InvalidCursor(InvalidInput):
-    """A pagination cursor that this service did not issue."""
-
-    code = "invalid_cursor"
-
-
-def encode_cursor(created_at: datetime, order_id: str) -> str:
-    """Opaque cursor over (created_at, id)."""
-    raw = json.dumps([created_at.isoformat(), order_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Inverse of encode_cursor; InvalidCursor (422) for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, order_id = json.loads(raw)
-        if not isinstance(order_id, str) or "\x00" in order_id:
-            raise ValueError("bad order id")
-        return datetime.fromisoformat(created_at), order_id
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise InvalidCursor("cursor is not one this service issued; start again without it") from exc
 
 
 def _exception_view(row: ExceptionRow) -> ExceptionView:
@@ -502,21 +474,3 @@ class OrderRepository:
             )
             for row in rows
         ]
-
-    def list_views(
-        self, *, status: str | None = None, customer_id: str | None = None, limit: int = 50, cursor: str | None = None
-    ) -> tuple[list[OrderView], str | None]:
-        """A page of orders, oldest first, and the cursor of the next page (None at the end)."""
-        query = select(OrderRow)
-        if status is not None:
-            query = query.where(OrderRow.status == status)
-        if customer_id is not None:
-            query = query.where(OrderRow.customer_id == customer_id)
-        if cursor is not None:
-            after_at, after_id = decode_cursor(cursor)
-            query = query.where(
-                or_(OrderRow.created_at > after_at, and_(OrderRow.created_at == after_at, OrderRow.id > after_id))
-            )
-        rows = list(self.session.scalars(query.order_by(OrderRow.created_at, OrderRow.id).limit(limit + 1)))
-        next_cursor = encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
-        return self._views(rows[:limit]), next_cursor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -142,41 +143,52 @@ class StockRepository:
     def release_lines(self, order_id: str, lines: Sequence[ReservationLine]) -> list[ReservationLine]:
         """Release part of the order's holds (an amendment that needs less): held rows are split where a
         line takes part of one; answers what was released (at most what is held per key)."""
-        wanted = merge_lines(lines)
-        by_key: dict[StockKey, list[StockReservationRow]] = {}
-        for row in self._held_rows(order_id):
-            by_key.setdefault((row.warehouse_id, row.sku), []).append(row)
+        by_key = self._held_by_key(order_id)
         now = utc_now()
         released: list[ReservationLine] = []
-        for line in wanted:
-            remaining = line.qty
-            for row in by_key.get((line.warehouse_id, line.sku), []):
-                if remaining == 0:
-                    break
-                take = min(row.qty, remaining)
-                remaining -= take
-                row.updated_at = now
-                if take == row.qty:
-                    row.state = RELEASED
-                else:
-                    row.qty -= take
-                    self.session.add(
-                        StockReservationRow(
-                            order_id=order_id,
-                            warehouse_id=line.warehouse_id,
-                            sku=line.sku,
-                            qty=take,
-                            state=RELEASED,
-                            created_at=row.created_at,
-                            updated_at=now,
-                        )
-                    )
-            taken = line.qty - remaining
+        for line in merge_lines(lines):
+            taken = self._move_held(order_id, by_key.get((line.warehouse_id, line.sku), []), line, RELEASED, now)
             if taken:
                 self._shift((line.warehouse_id, line.sku), reserved=-taken)
                 released.append(ReservationLine(line.warehouse_id, line.sku, taken))
         self.session.flush()
         return released
+
+    def _held_by_key(self, order_id: str) -> dict[StockKey, list[StockReservationRow]]:
+        """The order's held rows (locked), grouped by warehouse and SKU."""
+        by_key: dict[StockKey, list[StockReservationRow]] = {}
+        for row in self._held_rows(order_id):
+            by_key.setdefault((row.warehouse_id, row.sku), []).append(row)
+        return by_key
+
+    def _move_held(
+        self, order_id: str, rows: list[StockReservationRow], line: ReservationLine, state: str, now: datetime
+    ) -> int:
+        """Move up to ``line.qty`` units of ``rows`` (held, same key) to ``state``, splitting the last row
+        touched; answers how many moved."""
+        remaining = line.qty
+        for row in rows:
+            if remaining == 0:
+                break
+            take = min(row.qty, remaining)
+            remaining -= take
+            row.updated_at = now
+            if take == row.qty:
+                row.state = state
+            else:
+                row.qty -= take
+                self.session.add(
+                    StockReservationRow(
+                        order_id=order_id,
+                        warehouse_id=line.warehouse_id,
+                        sku=line.sku,
+                        qty=take,
+                        state=state,
+                        created_at=row.created_at,
+                        updated_at=now,
+                    )
+                )
+        return line.qty - remaining
 
     def return_consumed(self, order_id: str) -> list[ReservationLine]:
         """Goods the order consumed (picked) go back on hand: the rows become ``released``, as if never
@@ -218,10 +230,7 @@ class StockRepository:
         Raises ConsumeExceedsReservation (before writing anything) when a line is not fully held.
         """
         wanted = merge_lines(picked)
-        rows = self._held_rows(order_id)
-        by_key: dict[StockKey, list[StockReservationRow]] = {}
-        for row in rows:
-            by_key.setdefault((row.warehouse_id, row.sku), []).append(row)
+        by_key = self._held_by_key(order_id)
         for line in wanted:
             held = sum(r.qty for r in by_key.get((line.warehouse_id, line.sku), []))
             if held < line.qty:
@@ -230,28 +239,7 @@ class StockRepository:
                 )
         now = utc_now()
         for line in wanted:
-            remaining = line.qty
-            for row in by_key[(line.warehouse_id, line.sku)]:
-                if remaining == 0:
-                    break
-                take = min(row.qty, remaining)
-                remaining -= take
-                row.updated_at = now
-                if take == row.qty:
-                    row.state = CONSUMED
-                else:
-                    row.qty -= take
-                    self.session.add(
-                        StockReservationRow(
-                            order_id=order_id,
-                            warehouse_id=line.warehouse_id,
-                            sku=line.sku,
-                            qty=take,
-                            state=CONSUMED,
-                            created_at=row.created_at,
-                            updated_at=now,
-                        )
-                    )
+            self._move_held(order_id, by_key[(line.warehouse_id, line.sku)], line, CONSUMED, now)
             self._shift((line.warehouse_id, line.sku), on_hand=-line.qty, reserved=-line.qty)
         self.session.flush()
         return wanted

@@ -24,7 +24,6 @@ import structlog
 
 from foundation.clock import rfc3339, utc_now
 from geo.distance import haversine_m
-from matcher.batch import candidate_costs, solve_assignment
 from matcher.model import MatchQuery
 from orders_core.carriers.repository import CarrierRepository
 from orders_core.dispatching import CarrierMatching
@@ -368,34 +367,6 @@ def assign_shipment(
 # --- many shipments of one warehouse ----------------------------------------------------------------
 
 
-def _solve_by_radius(
-    matching: CarrierMatching, queries: Sequence[MatchQuery], radii_m: Sequence[float], per_carrier_capacity: int
-) -> dict[int, str]:
-    """Minimum-cost assignment radius by radius: each round solves the still-unserved jobs together over
-    the carriers with room left (``matcher.batch``)."""
-    assigned: dict[int, str] = {}
-    used: dict[str, int] = {}
-    for radius_m in radii_m:
-        pending = [i for i in range(len(queries)) if i not in assigned]
-        if not pending:
-            break
-        costs = candidate_costs(matching.index, [replace(queries[i], radius_m=radius_m) for i in pending])
-        # A carrier with some room left keeps it: expand by slots left, solved at capacity 1.
-        slots: list[dict[str, float]] = []
-        for row in costs:
-            expanded: dict[str, float] = {}
-            for cid, cost in row.items():
-                for slot in range(per_carrier_capacity - used.get(cid, 0)):
-                    expanded[f"{cid}\x00{slot}"] = cost
-            slots.append(expanded)
-        result = solve_assignment(slots, per_carrier_capacity=1)
-        for local, slot_id in result.assignments.items():
-            cid = slot_id.split("\x00", 1)[0]
-            assigned[pending[local]] = cid
-            used[cid] = used.get(cid, 0) + 1
-    return assigned
-
-
 def assign_batch(
     new_uow: UnitOfWorkFactory,
     matching: CarrierMatching,
@@ -428,7 +399,11 @@ def assign_batch(
             lines = all_lines.get(shipment.id, [])
             load = repository.load_of(lines)
             jobs.append((shipment, order, lines, load, _query(uow, shipment, order, load, policy.radius_m)))
-        assigned_idx = _solve_by_radius(matching, [job[4] for job in jobs], policy.radii_m, policy.per_carrier_capacity)
+        queries = [job[4] for job in jobs]
+        radii_m = [list(policy.radii_m)] * len(queries)  # every shipment widens through the same radii
+        assigned_idx = matching.match_batch_widening(
+            queries, radii_m, per_carrier_capacity=policy.per_carrier_capacity
+        ).assignments
         outcome = BatchOutcome(assigned={}, unserved=[])
         for i, (shipment, order, lines, load, query) in enumerate(jobs):
             carrier_id = assigned_idx.get(i)

@@ -15,6 +15,7 @@ from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
+from infra.pagination import PageRequest
 from orders_core.master_data.model import Customer, Sku, Warehouse
 from orders_core.master_data.service import put_customer, put_sku, put_warehouse
 from orders_core.orders.cancellation import cancel_order
@@ -26,6 +27,7 @@ from orders_core.orders.exceptions_flow import (
 )
 from orders_core.orders.intake import IdempotencyKeyReused, place_order
 from orders_core.orders.lifecycle import advance_order
+from orders_core.orders.listing import order_page
 from orders_core.orders.model import DeliveryPoint, InvalidTransition, OrderLine, OrderStatus, OrderView, PlaceOrder
 from orders_core.orders.payments import apply_payment_notification
 from orders_core.orders.repository import OrderRepository
@@ -276,8 +278,7 @@ def test_invalid_orders_write_nothing(
 ) -> None:
     with pytest.raises(InvalidInput, match=match):
         world.place(customer_id=customer, lines=lines)
-    with world.uow() as uow:
-        assert OrderRepository(uow.session).list_views()[0] == []
+    assert order_page(world.uow, PageRequest()).items == []
 
 
 def test_bad_delivery_coordinates_are_rejected(world: World) -> None:
@@ -350,9 +351,9 @@ def test_pagination_walks_every_order_once(world: World) -> None:
     seen: list[str] = []
     cursor = None
     while True:
-        with world.uow() as uow:
-            page, cursor = OrderRepository(uow.session).list_views(limit=2, cursor=cursor)
-        seen += [v.id for v in page]
+        page = order_page(world.uow, PageRequest(limit=2, cursor=cursor))
+        seen += [v.id for v in page.items]
+        cursor = page.next_cursor
         if cursor is None:
             break
     assert seen == ids
