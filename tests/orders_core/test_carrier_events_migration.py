@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 import orders_core.master_data.tables
 import orders_core.orders.tables
 import orders_core.transport.tables
 import orders_core.transport.tracking_tables  # noqa: F401  (registers the tables on Base.metadata)
-from infra.db import Base, make_engine
-from infra.migrate import alembic_config, upgrade
+from infra.db import make_engine
+from infra.migrate import upgrade
+from tests.orders_core.migration_support import migrate_to, schema_diffs
 
 OWN_TABLES = {"carrier_events", "shipment_tracking", "orders"}
 
@@ -25,36 +23,14 @@ def database_url(empty_database_url: str) -> str:
     return empty_database_url
 
 
-def _tables_named(diff: object) -> set[str]:
-    found: set[str] = set()
-    for item in diff if isinstance(diff, list) else [diff]:
-        for part in item[1:] if isinstance(item, tuple) else ():
-            if isinstance(part, str):
-                found.add(part)
-            for candidate in (part, getattr(part, "table", None)):
-                name = getattr(candidate, "name", None)
-                if isinstance(name, str):
-                    found.add(name)
-    return found
-
-
 def test_callback_models_and_migrations_agree(database_url: str) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
-        diffs = compare_metadata(context, Base.metadata)
-    engine.dispose()
-    assert [d for d in diffs if _tables_named(d) & OWN_TABLES] == []
+    assert schema_diffs(database_url, OWN_TABLES) == []
 
 
 def test_callback_migrations_downgrade_to_delivery_routes(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0007_delivery_routes")
+    migrate_to(engine, "0007_delivery_routes", down=True)
     inspector = inspect(engine)
     assert {"carrier_events", "shipment_tracking"}.isdisjoint(inspector.get_table_names())
     assert "promised_by" not in {c["name"] for c in inspector.get_columns("orders")}

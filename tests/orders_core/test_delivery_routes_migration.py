@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 import orders_core.master_data.tables
 import orders_core.transport.route_tables  # noqa: F401  (registers the table on Base.metadata)
-from infra.db import Base, make_engine
-from infra.migrate import alembic_config, upgrade
+from infra.db import make_engine
+from infra.migrate import upgrade
+from tests.orders_core.migration_support import migrate_to, model_diffs
 
 
 @pytest.fixture
@@ -21,22 +19,13 @@ def database_url(empty_database_url: str) -> str:
 
 
 def test_delivery_routes_model_and_migration_agree(database_url: str) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
-        diffs = compare_metadata(context, Base.metadata)
-    engine.dispose()
-    assert [d for d in diffs if "delivery_routes" in repr(d)] == []
+    assert [d for d in model_diffs(database_url) if "delivery_routes" in repr(d)] == []
 
 
 def test_delivery_routes_migration_downgrades_to_transport(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
     assert "delivery_routes" in inspect(engine).get_table_names()
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0006_transport")
+    migrate_to(engine, "0006_transport", down=True)
     assert "delivery_routes" not in inspect(engine).get_table_names()
     engine.dispose()

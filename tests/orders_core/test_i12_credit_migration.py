@@ -7,16 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 import orders_core.master_data.tables
 import orders_core.orders.amendment_tables
 import orders_core.orders.tables  # noqa: F401  (registers the tables on Base.metadata)
-from infra.db import Base, make_engine
-from infra.migrate import alembic_config, upgrade
+from infra.db import make_engine
+from tests.orders_core.migration_support import migrate_to, schema_diffs
 
 OWN_TABLES = {"customers", "order_amendments"}
 
@@ -27,39 +24,13 @@ def database_url(empty_database_url: str) -> str:
     return empty_database_url
 
 
-def _names(diff: object) -> set[str]:
-    found: set[str] = set()
-    for item in diff if isinstance(diff, list) else [diff]:
-        for part in item[1:] if isinstance(item, tuple) else ():
-            if isinstance(part, str):
-                found.add(part)
-            for candidate in (part, getattr(part, "table", None)):
-                name = getattr(candidate, "name", None)
-                if isinstance(name, str):
-                    found.add(name)
-    return found
-
-
-def _migrate_to(engine: object, revision: str, *, down: bool = False) -> None:
-    with engine.begin() as connection:  # type: ignore[attr-defined]
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-
 def test_models_and_migration_agree(database_url: str) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
-        diffs = compare_metadata(context, Base.metadata)
-    engine.dispose()
-    assert [d for d in diffs if _names(d) & OWN_TABLES] == []
+    assert schema_diffs(database_url, OWN_TABLES) == []
 
 
 def test_an_earlier_temporary_limit_gets_an_expiry_and_the_downgrade_removes_it(database_url: str) -> None:
     engine = make_engine(database_url)
-    _migrate_to(engine, "0010_webhooks")
+    migrate_to(engine, "0010_webhooks")
     now = datetime.now(UTC)
     with engine.begin() as connection:
         for cid, temporary in (("C1", 500), ("C2", None)):
@@ -70,7 +41,7 @@ def test_an_earlier_temporary_limit_gets_an_expiry_and_the_downgrade_removes_it(
                 ),
                 {"id": cid, "t": temporary, "now": now},
             )
-    _migrate_to(engine, "0011_i12_credit")
+    migrate_to(engine, "0011_i12_credit")
     with engine.connect() as connection:
         rows: dict[str, Any] = dict(
             connection.execute(text("SELECT id, temporary_credit_limit_expires_at FROM customers")).all()
@@ -80,7 +51,7 @@ def test_an_earlier_temporary_limit_gets_an_expiry_and_the_downgrade_removes_it(
     expires = datetime.fromisoformat(expires) if isinstance(expires, str) else expires
     expires = expires if expires.tzinfo else expires.replace(tzinfo=UTC)
     assert abs(expires - (now + timedelta(days=7))) < timedelta(minutes=5)
-    _migrate_to(engine, "0010_webhooks", down=True)
+    migrate_to(engine, "0010_webhooks", down=True)
     inspector = inspect(engine)
     assert "order_amendments" not in inspector.get_table_names()
     assert "temporary_credit_limit_expires_at" not in {c["name"] for c in inspector.get_columns("customers")}

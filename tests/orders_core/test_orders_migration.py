@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 import orders_core.master_data.tables
 import orders_core.orders.tables  # noqa: F401  (registers the tables on Base.metadata)
-from infra.db import Base, make_engine
-from infra.migrate import upgrade
+from tests.orders_core.migration_support import model_diffs
 
 OWN_TABLES = {
     "warehouses",
@@ -48,11 +45,5 @@ def _table_of(diff: object) -> str | None:
 
 
 def test_models_and_migration_agree(database_url: str) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
-        diffs = compare_metadata(context, Base.metadata)
-    engine.dispose()
-    ours = [d for d in diffs if _table_of(d) in OWN_TABLES]
+    ours = [d for d in model_diffs(database_url) if _table_of(d) in OWN_TABLES]
     assert ours == []

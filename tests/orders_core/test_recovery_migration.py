@@ -4,16 +4,14 @@ stock transfers declare (both backends), and downgrades to the carrier-events sc
 from __future__ import annotations
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 import orders_core.master_data.tables
 import orders_core.orders.tables
 import orders_core.stock.tables  # noqa: F401  (registers the tables on Base.metadata)
-from infra.db import Base, make_engine
-from infra.migrate import alembic_config, upgrade
+from infra.db import make_engine
+from infra.migrate import upgrade
+from tests.orders_core.migration_support import migrate_to, schema_diffs
 
 OWN_TABLES = {"stock_transfers", "orders"}
 
@@ -24,36 +22,14 @@ def database_url(empty_database_url: str) -> str:
     return empty_database_url
 
 
-def _tables_named(diff: object) -> set[str]:
-    found: set[str] = set()
-    for item in diff if isinstance(diff, list) else [diff]:
-        for part in item[1:] if isinstance(item, tuple) else ():
-            if isinstance(part, str):
-                found.add(part)
-            for candidate in (part, getattr(part, "table", None)):
-                name = getattr(candidate, "name", None)
-                if isinstance(name, str):
-                    found.add(name)
-    return found
-
-
 def test_recovery_models_and_migration_agree(database_url: str) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
-        diffs = compare_metadata(context, Base.metadata)
-    engine.dispose()
-    assert [d for d in diffs if _tables_named(d) & OWN_TABLES] == []
+    assert schema_diffs(database_url, OWN_TABLES) == []
 
 
 def test_recovery_migration_downgrades_to_carrier_events(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0012_i12_waves")
+    migrate_to(engine, "0012_i12_waves", down=True)
     inspector = inspect(engine)
     assert "stock_transfers" not in inspector.get_table_names()
     columns = {c["name"] for c in inspector.get_columns("orders")}

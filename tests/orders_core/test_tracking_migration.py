@@ -9,42 +9,19 @@ from typing import Any
 
 import pytest
 import shapely
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 import orders_core.master_data.tables
 import orders_core.orders.tables  # noqa: F401  (registers the tables on Base.metadata)
-from infra.db import Base, make_engine
-from infra.migrate import alembic_config, upgrade
+from infra.db import make_engine
+from tests.orders_core.migration_support import migrate_to, model_diffs, tables_named
 
 
 @pytest.fixture
 def database_url(empty_database_url: str) -> str:
     """These tests run the migrations themselves: they start from an empty database."""
     return empty_database_url
-
-
-def _migrate_to(engine: Engine, revision: str, *, down: bool = False) -> None:
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-
-def _names(diff: object) -> set[str]:
-    found: set[str] = set()
-    for item in diff if isinstance(diff, list) else [diff]:
-        for part in item[1:] if isinstance(item, tuple) else ():
-            if isinstance(part, str):
-                found.add(part)
-            for candidate in (part, getattr(part, "table", None)):
-                name = getattr(candidate, "name", None)
-                if isinstance(name, str):
-                    found.add(name)
-    return found
 
 
 def _insert_order(engine: Engine, order_id: str, **extra: Any) -> None:
@@ -65,18 +42,12 @@ def _insert_order(engine: Engine, order_id: str, **extra: Any) -> None:
 
 
 def test_models_and_migration_agree(database_url: str) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
-        diffs = compare_metadata(context, Base.metadata)
-    engine.dispose()
-    assert [d for d in diffs if "orders" in _names(d)] == []
+    assert [d for d in model_diffs(database_url) if "orders" in tables_named(d)] == []
 
 
 def test_earlier_orders_get_distinct_tokens_and_the_downgrade_removes_them(database_url: str) -> None:
     engine = make_engine(database_url)
-    _migrate_to(engine, "0013_i12_recovery")
+    migrate_to(engine, "0013_i12_recovery")
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -87,7 +58,7 @@ def test_earlier_orders_get_distinct_tokens_and_the_downgrade_removes_them(datab
         )
     for n in range(3):
         _insert_order(engine, f"ord_{n}")
-    _migrate_to(engine, "0014_tracking")
+    migrate_to(engine, "0014_tracking")
     with engine.connect() as connection:
         tokens: dict[str, str] = dict(connection.execute(text("SELECT id, tracking_token FROM orders")).all())
     assert set(tokens) == {"ord_0", "ord_1", "ord_2"}
@@ -99,7 +70,7 @@ def test_earlier_orders_get_distinct_tokens_and_the_downgrade_removes_them(datab
         _insert_order(engine, "ord_dup", tracking_token=tokens["ord_0"])
     with pytest.raises(IntegrityError):  # every order has one
         _insert_order(engine, "ord_none")
-    _migrate_to(engine, "0013_i12_recovery", down=True)
+    migrate_to(engine, "0013_i12_recovery", down=True)
     assert "tracking_token" not in {c["name"] for c in inspect(engine).get_columns("orders")}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM orders")).scalar_one() == 3

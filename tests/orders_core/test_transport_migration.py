@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 import orders_core.master_data.tables
 import orders_core.orders.tables
 import orders_core.transport.tables  # noqa: F401  (registers the tables on Base.metadata)
-from infra.db import Base, make_engine
-from infra.migrate import alembic_config, upgrade
+from infra.db import make_engine
+from infra.migrate import upgrade
+from tests.orders_core.migration_support import migrate_to, schema_diffs
 
 OWN_TABLES = {"waybills", "shipments", "customers", "orders"}
 
@@ -23,39 +21,14 @@ def database_url(empty_database_url: str) -> str:
     return empty_database_url
 
 
-def _tables_named(diff: object) -> set[str]:
-    found: set[str] = set()
-    items = diff if isinstance(diff, list) else [diff]
-    for item in items:
-        for part in item[1:] if isinstance(item, tuple) else ():
-            if isinstance(part, str):
-                found.add(part)
-            name = getattr(part, "name", None)
-            if isinstance(name, str):
-                found.add(name)
-            table = getattr(part, "table", None)
-            if table is not None and isinstance(getattr(table, "name", None), str):
-                found.add(table.name)
-    return found
-
-
 def test_transport_models_and_migration_agree(database_url: str) -> None:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
-        diffs = compare_metadata(context, Base.metadata)
-    engine.dispose()
-    assert [d for d in diffs if _tables_named(d) & OWN_TABLES] == []
+    assert schema_diffs(database_url, OWN_TABLES) == []
 
 
 def test_transport_migration_downgrades_to_picking(database_url: str) -> None:
     engine = make_engine(database_url)
     upgrade(engine)
-    with engine.begin() as connection:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0005_picking")
+    migrate_to(engine, "0005_picking", down=True)
     inspector = inspect(engine)
     assert "waybills" not in inspector.get_table_names()
     assert "carrier_id" not in {c["name"] for c in inspector.get_columns("shipments")}
