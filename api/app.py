@@ -10,9 +10,10 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.container import Container
-from api.errors import ERROR_RESPONSES, install_error_docs, install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_docs, install_error_handlers, store_unavailable_response
 from api.input_guard import RequestInputGuard
 from api.observability import configure_logging, install_request_middleware
+from api.readiness import unreachable_stores
 from api.responses import PresentedJSONResponse
 from api.routers import all_routers
 from api.security_headers import SecurityHeaders
@@ -71,6 +72,14 @@ def create_app(
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], response_model=None)
+    def readyz(request: Request) -> dict[str, str] | Response:
+        """Readiness: 200 when the database (and Redis, if configured) answer, else 503 with Retry-After."""
+        down = unreachable_stores(request.app.state.container)
+        if down:
+            return store_unavailable_response(" and ".join(down))
+        return {"status": "ready"}
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     def metrics(request: Request) -> Response:

@@ -1,12 +1,16 @@
-"""The one place where domain errors and request-validation failures become HTTP answers.
+"""The one place where domain errors, request-validation failures and store outages become HTTP answers.
 
-Every 4xx uses the contract's shape ``{"error": {"code": str, "message": str}}``.
+Every 4xx uses the contract's shape ``{"error": {"code": str, "message": str}}``. A store that cannot be
+reached (PostgreSQL restarting, Redis down, the connection pool exhausted) is 503 ``service_unavailable``
+with ``Retry-After``: the client retries the same request (with the same ``Idempotency-Key``), not a 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +36,21 @@ _STATUS_CODES = {
     429: "rate_limited",
 }
 
+#: Seconds a client should wait before retrying while a store is unreachable (a restart takes a few).
+RETRY_AFTER_S = 2
+
+#: Failures of the stores themselves, not of the request: a connection refused, lost or timed out, a
+#: database starting up or shutting down, no pooled connection free in time. PEP 249 puts all of these
+#: under OperationalError/InterfaceError (SQLAlchemy wraps them); a statement whose connection dropped is a
+#: DBAPIError with ``connection_invalidated`` (see :func:`is_store_unavailable`).
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
 
 class ErrorDetail(BaseModel):
     code: str = Field(description="stable machine code, e.g. order_not_found, validation_error, forbidden")
@@ -56,6 +75,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         " 404 not found, 409 conflict with the resource's state, 413 too large, 415 not JSON.",
     },
     422: {"model": ErrorOut, "description": "Input that breaks a rule (code validation_error or a domain code)."},
+    503: {
+        "model": ErrorOut,
+        "description": "A store (database or Redis) is unreachable for now (code service_unavailable); retry after"
+        " the Retry-After header's seconds, with the same Idempotency-Key.",
+    },
     "5XX": {"model": ErrorOut, "description": "Server error (code internal_error); nothing is half-written."},
 }
 
@@ -104,6 +128,25 @@ def describe_validation_errors(errors: list[dict[str, object]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def is_store_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says a store is unreachable (retry later) rather than that the request or code is wrong."""
+    if isinstance(exc, STORE_UNAVAILABLE):
+        return True
+    return isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated
+
+
+def store_unavailable_response(stores: str = "database or Redis") -> JSONResponse:
+    """503 ``service_unavailable`` with ``Retry-After``: the answer while a store is down (and of ``/readyz``)."""
+    return JSONResponse(
+        status_code=503,
+        content=error_body(
+            "service_unavailable",
+            f"a backing store ({stores}) is unreachable; retry in {RETRY_AFTER_S} s with the same Idempotency-Key",
+        ),
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -132,6 +175,21 @@ def install_error_handlers(app: FastAPI) -> None:
             content=error_body(code, str(exc.detail)),
             headers=getattr(exc, "headers", None),
         )
+
+    async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("store_unavailable", path=request.url.path, error=type(exc).__name__, detail=str(exc)[:200])
+        return store_unavailable_response()
+
+    for unavailable in STORE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _store_unavailable)
+
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    async def _database_error(request: Request, exc: sqlalchemy.exc.DBAPIError) -> JSONResponse:
+        # A statement whose connection dropped under it is an outage; any other database error is a bug,
+        # raised on to the 500 handler below (and to a test client that raises server exceptions).
+        if is_store_unavailable(exc):
+            return await _store_unavailable(request, exc)
+        raise exc
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -114,7 +114,7 @@ def install_request_middleware(app: FastAPI) -> None:
             route = request.scope.get("route")
             template = getattr(route, "path", "unmatched")
             REQUEST_LATENCY.labels(request.method, template, f"{status // 100}xx").observe(elapsed)
-            if template not in ("/healthz", "/metrics"):
+            if template not in ("/healthz", "/readyz", "/metrics"):
                 log.info(
                     "request",
                     method=request.method,

@@ -24,6 +24,10 @@ NAMING_CONVENTION = {
 }
 
 
+#: Seconds to wait for a PostgreSQL connection before the request fails (and is answered 503).
+CONNECT_TIMEOUT_S = 5
+
+
 class Base(DeclarativeBase):
     """Declarative base shared by all packages' tables, so Alembic sees one metadata."""
 
@@ -130,7 +134,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    # A connection the server dropped (restart, failover) is replaced at checkout instead of failing a request.
     kwargs.setdefault("pool_pre_ping", True)
+    # An unreachable server fails a request within seconds (503 upstream) instead of hanging it.
+    kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_S})
     return create_engine(url, **kwargs)
 
 
