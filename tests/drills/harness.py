@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -117,6 +118,7 @@ class Attempt:
     order_id: str | None = None
     order_status: str | None = None
     error_code: str | None = None
+    error_message: str | None = None
     retry_after: str | None = None
     json_body: bool = False
 
@@ -226,20 +228,21 @@ class Storm:
                 if time.monotonic() > deadline:
                     return
                 tries += 1
-                time.sleep(_retry_wait_s(attempt))
+                time.sleep(_retry_wait_s(attempt, tries))
         finally:
             with self._done_changed:
                 self._done += 1
                 self._done_changed.notify_all()
 
 
-def _retry_wait_s(attempt: Attempt) -> float:
+def _retry_wait_s(attempt: Attempt, tries: int) -> float:
+    """The server's Retry-After if it gave one, else exponential back-off with jitter (a dead process)."""
     if attempt.retry_after is not None:
         try:
             return min(float(attempt.retry_after), MAX_RETRY_WAIT_S)
         except ValueError:
             pass
-    return 0.2 + random.random() * 0.2
+    return min(0.1 * 2**tries, MAX_RETRY_WAIT_S) * (0.5 + random.random() / 2)
 
 
 def post_order(client: httpx.Client, target: str, body: Mapping[str, Any], key: str) -> Attempt:
@@ -264,6 +267,7 @@ def post_order(client: httpx.Client, target: str, body: Mapping[str, Any], key: 
         order_id=payload.get("id"),
         order_status=payload.get("status"),
         error_code=(error or {}).get("code"),
+        error_message=(error or {}).get("message"),
         retry_after=answer.headers.get("Retry-After"),
         json_body=is_json,
     )
@@ -306,6 +310,22 @@ class DrillFigures:
             f" oversold={self.oversold_units} lost={self.lost_orders} leaked={self.leaked_units}"
             f" wall={self.wall_s:.1f}s{extra}"
         )
+
+
+def outage_causes(log_paths: Sequence[Path]) -> dict[str, int]:
+    """What the services logged as ``store_unavailable`` (exception class and message: count)."""
+    causes: Counter[str] = Counter()
+    for path in log_paths:
+        if not path.exists():
+            continue
+        for line in path.read_text(errors="replace").splitlines():
+            if '"store_unavailable"' in line:
+                try:
+                    event = json.loads(line)
+                    causes[f"{event.get('error')}: {str(event.get('detail'))[:70]}"] += 1
+                except ValueError:
+                    causes["unparsed"] += 1
+    return dict(causes)
 
 
 def storm_figures(name: str, storm: Storm) -> DrillFigures:
@@ -508,6 +528,13 @@ def reconcile_and_check(env: Mapping[str, str], figures: DrillFigures) -> None:
         return
     _code, repaired = run_doctor(env, repair=True)
     figures.repaired_units = int(repaired.get("repaired_units", 0))
+    found = {
+        name: check.get("problems", [])[:3]
+        for name, check in repaired.get("checks", {}).items()
+        if not check.get("ok", True) or check.get("problems")
+    }
+    if found:  # what the repair run found (and repaired), so a drift in the figures can be explained
+        figures.extra["doctor_found"] = json.dumps(found, default=str)[:1500]
     code, report = run_doctor(env, repair=False)
     assert code == 0 and report["consistent"] is True, json.dumps(report)[:3000]
 

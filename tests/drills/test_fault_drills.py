@@ -24,6 +24,7 @@ from tests.drills.harness import (
     check_answers,
     check_store,
     order_body,
+    outage_causes,
     reconcile_and_check,
     replay_sample,
     report,
@@ -108,6 +109,9 @@ def stock_of(
 def finish(name: str, state: Drill, storm: Storm, given: Mapping[tuple[str, str], int]) -> DrillFigures:
     """The checks every drill ends with; answers the figures (printed)."""
     figures = storm_figures(name, storm)
+    causes = outage_causes([service.log_path for service in state.services])
+    if causes:
+        figures.extra["503_causes"] = causes
     report(figures)  # the raw counts first, so a failing check still shows them
     check_answers(storm)
     reconcile_and_check(state.env, figures)
@@ -202,22 +206,29 @@ def _wait_ready(url: str, timeout_s: float) -> bool:
 
 def test_cross_warehouse_orders_racing_on_two_processes_never_oversell() -> None:
     rng = random.Random(4)
-    skus = ["sku-x0", "sku-x1"]
-    # 12 of each SKU per warehouse; orders of 13-30 units of one SKU need two or three warehouses.
-    given = stock_of(skus, 12)
-    bodies = []
-    for n in range(160):
-        lines = {rng.choice(skus): rng.randint(13, 30)}
-        if n % 4 == 0:
-            lines = {sku: rng.randint(8, 16) for sku in skus}
-        bodies.append(order_body(n % CUSTOMERS, lines, rng))
+    # Each SKU has a home warehouse with most of it and a little at one other: an order of two or three
+    # SKUs is served from one warehouse only while those small lots last, then split over two or three.
+    north, east, west = (warehouse.id for warehouse in WAREHOUSES)
+    given = {
+        (north, "sku-xa"): 120,
+        (east, "sku-xa"): 20,
+        (east, "sku-xb"): 120,
+        (west, "sku-xb"): 20,
+        (west, "sku-xc"): 120,
+        (north, "sku-xc"): 20,
+    }
+    skus = ["sku-xa", "sku-xb", "sku-xc"]
+    bodies = [
+        order_body(n % CUSTOMERS, {sku: rng.randint(1, 4) for sku in rng.sample(skus, k=rng.randint(2, 3))}, rng)
+        for n in range(200)
+    ]
     with drill() as state:
         state.start_services(2, seed_with=seeder(WAREHOUSES, given))
         storm = Storm(state.urls, bodies, name="cross")
         storm.run()
         figures = finish("cross-warehouse", state, storm, given)
     assert figures.held > 0 and figures.on_hold > 0  # stock ran out: the race was real
-    assert figures.extra["split_orders"] > 0  # orders held stock at two or three warehouses
+    assert figures.extra["split_orders"] > figures.held // 2  # most served orders held at 2-3 warehouses
 
 
 def test_two_processes_sharing_database_and_redis_never_oversell_tight_stock() -> None:
