@@ -80,7 +80,8 @@ class StockRepository:
             set_={"on_hand": on_hand, "updated_at": now},
             where=LEVELS.c.reserved <= on_hand,
         )
-        if self.session.execute(statement).rowcount == 0:  # type: ignore[attr-defined]
+        # RETURNING, not rowcount: psycopg counts the conflicting row even when the update's WHERE refused it.
+        if self.session.execute(statement.returning(LEVELS.c.on_hand)).first() is None:
             level = self.level(warehouse_id, sku)
             raise StockBelowReserved(
                 f"on_hand of {sku} at {warehouse_id} cannot be {on_hand}: "
