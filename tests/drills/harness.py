@@ -521,11 +521,6 @@ def run_doctor(env: Mapping[str, str], *, repair: bool) -> tuple[int, dict[str, 
 
 def reconcile_and_check(env: Mapping[str, str], figures: DrillFigures) -> None:
     """``dispatch doctor --repair`` (counting what it repaired), then ``dispatch doctor`` must say consistent."""
-    import os
-
-    if os.environ.get("DRILLS_DEV_NO_DOCTOR"):  # DEV ONLY, REMOVE BEFORE MERGE
-        figures.extra["doctor"] = "SKIPPED"
-        return
     _code, repaired = run_doctor(env, repair=True)
     figures.repaired_units = int(repaired.get("repaired_units", 0))
     found = {
