@@ -520,18 +520,20 @@ def run_doctor(env: Mapping[str, str], *, repair: bool) -> tuple[int, dict[str, 
 
 
 def reconcile_and_check(env: Mapping[str, str], figures: DrillFigures) -> None:
-    """``dispatch doctor --repair`` (counting what it repaired), then ``dispatch doctor`` must say consistent."""
+    """``dispatch doctor`` (what drifted), ``dispatch doctor --repair`` (counting what it repaired), then
+    ``dispatch doctor`` again, which must say consistent."""
+    _code, before = run_doctor(env, repair=False)
+    found = {
+        name: {"count": check.get("count", len(check.get("problems", []))), "first": check.get("problems", [])[:2]}
+        for name, check in before.get("checks", {}).items()
+        if check.get("problems")
+    }
+    if found:  # what drifted before the repair, so the repaired units in the figures can be explained
+        figures.extra["doctor_found"] = json.dumps(found, default=str)[:1500]
     _code, repaired = run_doctor(env, repair=True)
     figures.repaired_units = int(repaired.get("repaired_units", 0))
-    found = {
-        name: check.get("problems", [])[:3]
-        for name, check in repaired.get("checks", {}).items()
-        if not check.get("ok", True) or check.get("problems")
-    }
-    if found:  # what the repair run found (and repaired), so a drift in the figures can be explained
-        figures.extra["doctor_found"] = json.dumps(found, default=str)[:1500]
-    code, report = run_doctor(env, repair=False)
-    assert code == 0 and report["consistent"] is True, json.dumps(report)[:3000]
+    code, after = run_doctor(env, repair=False)
+    assert code == 0 and after["consistent"] is True, json.dumps(after)[:3000]
 
 
 def report(figures: DrillFigures) -> None:
