@@ -312,20 +312,44 @@ class DrillFigures:
         )
 
 
-def outage_causes(log_paths: Sequence[Path]) -> dict[str, int]:
-    """What the services logged as ``store_unavailable`` (exception class and message: count)."""
+def service_log_summary(log_paths: Sequence[Path]) -> dict[str, Any]:
+    """What the services logged about the fault, for the figures: the causes of their 503s
+    (``store_unavailable``: exception and message), the units their online reconciler repaired
+    (``stock_repaired`` by kind), commits of unknown outcome and how they were resolved, and holds the
+    database refused."""
     causes: Counter[str] = Counter()
+    repaired: Counter[str] = Counter()
+    commits: Counter[str] = Counter()
+    refused = 0
     for path in log_paths:
         if not path.exists():
             continue
         for line in path.read_text(errors="replace").splitlines():
-            if '"store_unavailable"' in line:
-                try:
-                    event = json.loads(line)
-                    causes[f"{event.get('error')}: {str(event.get('detail'))[:70]}"] += 1
-                except ValueError:
-                    causes["unparsed"] += 1
-    return dict(causes)
+            if not line.startswith("{"):
+                continue
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            name = event.get("event")
+            if name == "store_unavailable":
+                causes[f"{event.get('error')}: {str(event.get('detail'))[:70]}"] += 1
+            elif name == "stock_repaired":
+                repaired[str(event.get("kind"))] += int(event.get("units", 0))
+            elif name in ("commit_outcome_resolved", "commit_outcome_unknown"):
+                commits[str(event.get("outcome", "unknown"))] += 1
+            elif name == "stock_refused_by_database":
+                refused += 1
+    summary: dict[str, Any] = {}
+    if causes:
+        summary["503_causes"] = dict(causes)
+    if repaired:
+        summary["online_repaired_units"] = dict(repaired)
+    if commits:
+        summary["unknown_commits"] = dict(commits)
+    if refused:
+        summary["holds_refused_by_db"] = refused
+    return summary
 
 
 def storm_figures(name: str, storm: Storm) -> DrillFigures:
@@ -344,6 +368,9 @@ def storm_figures(name: str, storm: Storm) -> DrillFigures:
             figures.accepted += 1
         else:
             figures.refused += 1
+    waits = [a.elapsed_s for run in storm.runs for a in run.attempts if a.status == 503]
+    if waits:
+        figures.extra["slowest_503_s"] = round(max(waits), 2)
     return figures
 
 

@@ -24,12 +24,12 @@ from tests.drills.harness import (
     check_answers,
     check_store,
     order_body,
-    outage_causes,
     reconcile_and_check,
     replay_sample,
     report,
     seed,
     service_env,
+    service_log_summary,
     storm_figures,
 )
 from tests.drills.servers import RestartablePostgres, RestartableRedis, ServiceProcess, drill_stores
@@ -109,15 +109,14 @@ def stock_of(
 def finish(name: str, state: Drill, storm: Storm, given: Mapping[tuple[str, str], int]) -> DrillFigures:
     """The checks every drill ends with; answers the figures (printed)."""
     figures = storm_figures(name, storm)
-    causes = outage_causes([service.log_path for service in state.services])
-    if causes:
-        figures.extra["503_causes"] = causes
-    report(figures)  # the raw counts first, so a failing check still shows them
-    check_answers(storm)
-    reconcile_and_check(state.env, figures)
-    check_store(storm, state.postgres.url, state.urls[0], given, figures)
-    figures.replays_checked = replay_sample(storm, state.urls[-1])
-    report(figures)
+    try:
+        check_answers(storm)
+        reconcile_and_check(state.env, figures)
+        check_store(storm, state.postgres.url, state.urls[0], given, figures)
+        figures.replays_checked = replay_sample(storm, state.urls[-1])
+    finally:  # printed whether the checks pass or not: the figures of a failing drill explain it
+        figures.extra.update(service_log_summary([service.log_path for service in state.services]))
+        report(figures)
     return figures
 
 
@@ -172,11 +171,8 @@ def test_postgres_restart_answers_503_with_retry_after_then_recovers_without_res
         storm.join()
         figures = finish("postgres-restart", state, storm, given)
         assert service.pid == pid_before and service.alive  # recovered in place
-    slowest_503 = max(a.elapsed_s for run in storm.runs for a in run.attempts if a.status == 503)
-    figures.extra["slowest_503_s"] = round(slowest_503, 2)
-    report(figures)
     assert figures.answers_503 > 0
-    assert slowest_503 < 10  # refused promptly, not after a hang
+    assert figures.extra["slowest_503_s"] < 10  # refused promptly, not after a hang
     assert ready_while_down and all(status == 503 for status, _ in ready_while_down), ready_while_down
     assert all(retry_after is not None for _, retry_after in ready_while_down)
     assert ready_after
