@@ -1,0 +1,122 @@
+"""The pick benchmark's second-method proofs: CP-SAT agrees with Held-Karp, catches a worse route, and
+never proves a route with the method that produced it."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from benchmarks.pick_proofs import (
+    choose_prover,
+    closed_walk_mm,
+    cp_sat_tour,
+    held_karp_exact,
+    integer_matrix,
+    prove_route,
+)
+from warehouse_picking.layouts import parse_layout
+from warehouse_picking.routes import build_problem, solve
+
+
+def random_metric(n: int, seed: int) -> np.ndarray:
+    """Euclidean distances between random points (metres, rounded to the millimetre)."""
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(0.0, 50.0, size=(n, 2))
+    return np.round(np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2), 3)
+
+
+def warehouse_problem(blocks: int, picks: int, seed: int) -> np.ndarray:
+    layout = parse_layout(
+        {
+            "kind": "rectangular",
+            "aisles": 6,
+            "aisle_spacing_m": 3.0,
+            "aisle_length_m": 24.0,
+            "blocks": blocks,
+            "slots_per_side": 12,
+            "depot_x_m": 1.5 * (seed % 3),
+        }
+    )
+    slots = random.Random(seed).sample(layout.all_slot_ids(), picks)
+    return build_problem(layout, slots).matrix
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cp_sat_finds_held_karps_optimum_on_random_instances(seed: int) -> None:
+    matrix = random_metric(4 + seed, seed) if seed % 2 else warehouse_problem(1 + seed % 3, 4 + seed, seed)
+    costs, error = integer_matrix(matrix)
+    assert error < 1e-6  # both methods see the very same integers
+    cp_sat = cp_sat_tour(costs, time_limit_s=10.0)
+    exact = held_karp_exact(costs)
+    assert cp_sat.optimal
+    assert cp_sat.objective == exact.objective
+    assert cp_sat.bound == exact.objective  # the dual bound meets the optimum once it is proven
+
+
+def test_a_deliberately_worse_route_is_proved_suboptimal() -> None:
+    matrix = warehouse_problem(2, 8, seed=3)
+    costs, _ = integer_matrix(matrix)
+    best = held_karp_exact(costs).objective
+    n = matrix.shape[0]
+    worse = next(
+        order
+        for order in ([*range(1, n)], [*range(n - 1, 0, -1)], random.Random(1).sample(range(1, n), n - 1))
+        if closed_walk_mm(costs, order) > (best or 0)
+    )
+    proof = prove_route(matrix, worse, "held_karp", time_limit_s=10.0)
+    assert proof.proved_by == "cp_sat_circuit"
+    assert proof.verdict == "suboptimal"
+    assert proof.optimum_mm == best
+    assert proof.gap_pct is not None and proof.gap_pct > 0.0
+    assert proof.gap_to_bound_pct == pytest.approx(proof.gap_pct)
+
+
+def test_the_services_route_is_proved_optimal_by_another_method() -> None:
+    layout = parse_layout(
+        {
+            "kind": "rectangular",
+            "aisles": 6,
+            "aisle_spacing_m": 3.0,
+            "aisle_length_m": 24.0,
+            "blocks": 2,
+            "slots_per_side": 12,
+            "depot_x_m": 0.0,
+        }
+    )
+    slots = random.Random(7).sample(layout.all_slot_ids(), 15)
+    problem = build_problem(layout, slots)
+    route = solve(problem)
+    proof = prove_route(problem.matrix, [i + 1 for i in route.stop_order], route.method, time_limit_s=10.0)
+    assert route.method == "exact_dp"
+    assert proof.proved_by != proof.produced_by
+    assert proof.verdict == "optimal"
+    assert proof.route_mm == proof.optimum_mm == proof.dual_bound_mm
+
+
+@pytest.mark.parametrize(
+    ("produced_by", "stops", "prover"),
+    [
+        ("held_karp", 9, "cp_sat_circuit"),
+        ("exact_dp", 90, "cp_sat_circuit"),
+        ("ortools_gls", 40, "cp_sat_circuit"),
+        ("cp_sat_circuit", 10, "held_karp"),
+        ("cp_sat_circuit", 40, ""),  # no second method applies: the case stays unverified
+    ],
+)
+def test_the_prover_is_never_the_producer(produced_by: str, stops: int, prover: str) -> None:
+    assert choose_prover(produced_by, stops) == prover
+
+
+def test_a_cp_sat_route_is_proved_by_held_karp_and_one_without_a_second_method_is_unverified() -> None:
+    small = random_metric(8, seed=11)
+    costs, _ = integer_matrix(small)
+    optimum = cp_sat_tour(costs, time_limit_s=10.0)
+    order = list(range(1, 8))
+    proof = prove_route(small, order, "cp_sat_circuit", time_limit_s=10.0)
+    assert proof.proved_by == "held_karp"
+    assert proof.optimum_mm == optimum.objective
+    large = random_metric(20, seed=12)
+    unproved = prove_route(large, list(range(1, 20)), "cp_sat_circuit", time_limit_s=10.0)
+    assert (unproved.proved_by, unproved.verdict, unproved.gap_pct) == ("", "unverified", None)
