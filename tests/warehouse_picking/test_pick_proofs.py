@@ -9,15 +9,16 @@ import numpy as np
 import pytest
 
 from benchmarks.pick_proofs import (
-    choose_prover,
     closed_walk_mm,
     cp_sat_tour,
     held_karp_exact,
     integer_matrix,
     prove_route,
+    provers_for,
+    segment_mip_exact,
 )
 from warehouse_picking.layouts import parse_layout
-from warehouse_picking.routes import build_problem, solve
+from warehouse_picking.routes import RouteProblem, build_problem, solve
 
 
 def random_metric(n: int, seed: int) -> np.ndarray:
@@ -28,6 +29,10 @@ def random_metric(n: int, seed: int) -> np.ndarray:
 
 
 def warehouse_problem(blocks: int, picks: int, seed: int) -> np.ndarray:
+    return warehouse_route_problem(blocks, picks, seed).matrix
+
+
+def warehouse_route_problem(blocks: int, picks: int, seed: int) -> RouteProblem:
     layout = parse_layout(
         {
             "kind": "rectangular",
@@ -40,7 +45,7 @@ def warehouse_problem(blocks: int, picks: int, seed: int) -> np.ndarray:
         }
     )
     slots = random.Random(seed).sample(layout.all_slot_ids(), picks)
-    return build_problem(layout, slots).matrix
+    return build_problem(layout, slots)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -53,6 +58,15 @@ def test_cp_sat_finds_held_karps_optimum_on_random_instances(seed: int) -> None:
     assert cp_sat.optimal
     assert cp_sat.objective == exact.objective
     assert cp_sat.bound == exact.objective  # the dual bound meets the optimum once it is proven
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_graph_mip_finds_held_karps_optimum_on_the_same_matrix(seed: int) -> None:
+    problem = warehouse_route_problem(1 + seed % 3, 6 + seed, seed)
+    costs, _ = integer_matrix(problem.matrix)
+    mip = segment_mip_exact(problem, costs, time_limit_s=10.0)
+    assert mip.optimal
+    assert mip.objective == mip.bound == held_karp_exact(costs).objective
 
 
 def test_a_deliberately_worse_route_is_proved_suboptimal() -> None:
@@ -88,7 +102,9 @@ def test_the_services_route_is_proved_optimal_by_another_method() -> None:
     slots = random.Random(7).sample(layout.all_slot_ids(), 15)
     problem = build_problem(layout, slots)
     route = solve(problem)
-    proof = prove_route(problem.matrix, [i + 1 for i in route.stop_order], route.method, time_limit_s=10.0)
+    proof = prove_route(
+        problem.matrix, [i + 1 for i in route.stop_order], route.method, time_limit_s=10.0, problem=problem
+    )
     assert route.method == "exact_dp"
     assert proof.proved_by != proof.produced_by
     assert proof.verdict == "optimal"
@@ -96,17 +112,28 @@ def test_the_services_route_is_proved_optimal_by_another_method() -> None:
 
 
 @pytest.mark.parametrize(
-    ("produced_by", "stops", "prover"),
+    ("produced_by", "stops", "has_graph", "provers"),
     [
-        ("held_karp", 9, "cp_sat_circuit"),
-        ("exact_dp", 90, "cp_sat_circuit"),
-        ("ortools_gls", 40, "cp_sat_circuit"),
-        ("cp_sat_circuit", 10, "held_karp"),
-        ("cp_sat_circuit", 40, ""),  # no second method applies: the case stays unverified
+        ("held_karp", 9, True, ["cp_sat_circuit", "segment_mip"]),
+        ("exact_dp", 90, True, ["cp_sat_circuit", "segment_mip"]),
+        ("ortools_gls", 40, False, ["cp_sat_circuit"]),
+        ("exact_mip", 40, True, ["cp_sat_circuit"]),
+        ("cp_sat_circuit", 10, True, ["segment_mip", "held_karp"]),
+        ("cp_sat_circuit", 40, False, []),  # no second method applies: the case stays unverified
     ],
 )
-def test_the_prover_is_never_the_producer(produced_by: str, stops: int, prover: str) -> None:
-    assert choose_prover(produced_by, stops) == prover
+def test_the_prover_is_never_the_producer(produced_by: str, stops: int, has_graph: bool, provers: list[str]) -> None:
+    assert provers_for(produced_by, stops, has_graph=has_graph) == provers
+
+
+def test_a_graph_mip_route_is_never_proved_by_the_graph_mip() -> None:
+    problem = warehouse_route_problem(2, 12, seed=5)
+    route = solve(problem, method="mip", time_limit_s=10.0)
+    assert route.method == "exact_mip"
+    proof = prove_route(problem.matrix, [i + 1 for i in route.stop_order], route.method, 10.0, problem=problem)
+    assert "segment_mip" not in proof.tried
+    assert proof.proved_by == "cp_sat_circuit"
+    assert proof.verdict == "optimal"
 
 
 def test_a_cp_sat_route_is_proved_by_held_karp_and_one_without_a_second_method_is_unverified() -> None:
