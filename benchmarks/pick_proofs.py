@@ -65,6 +65,7 @@ class Proof:
     dual_bound_mm: int  # the prover's own best bound (a valid lower bound, == optimum when proven)
     prove_ms: float  # all provers tried, search time only
     tried: tuple[str, ...] = ()  # every prover run on the case, in order
+    bounds: tuple[int, ...] = ()  # each tried prover's own dual bound, same order as ``tried``
 
     @property
     def verified(self) -> bool:
@@ -197,7 +198,7 @@ def prove_route(
     costs, _error = integer_matrix(matrix)
     route_mm = closed_walk_mm(costs, order)
     provers = provers_for(produced_by, costs.shape[0] - 1, has_graph=problem is not None)
-    bound, spent, tried = 0, 0.0, []
+    bound, spent, tried, bounds = 0, 0.0, [], []
     verdict: Verdict = "unverified"
     optimum: int | None = None
     for prover in provers:
@@ -205,6 +206,7 @@ def prove_route(
             raise AssertionError(f"{produced_by} route would be proved by {prover}")  # the rule, checked
         result = _run_prover(prover, costs, problem, time_limit_s)
         tried.append(prover)
+        bounds.append(result.bound)
         spent += result.solve_ms
         if result.optimal and result.objective is not None:
             optimum, bound = result.objective, result.bound
@@ -220,4 +222,5 @@ def prove_route(
         dual_bound_mm=bound,
         prove_ms=spent,
         tried=tuple(tried),
+        bounds=tuple(bounds),
     )

@@ -39,6 +39,8 @@ def test_quick_bench_prints_the_summary_json_last() -> None:
     for proof in summary["proofs"]:
         assert proof["proved_by"] not in ("", proof["produced_by"])
         assert proof["optimum_m"] == proof["dual_bound_m"] == proof["route_m"]
+        assert proof["tried"][-1] == proof["proved_by"]
+        assert proof["bounds_m"][proof["proved_by"]] == proof["dual_bound_m"]
 
 
 def case(seed: int, proof: Proof) -> CaseResult:
