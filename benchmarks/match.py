@@ -1,6 +1,15 @@
 """``dispatch bench match``: the H3 carrier index against PostGIS and Redis GEO answering the same question.
 
-One seeded fleet around Hangzhou (constant density, the region grows with the fleet) is loaded into
+Headline (issue 9, :mod:`benchmarks.match_likeforlike`): the best carrier by score, asked alike on every
+side, one call per query (our ``match()`` / one PostGIS statement per round trip / one Redis Lua
+``EVALSHA`` per round trip) and per batch (``match_many_arrays`` / one ``unnest`` + ``LATERAL``
+statement / a pipeline of ``EVALSHA``), every answer checked against an independent exhaustive
+reference (:mod:`benchmarks.match_reference`); then single-query p99 while positions stream in
+(:mod:`benchmarks.match_mixed`). PostgreSQL runs with production durability (fsync, synchronous_commit
+and full_page_writes on), read back with ``SHOW`` and printed.
+
+The issue-3 comparison follows, labelled as such: one seeded fleet around Hangzhou (constant density,
+the region grows with the fleet) is loaded into
 (a) a throwaway PostGIS (``geography(Point)`` + GiST, one prepared ``ST_DWithin ... ORDER BY <-> LIMIT k``
 statement with the capacity/vehicle/freshness filters and ``ST_Covers`` on a coverage column),
 (b) a throwaway Redis (``GEOADD``; ``GEOSEARCH ... BYRADIUS ... ASC`` then the attributes of the hits in
@@ -12,10 +21,11 @@ The baselines live in :mod:`benchmarks.match_baselines`, the shared workload in 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -26,6 +36,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from benchmarks.match_baselines import POSTGIS, REDIS, measure_baseline
+from benchmarks.match_likeforlike import measure_like_for_like
+from benchmarks.match_mixed import measure_mixed
 from benchmarks.match_workload import (
     DENSITY_PER_KM2,
     MAX_AGE_S,
@@ -37,6 +49,7 @@ from benchmarks.match_workload import (
     share_equal,
 )
 from benchmarks.report import JsonOption, figures_table, print_json_line, progress_bar, ratio
+from infra.throwaway import durability_settings, throwaway_postgres, throwaway_redis
 from matcher.bruteforce import BruteForceMatcher
 from matcher.index import CarrierIndex
 from matcher.model import Candidate, MatchQuery
@@ -60,12 +73,23 @@ def command(
     quick: Annotated[bool, typer.Option("--quick", help="Small scaling run (for tests): 2k vs 20k carriers.")] = False,
     baselines: Annotated[bool, typer.Option(help="Run the PostGIS and Redis baselines.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed of fleet and queries.")] = 7,
+    top: Annotated[
+        int, typer.Option(help="Like-for-like: how many best carriers by score each query asks.", min=1)
+    ] = 1,
+    update_rate: Annotated[int, typer.Option(help="Mixed workload: position fixes per second.", min=1)] = 10_000,
+    mixed_seconds: Annotated[
+        float, typer.Option(help="Mixed workload: seconds of queries, alone and with updates.")
+    ] = 10.0,
     json_output: JsonOption = False,
 ) -> None:
-    """Carrier matching: H3 index vs PostGIS vs Redis GEO (qps, latency, ingest, scaling, exactness)."""
+    """Carrier matching: H3 index vs PostGIS vs Redis, like for like (qps, latency, agreement, mixed load)."""
     result: dict[str, Any] = {"carriers": carriers, "queries": queries, "density_per_km2": DENSITY_PER_KM2}
+    result["loadavg_start"] = _loadavg()
     fleet, qs = build_workload(carriers, queries, seed)
-    with progress_bar(Console(stderr=True)) as progress:
+    lfl_qs = [replace(q, rank_by="score", limit=top) for q in qs]
+    with progress_bar(Console(stderr=True)) as progress, _servers(baselines) as (postgres_url, redis_url):
+        if postgres_url is not None:
+            result["postgres_settings"] = durability_settings(postgres_url)
         index = CarrierIndex(max_position_age_s=MAX_AGE_S)
         result["profile_load_s"] = load_profiles(index, fleet)
         # The baselines and the oracle get exactly the positions the index holds after ingest.
@@ -74,19 +98,51 @@ def command(
         ours, ours_answers, batch_answers = measure_ours(index, qs, seed, progress)
         result.update(ours)
         result.update(agreement_with_bruteforce(index, fleet, positions, qs, batch_answers, progress))
+        result.update(
+            measure_like_for_like(index, fleet, lfl_qs, postgres_url, redis_url if baselines else None, progress)
+        )
         result.update(postgis_qps=None, redis_qps=None)
-        if baselines:
-            for baseline in (POSTGIS, REDIS):
-                result.update(measure_baseline(baseline, fleet, qs, ours_answers, progress))
+        if postgres_url is not None and redis_url is not None:
+            for baseline, url in ((POSTGIS, postgres_url), (REDIS, redis_url)):
+                result.update(measure_baseline(baseline, url, fleet, qs, ours_answers, progress))
         result["vs_postgis"] = ratio(result["ours_qps"], result["postgis_qps"], 1)
         result["vs_redis"] = ratio(result["ours_qps"], result["redis_qps"], 1)
+        mixed_s = min(mixed_seconds, 1.0) if quick else mixed_seconds
+        result.update(
+            measure_mixed(
+                index, fleet, lfl_qs, redis_url, rate=update_rate, duration_s=mixed_s, seed=seed, progress=progress
+            )
+        )
         result.update(measure_scaling(quick, queries, seed, progress))
         result.update(measure_batch_vs_greedy(quick, seed, progress))
+    result["loadavg_end"] = _loadavg()
     out = Console()
+    out.print(settings_line(result))
+    out.print(like_for_like_table(result))
+    out.print(agreement_table(result))
+    out.print(mixed_line(result))
     out.print(comparison_table(result))
     out.print(details_table(result))
     if json_output:
         print_json_line(result)
+
+
+@contextlib.contextmanager
+def _servers(baselines: bool) -> Iterator[tuple[str | None, str]]:
+    """A durable throwaway PostgreSQL (with the baselines) and a throwaway Redis (always: the mixed
+    workload's positions travel through it, as in production)."""
+    with contextlib.ExitStack() as stack:
+        postgres_url = stack.enter_context(throwaway_postgres(durable=True)) if baselines else None
+        yield postgres_url, stack.enter_context(throwaway_redis())
+
+
+def _loadavg() -> str:
+    """``/proc/loadavg``'s three load averages (the machine is shared: the figures depend on it)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 # ------------------------------------------------------------------------------- ours: load and ingest
@@ -307,12 +363,78 @@ def measure_batch_vs_greedy(quick: bool, seed: int, progress: Progress) -> dict[
 
 
 # ------------------------------------------------------------------------------------------- tables
-BASELINE_ROWS = (("postgis", "PostGIS ST_DWithin + GiST"), ("redis", "Redis GEOSEARCH + pipeline"))
+BASELINE_ROWS = (
+    ("postgis", "PostGIS ST_DWithin + GiST, one statement per query"),
+    ("redis", "Redis GEOSEARCH + client-side filtering (~140 hashes per query into Python)"),
+)
+
+
+def settings_line(result: dict[str, Any]) -> str:
+    """The conditions of the run: PostgreSQL's durability as read back with SHOW, and the machine's load."""
+    pg = result.get("postgres_settings")
+    shown = ", ".join(f"{k}={v}" for k, v in pg.items()) if pg else "no PostgreSQL (--no-baselines)"
+    return (
+        f"PostgreSQL (SHOW): {shown}; load average at start {result['loadavg_start']}, at end {result['loadavg_end']}"
+    )
+
+
+def like_for_like_table(result: dict[str, Any]) -> Table:
+    """The headline: one call per query on every side, then one batch per call on every side."""
+    title = (
+        f"Like for like: best {result['lfl_top']} by score, {result['carriers']:,} carriers, "
+        f"{result['queries']:,} queries (radius 3 km)"
+    )
+    table = figures_table(title, ("method", "queries/s", "p50 µs", "p99 µs", "ours is"), left=1)
+    r = result
+
+    def row(name: str, key: str, vs: str = "") -> None:
+        if r.get(f"{key}_qps") is None:
+            return
+        faster = f"{r[vs]}x faster" if r.get(vs) is not None else ""
+        table.add_row(
+            name, f"{r[f'{key}_qps']:,}", str(r.get(f"{key}_p50_us", "")), str(r.get(f"{key}_p99_us", "")), faster
+        )
+
+    row("ours: one match() per query, in process", "ours_single")
+    row("PostGIS: one prepared statement per query (round trip)", "postgis_single", "vs_postgis_like_for_like")
+    row("Redis: one Lua EVALSHA per query, filtering on the server", "redis_lua", "vs_redis_server_side")
+    row(f"ours: match_many_arrays, batches of {r['lfl_batch']}", "ours_batch")
+    row(
+        f"PostGIS: one unnest + LATERAL statement per batch of {r['lfl_batch']}",
+        "postgis_batched",
+        "vs_postgis_batched",
+    )
+    row(f"Redis: pipeline of {r['lfl_batch']} EVALSHA", "redis_lua_pipelined", "vs_redis_server_side_pipelined")
+    return table
+
+
+def agreement_table(result: dict[str, Any]) -> Table:
+    """Every method's answers against the independent reference, and the baselines' against ours."""
+    table = figures_table(
+        "Answers compared query by query (ties resolved by carrier id)", ("method", "against", "agreement"), left=2
+    )
+    for a in result["agreement"]:
+        table.add_row(a["method"], a["against"], a["line"])
+    return table
+
+
+def mixed_line(result: dict[str, Any]) -> str:
+    """Single-query latency alone and while positions stream in."""
+    r = result
+    return (
+        f"Mixed workload: one match() per query with {r['mixed_updates_per_s']:,} fixes/s written "
+        f"(target {r['mixed_update_rate_target']:,}; feed applied {r['mixed_feed_fixes_per_s']:,}/s): "
+        f"p50 / p99 {r['mixed_p50_us']} / {r['mixed_p99_us']} µs, {r['mixed_qps']:,} q/s; "
+        f"alone: {r['mixed_idle_p50_us']} / {r['mixed_idle_p99_us']} µs, {r['mixed_idle_qps']:,} q/s"
+    )
 
 
 def comparison_table(result: dict[str, Any]) -> Table:
-    """Queries/s of each system and how many times faster ours (batched) is."""
-    title = f"Carrier matching: {result['carriers']:,} carriers, {result['queries']:,} queries (radius 3 km, top 5)"
+    """Queries/s of each system and how many times faster ours (batched) is (the issue-3 comparison)."""
+    title = (
+        f"Issue-3 comparison, top 5 by distance (NOT like for like: ours batched vs their one query per "
+        f"call): {result['carriers']:,} carriers, {result['queries']:,} queries"
+    )
     table = figures_table(title, ("system", "queries/s", "p50 µs", "ours is"), left=1)
     table.add_row("H3 CarrierIndex (match_many_arrays batches, columnar)", f"{result['ours_qps']:,}", "", "")
     table.add_row("H3 CarrierIndex (match_many batches, Candidate lists)", f"{result['ours_match_many_qps']:,}", "", "")
