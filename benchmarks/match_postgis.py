@@ -12,7 +12,10 @@ drop-off and whose vehicle fits":
 - a batch: the same in one statement, ``unnest`` of the queries' arrays ``CROSS JOIN LATERAL`` the
   per-query statement, one round trip for the batch.
 
-Distances use the sphere (``use_spheroid = false``), the contract's great circle.
+Distances use the sphere (``use_spheroid = false``), the contract's great circle. The connection runs
+with ``jit = off``: the batched statement's estimated cost passes the JIT threshold and compiling it
+costs ~50 ms per execution, more than the whole query work of a batch on this box (the usual advice
+for short OLTP statements).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ def connect(url: str) -> Any:
     """An autocommit psycopg connection to the throwaway server's URL."""
     import psycopg
 
-    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    conn.execute("SET jit = off")
+    return conn
 
 
 def load(conn: Any, fleet: Fleet, weights: ScoreWeights | None = None) -> None:

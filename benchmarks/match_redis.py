@@ -2,18 +2,19 @@
 
 What a Redis engineer would build so that nothing but the answer crosses the network:
 
-- ``lfl:geo``: every carrier in one GEO set (``GEOADD``);
+- ``lfl:geo:<vehicle>``: one GEO set per vehicle type (``GEOADD``), so that a query naming a vehicle
+  type searches only that type's carriers (a query naming none searches every set);
 - ``lfl:attr``: one hash, carrier id -> its attributes packed as little-endian doubles (exact lat/lng,
   fix time, active, capacities, vehicle code, area, fare, rate per km, fixed score part), read for all
   hits with one ``HMGET`` and decoded with the script's ``struct.unpack``;
 - ``lfl:areas``: one hash, area id -> its polygon (bounding box, then each ring's lng/lat pairs);
   the drop-off is tested at most once per area and query (bounding box, then even-odd ray casting over
   every ring, so holes count), inside the script;
-- the script: ``GEOSEARCH FROMLONLAT ... BYRADIUS`` a little wider than the radius (Redis's geohash
-  rounding and its own Earth radius move points by up to ~1 m at 3 km), then for each hit: fix age,
-  active, capacity, vehicle, exact haversine on the contract's sphere, coverage, score; keeps the best
-  ``k`` by (score, id) and returns only them. One ``EVALSHA`` round trip per query, or a pipeline of
-  them for a batch.
+- the script: ``GEOSEARCH FROMLONLAT ... BYRADIUS`` (each GEO set it is given) a little wider than the
+  radius (Redis's geohash rounding and its own Earth radius move points by up to ~1 m at 3 km), then
+  for each hit: fix age, active, capacity, vehicle, exact haversine on the contract's sphere, coverage,
+  score; keeps the best ``k`` by (score, id) in a small sorted list and returns only them. One
+  ``EVALSHA`` round trip per query, or a pipeline of them for a batch.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from benchmarks.match_reference import Pick
 from matcher.model import MatchQuery, ScoreWeights
 from matcher.simulation import Fleet
 
-GEO_KEY = "lfl:geo"
+GEO_PREFIX = "lfl:geo:"
 ATTR_KEY = "lfl:attr"
 AREAS_KEY = "lfl:areas"
 ATTR_FORMAT = "<ddddddddddd"  # lat, lng, ts, active, kg, m3, vehicle, area, fare, rate, static
@@ -48,18 +49,23 @@ local phi1, lmb1 = plat * rad, plng * rad
 local cphi1 = cos(phi1)
 local function dist_m(lat, lng)
   local phi, lmb = lat * rad, lng * rad
-  local a = sin((phi - phi1) * 0.5) ^ 2 + cphi1 * cos(phi) * sin((lmb - lmb1) * 0.5) ^ 2
+  local sp, sl = sin((phi - phi1) * 0.5), sin((lmb - lmb1) * 0.5)
+  local a = sp * sp + cphi1 * cos(phi) * (sl * sl)
   if a > 1.0 then a = 1.0 end
   return 2.0 * R * asin(sqrt(a))
 end
 local trip_km = dist_m(dlat, dlng) / 1000.0
-local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', plng, plat, 'BYRADIUS', search_r, 'm')
+local hits = {}
+for g = 3, #KEYS do
+  local found = redis.call('GEOSEARCH', KEYS[g], 'FROMLONLAT', plng, plat, 'BYRADIUS', search_r, 'm')
+  for n = 1, #found do hits[#hits + 1] = found[n] end
+end
 if #hits == 0 then return {} end
 local covered = {}
 local function covers(area)
   local v = covered[area]
   if v ~= nil then return v end
-  local packed = redis.call('HGET', KEYS[3], area)
+  local packed = redis.call('HGET', KEYS[2], area)
   local vals = {}
   for x in string.gmatch(packed, '[^,;]+') do vals[#vals + 1] = tonumber(x) end
   v = false
@@ -85,21 +91,34 @@ local function covers(area)
   return v
 end
 local best = {}
+local function better(s1, id1, s2, id2)
+  if s1 ~= s2 then return s1 < s2 end
+  return id1 < id2
+end
 for start = 1, #hits, 1000 do
   local stop = math.min(start + 999, #hits)
-  local rows = redis.call('HMGET', KEYS[2], unpack(hits, start, stop))
+  local rows = redis.call('HMGET', KEYS[1], unpack(hits, start, stop))
   for n = 1, #rows do
     local lat, lng, ts, active, ckg, cm3, veh, area, fare, rate, static = struct.unpack('ARGV_FORMAT', rows[n])
     if active == 1 and ts >= cutoff and ckg >= kg and cm3 >= m3 and (vehicle < 0 or veh == vehicle) then
       local d = dist_m(lat, lng)
       if d <= radius and (area < 0 or covers(area)) then
         local score = w_dist * d + w_price * (fare + rate * trip_km) + static
-        best[#best + 1] = {score, hits[start + n - 1], d}
+        local id = hits[start + n - 1]
+        local last = best[#best]
+        if #best < top or better(score, id, last[1], last[2]) then
+          local pos = #best + 1
+          while pos > 1 and better(score, id, best[pos - 1][1], best[pos - 1][2]) do
+            best[pos] = best[pos - 1]
+            pos = pos - 1
+          end
+          best[pos] = {score, id, d}
+          if #best > top then best[#best] = nil end
+        end
       end
     end
   end
 end
-table.sort(best, function(a, b) if a[1] ~= b[1] then return a[1] < b[1] end return a[2] < b[2] end)
 local out = {}
 for n = 1, math.min(top, #best) do
   out[#out + 1] = best[n][2]
@@ -127,36 +146,51 @@ class RedisBest:
         self.client = client
         self.weights = weights or ScoreWeights()
         self.vehicle_code = {v: float(n) for n, v in enumerate(sorted({p.vehicle_type for p in fleet.profiles}))}
+        self.geo_keys = {v: f"{GEO_PREFIX}{v}" for v in self.vehicle_code}
         self._load(fleet)
         self.script = client.register_script(BEST_SCRIPT)
 
     def _load(self, fleet: Fleet) -> None:
         w = self.weights
         area_of = {id(poly): n for n, poly in enumerate(fleet.coverages)}
-        self.client.delete(GEO_KEY, ATTR_KEY, AREAS_KEY)
+        self.client.delete(*self.geo_keys.values(), ATTR_KEY, AREAS_KEY)
         self.client.hset(AREAS_KEY, mapping={n: _area_text(poly) for n, poly in enumerate(fleet.coverages)})
         rows = zip(fleet.profiles, fleet.lats.tolist(), fleet.lngs.tolist(), fleet.ts_s.tolist(), strict=True)
         pipe = self.client.pipeline(transaction=False)
-        geo: list[Any] = []
+        geo: dict[str, list[Any]] = {key: [] for key in self.geo_keys.values()}
         attrs: dict[str, bytes] = {}
         for n, (p, lat, lng, ts) in enumerate(rows):
             static = (
                 w.lateness * (1.0 - p.on_time_rate) + w.load_per_job * p.current_load + w.rating_gap * (5.0 - p.rating)
             )
             area = -1.0 if p.coverage is None else float(area_of[id(p.coverage)])
-            geo.extend((lng, lat, p.carrier_id))
+            geo[self.geo_keys[p.vehicle_type]].extend((lng, lat, p.carrier_id))
             attrs[p.carrier_id] = struct.pack(
                 ATTR_FORMAT, lat, lng, ts, float(p.active), p.capacity_kg, p.capacity_m3,
                 self.vehicle_code[p.vehicle_type], area, p.base_fare, p.rate_per_km, static,
             )  # fmt: skip
             if n % LOAD_CHUNK == LOAD_CHUNK - 1:
-                pipe.geoadd(GEO_KEY, geo)
-                pipe.hset(ATTR_KEY, mapping=attrs)
-                geo, attrs = [], {}
-        if attrs:
-            pipe.geoadd(GEO_KEY, geo)
-            pipe.hset(ATTR_KEY, mapping=attrs)
+                self._send(pipe, geo, attrs)
+        self._send(pipe, geo, attrs)
         pipe.execute()
+
+    @staticmethod
+    def _send(pipe: Any, geo: dict[str, list[Any]], attrs: dict[str, bytes]) -> None:
+        """Queue the collected GEOADDs and attributes on ``pipe`` and empty the collections."""
+        for key, members in geo.items():
+            if members:
+                pipe.geoadd(key, members)
+            members.clear()
+        if attrs:
+            pipe.hset(ATTR_KEY, mapping=attrs)
+        attrs.clear()
+
+    def _keys(self, q: MatchQuery) -> list[str]:
+        """The attribute and area hashes, then the GEO sets the query searches."""
+        if q.vehicle_type is None:
+            return [ATTR_KEY, AREAS_KEY, *self.geo_keys.values()]
+        key = self.geo_keys.get(q.vehicle_type)
+        return [ATTR_KEY, AREAS_KEY] + ([] if key is None else [key])
 
     def _args(self, q: MatchQuery, cutoff: float) -> list[Any]:
         vehicle = -1.0 if q.vehicle_type is None else self.vehicle_code.get(q.vehicle_type, -2.0)
@@ -169,13 +203,13 @@ class RedisBest:
 
     def ask_one(self, q: MatchQuery, cutoff: float) -> list[Pick]:
         """One query, one round trip (``EVALSHA``)."""
-        return _picks(self.script(keys=[GEO_KEY, ATTR_KEY, AREAS_KEY], args=self._args(q, cutoff)))
+        return _picks(self.script(keys=self._keys(q), args=self._args(q, cutoff)))
 
     def ask_batch(self, qs: Sequence[MatchQuery], cutoff: float) -> list[list[Pick]]:
         """A batch as one pipeline of ``EVALSHA`` calls (one round trip, the server runs them in turn)."""
         pipe = self.client.pipeline(transaction=False)
         for q in qs:
-            self.script(keys=[GEO_KEY, ATTR_KEY, AREAS_KEY], args=self._args(q, cutoff), client=pipe)
+            self.script(keys=self._keys(q), args=self._args(q, cutoff), client=pipe)
         return [_picks(reply) for reply in pipe.execute()]
 
 
