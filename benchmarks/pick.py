@@ -94,6 +94,7 @@ class CaseResult:
             "gap_to_bound_pct": round(p.gap_to_bound_pct, 4),
             "prove_ms": round(p.prove_ms, 1),
             "tried": list(p.tried),
+            "closed_by_bound": p.closed_by_bound,
             "bounds_m": {name: bound / SCALE for name, bound in zip(p.tried, p.bounds, strict=True)},
         }
 
@@ -311,6 +312,7 @@ def summarise(results: list[CaseResult], savings: list[tuple[float, float]], pla
         "contradictions": sum(1 for r in results if r.proof.verdict == "contradiction"),
         "produced_by": _methods(results, "produced_by"),
         "proved_by": _methods(results, "proved_by"),
+        "closed_by_bound_cases": sum(1 for r in results if r.proof.closed_by_bound),
         "proved_by_producer_cases": sum(1 for r in results if r.proof.proved_by == r.proof.produced_by),
         "proof_limit_s": plan.proof_limit_s,
         "proof_p50_ms": round(percentile(prove_ms, 50, method="nearest"), 1),

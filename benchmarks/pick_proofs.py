@@ -14,8 +14,9 @@ rounding accident. The provers, tried in this order until one proves an optimum,
   The service's ``exact_mip``, so it never proves an ``exact_mip`` route.
 - ``held_karp``: the exact subset DP, for few stops (tests; no service route needs it).
 
-A case that no applicable second method proves within its time limit is ``unverified``; its dual bound
-is the best any prover reached.
+A prover whose dual bound reaches the route's length proves the route optimal even without a walk of
+its own. A case that no applicable second method proves within its time limit is ``unverified``; its
+dual bound is the best any prover reached.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class Proof:
     prove_ms: float  # all provers tried, search time only
     tried: tuple[str, ...] = ()  # every prover run on the case, in order
     bounds: tuple[int, ...] = ()  # each tried prover's own dual bound, same order as ``tried``
+    #: Proven because the prover's dual bound reached the route's length although the prover found no
+    #: walk of its own in time (our walk is feasible, its bound says nothing shorter exists).
+    closed_by_bound: bool = False
 
     @property
     def verified(self) -> bool:
@@ -198,7 +202,7 @@ def prove_route(
     costs, _error = integer_matrix(matrix)
     route_mm = closed_walk_mm(costs, order)
     provers = provers_for(produced_by, costs.shape[0] - 1, has_graph=problem is not None)
-    bound, spent, tried, bounds = 0, 0.0, [], []
+    bound, spent, tried, bounds, closed_by_bound = 0, 0.0, [], [], False
     verdict: Verdict = "unverified"
     optimum: int | None = None
     for prover in provers:
@@ -213,6 +217,9 @@ def prove_route(
             verdict = _verdict(route_mm, optimum)
             break
         bound = max(bound, result.bound)
+        if bound >= route_mm:  # the prover's own bound meets our walk: no shorter walk exists
+            optimum, verdict, closed_by_bound = route_mm, "optimal", True
+            break
     return Proof(
         produced_by=produced_by,
         proved_by=tried[-1] if tried else "",
@@ -223,4 +230,5 @@ def prove_route(
         prove_ms=spent,
         tried=tuple(tried),
         bounds=tuple(bounds),
+        closed_by_bound=closed_by_bound,
     )
