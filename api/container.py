@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import PrincipalCache
 from api.jobs import PeriodicJob
-from api.metrics import OrdersGaugeRefresher, count_stock_outcome, count_transition, observe_webhook
+from api.metrics import (
+    OrdersGaugeRefresher,
+    count_stock_outcome,
+    count_stock_repair,
+    count_transition,
+    observe_webhook,
+)
 from api.settings import Settings
 from api.tokens import hash_token
 from api.tracking_guard import MissLimiter, build_miss_limiter
@@ -32,6 +38,7 @@ from orders_core.census import orders_by_status
 from orders_core.dispatching import CarrierMatching, build_carrier_matching, warm_carrier_index
 from orders_core.orders.timeouts import release_expired_orders
 from orders_core.stock.rebuild import warm_stock_store
+from orders_core.stock.reconcile import ReconcileReport, StockReconciler
 from orders_core.stock.service import StockService, build_stock_service
 from orders_core.transport.assignment import (
     BatchOutcome,
@@ -61,7 +68,12 @@ class Container:
         # Observers of this container's use cases (not module globals: two containers in one process,
         # as in the tests, each count their own transitions once).
         self.transition_listeners: list[TransitionListener] = [count_transition]
-        self.stock: StockService = build_stock_service(self.redis, on_outcome=count_stock_outcome)
+        self.stock: StockService = build_stock_service(
+            self.redis, on_outcome=count_stock_outcome, lease_s=settings.stock.lease_s
+        )
+        self.stock_reconciler = StockReconciler(
+            self.uow, self.stock.locks, grace_s=settings.stock.reconcile_grace_s, on_repair=count_stock_repair
+        )
         self.jobs: list[PeriodicJob] = []
         self.webhook_worker: DeliveryWorker | None = None
         self.carriers: CarrierMatching = build_carrier_matching(
@@ -113,6 +125,10 @@ class Container:
         gc.freeze()
         if self.settings.jobs_interval_s > 0:
             self.jobs.append(PeriodicJob("release_expired_orders", self.settings.jobs_interval_s, self.release_expired))
+        if self.settings.stock.reconcile_interval_s > 0:
+            self.jobs.append(
+                PeriodicJob("reconcile_stock", self.settings.stock.reconcile_interval_s, self.reconcile_stock)
+            )
         self._start_transport_jobs()
         for job in self.jobs:
             job.start()
@@ -125,6 +141,11 @@ class Container:
             redis=bool(self.redis),
             stock_rebuilt=rebuilt,
         )
+
+    def reconcile_stock(self) -> dict[str, int]:
+        """One reconciler pass over the fast stock store (the periodic job; ``dispatch stock reconcile``)."""
+        report: ReconcileReport = self.stock_reconciler.run()
+        return report.summary() if report.drifts else {}
 
     def release_expired(self) -> list[str]:
         """Cancel unpaid prepaid orders past their payment timeout (the periodic job and the CLI command)."""

@@ -39,6 +39,19 @@ STOCK_LOCK_OUTCOMES = Counter(
     " cancelled order's holds given back: cancelled by the desk or customer, rejected, or unpaid past its timeout).",
     ["outcome"],
 )
+STOCK_REPAIRS = Counter(
+    "dispatch_stock_repairs_total",
+    "Repairs of the fast stock store by the reconciler, by kind: hold_freed (a hold without its durable row:"
+    " a process died before committing, or an after-commit release never ran), hold_restored (a durable hold"
+    " the fast store had lost), on_hand (a count's after-commit write lost or out of order), warehouse_reloaded"
+    " (a Redis master restarted empty), store_loaded.",
+    ["kind"],
+)
+STOCK_REPAIRED_UNITS = Counter(
+    "dispatch_stock_repaired_units_total",
+    "Units moved by the reconciler's repairs of the fast stock store, by kind (see dispatch_stock_repairs_total).",
+    ["kind"],
+)
 MATCH_LATENCY = Histogram(
     "dispatch_match_duration_seconds",
     "Time to answer one carrier-match query inside the service.",
@@ -97,6 +110,12 @@ class OrdersGaugeRefresher:
 def count_stock_outcome(outcome: str) -> None:
     """Stock-lock observer: one more attempt with this outcome (the container hands it to the stock service)."""
     STOCK_LOCK_OUTCOMES.labels(outcome=outcome).inc()
+
+
+def count_stock_repair(kind: str, units: int) -> None:
+    """Stock-reconciler observer: one more repair of this kind, moving ``units`` units."""
+    STOCK_REPAIRS.labels(kind=kind).inc()
+    STOCK_REPAIRED_UNITS.labels(kind=kind).inc(units)
 
 
 def observe_webhook(outcome: str, send_s: float, commit_to_receipt_s: float | None) -> None:

@@ -71,6 +71,19 @@ class AuthSettings(BaseModel):
     failure_window_s: float = Field(default=60.0, gt=0, le=86_400)
 
 
+class StockSettings(BaseModel):
+    """Stock-lock leases and the online reconciler (``DISPATCH_STOCK__LEASE_S=15`` etc.; docs/STOCK_PROTOCOL.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # How long a hold may stay taken but uncommitted before the reconciler may free it (a process died).
+    lease_s: float = Field(default=15.0, gt=0, le=3600)
+    # How often each API process compares the fast store with the database (0: never; `dispatch stock reconcile`).
+    reconcile_interval_s: float = Field(default=10.0, ge=0)
+    # Counts and holds changed more recently than this are left alone (their after-commit writes may be running).
+    reconcile_grace_s: float = Field(default=30.0, ge=0)
+
+
 class Settings(BaseSettings):
     """Everything an operator may tune; defaults give the embedded single-process setup."""
 
@@ -111,6 +124,7 @@ class Settings(BaseSettings):
     webhooks: WebhookParams = WebhookParams()
     tracking: TrackingSettings = TrackingSettings()
     auth: AuthSettings = AuthSettings()
+    stock: StockSettings = StockSettings()
 
     @field_validator("webhook_retry_s")
     @classmethod

@@ -6,23 +6,42 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, exists, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from foundation.clock import utc_now
 from orders_core.stock.locks import StockKey, StockSnapshot
-from orders_core.stock.model import ConsumeExceedsReservation, ReservationLine, StockLevel, merge_lines
+from orders_core.stock.model import (
+    ConsumeExceedsReservation,
+    InsufficientStock,
+    ReservationLine,
+    Shortage,
+    StockBelowReserved,
+    StockLevel,
+    merge_lines,
+)
 from orders_core.stock.tables import StockLevelRow, StockReservationRow
 
 HELD, RELEASED, CONSUMED = "held", "released", "consumed"
 LEVELS: Table = StockLevelRow.__table__  # type: ignore[assignment]
 RESERVATIONS: Table = StockReservationRow.__table__  # type: ignore[assignment]
-#: Raise ``reserved`` of many keys with one executemany (built once: no statement construction per order).
+#: Raise ``reserved`` of many keys with one executemany (built once: no statement construction per order),
+#: only where that many units are free: the database refuses an oversell even when the fast store let it
+#: through (a key whose row is locked by another writer is re-checked on the new row version).
 RAISE_RESERVED = (
     update(LEVELS)
-    .where(LEVELS.c.warehouse_id == bindparam("key_wh"), LEVELS.c.sku == bindparam("key_sku"))
+    .where(
+        LEVELS.c.warehouse_id == bindparam("key_wh"),
+        LEVELS.c.sku == bindparam("key_sku"),
+        LEVELS.c.on_hand - LEVELS.c.reserved >= bindparam("delta", type_=LEVELS.c.reserved.type),
+    )
     .values(reserved=LEVELS.c.reserved + bindparam("delta", type_=LEVELS.c.reserved.type), updated_at=bindparam("at"))
+)
+LOWER_RESERVED = (
+    update(LEVELS)
+    .where(LEVELS.c.warehouse_id == bindparam("key_wh"), LEVELS.c.sku == bindparam("key_sku"))
+    .values(reserved=LEVELS.c.reserved - bindparam("delta", type_=LEVELS.c.reserved.type))
 )
 
 
@@ -48,14 +67,30 @@ class StockRepository:
         return sqlite.insert(StockLevelRow)
 
     def set_on_hand(self, warehouse_id: str, sku: str, on_hand: int) -> None:
-        """Upsert the on-hand count; on PostgreSQL the row stays locked until the transaction ends."""
+        """Upsert the on-hand count; on PostgreSQL the row stays locked until the transaction ends.
+
+        Refused (StockBelowReserved, nothing written) below the durable ``reserved``: the row's own guard,
+        so the transaction stays usable (the CHECK constraint behind it would abort it)."""
         now = utc_now()
-        statement = (
-            self._insert()
-            .values(warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0, updated_at=now)
-            .on_conflict_do_update(index_elements=["warehouse_id", "sku"], set_={"on_hand": on_hand, "updated_at": now})
+        insert_statement = self._insert().values(
+            warehouse_id=warehouse_id, sku=sku, on_hand=on_hand, reserved=0, updated_at=now
         )
-        self.session.execute(statement)
+        statement = insert_statement.on_conflict_do_update(
+            index_elements=["warehouse_id", "sku"],
+            set_={"on_hand": on_hand, "updated_at": now},
+            where=LEVELS.c.reserved <= on_hand,
+        )
+        # RETURNING, not rowcount: psycopg counts the conflicting row even when the update's WHERE refused it.
+        if self.session.execute(statement.returning(LEVELS.c.on_hand)).first() is None:
+            level = self.level(warehouse_id, sku)
+            raise StockBelowReserved(
+                f"on_hand of {sku} at {warehouse_id} cannot be {on_hand}: "
+                f"{level.reserved if level else 0} are reserved by orders"
+            )
+
+    def warehouse_has_levels(self, warehouse_id: str) -> bool:
+        """Whether any SKU has a level at the warehouse (a first level marks its fast-store keys complete)."""
+        return bool(self.session.scalar(select(exists().where(StockLevelRow.warehouse_id == warehouse_id))))
 
     def level(self, warehouse_id: str, sku: str) -> StockLevel | None:
         """The mirrored level, or None when never set."""
@@ -84,12 +119,20 @@ class StockRepository:
             .values(on_hand=LEVELS.c.on_hand + on_hand, reserved=LEVELS.c.reserved + reserved, updated_at=utc_now())
         )
 
-    def add_holds(self, order_id: str, lines: Sequence[ReservationLine]) -> None:
-        """Record held lines and raise the mirrored ``reserved`` counts (keys in sorted order)."""
+    def add_holds(self, order_id: str, lines: Sequence[ReservationLine]) -> datetime | None:
+        """Raise the mirrored ``reserved`` counts (keys in sorted order) and record held lines; answers the
+        rows' ``created_at`` (what ``holds_written`` looks for when a commit's outcome is unknown).
+
+        All or nothing: a key without that many free units (the fast store drifted) raises
+        InsufficientStock with nothing left written, so the caller's transaction stays usable."""
         merged = merge_lines(lines)
         if not merged:
-            return
+            return None
         now = utc_now()
+        params = [{"key_wh": line.warehouse_id, "key_sku": line.sku, "delta": line.qty, "at": now} for line in merged]
+        raised = self.session.execute(RAISE_RESERVED, params[0] if len(params) == 1 else params)
+        if raised.rowcount != len(params):  # type: ignore[attr-defined]
+            self._refuse_holds(merged, now)
         insert_rows(
             self.session,
             RESERVATIONS,
@@ -106,10 +149,34 @@ class StockRepository:
                 for line in merged
             ],
         )
-        self.session.execute(
-            RAISE_RESERVED,
-            [{"key_wh": line.warehouse_id, "key_sku": line.sku, "delta": line.qty, "at": now} for line in merged],
-        )
+        return now
+
+    def _refuse_holds(self, merged: list[ReservationLine], at: datetime) -> None:
+        """Undo the keys this call raised (stamped ``at``; still locked by this transaction) and name the rest."""
+        rows = self.session.execute(
+            select(LEVELS.c.warehouse_id, LEVELS.c.sku, LEVELS.c.on_hand, LEVELS.c.reserved, LEVELS.c.updated_at).where(
+                LEVELS.c.sku.in_({line.sku for line in merged})
+            )
+        ).all()
+        found = {(r.warehouse_id, r.sku): r for r in rows}
+        raised = [line for line in merged if (row := found.get((line.warehouse_id, line.sku))) and row.updated_at == at]
+        if raised:
+            self.session.execute(
+                LOWER_RESERVED, [{"key_wh": r.warehouse_id, "key_sku": r.sku, "delta": r.qty} for r in raised]
+            )
+        shortages = []
+        for line in merged:
+            if line in raised:
+                continue
+            row = found.get((line.warehouse_id, line.sku))
+            free = row.on_hand - row.reserved if row is not None else 0
+            shortages.append(Shortage(line.warehouse_id, line.sku, line.qty, max(free, 0)))
+        raise InsufficientStock(shortages)
+
+    def holds_written(self, order_id: str, at: datetime) -> bool:
+        """Whether the rows ``add_holds`` stamped ``at`` for the order are durable (read in a new session)."""
+        query = select(exists().where(StockReservationRow.order_id == order_id, StockReservationRow.created_at == at))
+        return bool(self.session.scalar(query))
 
     def _held_rows(self, order_id: str, *, for_update: bool = True) -> list[StockReservationRow]:
         statement = (

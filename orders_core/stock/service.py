@@ -1,25 +1,29 @@
 """Stock use cases: set counts, reserve for an order, release, consume picked goods.
 
 The fast store (``locks``) decides concurrent reservations atomically; the durable mirror is written in
-the caller's unit of work. A reservation touches the fast store during the use case and is compensated
-``after_rollback``; releases and consumption only free stock, so they reach the fast store
-``after_commit`` (until then the stock stays held: never oversold).
+the caller's unit of work and is the source of truth (docs/STOCK_PROTOCOL.md). A reservation takes a
+leased hold in the fast store during the use case, confirmed (lease dropped) ``after_commit`` and
+compensated ``after_rollback``; the database refuses it if the fast store was wrong. Releases,
+consumption and new counts reach the fast store only ``after_commit`` (until then the stock stays held:
+never oversold). Whatever a crash leaves behind, ``reconcile.StockReconciler`` settles on the database.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import structlog
 
-from orders_core.stock.locks import MemoryStockLocks, StockLocks, StockSnapshot
+from orders_core.stock.locks import Lease, MemoryStockLocks, StockLocks, StockSnapshot
 from orders_core.stock.model import (
     InsufficientStock,
     NegativeQuantity,
     ReservationLine,
+    StockBelowReserved,
     StockLevel,
     StockLevelNotFound,
     validate_lines,
@@ -34,13 +38,18 @@ OutcomeHook = Callable[[str], None]
 #: Longest time the warehouses stocking a SKU may be remembered (levels set by other processes).
 KEYS_CACHE_TTL_S = 2.0
 _LOADED_CHECKED = "stock.loaded_checked"
+#: How long a hold may stay in flight (taken, not yet committed) before the reconciler may free it.
+DEFAULT_LEASE_S = 15.0
 
 
 class StockService:
     """Stock levels and per-order reservations over a fast store plus the durable mirror."""
 
-    def __init__(self, locks: StockLocks, on_outcome: OutcomeHook | None = None) -> None:
+    def __init__(
+        self, locks: StockLocks, on_outcome: OutcomeHook | None = None, *, lease_s: float = DEFAULT_LEASE_S
+    ) -> None:
         self.locks = locks
+        self.lease_ms = max(1, int(lease_s * 1000))
         self._on_outcome = on_outcome or (lambda _outcome: None)
         # sku -> (read at, warehouses with a level): saves a query per order when the fast store cannot
         # enumerate warehouses by SKU (Redis). Cleared when a level is set here; expires for other processes.
@@ -53,16 +62,25 @@ class StockService:
         if on_hand < 0:
             raise NegativeQuantity(f"on_hand must not be negative, got {on_hand}")
         self.rebuild_if_needed(uow)  # a Redis restart must not let on_hand forget what is reserved
-        # The durable row is locked first so concurrent setters reach the fast store in commit order.
-        StockRepository(uow.session).set_on_hand(warehouse_id, sku, on_hand)
-        before, after = self.locks.set_on_hand(warehouse_id, sku, on_hand)
+        before = self.locks.levels([(warehouse_id, sku)]).get((warehouse_id, sku))
+        reserved = before.reserved if before is not None else 0  # durable holds plus those in flight
+        if on_hand < reserved:
+            raise StockBelowReserved(
+                f"on_hand of {sku} at {warehouse_id} cannot be {on_hand}: {reserved} are reserved by orders"
+            )
+        # The durable row refuses a count below its committed holds and stays locked (PostgreSQL) until the
+        # commit. The fast store learns the count only once it is durable: a raised count is never reserved
+        # against before it exists; a lowered one may briefly let a hold through, which the database refuses.
+        repository = StockRepository(uow.session)
+        first_of_warehouse = before is None and not repository.warehouse_has_levels(warehouse_id)
+        repository.set_on_hand(warehouse_id, sku, on_hand)
+        uow.after_commit(lambda: self.locks.put_on_hand(warehouse_id, sku, on_hand))
+        if first_of_warehouse:
+            uow.after_commit(lambda: self.locks.mark_loaded(warehouse_id))
         if before is None:
             self._forget_keys()
             uow.after_commit(self._forget_keys)
-        delta = on_hand - (before.on_hand if before is not None else 0)
-        if delta:
-            uow.after_rollback(lambda: self.locks.adjust_on_hand(warehouse_id, sku, -delta))
-        return after
+        return StockLevel.of(on_hand, reserved)
 
     def level(self, uow: UnitOfWork, warehouse_id: str, sku: str) -> StockLevel:
         """The current level (fast store: includes holds of use cases still running)."""
@@ -90,13 +108,30 @@ class StockService:
         if not merged:
             return
         self._ensure_loaded(uow)
+        lease = Lease(uuid.uuid4().hex, self.lease_ms)
         try:
-            self.locks.reserve(order_id, merged)
+            self.locks.reserve(order_id, merged, lease)
         except InsufficientStock:
             self._on_outcome("insufficient")
             raise
-        uow.after_rollback(lambda: self._compensate(order_id, merged))
-        StockRepository(uow.session).add_holds(order_id, merged)
+        repository = StockRepository(uow.session)
+        try:
+            written_at = repository.add_holds(order_id, merged)
+        except InsufficientStock:
+            # The fast store let through what the database does not have: it drifted (the reconciler
+            # repairs it). Nothing durable was written; give the hold back now, the caller may go on.
+            self._compensate(order_id, merged, lease)
+            log.warning("stock_refused_by_database", order_id=order_id, lines=len(merged))
+            self._on_outcome("insufficient")
+            raise
+        except BaseException:
+            self._compensate(order_id, merged, lease)
+            raise
+        warehouses = sorted({line.warehouse_id for line in merged})
+        uow.after_rollback(lambda: self._compensate(order_id, merged, lease))
+        uow.after_commit(lambda: self.locks.confirm(order_id, warehouses, lease.token))
+        if written_at is not None:
+            uow.commit_probe(lambda session: StockRepository(session).holds_written(order_id, written_at))
         self._on_outcome("reserved")
 
     def _ensure_loaded(self, uow: UnitOfWork) -> None:
@@ -135,8 +170,9 @@ class StockService:
             keys += found
         return keys
 
-    def _compensate(self, order_id: str, lines: list[ReservationLine]) -> None:
+    def _compensate(self, order_id: str, lines: list[ReservationLine], lease: Lease) -> None:
         self.locks.release(order_id, lines)
+        self.locks.confirm(order_id, {line.warehouse_id for line in lines}, lease.token)
         log.info("stock_reservation_compensated", order_id=order_id, lines=len(lines))
 
     def release(self, uow: UnitOfWork, order_id: str) -> list[ReservationLine]:
@@ -180,11 +216,15 @@ class StockService:
             return
         self.rebuild_if_needed(uow)
         repository = StockRepository(uow.session)
+        warehouses = {line.warehouse_id for line in merged}
+        new_warehouses = {wh for wh in warehouses if not repository.warehouse_has_levels(wh)}
         for line in merged:
             repository.add_on_hand(line.warehouse_id, line.sku, line.qty)
         self._forget_keys()
         uow.after_commit(self._forget_keys)
         uow.after_commit(lambda: self._add_fast(merged))
+        for warehouse_id in sorted(new_warehouses):
+            uow.after_commit(lambda warehouse_id=warehouse_id: self.locks.mark_loaded(warehouse_id))  # type: ignore[misc]
 
     def _add_fast(self, lines: Sequence[ReservationLine]) -> None:
         for line in lines:
@@ -229,7 +269,9 @@ class StockService:
         return rebuilt
 
 
-def build_stock_service(redis_client: Any | None = None, *, on_outcome: OutcomeHook | None = None) -> StockService:
+def build_stock_service(
+    redis_client: Any | None = None, *, on_outcome: OutcomeHook | None = None, lease_s: float = DEFAULT_LEASE_S
+) -> StockService:
     """The stock service over Redis when a client is given, else over the in-process store.
 
     ``on_outcome`` observes every lock outcome; without it nobody is told (the domain imports no metrics).
@@ -241,4 +283,4 @@ def build_stock_service(redis_client: Any | None = None, *, on_outcome: OutcomeH
         locks = RedisStockLocks(redis_client)
     else:
         locks = MemoryStockLocks()
-    return StockService(locks, on_outcome=on_outcome)
+    return StockService(locks, on_outcome=on_outcome, lease_s=lease_s)

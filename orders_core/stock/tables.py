@@ -20,6 +20,8 @@ class StockLevelRow(Base):
     __table_args__ = (
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
         CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        # No oversell even if the fast store (Redis) is wrong: the database refuses more holds than goods.
+        CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
         Index("ix_stock_levels_sku", "sku"),
     )
 
