@@ -71,8 +71,8 @@ def test_a_cluster_url_from_the_environment_serves_orders_held_on_two_masters(
         assert _level(client, north, "S1") == (3, 7)
         assert _level(client, south, "S2") == (4, 6)
         # Each master holds its warehouse's part of the order.
-        assert int(redis.hget(reservation_key(north, order["id"]), "S1")) == 3
-        assert int(redis.hget(reservation_key(south, order["id"]), "S2")) == 4
+        assert redis.hget(reservation_key(north, order["id"]), "S1") == b"3"
+        assert redis.hget(reservation_key(south, order["id"]), "S2") == b"4"
 
         again = client.post("/v1/orders", json=body, headers={**ADMIN, "Idempotency-Key": "cluster-1"})
         assert again.status_code == 200 and again.json()["id"] == order["id"]
