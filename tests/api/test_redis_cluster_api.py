@@ -84,3 +84,24 @@ def test_a_cluster_url_from_the_environment_serves_orders_held_on_two_masters(
         assert _level(client, south, "S2") == (0, 10)
         assert not redis.exists(reservation_key(north, order["id"]))
         assert not redis.exists(reservation_key(south, order["id"]))
+
+
+@pytest.mark.slow
+def test_bench_pipeline_runs_on_a_throwaway_redis_cluster() -> None:
+    """``dispatch bench pipeline --backend postgis+redis-cluster``: its own cluster, every order through it."""
+    import json
+
+    import typer
+    from typer.testing import CliRunner
+
+    from benchmarks.pipeline import command
+
+    app = typer.Typer()
+    app.command("pipeline")(command)
+    app.command("other")(lambda: None)  # keep sub-command dispatch as in the real CLI
+    args = ["pipeline", "--orders", "30", "--threads", "4", "--backend", "postgis+redis-cluster", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout.strip().splitlines()[-1])["results"]
+    assert entry["backend"] == "postgis+redis-cluster"
+    assert entry["orders"] + entry["failed"] == 30 and entry["orders"] > 0 and entry["orders_per_s"] > 0
