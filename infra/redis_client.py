@@ -45,6 +45,14 @@ def redis_client_from_url(url: str, **options: Any) -> RedisClient:
     return redis.Redis.from_url(url, **options)
 
 
+def each_server(client: RedisClient) -> list[redis.Redis]:
+    """A client per server behind ``client``: itself for one server, one per master for a cluster (for
+    per-server commands such as ``INFO``, whose figures are to be added up over the masters)."""
+    if isinstance(client, RedisCluster):
+        return [client.get_redis_connection(node) for node in client.get_primaries()]
+    return [client]
+
+
 def cluster_seed_nodes(url: str) -> list[tuple[str, int]]:
     """The (host, port) seed nodes a cluster URL lists, in order."""
     parts = urlsplit(url)

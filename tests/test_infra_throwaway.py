@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from infra.db import make_engine
 from infra.migrate import current_revision, head_revisions, is_at_head, upgrade
-from infra.redis_client import RedisUrlError, cluster_seed_nodes, is_cluster_url, redis_client_from_url
+from infra.redis_client import RedisUrlError, cluster_seed_nodes, each_server, is_cluster_url, redis_client_from_url
 
 
 @pytest.fixture
@@ -83,6 +83,10 @@ def test_a_plain_redis_url_gives_one_server_and_a_cluster_url_a_cluster(redis_ur
     first_seed_only = redis_cluster_url.split(",")[0]  # any one node is enough to find the others
     cluster = redis_client_from_url(first_seed_only)
     assert isinstance(cluster, RedisCluster) and len(cluster.get_primaries()) == 3
+    assert each_server(single) == [single]
+    ports = sorted(server.connection_pool.connection_kwargs["port"] for server in each_server(cluster))
+    assert ports == sorted(port for _host, port in cluster_seed_nodes(redis_cluster_url))
+    assert all("used_cpu_user" in server.info("cpu") for server in each_server(cluster))
     single.close()
     cluster.close()
 

@@ -12,6 +12,7 @@ from infra.redis_client import redis_client_from_url
 from orders_core.stock.locks import StockLocks, StockSnapshot
 from orders_core.stock.model import InsufficientStock, ReservationLine, StockBelowReserved
 from orders_core.stock.rebuild import rebuild_fast_store
+from orders_core.stock.redis_locks import RedisStockLocks
 from orders_core.stock.repository import StockRepository
 from orders_core.stock.service import StockService
 
@@ -287,3 +288,16 @@ def test_concurrent_rebuilders_load_once(database_url: str, fresh_redis_or_clust
         assert services[0].locks.levels([("w1", "a")])[("w1", "a")].on_hand == 4
     finally:
         stack.close()
+
+
+def test_a_redis_that_lost_its_scripts_holds_each_group_once(fresh_redis_or_cluster_url: str) -> None:
+    client = redis_client_from_url(fresh_redis_or_cluster_url)
+    locks = RedisStockLocks(client)
+    locks.set_on_hand("w1", "a", 10)
+    locks.set_on_hand("w2", "a", 10)
+    client.script_flush()  # as after a restart (on a cluster: every master)
+    locks.reserve("o1", [L("w1", "a", 2), L("w2", "a", 3)])
+    levels = locks.levels([("w1", "a"), ("w2", "a")])
+    assert (levels[("w1", "a")].reserved, levels[("w2", "a")].reserved) == (2, 3)
+    assert locks.holds("o1") == [L("w1", "a", 2), L("w2", "a", 3)]
+    client.close()
