@@ -16,10 +16,11 @@ unchanged on both.
 from __future__ import annotations
 
 from typing import Any, TypeAlias
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
+from redis.connection import parse_url
 
 #: A client of a single Redis server or of a Redis Cluster.
 RedisClient: TypeAlias = redis.Redis | RedisCluster
@@ -36,6 +37,17 @@ class RedisUrlError(ValueError):
 def is_cluster_url(url: str) -> bool:
     """Whether ``url`` names a Redis Cluster (``redis+cluster://`` or ``rediss+cluster://``)."""
     return url.partition("://")[0].lower() in CLUSTER_SCHEMES
+
+
+def check_redis_url(url: str) -> None:
+    """Raise :class:`RedisUrlError` when ``url`` names no usable server or cluster (without connecting)."""
+    if is_cluster_url(url):
+        _cluster_parts(url)
+        return
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        raise RedisUrlError(f"{exc}, or redis+cluster:// (rediss+cluster://) for a Redis Cluster") from exc
 
 
 def redis_client_from_url(url: str, **options: Any) -> RedisClient:
@@ -69,11 +81,15 @@ def cluster_seed_nodes(url: str) -> list[tuple[str, int]]:
     return seeds
 
 
-def _cluster_from_url(url: str, **options: Any) -> RedisCluster:
+def _cluster_parts(url: str) -> tuple[SplitResult, list[tuple[str, int]]]:
     parts = urlsplit(url)
     if parts.path not in ("", "/", "/0"):
         raise RedisUrlError(f"a Redis Cluster has database 0 only, the URL names {parts.path!r}")
-    seeds = cluster_seed_nodes(url)
+    return parts, cluster_seed_nodes(url)
+
+
+def _cluster_from_url(url: str, **options: Any) -> RedisCluster:
+    parts, seeds = _cluster_parts(url)
     userinfo, at, _hosts = parts.netloc.rpartition("@")
     first_host, first_port = seeds[0]
     host = f"[{first_host}]" if ":" in first_host else first_host

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import redis
+from pydantic import ValidationError
 from redis.cluster import RedisCluster
 from sqlalchemy import inspect, text
 
+from api.settings import Settings
 from infra.db import make_engine
 from infra.migrate import current_revision, head_revisions, is_at_head, upgrade
 from infra.redis_client import RedisUrlError, cluster_seed_nodes, each_server, is_cluster_url, redis_client_from_url
@@ -102,6 +104,15 @@ def test_a_plain_redis_url_gives_one_server_and_a_cluster_url_a_cluster(redis_ur
 def test_a_bad_cluster_url_is_refused_before_connecting(url: str, problem: str) -> None:
     with pytest.raises(RedisUrlError, match=problem):
         redis_client_from_url(url)
+    with pytest.raises(ValidationError, match=problem) as refused:  # at start-up, naming the setting
+        Settings(redis_url=url)
+    assert refused.value.errors()[0]["loc"] == ("redis_url",)
+
+
+def test_settings_name_the_redis_schemes_they_accept() -> None:
+    with pytest.raises(ValidationError, match="redis\\+cluster://"):
+        Settings(redis_url="http://127.0.0.1:6379")
+    assert Settings(redis_url="redis+cluster://10.0.0.1:7000,10.0.0.2:7000").redis_url is not None
 
 
 def test_cluster_seed_nodes_keep_credentials_out_and_default_the_port() -> None:
