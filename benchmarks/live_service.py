@@ -40,7 +40,8 @@ WAREHOUSE_SITES = [("wh-north", 31.32, 121.45), ("wh-east", 31.22, 121.62), ("wh
 
 @contextlib.contextmanager
 def backend_settings(backend: str) -> Iterator[Settings]:
-    """Settings for a named backend: ``embedded`` (SQLite file + memory) or ``postgis+redis`` (throwaway)."""
+    """Settings for a named backend: ``embedded`` (SQLite file + memory), ``postgis+redis`` or
+    ``postgis+redis-cluster`` (throwaway PostgreSQL and a Redis server or a three-master Redis Cluster)."""
     if backend == "embedded":
         with tempfile.TemporaryDirectory(prefix="dispatch-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
@@ -52,9 +53,10 @@ def backend_settings(backend: str) -> Iterator[Settings]:
                 log_json=False,
             )
         return
-    from infra.throwaway import throwaway_postgres, throwaway_redis
+    from infra.throwaway import throwaway_postgres, throwaway_redis, throwaway_redis_cluster
 
-    with throwaway_postgres() as postgres_url, throwaway_redis() as redis_url:
+    redis_server = throwaway_redis_cluster() if backend == "postgis+redis-cluster" else throwaway_redis()
+    with throwaway_postgres() as postgres_url, redis_server as redis_url:
         yield Settings(
             database_url=postgres_url,
             redis_url=redis_url,
