@@ -10,9 +10,10 @@ are in :mod:`benchmarks.live_service`.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,15 +23,20 @@ from rich.console import Console
 from rich.table import Table
 
 from api.settings import Settings
+from benchmarks.cpu_meter import cpu_ms_per_order, loadavg
+from benchmarks.cpu_meter import sample as cpu_sample
 from benchmarks.live_service import (
     WAREHOUSE_SITES,
     backend_settings,
+    durability_note,
     http_sender,
+    is_durable,
     order_bodies,
     run_orders,
     seed,
     serve_in_thread,
     status_counts,
+    storage_settings,
     use_case_sender,
 )
 from benchmarks.report import JsonOption, figures_table, percentile, print_json_line, ratio
@@ -53,6 +59,7 @@ class Workload:
     threads: int
     skus: int
     customers: int
+    durable: bool = True
 
 
 def command(
@@ -70,12 +77,23 @@ def command(
         int,
         typer.Option(help="Also run postgis+redis shared by this many service processes (0: skip).", min=0),
     ] = 0,
+    non_durable: Annotated[
+        bool,
+        typer.Option(
+            "--non-durable",
+            help="PostgreSQL with fsync, synchronous_commit and full_page_writes off (a labelled extra figure).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Intake-to-allocation throughput (orders/s, p50/p99 latency) on each backend vs the 710 orders/s goal."""
+    """Intake-to-allocation throughput (orders/s, p50/p99 latency) on each backend vs the 710 orders/s goal.
+
+    PostgreSQL runs with production durability (fsync and synchronous_commit on) unless ``--non-durable``;
+    every result carries the settings the server reports, its transport and its CPU ms per order.
+    """
     chosen = _chosen_backends(backend)
     console = Console(stderr=True)
-    workload = Workload(orders=orders, threads=threads, skus=skus, customers=customers)
+    workload = Workload(orders=orders, threads=threads, skus=skus, customers=customers, durable=not non_durable)
     results = [measure_backend(name, workload, over_http=http, console=console) for name in chosen]
     scaling = [measure_processes(processes, workload, console)] if processes else []
     Console(width=150).print(results_table(workload, http, results + scaling))
@@ -96,23 +114,57 @@ def _chosen_backends(backend: list[str] | None) -> list[str]:
 # ------------------------------------------------------------------------------------------ one backend
 def measure_backend(name: str, workload: Workload, *, over_http: bool, console: Console) -> dict[str, Any]:
     """One backend's figures, or its error in their place (a missing PostGIS must not hide the embedded figures)."""
-    failed = {"backend": name, "orders": 0, "orders_per_s": None, "p50_ms": None, "p99_ms": None}
+    failed = {
+        "backend": name,
+        "orders": 0,
+        "orders_per_s": None,
+        "p50_ms": None,
+        "p99_ms": None,
+        "durable": workload.durable if name != "embedded" else None,
+        "transport": "http" if over_http else "in-process",
+    }
     return _figures_or_error(console, name, failed, partial(bench_backend, name, workload, over_http, console))
 
 
 def bench_backend(backend: str, workload: Workload, over_http: bool, console: Console) -> dict[str, Any]:
     """Seed one backend, push the orders through it and measure."""
     orders, skus, customers = workload.orders, workload.skus, workload.customers
-    with backend_settings(backend) as settings, serve_in_thread(settings, quiet=True) as (base_url, container):
+    with (
+        backend_settings(backend, durable=workload.durable) as settings,
+        serve_in_thread(settings, quiet=True) as (base_url, container),
+    ):
         # Enough stock that nearly every order is allocated: the pipeline, not shortages, is measured.
         seed(base_url, skus=skus, customers=customers, on_hand=max(100, orders * 4))
         send = http_sender(base_url) if over_http else use_case_sender(container)
         bodies = order_bodies(orders, skus=skus, customers=customers)
+        storage = storage_settings(container)
+        load_before = loadavg()
+        before = cpu_sample(_postgres_url(settings), settings.redis_url)
         wall_s, latencies_ms, failures = run_orders(
             send, bodies, threads=workload.threads, label=backend, console=console
         )
+        after = cpu_sample(_postgres_url(settings), settings.redis_url)
         counts = status_counts(container)
-    return _figures(backend, orders - failures, failures, wall_s, latencies_ms, counts)
+    return _figures(
+        backend,
+        orders - failures,
+        failures,
+        wall_s,
+        latencies_ms,
+        counts,
+        durable=is_durable(storage),
+        transport="http" if over_http else "in-process",
+        storage=storage,
+        durability=durability_note(storage),
+        cpu_ms_per_order=cpu_ms_per_order(before, after, orders),
+        loadavg_before=load_before,
+        loadavg_after=loadavg(),
+    )
+
+
+def _postgres_url(settings: Settings) -> str | None:
+    """The database URL when it is PostgreSQL (whose server CPU is counted), else None."""
+    return settings.database_url if settings.database_url.startswith("postgresql") else None
 
 
 def _figures_or_error(
@@ -153,7 +205,12 @@ def _figures(
 # ------------------------------------------------------------------- several service processes
 def measure_processes(processes: int, workload: Workload, console: Console) -> dict[str, Any]:
     """PostGIS + Redis shared by ``processes`` service processes, or the error in place of the figures."""
-    failed = {"backend": _processes_name(processes), "orders": 0}
+    failed = {
+        "backend": _processes_name(processes),
+        "orders": 0,
+        "durable": workload.durable,
+        "transport": "in-process",
+    }
     run = partial(bench_processes, processes, workload, console)
     return _figures_or_error(console, "multi-process run", failed, run)
 
@@ -177,10 +234,19 @@ def _process_worker(
         send = use_case_sender(container)
         time.sleep(max(0.0, start_at - time.time()))  # all processes start together
         t0 = time.time()
+        cpu0 = os.times()
         _, latencies_ms, failures = run_orders(
             send, bodies, threads=threads, label="", console=None, key_prefix=key_prefix
         )
-        return {"t0": t0, "t1": time.time(), "latencies_ms": latencies_ms.tolist(), "failures": failures}
+        cpu1 = os.times()
+        cpu_s = cpu1.user + cpu1.system - cpu0.user - cpu0.system
+        return {
+            "t0": t0,
+            "t1": time.time(),
+            "latencies_ms": latencies_ms.tolist(),
+            "failures": failures,
+            "cpu_s": cpu_s,
+        }
     finally:
         container.close()
 
@@ -188,14 +254,21 @@ def _process_worker(
 def bench_processes(processes: int, workload: Workload, console: Console) -> dict[str, Any]:
     """PostGIS + Redis shared by several service processes (what Redis locks exist for); checks no oversell."""
     orders, skus, customers = workload.orders, workload.skus, workload.customers
-    with backend_settings("postgis+redis") as settings, serve_in_thread(settings, quiet=True) as (base_url, container):
+    with (
+        backend_settings("postgis+redis", durable=workload.durable) as settings,
+        serve_in_thread(settings, quiet=True) as (base_url, container),
+    ):
         # Tight stock: about 80% of the demand, so processes really compete for the last units.
         bodies = order_bodies(orders, skus=skus, customers=customers, seed_value=11)
         demand = sum(line["qty"] for body in bodies for line in body["lines"])
         per_key = max(1, int(demand * 0.8 / (skus * len(WAREHOUSE_SITES))))
         seed(base_url, skus=skus, customers=customers, on_hand=per_key)
         console.print(f"[bold]{processes} processes x {workload.threads} threads on postgis+redis ...")
+        storage = storage_settings(container)
+        load_before = loadavg()
+        before = cpu_sample(_postgres_url(settings), settings.redis_url)
         parts = _run_processes(settings, bodies, processes, workload.threads)
+        after = cpu_sample(_postgres_url(settings), settings.redis_url)
         counts = status_counts(container)
         consistent = _stock_consistent(container)
     wall_s = max(p["t1"] for p in parts) - min(p["t0"] for p in parts)
@@ -208,6 +281,19 @@ def bench_processes(processes: int, workload: Workload, console: Console) -> dic
         wall_s,
         latencies_ms,
         counts,
+        durable=is_durable(storage),
+        transport="in-process",
+        storage=storage,
+        durability=durability_note(storage),
+        # The parent only waits (its own CPU is left out); each service process reports its own.
+        cpu_ms_per_order=cpu_ms_per_order(
+            replace(before, process_s=0.0),
+            replace(after, process_s=0.0),
+            orders,
+            extra_process_s=sum(p["cpu_s"] for p in parts),
+        ),
+        loadavg_before=load_before,
+        loadavg_after=loadavg(),
         processes=processes,
         stock_consistent=consistent,
     )
@@ -250,18 +336,33 @@ def results_table(workload: Workload, over_http: bool, rows: list[dict[str, Any]
     """Every run's throughput, latency, statuses and ratio to the goal (or its error)."""
     mode = "HTTP (POST /v1/orders)" if over_http else IN_PROCESS_MODE
     title = f"pipeline: {workload.orders} orders, {workload.threads} threads, {mode}"
-    columns = ("backend", "orders", "failed", "orders/s", "p50 ms", "p99 ms", "allocated", "on_hold", "vs goal 710/s")
-    table = figures_table(title, columns, left=1)
+    columns = (
+        "backend",
+        "durable",
+        "orders",
+        "failed",
+        "orders/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/order",
+        "allocated",
+        "on_hold",
+        "vs goal 710/s",
+    )
+    table = figures_table(title, columns, left=2)
     for result in rows:
         statuses = result.get("statuses", {})
         goal_ratio = result.get("vs_goal")
+        cpu = result.get("cpu_ms_per_order", {})
         table.add_row(
             result["backend"],
+            _yes_no(result.get("durable")),
             str(result["orders"]),
             str(result.get("failed", "-")),
             _fmt(result.get("orders_per_s")),
             _fmt(result.get("p50_ms")),
             _fmt(result.get("p99_ms")),
+            _fmt(cpu.get("total")),
             str(statuses.get("allocated", 0)),
             str(statuses.get("on_hold", 0)),
             f"{goal_ratio:.2f}x" if goal_ratio is not None else result.get("error", "-")[:40],
@@ -271,7 +372,12 @@ def results_table(workload: Workload, over_http: bool, rows: list[dict[str, Any]
 
 def verdict_lines(results: list[dict[str, Any]], scaling: list[dict[str, Any]]) -> list[str]:
     """Stock consistency of the multi-process run, the backends' throughput ratio, and each run against the goal."""
-    lines = []
+    lines = [
+        f"{result['backend']} storage: {result['storage']} -> {result['durability']}; "
+        f"CPU ms/order {result['cpu_ms_per_order']}; loadavg {result['loadavg_before']} .. {result['loadavg_after']}"
+        for result in results + scaling
+        if "storage" in result
+    ]
     for result in scaling:
         if "stock_consistent" in result:
             verdict = "no oversell" if result["stock_consistent"] else "STOCK INCONSISTENT"
@@ -306,3 +412,7 @@ def summary(
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
+
+
+def _yes_no(flag: bool | None) -> str:
+    return "-" if flag is None else ("yes" if flag else "NO")

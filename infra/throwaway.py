@@ -77,9 +77,20 @@ class _ServerExited(ThrowawayServerError):
 START_ATTEMPTS = 3
 
 
+#: Settings of a throwaway cluster that may lose its last commits on a crash (tests: faster, nothing to keep).
+NON_DURABLE_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+#: Production durability: a commit is answered once its WAL is flushed to disk (PostgreSQL's defaults).
+DURABLE_SETTINGS = ("fsync=on", "synchronous_commit=on", "full_page_writes=on")
+
+
 @contextlib.contextmanager
-def throwaway_postgres(database: str = "dispatch") -> Iterator[str]:
-    """Start a private PostgreSQL cluster with PostGIS; yield a ``postgresql+psycopg://`` URL."""
+def throwaway_postgres(database: str = "dispatch", *, durable: bool = False) -> Iterator[str]:
+    """Start a private PostgreSQL cluster with PostGIS; yield a ``postgresql+psycopg://`` URL.
+
+    ``durable=False`` (the default, for tests: their data is thrown away and fsyncs would only slow
+    them down) turns off fsync, synchronous_commit and full_page_writes; benchmarks pass
+    ``durable=True`` so that their figures are those of a server that keeps every answered commit.
+    """
     if not glob.glob(POSTGIS_CONTROL_GLOB):
         raise ThrowawayServerError("PostGIS is not installed: apt-get install -y postgresql-15-postgis-3")
     bin_dir = _postgres_bin_dir()
@@ -124,12 +135,7 @@ def throwaway_postgres(database: str = "dispatch") -> Iterator[str]:
                         "listen_addresses=127.0.0.1",
                         "-c",
                         f"unix_socket_directories={root}",
-                        "-c",
-                        "fsync=off",
-                        "-c",
-                        "synchronous_commit=off",
-                        "-c",
-                        "full_page_writes=off",
+                        *_settings_args(DURABLE_SETTINGS if durable else NON_DURABLE_SETTINGS),
                         "-c",
                         "max_connections=200",
                         "-c",
@@ -157,6 +163,23 @@ def throwaway_postgres(database: str = "dispatch") -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _settings_args(settings: tuple[str, ...]) -> list[str]:
+    """``-c name=value`` for each setting, as the ``postgres`` command line takes them."""
+    return [arg for setting in settings for arg in ("-c", setting)]
+
+
+def durability_settings(postgres_url: str) -> dict[str, str]:
+    """The server's own answer to ``SHOW fsync, synchronous_commit, full_page_writes`` (read back, not assumed)."""
+    import psycopg
+
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        return {
+            name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+            for name in ("fsync", "synchronous_commit", "full_page_writes")
+        }
 
 
 def _create_database(port: int, database: str) -> None:

@@ -56,3 +56,17 @@ def test_postgis_extension_is_available(postgres_url: str) -> None:
 def test_throwaway_redis_is_not_the_machine_service(redis_url: str) -> None:
     assert not redis_url.endswith(":6379/0")
     assert redis.Redis.from_url(redis_url).ping()
+
+
+def test_a_durable_throwaway_postgres_really_flushes_its_commits() -> None:
+    """Read back from the server itself: the benchmark's 'durable' label must not be an assumption."""
+    from infra.throwaway import durability_settings, throwaway_postgres
+
+    with throwaway_postgres("durable_check", durable=True) as url:
+        assert durability_settings(url) == {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def test_the_tests_throwaway_postgres_is_non_durable_for_speed(postgres_url: str) -> None:
+    from infra.throwaway import durability_settings
+
+    assert durability_settings(postgres_url) == {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
