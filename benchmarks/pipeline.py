@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -42,6 +42,8 @@ from benchmarks.live_service import (
 from benchmarks.report import JsonOption, figures_table, percentile, print_json_line, ratio
 
 if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
     from api.container import Container
 
 GOAL_ORDERS = 426_000
@@ -95,7 +97,7 @@ def command(
     console = Console(stderr=True)
     workload = Workload(orders=orders, threads=threads, skus=skus, customers=customers, durable=not non_durable)
     results = [measure_backend(name, workload, over_http=http, console=console) for name in chosen]
-    scaling = [measure_processes(processes, workload, console)] if processes else []
+    scaling = [measure_processes(processes, workload, console, over_http=http)] if processes else []
     Console(width=150).print(results_table(workload, http, results + scaling))
     for line in verdict_lines(results, scaling):
         typer.echo(line)
@@ -203,15 +205,15 @@ def _figures(
 
 
 # ------------------------------------------------------------------- several service processes
-def measure_processes(processes: int, workload: Workload, console: Console) -> dict[str, Any]:
+def measure_processes(processes: int, workload: Workload, console: Console, *, over_http: bool) -> dict[str, Any]:
     """PostGIS + Redis shared by ``processes`` service processes, or the error in place of the figures."""
     failed = {
         "backend": _processes_name(processes),
         "orders": 0,
         "durable": workload.durable,
-        "transport": "in-process",
+        "transport": "http" if over_http else "in-process",
     }
-    run = partial(bench_processes, processes, workload, console)
+    run = partial(bench_processes, processes, workload, console, over_http)
     return _figures_or_error(console, "multi-process run", failed, run)
 
 
@@ -251,7 +253,68 @@ def _process_worker(
         container.close()
 
 
-def bench_processes(processes: int, workload: Workload, console: Console) -> dict[str, Any]:
+def _http_server_worker(settings_json: str, channel: Connection) -> None:
+    """One service process serving HTTP on its own port: sends its URL, then its CPU seconds between
+    the parent's "go" and "stop" (the parent's client threads spread the orders over every process)."""
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
+    with serve_in_thread(Settings.model_validate_json(settings_json), quiet=True) as (base_url, _container):
+        channel.send(base_url)
+        channel.recv()  # "go"
+        cpu0 = os.times()
+        channel.recv()  # "stop"
+        cpu1 = os.times()
+        channel.send(cpu1.user + cpu1.system - cpu0.user - cpu0.system)
+
+
+def _run_http_processes(
+    settings: Settings, bodies: list[dict[str, Any]], processes: int, threads: int
+) -> list[dict[str, Any]]:
+    """``processes`` HTTP service processes; this process's client threads post to them in turn."""
+    import itertools
+    import multiprocessing
+    import threading
+
+    context = multiprocessing.get_context("spawn")
+    channels, workers = [], []
+    for _ in range(processes):
+        parent_end, child_end = context.Pipe()
+        worker = context.Process(target=_http_server_worker, args=(settings.model_dump_json(), child_end))
+        worker.start()
+        channels.append(parent_end)
+        workers.append(worker)
+    try:
+        senders = [http_sender(channel.recv()) for channel in channels]
+        turn = itertools.count()
+        local = threading.local()
+
+        def send(body: dict[str, Any], key: str) -> None:
+            if not hasattr(local, "sender"):  # each client thread sticks to one server (keep-alive)
+                local.sender = senders[next(turn) % processes]
+            local.sender(body, key)
+
+        for channel in channels:
+            channel.send("go")
+        t0, client0 = time.time(), os.times()
+        _, latencies_ms, failures = run_orders(send, bodies, threads=threads, label="http", console=None)
+        t1, client1 = time.time(), os.times()
+        for channel in channels:
+            channel.send("stop")
+        cpu_s = sum(float(channel.recv()) for channel in channels)
+    finally:
+        for worker in workers:
+            worker.join(timeout=60)
+            if worker.is_alive():
+                worker.terminate()
+    client_s = client1.user + client1.system - client0.user - client0.system
+    return [
+        {"t0": t0, "t1": t1, "latencies_ms": latencies_ms.tolist(), "failures": failures, "cpu_s": cpu_s},
+        {"t0": t0, "t1": t1, "latencies_ms": [], "failures": 0, "cpu_s": 0.0, "client_cpu_s": client_s},
+    ]
+
+
+def bench_processes(processes: int, workload: Workload, console: Console, over_http: bool = False) -> dict[str, Any]:
     """PostGIS + Redis shared by several service processes (what Redis locks exist for); checks no oversell."""
     orders, skus, customers = workload.orders, workload.skus, workload.customers
     with (
@@ -267,7 +330,10 @@ def bench_processes(processes: int, workload: Workload, console: Console) -> dic
         storage = storage_settings(container)
         load_before = loadavg()
         before = cpu_sample(_postgres_url(settings), settings.redis_url)
-        parts = _run_processes(settings, bodies, processes, workload.threads)
+        if over_http:
+            parts = _run_http_processes(settings, bodies, processes, workload.threads)
+        else:
+            parts = _run_processes(settings, bodies, processes, workload.threads)
         after = cpu_sample(_postgres_url(settings), settings.redis_url)
         counts = status_counts(container)
         consistent = _stock_consistent(container)
@@ -282,16 +348,15 @@ def bench_processes(processes: int, workload: Workload, console: Console) -> dic
         latencies_ms,
         counts,
         durable=is_durable(storage),
-        transport="in-process",
+        transport="http" if over_http else "in-process",
         storage=storage,
         durability=durability_note(storage),
-        # The parent only waits (its own CPU is left out); each service process reports its own.
-        cpu_ms_per_order=cpu_ms_per_order(
-            replace(before, process_s=0.0),
-            replace(after, process_s=0.0),
-            orders,
-            extra_process_s=sum(p["cpu_s"] for p in parts),
-        ),
+        # "python": the service processes plus this one (its background jobs; over HTTP its client
+        # threads too, also given apart as "client").
+        cpu_ms_per_order={
+            **cpu_ms_per_order(before, after, orders, extra_process_s=sum(p["cpu_s"] for p in parts)),
+            "client": round(sum(p.get("client_cpu_s", 0.0) for p in parts) * 1000.0 / orders, 3),
+        },
         loadavg_before=load_before,
         loadavg_after=loadavg(),
         processes=processes,
