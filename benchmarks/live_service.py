@@ -27,6 +27,8 @@ from api.settings import Settings
 from benchmarks.report import progress_bar
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from api.container import Container
 
 BENCH_TOKEN = "bench-admin"
@@ -104,7 +106,7 @@ def serve_in_thread(
         sock.close()
 
 
-def storage_settings(container: Container) -> dict[str, str]:
+def storage_settings(engine: Engine) -> dict[str, str]:
     """The store's durability settings as the server reports them (read back, never assumed).
 
     PostgreSQL: ``SHOW fsync, synchronous_commit, full_page_writes``. SQLite: ``PRAGMA journal_mode``
@@ -112,8 +114,8 @@ def storage_settings(container: Container) -> dict[str, str]:
     """
     from sqlalchemy import text
 
-    with container.engine.connect() as conn:
-        if container.engine.dialect.name == "postgresql":
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
             names = ("fsync", "synchronous_commit", "full_page_writes")
             return {name: str(conn.execute(text(f"SHOW {name}")).scalar_one()) for name in names}
         level = int(conn.execute(text("PRAGMA synchronous")).scalar_one())

@@ -139,7 +139,7 @@ def bench_backend(backend: str, workload: Workload, over_http: bool, console: Co
         seed(base_url, skus=skus, customers=customers, on_hand=max(100, orders * 4))
         send = http_sender(base_url) if over_http else use_case_sender(container)
         bodies = order_bodies(orders, skus=skus, customers=customers)
-        storage = storage_settings(container)
+        storage = storage_settings(container.engine)
         load_before = loadavg()
         before = cpu_sample(_postgres_url(settings), settings.redis_url)
         wall_s, latencies_ms, failures = run_orders(
@@ -327,7 +327,7 @@ def bench_processes(processes: int, workload: Workload, console: Console, over_h
         per_key = max(1, int(demand * 0.8 / (skus * len(WAREHOUSE_SITES))))
         seed(base_url, skus=skus, customers=customers, on_hand=per_key)
         console.print(f"[bold]{processes} processes x {workload.threads} threads on postgis+redis ...")
-        storage = storage_settings(container)
+        storage = storage_settings(container.engine)
         load_before = loadavg()
         before = cpu_sample(_postgres_url(settings), settings.redis_url)
         if over_http:
