@@ -56,6 +56,22 @@ def postgres_cpu_s(postgres_url: str) -> float:
     return _proc_cpu_s(postmaster) + sum(_proc_cpu_s(pid) for pid in _children(postmaster))
 
 
+def postgres_commits_and_wal_syncs(postgres_url: str) -> tuple[int, int]:
+    """Committed transactions of every database and WAL flushes (fsync/fdatasync) of the server so far.
+
+    Fewer flushes than commits is PostgreSQL's own group commit: one flush makes durable every commit
+    record written before it, so concurrent committers share it.
+    """
+    import psycopg
+
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        commits = conn.execute("SELECT sum(xact_commit) FROM pg_stat_database").fetchone()
+        syncs = conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()
+    assert commits is not None and syncs is not None
+    return int(commits[0] or 0), int(syncs[0] or 0)
+
+
 def redis_cpu_s(redis_url: str) -> float:
     """CPU seconds of the Redis server (``INFO cpu``: used_cpu_user + used_cpu_sys)."""
     import redis

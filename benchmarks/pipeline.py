@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.settings import Settings
-from benchmarks.cpu_meter import cpu_ms_per_order, loadavg
+from benchmarks.cpu_meter import cpu_ms_per_order, loadavg, postgres_commits_and_wal_syncs
 from benchmarks.cpu_meter import sample as cpu_sample
 from benchmarks.live_service import (
     WAREHOUSE_SITES,
@@ -142,10 +142,12 @@ def bench_backend(backend: str, workload: Workload, over_http: bool, console: Co
         storage = storage_settings(container.engine)
         load_before = loadavg()
         before = cpu_sample(_postgres_url(settings), settings.redis_url)
+        flushes_before = _commits_and_flushes(settings)
         wall_s, latencies_ms, failures = run_orders(
             send, bodies, threads=workload.threads, label=backend, console=console
         )
         after = cpu_sample(_postgres_url(settings), settings.redis_url)
+        flushes = _per_order(flushes_before, _commits_and_flushes(settings), orders)
         counts = status_counts(container)
     return _figures(
         backend,
@@ -159,9 +161,27 @@ def bench_backend(backend: str, workload: Workload, over_http: bool, console: Co
         storage=storage,
         durability=durability_note(storage),
         cpu_ms_per_order=cpu_ms_per_order(before, after, orders),
+        **flushes,
         loadavg_before=load_before,
         loadavg_after=loadavg(),
     )
+
+
+def _commits_and_flushes(settings: Settings) -> tuple[int, int] | None:
+    """PostgreSQL's commits and WAL flushes so far (None on the embedded store)."""
+    url = _postgres_url(settings)
+    return postgres_commits_and_wal_syncs(url) if url else None
+
+
+def _per_order(before: tuple[int, int] | None, after: tuple[int, int] | None, orders: int) -> dict[str, float]:
+    """Commits and WAL flushes per order between two readings (the server's own group commit shows as
+    fewer flushes than commits)."""
+    if before is None or after is None or orders <= 0:
+        return {}
+    return {
+        "pg_commits_per_order": round((after[0] - before[0]) / orders, 3),
+        "pg_wal_flushes_per_order": round((after[1] - before[1]) / orders, 3),
+    }
 
 
 def _postgres_url(settings: Settings) -> str | None:
@@ -330,11 +350,13 @@ def bench_processes(processes: int, workload: Workload, console: Console, over_h
         storage = storage_settings(container.engine)
         load_before = loadavg()
         before = cpu_sample(_postgres_url(settings), settings.redis_url)
+        flushes_before = _commits_and_flushes(settings)
         if over_http:
             parts = _run_http_processes(settings, bodies, processes, workload.threads)
         else:
             parts = _run_processes(settings, bodies, processes, workload.threads)
         after = cpu_sample(_postgres_url(settings), settings.redis_url)
+        flushes = _per_order(flushes_before, _commits_and_flushes(settings), orders)
         counts = status_counts(container)
         consistent = _stock_consistent(container)
     wall_s = max(p["t1"] for p in parts) - min(p["t0"] for p in parts)
@@ -357,6 +379,7 @@ def bench_processes(processes: int, workload: Workload, console: Console, over_h
             **cpu_ms_per_order(before, after, orders, extra_process_s=sum(p["cpu_s"] for p in parts)),
             "client": round(sum(p.get("client_cpu_s", 0.0) for p in parts) * 1000.0 / orders, 3),
         },
+        **flushes,
         loadavg_before=load_before,
         loadavg_after=loadavg(),
         processes=processes,
