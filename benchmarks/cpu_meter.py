@@ -14,14 +14,17 @@ from pathlib import Path
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
-def _proc_cpu_s(pid: int) -> float:
-    """utime + stime of one process (all its threads), in seconds; 0 if it is gone."""
+def _proc_cpu_s(pid: int, *, reaped_children: bool = False) -> float:
+    """utime + stime of one process (all its threads), in seconds, plus with ``reaped_children`` the
+    cutime + cstime of its children that exited and were waited for; 0 if it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    # After the ")" of the command: state is field 3, utime 14 and stime 15 (1-based): indexes 11 and 12.
-    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
+    # After the ")" of the command: state is field 3, utime 14, stime 15, cutime 16, cstime 17 (1-based).
+    own = int(fields[11]) + int(fields[12])
+    reaped = int(fields[13]) + int(fields[14]) if reaped_children else 0
+    return (own + reaped) / _TICKS_PER_S
 
 
 def _children(pid: int) -> list[int]:
@@ -40,11 +43,11 @@ def _children(pid: int) -> list[int]:
 
 
 def postgres_cpu_s(postgres_url: str) -> float:
-    """CPU seconds of the server behind ``postgres_url``: the postmaster and its live children.
+    """CPU seconds of the server behind ``postgres_url``: the postmaster, its live children (backends,
+    WAL writer, checkpointer...) and the children it has reaped (backends of closed connections).
 
     The postmaster's pid comes from ``postmaster.pid`` in the server's data directory (asked from the
-    server itself). A backend that exited meanwhile takes its CPU time with it: the pool keeps its
-    connections open for the run, so that is only the odd short-lived connection.
+    server itself).
     """
     import psycopg
 
@@ -53,7 +56,8 @@ def postgres_cpu_s(postgres_url: str) -> float:
         row = conn.execute("SHOW data_directory").fetchone()
     assert row is not None
     postmaster = int((Path(str(row[0])) / "postmaster.pid").read_text().split()[0])
-    return _proc_cpu_s(postmaster) + sum(_proc_cpu_s(pid) for pid in _children(postmaster))
+    live = sum(_proc_cpu_s(pid) for pid in _children(postmaster))
+    return _proc_cpu_s(postmaster, reaped_children=True) + live
 
 
 def postgres_commits_and_wal_syncs(postgres_url: str) -> tuple[int, int]:
