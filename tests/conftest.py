@@ -35,8 +35,12 @@ POSTGIS_TEMPLATE = "migrated_template"
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """URL of a throwaway PostgreSQL server's default database (PostGIS enabled)."""
-    with throwaway_postgres() as url:
+    """URL of a throwaway PostgreSQL server's default database (PostGIS enabled).
+
+    Non-durable on purpose (fsync, synchronous_commit and full_page_writes off): test data is thrown
+    away and flushing every commit would only slow the suite down. Benchmarks ask for ``durable=True``.
+    """
+    with throwaway_postgres(durable=False) as url:
         yield url
 
 

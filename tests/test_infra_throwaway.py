@@ -121,3 +121,17 @@ def test_cluster_seed_nodes_keep_credentials_out_and_default_the_port() -> None:
         ("b.example", 6379),
         ("::1", 7003),
     ]
+
+
+def test_a_durable_throwaway_postgres_really_flushes_its_commits() -> None:
+    """Read back from the server itself: the benchmark's 'durable' label must not be an assumption."""
+    from infra.throwaway import durability_settings, throwaway_postgres
+
+    with throwaway_postgres("durable_check", durable=True) as url:
+        assert durability_settings(url) == {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def test_the_tests_throwaway_postgres_is_non_durable_for_speed(postgres_url: str) -> None:
+    from infra.throwaway import durability_settings
+
+    assert durability_settings(postgres_url) == {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
