@@ -147,3 +147,23 @@ def test_a_cp_sat_route_is_proved_by_held_karp_and_one_without_a_second_method_i
     large = random_metric(20, seed=12)
     unproved = prove_route(large, list(range(1, 20)), "cp_sat_circuit", time_limit_s=10.0)
     assert (unproved.proved_by, unproved.verdict, unproved.gap_pct) == ("", "unverified", None)
+
+
+@pytest.mark.parametrize(("bound_shortfall_mm", "verdict"), [(0, "optimal"), (1, "unverified")])
+def test_a_provers_bound_closes_the_case_only_when_it_reaches_the_route(
+    monkeypatch: pytest.MonkeyPatch, bound_shortfall_mm: int, verdict: str
+) -> None:
+    """A prover that finds no walk in time still proves the route when its dual bound meets our length."""
+    import benchmarks.pick_proofs as proofs
+
+    matrix = random_metric(15, seed=21)
+    costs, _ = integer_matrix(matrix)
+    order = list(range(1, 15))
+    route_mm = closed_walk_mm(costs, order)
+    timed_out = proofs.ExactResult(objective=None, bound=route_mm - bound_shortfall_mm, optimal=False)
+    monkeypatch.setattr(proofs, "cp_sat_tour", lambda _costs, _limit: timed_out)
+    proof = prove_route(matrix, order, "exact_dp", time_limit_s=1.0)
+    assert (proof.proved_by, proof.verdict) == ("cp_sat_circuit", verdict)
+    assert proof.closed_by_bound is (verdict == "optimal")
+    assert proof.dual_bound_mm == route_mm - bound_shortfall_mm
+    assert proof.gap_pct == (0.0 if verdict == "optimal" else None)
