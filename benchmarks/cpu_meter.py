@@ -77,15 +77,16 @@ def postgres_commits_and_wal_syncs(postgres_url: str) -> tuple[int, int]:
 
 
 def redis_cpu_s(redis_url: str) -> float:
-    """CPU seconds of the Redis server (``INFO cpu``: used_cpu_user + used_cpu_sys)."""
-    import redis
+    """CPU seconds of the Redis server(s) (``INFO cpu``: used_cpu_user + used_cpu_sys, summed over every
+    master of a cluster)."""
+    from infra.redis_client import each_server, redis_client_from_url
 
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client_from_url(redis_url)
     try:
-        info = client.info("cpu")
+        infos = [server.info("cpu") for server in each_server(client)]
     finally:
         client.close()
-    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    return sum(float(info["used_cpu_user"]) + float(info["used_cpu_sys"]) for info in infos)
 
 
 @dataclass(frozen=True)
