@@ -258,12 +258,11 @@ def doctor(
     """
     import json
 
-    import redis
-
     from api.metrics import count_stock_repair
     from api.observability import configure_logging
     from api.settings import get_settings
     from infra.db import make_engine, make_session_factory
+    from infra.redis_client import redis_client_from_url
     from orders_core.doctor import run_doctor
     from orders_core.stock.locks import StockLocks
     from orders_core.unit_of_work import UnitOfWork
@@ -273,7 +272,7 @@ def doctor(
     engine = make_engine(database_url or settings.database_url)
     session_factory = make_session_factory(engine)
     url = redis_url or settings.redis_url
-    client = redis.Redis.from_url(url) if url else None
+    client = redis_client_from_url(url) if url else None
     locks: StockLocks | None = None  # without Redis the store is in the server's memory: not comparable here
     if client is not None:
         from orders_core.stock.redis_locks import RedisStockLocks

@@ -15,7 +15,6 @@ import secrets
 import threading
 import time
 
-import redis
 import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +33,7 @@ from api.tokens import hash_token
 from api.tracking_guard import MissLimiter, build_miss_limiter
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
+from infra.redis_client import RedisClient, redis_client_from_url
 from orders_core.census import orders_by_status
 from orders_core.dispatching import CarrierMatching, build_carrier_matching, warm_carrier_index
 from orders_core.orders.timeouts import release_expired_orders
@@ -60,7 +60,8 @@ class Container:
         self.settings = settings
         self.engine: Engine = make_engine(settings.database_url)
         self.session_factory: sessionmaker[Session] = make_session_factory(self.engine)
-        self.redis: redis.Redis | None = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+        # One server (redis://) or a Redis Cluster (redis+cluster://): infra.redis_client reads the URL.
+        self.redis: RedisClient | None = redis_client_from_url(settings.redis_url) if settings.redis_url else None
         self.admin_token_generated = settings.admin_token is None
         self.admin_token: str = settings.admin_token or "dsp_admin_" + secrets.token_urlsafe(24)
         self.admin_token_hash = hash_token(self.admin_token)

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.redis_client import check_redis_url
 from matcher.params import MatcherParams
 from orders_core.orders.promise import DeliveryTargets
 from orders_core.transport.tracking import CarrierEventPolicy
@@ -125,6 +126,14 @@ class Settings(BaseSettings):
     tracking: TrackingSettings = TrackingSettings()
     auth: AuthSettings = AuthSettings()
     stock: StockSettings = StockSettings()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_parses(cls, value: str | None) -> str | None:
+        # redis:// (one server) or redis+cluster:// (a cluster): infra.redis_client; checked without connecting.
+        if value:
+            check_redis_url(value)
+        return value
 
     @field_validator("webhook_retry_s")
     @classmethod

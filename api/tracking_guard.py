@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-import redis
+from infra.redis_client import RedisClient
 
 #: Addresses remembered at most by the in-process limiter (the oldest are forgotten beyond it).
 MAX_CLIENTS = 100_000
@@ -82,7 +82,7 @@ class RedisMissLimiter:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: RedisClient,
         limit: int,
         window_s: float,
         clock: Callable[[], float] = time.time,
@@ -117,7 +117,7 @@ class RedisMissLimiter:
 
 
 def build_miss_limiter(
-    client: redis.Redis | None, *, limit: int, window_s: float, prefix: str = "dispatch:track-miss"
+    client: RedisClient | None, *, limit: int, window_s: float, prefix: str = "dispatch:track-miss"
 ) -> MissLimiter:
     """Redis-backed when Redis is configured (every process counts together), in-process otherwise."""
     if client is not None:

@@ -27,6 +27,8 @@ from api.settings import Settings
 from benchmarks.report import progress_bar
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from api.container import Container
 
 BENCH_TOKEN = "bench-admin"
@@ -39,8 +41,14 @@ WAREHOUSE_SITES = [("wh-north", 31.32, 121.45), ("wh-east", 31.22, 121.62), ("wh
 
 
 @contextlib.contextmanager
-def backend_settings(backend: str) -> Iterator[Settings]:
-    """Settings for a named backend: ``embedded`` (SQLite file + memory) or ``postgis+redis`` (throwaway)."""
+def backend_settings(backend: str, *, durable: bool = True) -> Iterator[Settings]:
+    """Settings for a named backend: ``embedded`` (SQLite file + memory), ``postgis+redis`` or
+    ``postgis+redis-cluster`` (throwaway PostgreSQL and a Redis server or a three-master Redis Cluster).
+
+    The throwaway PostgreSQL flushes every commit unless ``durable=False`` (a labelled extra figure);
+    the SQLite file keeps the service's own settings (:func:`infra.db.make_engine`), read back by
+    :func:`storage_settings`.
+    """
     if backend == "embedded":
         with tempfile.TemporaryDirectory(prefix="dispatch-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
@@ -52,9 +60,10 @@ def backend_settings(backend: str) -> Iterator[Settings]:
                 log_json=False,
             )
         return
-    from infra.throwaway import throwaway_postgres, throwaway_redis
+    from infra.throwaway import throwaway_postgres, throwaway_redis, throwaway_redis_cluster
 
-    with throwaway_postgres() as postgres_url, throwaway_redis() as redis_url:
+    redis_server = throwaway_redis_cluster() if backend == "postgis+redis-cluster" else throwaway_redis()
+    with throwaway_postgres(durable=durable) as postgres_url, redis_server as redis_url:
         yield Settings(
             database_url=postgres_url,
             redis_url=redis_url,
@@ -97,6 +106,46 @@ def serve_in_thread(
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+def storage_settings(engine: Engine) -> dict[str, str]:
+    """The store's durability settings as the server reports them (read back, never assumed).
+
+    PostgreSQL: ``SHOW fsync, synchronous_commit, full_page_writes``. SQLite: ``PRAGMA journal_mode``
+    and ``PRAGMA synchronous`` on a connection of the service's own pool (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA).
+    """
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ("fsync", "synchronous_commit", "full_page_writes")
+            return {name: str(conn.execute(text(f"SHOW {name}")).scalar_one()) for name in names}
+        level = int(conn.execute(text("PRAGMA synchronous")).scalar_one())
+        return {
+            "journal_mode": str(conn.execute(text("PRAGMA journal_mode")).scalar_one()),
+            "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level)),
+        }
+
+
+def is_durable(settings: dict[str, str]) -> bool:
+    """Whether an answered commit survives a crash of the service process (see :func:`durability_note`)."""
+    if "fsync" in settings:
+        return settings["fsync"] == "on" and settings["synchronous_commit"] != "off"
+    wal_normal = settings["journal_mode"].lower() == "wal" and settings["synchronous"] == "NORMAL"
+    return settings["synchronous"] in ("FULL", "EXTRA") or wal_normal
+
+
+def durability_note(settings: dict[str, str]) -> str:
+    """What the settings promise, in words (SQLite WAL + NORMAL is not power-loss safe: say so)."""
+    if "fsync" in settings:
+        if is_durable(settings):
+            return "every answered commit is flushed to disk (survives power loss)"
+        return "NON-DURABLE: answered commits may be lost on a crash"
+    if settings["synchronous"] in ("FULL", "EXTRA"):
+        return "every answered commit is flushed to disk (survives power loss)"
+    if is_durable(settings):
+        return "WAL + synchronous=NORMAL: survives a process crash; a power loss may lose the last commits"
+    return "NON-DURABLE: answered commits may be lost on a crash"
 
 
 def seed(base_url: str, *, skus: int, customers: int, on_hand: int, token: str = BENCH_TOKEN) -> None:

@@ -1,6 +1,15 @@
 """``dispatch bench match``: the H3 carrier index against PostGIS and Redis GEO answering the same question.
 
-One seeded fleet around Hangzhou (constant density, the region grows with the fleet) is loaded into
+Headline (issue 9, :mod:`benchmarks.match_likeforlike`): the best carrier by score, asked alike on every
+side, one call per query (our ``match()`` / one PostGIS statement per round trip / one Redis Lua
+``EVALSHA`` per round trip) and per batch (``match_many_arrays`` / one ``unnest`` + ``LATERAL``
+statement / a pipeline of ``EVALSHA``), every answer checked against an independent exhaustive
+reference (:mod:`benchmarks.match_reference`); then single-query p99 while positions stream in
+(:mod:`benchmarks.match_mixed`). PostgreSQL runs with production durability (fsync, synchronous_commit
+and full_page_writes on), read back with ``SHOW`` and printed.
+
+The issue-3 comparison follows, labelled as such: one seeded fleet around Hangzhou (constant density,
+the region grows with the fleet) is loaded into
 (a) a throwaway PostGIS (``geography(Point)`` + GiST, one prepared ``ST_DWithin ... ORDER BY <-> LIMIT k``
 statement with the capacity/vehicle/freshness filters and ``ST_Covers`` on a coverage column),
 (b) a throwaway Redis (``GEOADD``; ``GEOSEARCH ... BYRADIUS ... ASC`` then the attributes of the hits in
@@ -12,10 +21,11 @@ The baselines live in :mod:`benchmarks.match_baselines`, the shared workload in 
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -23,9 +33,18 @@ import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from benchmarks.match_baselines import POSTGIS, REDIS, measure_baseline
+from benchmarks.match_likeforlike import measure_like_for_like
+from benchmarks.match_mixed import measure_mixed
+from benchmarks.match_tables import (
+    agreement_table,
+    comparison_table,
+    details_table,
+    like_for_like_table,
+    mixed_line,
+    settings_line,
+)
 from benchmarks.match_workload import (
     DENSITY_PER_KM2,
     MAX_AGE_S,
@@ -36,7 +55,8 @@ from benchmarks.match_workload import (
     run_loop,
     share_equal,
 )
-from benchmarks.report import JsonOption, figures_table, print_json_line, progress_bar, ratio
+from benchmarks.report import JsonOption, print_json_line, progress_bar, ratio
+from infra.throwaway import durability_settings, throwaway_postgres, throwaway_redis
 from matcher.bruteforce import BruteForceMatcher
 from matcher.index import CarrierIndex
 from matcher.model import Candidate, MatchQuery
@@ -57,15 +77,28 @@ LoopPass = tuple[list[list[str]], list[float], float]  # answers, per-query seco
 def command(
     carriers: Annotated[int, typer.Option(help="Fleet size for the main comparison.", min=10)] = 100_000,
     queries: Annotated[int, typer.Option(help="Queries per system.", min=1)] = 2000,
-    quick: Annotated[bool, typer.Option("--quick", help="Small scaling run (for tests): 2k vs 20k carriers.")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small run (for tests): scaling 2k vs 20k carriers, mixed 1 s.")
+    ] = False,
     baselines: Annotated[bool, typer.Option(help="Run the PostGIS and Redis baselines.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed of fleet and queries.")] = 7,
+    top: Annotated[
+        int, typer.Option(help="Like-for-like: how many best carriers by score each query asks.", min=1)
+    ] = 1,
+    update_rate: Annotated[int, typer.Option(help="Mixed workload: position fixes per second.", min=1)] = 10_000,
+    mixed_seconds: Annotated[
+        float, typer.Option(help="Mixed workload: seconds of queries, alone and with updates.")
+    ] = 10.0,
     json_output: JsonOption = False,
 ) -> None:
-    """Carrier matching: H3 index vs PostGIS vs Redis GEO (qps, latency, ingest, scaling, exactness)."""
+    """Carrier matching: H3 index vs PostGIS vs Redis, like for like (qps, latency, agreement, mixed load)."""
     result: dict[str, Any] = {"carriers": carriers, "queries": queries, "density_per_km2": DENSITY_PER_KM2}
+    result["loadavg_start"] = _loadavg()
     fleet, qs = build_workload(carriers, queries, seed)
-    with progress_bar(Console(stderr=True)) as progress:
+    lfl_qs = [replace(q, rank_by="score", limit=top) for q in qs]
+    with progress_bar(Console(stderr=True)) as progress, _servers(baselines) as (postgres_url, redis_url):
+        if postgres_url is not None:
+            result["postgres_settings"] = durability_settings(postgres_url)
         index = CarrierIndex(max_position_age_s=MAX_AGE_S)
         result["profile_load_s"] = load_profiles(index, fleet)
         # The baselines and the oracle get exactly the positions the index holds after ingest.
@@ -74,19 +107,51 @@ def command(
         ours, ours_answers, batch_answers = measure_ours(index, qs, seed, progress)
         result.update(ours)
         result.update(agreement_with_bruteforce(index, fleet, positions, qs, batch_answers, progress))
+        result.update(
+            measure_like_for_like(index, fleet, lfl_qs, postgres_url, redis_url if baselines else None, progress)
+        )
         result.update(postgis_qps=None, redis_qps=None)
-        if baselines:
-            for baseline in (POSTGIS, REDIS):
-                result.update(measure_baseline(baseline, fleet, qs, ours_answers, progress))
+        if postgres_url is not None:
+            for baseline, url in ((POSTGIS, postgres_url), (REDIS, redis_url)):
+                result.update(measure_baseline(baseline, url, fleet, qs, ours_answers, progress))
         result["vs_postgis"] = ratio(result["ours_qps"], result["postgis_qps"], 1)
         result["vs_redis"] = ratio(result["ours_qps"], result["redis_qps"], 1)
+        mixed_s = min(mixed_seconds, 1.0) if quick else mixed_seconds
+        result.update(
+            measure_mixed(
+                index, fleet, lfl_qs, redis_url, rate=update_rate, duration_s=mixed_s, seed=seed, progress=progress
+            )
+        )
         result.update(measure_scaling(quick, queries, seed, progress))
         result.update(measure_batch_vs_greedy(quick, seed, progress))
+    result["loadavg_end"] = _loadavg()
     out = Console()
+    out.print(settings_line(result))
+    out.print(like_for_like_table(result))
+    out.print(agreement_table(result))
+    out.print(mixed_line(result))
     out.print(comparison_table(result))
     out.print(details_table(result))
     if json_output:
         print_json_line(result)
+
+
+@contextlib.contextmanager
+def _servers(baselines: bool) -> Iterator[tuple[str | None, str]]:
+    """A durable throwaway PostgreSQL (with the baselines) and a throwaway Redis (always: the mixed
+    workload's positions travel through it, as in production)."""
+    with contextlib.ExitStack() as stack:
+        postgres_url = stack.enter_context(throwaway_postgres(durable=True)) if baselines else None
+        yield postgres_url, stack.enter_context(throwaway_redis())
+
+
+def _loadavg() -> str:
+    """``/proc/loadavg``'s three load averages (the machine is shared: the figures depend on it)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 # ------------------------------------------------------------------------------- ours: load and ingest
@@ -304,48 +369,3 @@ def measure_batch_vs_greedy(quick: bool, seed: int, progress: Progress) -> dict[
         "batch_assignment_unserved": sim.assignment_unserved,
         "batch_greedy_unserved": sim.greedy_unserved,
     }
-
-
-# ------------------------------------------------------------------------------------------- tables
-BASELINE_ROWS = (("postgis", "PostGIS ST_DWithin + GiST"), ("redis", "Redis GEOSEARCH + pipeline"))
-
-
-def comparison_table(result: dict[str, Any]) -> Table:
-    """Queries/s of each system and how many times faster ours (batched) is."""
-    title = f"Carrier matching: {result['carriers']:,} carriers, {result['queries']:,} queries (radius 3 km, top 5)"
-    table = figures_table(title, ("system", "queries/s", "p50 µs", "ours is"), left=1)
-    table.add_row("H3 CarrierIndex (match_many_arrays batches, columnar)", f"{result['ours_qps']:,}", "", "")
-    table.add_row("H3 CarrierIndex (match_many batches, Candidate lists)", f"{result['ours_match_many_qps']:,}", "", "")
-    table.add_row(
-        "H3 CarrierIndex (loop, one query per call)", f"{result['ours_loop_qps']:,}", f"{result['p50_us']}", ""
-    )
-    for key, name in BASELINE_ROWS:
-        if result[f"{key}_qps"]:
-            qps, p50_us, faster = result[f"{key}_qps"], result[f"{key}_p50_us"], result[f"vs_{key}"]
-            table.add_row(name, f"{qps:,}", f"{p50_us}", f"{faster}x faster")
-    return table
-
-
-def details_table(result: dict[str, Any]) -> Table:
-    """Latency, ingest, exactness, scaling and batch assignment of the index."""
-    small, large = result["scaling_fleets"]
-    table = figures_table("Index details", ("measure", "value"), left=1)
-    table.add_row("single query p50 / p99 (points seen before)", f"{result['p50_us']} / {result['p99_us']} µs")
-    table.add_row(
-        "single query p50 / p99 (new points, known cells)",
-        f"{result['new_points_p50_us']} / {result['new_points_p99_us']} µs",
-    )
-    table.add_row("single query p50 / p99 (cold disk cache)", f"{result['cold_p50_us']} / {result['cold_p99_us']} µs")
-    table.add_row("position ingest (batches of 100k, moving)", f"{result['ingest_per_s']:,}/s")
-    table.add_row("agreement with brute force (distance rank)", f"{result['agree_with_bruteforce']:.4f}")
-    table.add_row("agreement with brute force (score rank)", f"{result['agree_with_bruteforce_score_ranking']:.4f}")
-    table.add_row(
-        f"cost per query {small:,} -> {large:,} carriers",
-        f"{result['cost_us_small']} -> {result['cost_us_large']} µs ({result['cost_ratio_10k_to_1m']}x)",
-    )
-    table.add_row(
-        f"batch {result['batch_jobs']} jobs: assignment vs greedy (pickup m)",
-        f"{result['batch_assignment_cost_m']:,} vs {result['batch_greedy_cost_m']:,}; unserved "
-        f"{result['batch_assignment_unserved']} vs {result['batch_greedy_unserved']}",
-    )
-    return table

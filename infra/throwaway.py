@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL+PostGIS and Redis servers on free ports, for tests and benchmarks.
+"""Throwaway PostgreSQL+PostGIS and Redis servers (single or a cluster) on free ports, for tests and benchmarks.
 
 Nothing here touches a server that is already running: each call creates its own data directory,
 picks a free port, and removes everything on exit. PostgreSQL refuses to run as root, so when we
@@ -77,9 +77,20 @@ class _ServerExited(ThrowawayServerError):
 START_ATTEMPTS = 3
 
 
+#: Settings of a throwaway cluster that may lose its last commits on a crash (tests: faster, nothing to keep).
+NON_DURABLE_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+#: Production durability: a commit is answered once its WAL is flushed to disk (PostgreSQL's defaults).
+DURABLE_SETTINGS = ("fsync=on", "synchronous_commit=on", "full_page_writes=on")
+
+
 @contextlib.contextmanager
-def throwaway_postgres(database: str = "dispatch") -> Iterator[str]:
-    """Start a private PostgreSQL cluster with PostGIS; yield a ``postgresql+psycopg://`` URL."""
+def throwaway_postgres(database: str = "dispatch", *, durable: bool = False) -> Iterator[str]:
+    """Start a private PostgreSQL cluster with PostGIS; yield a ``postgresql+psycopg://`` URL.
+
+    ``durable=False`` (the default, for tests: their data is thrown away and fsyncs would only slow
+    them down) turns off fsync, synchronous_commit and full_page_writes; benchmarks pass
+    ``durable=True`` so that their figures are those of a server that keeps every answered commit.
+    """
     if not glob.glob(POSTGIS_CONTROL_GLOB):
         raise ThrowawayServerError("PostGIS is not installed: apt-get install -y postgresql-15-postgis-3")
     bin_dir = _postgres_bin_dir()
@@ -124,12 +135,7 @@ def throwaway_postgres(database: str = "dispatch") -> Iterator[str]:
                         "listen_addresses=127.0.0.1",
                         "-c",
                         f"unix_socket_directories={root}",
-                        "-c",
-                        "fsync=off",
-                        "-c",
-                        "synchronous_commit=off",
-                        "-c",
-                        "full_page_writes=off",
+                        *_settings_args(DURABLE_SETTINGS if durable else NON_DURABLE_SETTINGS),
                         "-c",
                         "max_connections=200",
                         "-c",
@@ -157,6 +163,23 @@ def throwaway_postgres(database: str = "dispatch") -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _settings_args(settings: tuple[str, ...]) -> list[str]:
+    """``-c name=value`` for each setting, as the ``postgres`` command line takes them."""
+    return [arg for setting in settings for arg in ("-c", setting)]
+
+
+def durability_settings(postgres_url: str) -> dict[str, str]:
+    """The server's own answer to ``SHOW fsync, synchronous_commit, full_page_writes`` (read back, not assumed)."""
+    import psycopg
+
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        return {
+            name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+            for name in ("fsync", "synchronous_commit", "full_page_writes")
+        }
 
 
 def _create_database(port: int, database: str) -> None:
@@ -255,4 +278,130 @@ def throwaway_redis() -> Iterator[str]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+#: Hash slots of a Redis Cluster (0 .. 16383), shared out among the masters.
+CLUSTER_SLOTS = 16384
+
+
+def _start_redis_node(server: str, node_dir: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+    """Start one memory-only redis-server in ``node_dir`` on a free port; answer the process and port."""
+    log = node_dir / "redis.log"
+    for attempt in range(START_ATTEMPTS):
+        port = free_port()
+        process = subprocess.Popen(
+            [
+                server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(node_dir),
+                "--logfile",
+                str(log),
+                "--daemonize",
+                "no",
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for_port(port, 20, "Redis", log, process)
+            return process, port
+        except _ServerExited:
+            if attempt == START_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _slot_ranges(masters: int) -> list[tuple[int, int]]:
+    """Contiguous, even slot ranges, one per master (as ``redis-cli --cluster create`` shares them)."""
+    bounds = [round(i * CLUSTER_SLOTS / masters) for i in range(masters + 1)]
+    return [(bounds[i], bounds[i + 1] - 1) for i in range(masters)]
+
+
+def _form_cluster(ports: list[int], bus_ports: list[int], timeout_s: float = 30.0) -> None:
+    """Give each node its slot range and epoch, introduce them, wait until every node says ``cluster_state:ok``.
+
+    The commands ``redis-cli --cluster create`` sends, sent from here so that only redis-server is needed.
+    """
+    import redis
+
+    clients = [redis.Redis(host="127.0.0.1", port=port, decode_responses=True) for port in ports]
+    try:
+        for epoch, (client, (first, last)) in enumerate(zip(clients, _slot_ranges(len(ports)), strict=True), 1):
+            client.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+            client.execute_command("CLUSTER", "SET-CONFIG-EPOCH", epoch)
+        for port, bus_port in zip(ports[1:], bus_ports[1:], strict=True):
+            clients[0].execute_command("CLUSTER", "MEET", "127.0.0.1", port, bus_port)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            infos = [client.execute_command("CLUSTER", "INFO") for client in clients]
+            if all("cluster_state:ok" in info and f"cluster_known_nodes:{len(ports)}" in info for info in infos):
+                return
+            if time.monotonic() > deadline:
+                raise ThrowawayServerError(f"Redis Cluster not ok within {timeout_s}s:\n{infos[0]}")
+            time.sleep(0.05)
+    finally:
+        for client in clients:
+            client.close()
+
+
+@contextlib.contextmanager
+def throwaway_redis_cluster(masters: int = 3) -> Iterator[str]:
+    """Start a private, memory-only Redis Cluster of ``masters`` masters (no replicas) on free ports; yield a
+    ``redis+cluster://`` URL listing every node (see infra.redis_client).
+
+    Each node has its own directory and cluster config file, and a cluster bus port picked free as well
+    (the default, port + 10000, may be taken or out of range).
+    """
+    if masters < 1:
+        raise ValueError(f"a cluster needs at least one master, got {masters}")
+    server = shutil.which("redis-server")
+    if server is None:
+        raise ThrowawayServerError("redis-server is not installed: apt-get install -y redis-server")
+    root = Path(tempfile.mkdtemp(prefix="dispatch-redis-cluster-"))
+    processes: list[subprocess.Popen[bytes]] = []
+    ports: list[int] = []
+    bus_ports: list[int] = []
+    try:
+        for index in range(masters):
+            node_dir = root / f"node{index}"
+            node_dir.mkdir()
+            bus_port = free_port()
+            cluster_options = [
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(node_dir / "nodes.conf"),
+                "--cluster-port",
+                str(bus_port),
+                "--cluster-node-timeout",
+                "5000",
+            ]
+            process, port = _start_redis_node(server, node_dir, cluster_options)
+            processes.append(process)
+            ports.append(port)
+            bus_ports.append(bus_port)
+        _form_cluster(ports, bus_ports)
+        yield "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in ports)
+    finally:
+        _stop(processes)
         shutil.rmtree(root, ignore_errors=True)

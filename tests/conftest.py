@@ -19,7 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from infra.throwaway import create_database, drop_database, throwaway_postgres, throwaway_redis
+from infra.throwaway import (
+    create_database,
+    drop_database,
+    throwaway_postgres,
+    throwaway_redis,
+    throwaway_redis_cluster,
+)
 
 _database_counter = itertools.count(1)
 
@@ -29,8 +35,12 @@ POSTGIS_TEMPLATE = "migrated_template"
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """URL of a throwaway PostgreSQL server's default database (PostGIS enabled)."""
-    with throwaway_postgres() as url:
+    """URL of a throwaway PostgreSQL server's default database (PostGIS enabled).
+
+    Non-durable on purpose (fsync, synchronous_commit and full_page_writes off): test data is thrown
+    away and flushing every commit would only slow the suite down. Benchmarks ask for ``durable=True``.
+    """
+    with throwaway_postgres(durable=False) as url:
         yield url
 
 
@@ -50,6 +60,31 @@ def fresh_redis_url(redis_url: str) -> Iterator[str]:
     client.flushall()
     client.close()
     yield redis_url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """``redis+cluster://`` URL of a throwaway Redis Cluster of three masters (started only when a test asks)."""
+    with throwaway_redis_cluster(masters=3) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_redis_cluster_url(redis_cluster_url: str) -> Iterator[str]:
+    """The throwaway Redis Cluster, every master flushed before the test."""
+    from infra.redis_client import redis_client_from_url
+
+    client = redis_client_from_url(redis_cluster_url)
+    client.flushall()  # RedisCluster sends FLUSHALL to every master
+    client.close()
+    yield redis_cluster_url
+
+
+@pytest.fixture(params=["redis", "redis-cluster"])
+def fresh_redis_or_cluster_url(request: pytest.FixtureRequest) -> str:
+    """A flushed throwaway Redis: the single server, then the three-master cluster (a test using it runs on both)."""
+    fixture = "fresh_redis_cluster_url" if request.param == "redis-cluster" else "fresh_redis_url"
+    return str(request.getfixturevalue(fixture))
 
 
 @pytest.fixture(params=["sqlite", "postgis"])

@@ -9,7 +9,7 @@ node distances, and solves:
 - ``exact_dp``: exact frontier DP for rectangular layouts with up to ``PickingParams.dp_max_blocks`` blocks
   (Ratliff-Rosenthal generalised to several cross aisles, see ``rect_dp``); not time-limited;
 - ``exact_mip``: exact Steiner-TSP integer program on the layout graph with lazy connectivity cuts,
-  used for graph layouts (and as an independent check), proven optimal when it finishes in time;
+  used for graph layouts, proven optimal when it finishes in time;
 - ``ortools_gls``: OR-Tools routing with guided local search on the matrix, when the MIP runs out of time;
 - baselines for rectangular layouts: ``s_shape`` (any blocks), ``largest_gap`` and ``return`` (one block).
 

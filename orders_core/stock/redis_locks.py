@@ -154,20 +154,26 @@ class RedisStockLocks:
     def _reserve_round_trip(
         self, order_id: str, groups: list[tuple[str, list[ReservationLine]]], lease: Lease | None
     ) -> list[Any]:
-        """SADD the order's warehouses and run the reserve script of every group in one pipeline."""
-        for attempt in range(2):
-            pipe = self.client.pipeline(transaction=False)
-            pipe.sadd(order_index_key(order_id), *[wh for wh, _ in groups])
-            for warehouse_id, group in groups:
-                keys, args = _group_args("reserve", order_id, warehouse_id, group, lease)
-                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
-            try:
-                return list(pipe.execute())[1:]
-            except NoScriptError:  # the server lost its script cache (restart): nothing ran, load and retry
-                if attempt:
-                    raise
-                self.client.script_load(self._script.script)
-        raise AssertionError("unreachable")
+        """SADD the order's warehouses and run the reserve script of every group in one pipeline.
+
+        EVALSHA is queued through ``execute_command``: redis-py's cluster pipeline refuses its ``evalsha``
+        method but routes the command itself by its keys' slot. A group answered NOSCRIPT (its server
+        restarted with an empty script cache) ran nothing and is run again alone, loading the script; the
+        other groups ran and are not repeated (on a Redis Cluster only some masters may have lost the cache).
+        """
+        pipe = self.client.pipeline(transaction=False)
+        pipe.sadd(order_index_key(order_id), *[wh for wh, _ in groups])
+        for warehouse_id, group in groups:
+            keys, args = _group_args("reserve", order_id, warehouse_id, group, lease)
+            pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
+        answers = list(pipe.execute(raise_on_error=False))
+        for index, answer in enumerate(answers):
+            if isinstance(answer, NoScriptError):
+                warehouse_id, group = groups[index - 1]
+                answers[index] = self._call(*_group_args("reserve", order_id, warehouse_id, group, lease))
+            elif isinstance(answer, Exception):
+                raise answer
+        return answers[1:]
 
     def _held_at(self, order_id: str, warehouse_id: str) -> list[ReservationLine]:
         record = self.client.hgetall(reservation_key(warehouse_id, order_id))

@@ -17,6 +17,7 @@ import pytest
 
 from api.settings import Settings
 from benchmarks.live_service import serve_in_thread
+from infra.redis_client import is_cluster_url
 from orders_core.stock.repository import StockRepository
 
 from .factories import ADMIN, ADMIN_TOKEN
@@ -27,13 +28,14 @@ THREADS = 32
 RETRY_EVERY = 8  # every 8th key is sent a second time
 
 
-@pytest.fixture(params=["sqlite+memory", "postgis+redis"])
+@pytest.fixture(params=["sqlite+memory", "postgis+redis", "postgis+redis-cluster"])
 def settings(request: pytest.FixtureRequest) -> Settings:
     if request.param == "sqlite+memory":
         database_url, redis_url = request.getfixturevalue("sqlite_database_url"), None
     else:
         database_url = request.getfixturevalue("postgis_database_url")
-        redis_url = request.getfixturevalue("fresh_redis_url")
+        cluster = request.param.endswith("-cluster")
+        redis_url = request.getfixturevalue("fresh_redis_cluster_url" if cluster else "fresh_redis_url")
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
@@ -41,6 +43,12 @@ def settings(request: pytest.FixtureRequest) -> Settings:
         payment_secret="race-secret",
         log_json=False,
     )
+
+
+def _fast_store(redis_url: str | None) -> str:
+    if redis_url is None:
+        return "memory"
+    return "redis-cluster" if is_cluster_url(redis_url) else "redis"
 
 
 def _order_body() -> dict[str, Any]:
@@ -92,7 +100,7 @@ def test_concurrent_orders_never_oversell_and_retries_create_nothing(settings: S
         wall_s = time.perf_counter() - started
         requests = ORDERS + len(retried)
         print(
-            f"\n[race {settings.database_url.split(':')[0]}{'+redis' if settings.redis_url else '+memory'}] "
+            f"\n[race {settings.database_url.split(':')[0]}+{_fast_store(settings.redis_url)}] "
             f"{requests} requests ({ORDERS} orders, {len(retried)} retries) from {THREADS} threads in "
             f"{wall_s:.2f} s = {requests / wall_s:.0f} requests/s, {ORDERS / wall_s:.0f} orders/s"
         )

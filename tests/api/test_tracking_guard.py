@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import redis
-
 from api.tracking_guard import InProcessMissLimiter, MissLimiter, RedisMissLimiter
+from infra.redis_client import redis_client_from_url
 
 
 class Clock:
@@ -43,8 +42,8 @@ def test_in_process_limit_slides_with_the_oldest_miss() -> None:
     _exercise(limiter, clock, window_end=2060.0)
 
 
-def test_redis_limit_counts_per_window_across_processes(fresh_redis_url: str) -> None:
-    client = redis.Redis.from_url(fresh_redis_url)
+def test_redis_limit_counts_per_window_across_processes(fresh_redis_or_cluster_url: str) -> None:
+    client = redis_client_from_url(fresh_redis_or_cluster_url)
     clock = Clock(6000.0)  # a window starts at 6000 (a multiple of 60)
     one, other = (RedisMissLimiter(client, limit=3, window_s=60, clock=clock) for _ in range(2))
     one.record_miss("1.2.3.4")

@@ -1,4 +1,5 @@
-"""`dispatch bench match` runs end to end on a tiny fleet and agrees with brute force on every query."""
+"""`dispatch bench match` runs end to end on a tiny fleet and agrees with brute force on every query; its
+like-for-like part agrees with the independent reference on every query, on a durable PostgreSQL."""
 
 from __future__ import annotations
 
@@ -27,6 +28,13 @@ KEYS = {
     "cost_ratio_10k_to_1m",
     "batch_assignment_cost_m",
     "batch_greedy_cost_m",
+    # issue 9: like for like, server-side Redis, mixed workload
+    "vs_postgis_like_for_like",
+    "vs_postgis_batched",
+    "vs_redis_server_side",
+    "mixed_p99_us",
+    "agreement",
+    "postgres_settings",
 }
 
 
@@ -44,3 +52,10 @@ def test_bench_match_quick_run_prints_json_with_full_agreement() -> None:
     assert payload["postgis_qps"] > 0
     assert payload["redis_qps"] > 0
     assert payload["batch_assignment_unserved"] <= payload["batch_greedy_unserved"]
+    for key in ("vs_postgis_like_for_like", "vs_postgis_batched", "vs_redis_server_side", "mixed_p99_us"):
+        assert payload[key] > 0
+    assert payload["postgres_settings"] == {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+    methods = {(a["method"], a["against"]) for a in payload["agreement"]}
+    assert {("ours_single", "reference"), ("postgis_batched", "reference"), ("redis_lua", "reference")} <= methods
+    assert all(a["same"] == a["queries"] == 60 for a in payload["agreement"])
+    assert payload["mixed_updates_per_s"] > 0

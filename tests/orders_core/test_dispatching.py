@@ -1,4 +1,5 @@
-"""CarrierMatching: warm start from the DB, durable newest fixes, and positions shared through Redis."""
+"""CarrierMatching: warm start from the DB, durable newest fixes, and positions shared through Redis (a single
+server and a three-master Redis Cluster)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
+from infra.redis_client import redis_client_from_url
 from infra.throwaway import create_database
 from matcher.feeds import RedisPositionStore
 from matcher.model import MatchQuery
@@ -102,9 +103,12 @@ def test_durable_position_keeps_the_newest_fix(session_factory: sessionmaker[Ses
 
 
 def test_two_processes_share_positions_and_carrier_changes_through_redis(
-    session_factory: sessionmaker[Session], fresh_redis_url: str
+    session_factory: sessionmaker[Session], fresh_redis_or_cluster_url: str
 ) -> None:
-    client_a, client_b = redis.Redis.from_url(fresh_redis_url), redis.Redis.from_url(fresh_redis_url)
+    client_a, client_b = (
+        redis_client_from_url(fresh_redis_or_cluster_url),
+        redis_client_from_url(fresh_redis_or_cluster_url),
+    )
     first = build_carrier_matching(session_factory, client_a)
     second = build_carrier_matching(session_factory, client_b)
     try:
@@ -119,7 +123,7 @@ def test_two_processes_share_positions_and_carrier_changes_through_redis(
         assert _wait_for(lambda: second.position_of("A") is not None), "position not propagated"
         assert [c.carrier_id for c in second.match(QUERY)] == ["A"]
         # A third process started later learns the position at load (DB and Redis hash).
-        third = build_carrier_matching(session_factory, redis.Redis.from_url(fresh_redis_url))
+        third = build_carrier_matching(session_factory, redis_client_from_url(fresh_redis_or_cluster_url))
         with UnitOfWork(session_factory) as uow:
             third.load(uow)
         assert third.position_of("A") == (HERE[0], HERE[1], pytest.approx(now))
@@ -131,8 +135,8 @@ def test_two_processes_share_positions_and_carrier_changes_through_redis(
         client_b.close()
 
 
-def test_redis_store_ignores_older_fixes(fresh_redis_url: str) -> None:
-    store = RedisPositionStore(redis.Redis.from_url(fresh_redis_url))
+def test_redis_store_ignores_older_fixes(fresh_redis_or_cluster_url: str) -> None:
+    store = RedisPositionStore(redis_client_from_url(fresh_redis_or_cluster_url))
     assert store.write(["A"], [30.0], [120.0], [100.0]) == 1
     assert store.write(["A", "B"], [31.0, 1.0], [121.0, 2.0], [50.0, 10.0]) == 1
     assert store.latest() == {"A": (30.0, 120.0, 100.0), "B": (1.0, 2.0, 10.0)}

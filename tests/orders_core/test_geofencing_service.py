@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from functools import partial
 
 import pytest
-import redis
 from shapely.geometry import Polygon
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
+from infra.redis_client import redis_client_from_url
 from matcher.feeds import STREAM_KEY
 from orders_core.carriers.model import Carrier, PositionFix
 from orders_core.carriers.service import accept_positions, upsert_carrier
@@ -136,9 +136,9 @@ def test_events_filter_by_carrier_fence_and_limit(sessions: sessionmaker[Session
 
 
 def test_only_a_committed_fence_change_is_announced_to_other_processes(
-    sessions: sessionmaker[Session], fresh_redis_url: str
+    sessions: sessionmaker[Session], fresh_redis_or_cluster_url: str
 ) -> None:
-    client = redis.Redis.from_url(fresh_redis_url)
+    client = redis_client_from_url(fresh_redis_or_cluster_url)
     carriers = build_carrier_matching(sessions, client)
 
     def announcements() -> int:

@@ -7,38 +7,39 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-import redis
 
+from infra.redis_client import redis_client_from_url
 from orders_core.stock.locks import StockLocks, StockSnapshot
 from orders_core.stock.model import InsufficientStock, ReservationLine, StockBelowReserved
 from orders_core.stock.rebuild import rebuild_fast_store
+from orders_core.stock.redis_locks import RedisStockLocks
 from orders_core.stock.repository import StockRepository
 from orders_core.stock.service import StockService
 
-from .test_stock_support import StockStack, build_stack, new_locks
+from .test_stock_support import STORE_KINDS, StockStack, build_stack, fresh_redis_url_for, new_locks
 
 L = ReservationLine
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=STORE_KINDS)
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
 def locks(store_kind: str, request: pytest.FixtureRequest) -> Iterator[StockLocks]:
-    if store_kind == "memory":
+    redis_url = fresh_redis_url_for(store_kind, request)
+    if redis_url is None:
         yield new_locks(None)
         return
-    client = redis.Redis.from_url(request.getfixturevalue("fresh_redis_url"))
+    client = redis_client_from_url(redis_url)
     yield new_locks(client)
     client.close()
 
 
 @pytest.fixture
 def stack(store_kind: str, database_url: str, request: pytest.FixtureRequest) -> Iterator[StockStack]:
-    redis_url = request.getfixturevalue("fresh_redis_url") if store_kind == "redis" else None
-    built = build_stack(database_url, redis_url)
+    built = build_stack(database_url, fresh_redis_url_for(store_kind, request))
     yield built
     built.close()
 
@@ -205,8 +206,10 @@ def test_rejected_set_on_hand_changes_nothing(stack: StockStack) -> None:
         assert StockRepository(uow.session).level("w1", "a").on_hand == 5  # type: ignore[union-attr]
 
 
-def test_rebuild_after_redis_flushall_reproduces_levels_and_holds(database_url: str, fresh_redis_url: str) -> None:
-    stack = build_stack(database_url, fresh_redis_url)
+def test_rebuild_after_redis_flushall_reproduces_levels_and_holds(
+    database_url: str, fresh_redis_or_cluster_url: str
+) -> None:
+    stack = build_stack(database_url, fresh_redis_or_cluster_url)
     try:
         with stack.uow() as uow:
             stack.service.set_on_hand(uow, "w1", "a", 10)
@@ -237,9 +240,9 @@ def test_rebuild_after_redis_flushall_reproduces_levels_and_holds(database_url: 
 
 
 def test_redis_restart_under_a_running_service_is_reloaded_before_the_next_operation(
-    database_url: str, fresh_redis_url: str
+    database_url: str, fresh_redis_or_cluster_url: str
 ) -> None:
-    stack = build_stack(database_url, fresh_redis_url)
+    stack = build_stack(database_url, fresh_redis_or_cluster_url)
     try:
         with stack.uow() as uow:
             stack.service.set_on_hand(uow, "w1", "a", 10)
@@ -261,8 +264,8 @@ def test_redis_restart_under_a_running_service_is_reloaded_before_the_next_opera
         stack.close()
 
 
-def test_concurrent_rebuilders_load_once(database_url: str, fresh_redis_url: str) -> None:
-    stack = build_stack(database_url, fresh_redis_url)
+def test_concurrent_rebuilders_load_once(database_url: str, fresh_redis_or_cluster_url: str) -> None:
+    stack = build_stack(database_url, fresh_redis_or_cluster_url)
     try:
         with stack.uow() as uow:
             stack.service.set_on_hand(uow, "w1", "a", 4)
@@ -285,3 +288,16 @@ def test_concurrent_rebuilders_load_once(database_url: str, fresh_redis_url: str
         assert services[0].locks.levels([("w1", "a")])[("w1", "a")].on_hand == 4
     finally:
         stack.close()
+
+
+def test_a_redis_that_lost_its_scripts_holds_each_group_once(fresh_redis_or_cluster_url: str) -> None:
+    client = redis_client_from_url(fresh_redis_or_cluster_url)
+    locks = RedisStockLocks(client)
+    locks.set_on_hand("w1", "a", 10)
+    locks.set_on_hand("w2", "a", 10)
+    client.script_flush()  # as after a restart (on a cluster: every master)
+    locks.reserve("o1", [L("w1", "a", 2), L("w2", "a", 3)])
+    levels = locks.levels([("w1", "a"), ("w2", "a")])
+    assert (levels[("w1", "a")].reserved, levels[("w2", "a")].reserved) == (2, 3)
+    assert locks.holds("o1") == [L("w1", "a", 2), L("w2", "a", 3)]
+    client.close()

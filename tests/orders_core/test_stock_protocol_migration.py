@@ -34,7 +34,7 @@ def _level(engine: Engine, sku: str, on_hand: int, reserved: int) -> None:
 
 
 def _checks(engine: Engine) -> set[str]:
-    return {c["name"] for c in inspect(engine).get_check_constraints("stock_levels")}
+    return {str(c["name"]) for c in inspect(engine).get_check_constraints("stock_levels")}
 
 
 def test_models_and_migration_agree(database_url: str) -> None:

@@ -18,7 +18,7 @@ from orders_core.stock.model import InsufficientStock, ReservationLine, StockBel
 from orders_core.stock.rebuild import rebuild_fast_store
 from orders_core.stock.repository import StockRepository
 
-from .test_stock_support import StockStack, build_stack
+from .test_stock_support import STORE_KINDS, StockStack, build_stack, fresh_redis_url_for
 
 KEYS = [("w1", "a"), ("w1", "b"), ("w2", "a"), ("w2", "c")]
 ORDERS = [f"o{i}" for i in range(5)]
@@ -28,10 +28,9 @@ orders = st.sampled_from(ORDERS)
 lines = st.lists(st.tuples(keys, st.integers(1, 6)), min_size=1, max_size=4)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=STORE_KINDS)
 def stack(request: pytest.FixtureRequest, database_url: str) -> Iterator[StockStack]:
-    redis_url = request.getfixturevalue("fresh_redis_url") if request.param == "redis" else None
-    built = build_stack(database_url, redis_url)
+    built = build_stack(database_url, fresh_redis_url_for(request.param, request))
     yield built
     built.close()
 
