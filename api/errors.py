@@ -49,6 +49,10 @@ STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sqlalchemy.exc.TimeoutError,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
+    # Redis Cluster: a master down or a slot without a node (failover in progress), retries exhausted.
+    redis.exceptions.ClusterError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.SlotNotCoveredError,
 )
 
 

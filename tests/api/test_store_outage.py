@@ -100,6 +100,7 @@ def test_redis_unreachable_is_503_with_retry_after(sqlite_database_url: str) -> 
 
 def test_only_outages_count_as_store_unavailable() -> None:
     """Only outages become 503: a broken statement is a bug and must not be hidden behind "retry later"."""
+    import redis.exceptions
     import sqlalchemy.exc
 
     from api.errors import is_store_unavailable
@@ -109,3 +110,5 @@ def test_only_outages_count_as_store_unavailable() -> None:
     dropped = sqlalchemy.exc.DBAPIError("SELECT 1", {}, Exception("server closed"), connection_invalidated=True)
     assert not is_store_unavailable(integrity)
     assert is_store_unavailable(refused) and is_store_unavailable(dropped)
+    assert is_store_unavailable(redis.exceptions.MasterDownError("MASTERDOWN"))  # a cluster failing over
+    assert not is_store_unavailable(redis.exceptions.ResponseError("WRONGTYPE"))  # a bug, not an outage
