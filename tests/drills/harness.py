@@ -13,6 +13,7 @@ stock endpoint (the fast store), and run ``dispatch doctor``.
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -528,8 +529,6 @@ def fast_levels(base_url: str, keys: Mapping[tuple[str, str], int]) -> dict[tupl
 
 def run_doctor(env: Mapping[str, str], *, repair: bool) -> tuple[int, dict[str, Any]]:
     """``dispatch doctor [--repair] --json`` of this checkout against the drill's stores: (exit code, report)."""
-    import os
-
     command = [sys.executable, "-c", "from api.cli import main; main()", "doctor", "--json"]
     if repair:
         command.append("--repair")
