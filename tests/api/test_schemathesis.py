@@ -33,11 +33,13 @@ from api.app import create_app
 from api.container import Container
 from api.demo import load_demo_data
 from api.settings import Settings
+from infra.throwaway import create_database, drop_database
 
 from .factories import ADMIN, ADMIN_TOKEN, PAYMENT_SECRET
 
 #: Examples per operation: ~70 operations x 10 keeps the whole run well under two minutes on two cores.
 MAX_EXAMPLES = 10
+MAX_EXAMPLES_POSTGIS = 3
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -72,33 +74,62 @@ def _some_rows(client: TestClient) -> None:
         assert order.status_code == 201, order.text
 
 
-@pytest.fixture(scope="module")
-def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The app on a copy of the migrated SQLite template, with the demo data and a few rows more."""
-    path = tmp_path_factory.mktemp("schemathesis") / "dispatch.sqlite3"
-    shutil.copyfile(sqlite_template, path)
+def _serve(database_url: str) -> Iterator[TestClient]:
+    """The app on ``database_url`` with the demo data and a few rows more."""
 
     def load(container: Container) -> None:
         load_demo_data(container)
 
-    app = create_app(_settings(f"sqlite:///{path}"), on_started=[load])
+    app = create_app(_settings(database_url), on_started=[load])
     with TestClient(app, raise_server_exceptions=False) as client:
         _some_rows(client)
         yield client
 
 
-@schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
+@pytest.fixture(scope="module")
+def served(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The app on a copy of the migrated SQLite template."""
+    path = tmp_path_factory.mktemp("schemathesis") / "dispatch.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    yield from _serve(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="module")
+def served_on_postgis(postgres_url: str, postgis_template: str) -> Iterator[TestClient]:
+    """The app on a copy of the migrated PostGIS template (dropped afterwards)."""
+    url = create_database(postgres_url, "schemathesis", template=postgis_template)
+    try:
+        yield from _serve(url)
+    finally:
+        drop_database(postgres_url, "schemathesis")
+
+
+def _call(case: schemathesis.Case, client: TestClient) -> None:
+    request = case.as_transport_kwargs(headers=dict(ADMIN))
+    request.pop("cookies", None)  # none are generated (the API has no cookie parameters)
+    case.validate_response(client.request(**request), checks=CHECKS)
+
+
+#: The same settings on both stores; PostGIS sees fewer examples (its store-specific answers are few: times,
+#: numbers read back; the embedded run covers the generated inputs).
+_BOUNDED = settings(
     deadline=None,
     derandomize=True,
     database=None,
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-@pytest.mark.timeout(60)
+
+
+@schema.parametrize()
+@settings(_BOUNDED, max_examples=MAX_EXAMPLES)
+@pytest.mark.timeout(300)  # includes the module fixture: migrating, demo data
 def test_answers_conform_to_the_published_schema(case: schemathesis.Case, served: TestClient) -> None:
-    request = case.as_transport_kwargs(headers=dict(ADMIN))
-    request.pop("cookies", None)  # none are generated (the API has no cookie parameters)
-    response = served.request(**request)
-    case.validate_response(response, checks=CHECKS)
+    _call(case, served)
+
+
+@schema.parametrize()
+@settings(_BOUNDED, max_examples=MAX_EXAMPLES_POSTGIS)
+@pytest.mark.timeout(300)  # includes the module fixture: migrating, demo data
+def test_answers_conform_on_postgis(case: schemathesis.Case, served_on_postgis: TestClient) -> None:
+    _call(case, served_on_postgis)
