@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from api.auth import require_roles, scoped_warehouse_filter
+from api.auth import enforce_warehouse_scope, require_roles, warehouse_scope
 from api.container import Container
 from api.deps import get_container
 from api.errors import refusals
@@ -57,9 +57,12 @@ def list_exceptions(
     """Exceptions, oldest first (``order=desc``: newest first), filtered by status and kind (each may
     repeat), order, warehouse (of the order's shipments) and creation time; ``next_cursor`` pages on."""
     created_from, created_to = time_range(created_from, created_to)
-    # Exceptions of held orders have no warehouse: an unfiltered list shows them, except to a token scoped to
-    # one warehouse, which sees only exceptions of orders with a shipment from there (403 for another).
-    warehouse_id = scoped_warehouse_filter(principal, warehouse_id)
+    # Exceptions of orders with no shipment yet (held at intake) belong to no warehouse: an unfiltered list
+    # shows them to everyone; a token scoped to one warehouse sees them and its own warehouse's exceptions,
+    # never those of orders shipped only from other warehouses (naming another warehouse is 403).
+    scope = warehouse_scope(principal)
+    if warehouse_id is not None:
+        enforce_warehouse_scope(principal, warehouse_id)
     found = exception_page(
         container.uow,
         page,
@@ -67,6 +70,7 @@ def list_exceptions(
         kinds=one_of(kind, sorted(CAUSE_CODES), name="kind"),
         order_id=order_id,
         warehouse_id=warehouse_id,
+        visible_to_warehouse=scope if warehouse_id is None else None,
         created_from=created_from,
         created_to=created_to,
     )
