@@ -154,6 +154,9 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
         path_warehouse = request.path_params.get("warehouse_id")
         if isinstance(path_warehouse, str):
             enforce_warehouse_scope(principal, path_warehouse)
+        path_carrier = request.path_params.get("carrier_id")
+        if isinstance(path_carrier, str):
+            enforce_carrier_scope(principal, path_carrier)
         return principal
 
     return dependency
@@ -162,6 +165,13 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
 def warehouse_scope(principal: Principal) -> str | None:
     """The one warehouse a warehouse token whose subject names it may act on; None when unscoped."""
     return principal.subject if principal.role == "warehouse" and principal.subject else None
+
+
+def enforce_carrier_scope(principal: Principal, carrier_id: str) -> None:
+    """Answer 403 when a carrier token names another carrier than its own (before the body is read, so a
+    refused request learns nothing about what it sent); every ``{carrier_id}`` route gets this."""
+    if principal.role == "carrier" and principal.subject != carrier_id:
+        raise Forbidden(f"this carrier token acts for carrier {principal.subject!r}, not {carrier_id!r}")
 
 
 def enforce_warehouse_scope(principal: Principal, *warehouse_ids: str) -> None:

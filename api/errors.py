@@ -88,6 +88,18 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+def refusals(reasons: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """An operation's own error answers, for the rules JSON Schema cannot state (a reference to a row that
+    must exist, a polygon that must not cross itself, a state a resource must be in): each status with the
+    error body and the codes it may carry, so a generated client knows them beside the schema's rules."""
+    return {status: {"model": ErrorOut, "description": reason} for status, reason in reasons.items()}
+
+
+def created_or_replaced(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The second success of a PUT that creates (201) or replaces (200, the route's own status)."""
+    return {201: {"model": model, "description": "Created: there was none with this id."}}
+
+
 def install_error_docs(app: FastAPI) -> None:
     """Make the OpenAPI document say that errors are JSON even where the success is not (an HTML or PDF
     route documents its :data:`ERROR_RESPONSES` under its own media type otherwise)."""

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Response
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
+from api.errors import created_or_replaced
 from api.pagination import MultiValue, Page, SearchText, free_values, page_request
 from api.schemas.carriers import CarrierIn, CarrierOut, CarrierSaved, PositionOut, PositionsAccepted, PositionsIn
 from api.schemas.master_data import PathId
@@ -112,7 +113,7 @@ def post_positions(
     return PositionsAccepted(accepted=accepted)
 
 
-@router.put("/{carrier_id}", response_model=CarrierSaved)
+@router.put("/{carrier_id}", response_model=CarrierSaved, responses=created_or_replaced(CarrierSaved))
 def put_carrier(
     carrier_id: CarrierId,
     body: CarrierIn,
@@ -147,10 +148,9 @@ def _stored_secret(container: Container, carrier_id: str) -> str | None:
 def get_carrier_endpoint(
     carrier_id: CarrierId,
     container: Container = Depends(get_container),
-    principal: Principal = Depends(readers),
+    _: Principal = Depends(readers),
 ) -> CarrierOut:
-    """A carrier's master data and last known position; a carrier token may read only its own."""
-    if principal.role == "carrier" and principal.subject != carrier_id:
-        raise Forbidden("a carrier token may only read its own carrier record")
+    """A carrier's master data and last known position; a carrier token may read only its own (403 from
+    ``require_roles``, like every ``{carrier_id}`` route)."""
     carrier = get_carrier(container.uow, carrier_id)
     return _carrier_out(carrier, container.carriers.position_of(carrier_id), container.settings.max_position_age_s)

@@ -11,9 +11,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from api.auth import enforce_warehouse_scope, require_roles
+from api.auth import enforce_warehouse_scope, require_roles, warehouse_scope
 from api.container import Container
 from api.deps import get_container
+from api.errors import refusals
 from api.pagination import CreatedFrom, CreatedTo, MultiValue, one_of, page_request, time_range
 from api.schemas.exceptions import (
     ApproveIn,
@@ -56,7 +57,11 @@ def list_exceptions(
     """Exceptions, oldest first (``order=desc``: newest first), filtered by status and kind (each may
     repeat), order, warehouse (of the order's shipments) and creation time; ``next_cursor`` pages on."""
     created_from, created_to = time_range(created_from, created_to)
-    if warehouse_id is not None:  # exceptions of held orders have no warehouse: unfiltered lists stay whole
+    # Exceptions of orders with no shipment yet (held at intake) belong to no warehouse: an unfiltered list
+    # shows them to everyone; a token scoped to one warehouse sees them and its own warehouse's exceptions,
+    # never those of orders shipped only from other warehouses (naming another warehouse is 403).
+    scope = warehouse_scope(principal)
+    if warehouse_id is not None:
         enforce_warehouse_scope(principal, warehouse_id)
     found = exception_page(
         container.uow,
@@ -65,6 +70,7 @@ def list_exceptions(
         kinds=one_of(kind, sorted(CAUSE_CODES), name="kind"),
         order_id=order_id,
         warehouse_id=warehouse_id,
+        visible_to_warehouse=scope if warehouse_id is None else None,
         created_from=created_from,
         created_to=created_to,
     )
@@ -112,7 +118,21 @@ def get_one(
     return exception_out(exception_view(container.uow, exception_id))
 
 
-@router.post("/{exception_id}/approve", response_model=ExceptionOut)
+@router.post(
+    "/{exception_id}/approve",
+    response_model=ExceptionOut,
+    responses=refusals(
+        {
+            404: "exception_not_found: no exception with this id.",
+            409: "exception_already_resolved: approved or rejected before; order_already_paid: a paid order's"
+            " price cannot change; invalid_transition: the order moved on meanwhile.",
+            422: "invalid_approval_terms: a term that does not apply to this exception's kind (temporary credit for"
+            " credit exceptions, price for price conflicts, strategy for short picks and stock shortages), or"
+            " an expiry in the past; temporary_credit_limit_too_low: the limit does not cover the open exposure"
+            " plus this order; validation_error: the body breaks the schema.",
+        }
+    ),
+)
 def approve(
     exception_id: ExceptionId,
     body: Annotated[ApproveIn | None, Body()] = None,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.auth import Forbidden, require_roles
 from api.container import Container
 from api.deps import get_container
+from api.errors import created_or_replaced, refusals
 from api.pagination import MultiValue, Page, SearchText, one_of, page_request
 from api.schemas.geofences import FenceEventOut, GeofenceIn, GeofenceOut, Kind
 from api.schemas.master_data import ID_PATTERN, PathId
@@ -97,7 +98,20 @@ def fence_events(
     )
 
 
-@router.put("/{fence_id}", response_model=GeofenceOut)
+@router.put(
+    "/{fence_id}",
+    response_model=GeofenceOut,
+    responses={
+        **created_or_replaced(GeofenceOut),
+        **refusals(
+            {
+                422: "invalid_geometry: the geometry breaks a GeoJSON rule the schema cannot state (a ring not"
+                " closed, a self-intersection, zero area), named with its coordinate path; validation_error:"
+                " the body breaks the schema."
+            }
+        ),
+    },
+)
 def put_geofence(
     fence_id: FenceId,
     body: GeofenceIn,

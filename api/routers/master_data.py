@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Response
 
-from api.auth import Forbidden, require_roles
+from api.auth import Forbidden, require_roles, warehouse_scope
 from api.container import Container
 from api.deps import get_container
+from api.errors import created_or_replaced
 from api.pagination import Page, SearchText, page_request
 from api.schemas.master_data import (
     CustomerIn,
@@ -74,7 +75,7 @@ def _customer_out(customer: Customer) -> CustomerOut:
     )
 
 
-@router.put("/warehouses/{warehouse_id}", response_model=WarehouseOut)
+@router.put("/warehouses/{warehouse_id}", response_model=WarehouseOut, responses=created_or_replaced(WarehouseOut))
 def put_warehouse_endpoint(
     warehouse_id: ResourceId,
     body: WarehouseIn,
@@ -102,10 +103,11 @@ def list_warehouses_endpoint(
     q: SearchText = None,
     page: PageRequest = Depends(page_request),
     container: Container = Depends(get_container),
-    _: Principal = Depends(readers),
+    principal: Principal = Depends(readers),
 ) -> Page[WarehouseOut]:
-    """Warehouses, oldest first (``order=desc``: newest first); ``q`` searches names and ids."""
-    found = warehouse_page(container.uow, page, q=q)
+    """Warehouses, oldest first (``order=desc``: newest first); ``q`` searches names and ids. A warehouse token
+    scoped to one warehouse sees only that one."""
+    found = warehouse_page(container.uow, page, q=q, only_id=warehouse_scope(principal))
     return Page[WarehouseOut](items=[_warehouse_out(w) for w in found.items], next_cursor=found.next_cursor)
 
 
@@ -133,7 +135,7 @@ def list_customers_endpoint(
     return Page[CustomerOut](items=[_customer_out(c) for c in found.items], next_cursor=found.next_cursor)
 
 
-@router.put("/skus/{sku}", response_model=SkuOut)
+@router.put("/skus/{sku}", response_model=SkuOut, responses=created_or_replaced(SkuOut))
 def put_sku_endpoint(
     sku: ResourceId,
     body: SkuIn,
@@ -156,7 +158,7 @@ def get_sku_endpoint(
     return _sku_out(get_sku(container.uow, sku))
 
 
-@router.put("/customers/{customer_id}", response_model=CustomerOut)
+@router.put("/customers/{customer_id}", response_model=CustomerOut, responses=created_or_replaced(CustomerOut))
 def put_customer_endpoint(
     customer_id: ResourceId,
     body: CustomerIn,

@@ -19,9 +19,10 @@ from fastapi.responses import JSONResponse
 from api.auth import Forbidden, require_roles, scoped_warehouse_filter
 from api.container import Container
 from api.deps import get_container
+from api.errors import refusals
 from api.pagination import CreatedFrom, CreatedTo, MultiValue, SearchText, one_of, page_request, time_range
 from api.schemas.amendments import AmendIn
-from api.schemas.master_data import ID_PATTERN, TEXT_PATTERN, PathId
+from api.schemas.master_data import ID_PATTERN, NON_BLANK_TEXT_PATTERN, PathId
 from api.schemas.orders import CancelIn, OrderIn, OrderOut, OrderPage, order_out
 from api.tokens import Principal
 from foundation.clock import utc_now
@@ -88,12 +89,28 @@ def _own_customer(principal: Principal) -> str | None:
     return principal.subject if principal.role == "customer" else None
 
 
-@router.post("", status_code=201, response_model=OrderOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderOut,
+    responses={
+        200: {"model": OrderOut, "description": "A retry with the same Idempotency-Key and body: the first answer."},
+        **refusals(
+            {
+                409: "idempotency_key_reused: the Idempotency-Key was used before with another body.",
+                422: "unknown_customer / unknown_sku: ids that do not exist (every unknown SKU named);"
+                " delivery_required: no delivery and the customer has no registered location; invalid_order:"
+                " the order total (qty x price summed) above 1E+13; invalid_promise: promised_by in the past or"
+                " too far ahead; validation_error: the body breaks the schema.",
+            }
+        ),
+    },
+)
 def create_order(
     body: OrderIn,
     response: Response,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", max_length=200, pattern=TEXT_PATTERN)
+        str | None, Header(alias="Idempotency-Key", max_length=200, pattern=NON_BLANK_TEXT_PATTERN)
     ] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(placers),
@@ -193,7 +210,7 @@ def amend_endpoint(
     order_id: OrderId,
     body: AmendIn,
     idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", max_length=200, pattern=TEXT_PATTERN)
+        str | None, Header(alias="Idempotency-Key", max_length=200, pattern=NON_BLANK_TEXT_PATTERN)
     ] = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(cancellers),

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.auth import enforce_warehouse_scope, require_roles, scoped_warehouse_filter
 from api.container import Container
 from api.deps import get_container
+from api.errors import created_or_replaced, refusals
 from api.pagination import CreatedFrom, CreatedTo, MultiValue, Page, one_of, page_request, time_range
 from api.schemas.master_data import ID_PATTERN, PathId
 from api.schemas.picking import (
@@ -64,9 +65,20 @@ def _task_out(task: PickTask) -> PickTaskOut:
     )
 
 
-@router.post("/warehouses/{warehouse_id}/pick-route", response_model=PickRouteOut)
+@router.post(
+    "/warehouses/{warehouse_id}/pick-route",
+    response_model=PickRouteOut,
+    responses=refusals(
+        {
+            404: "warehouse_not_found: no warehouse with this id.",
+            422: "warehouse_has_no_layout: PUT the warehouse with a layout first; unknown_slot: slots the layout"
+            " does not have (all named); empty_pick_list: no slot to visit; unsupported_method: the method does not"
+            " apply to this layout; validation_error: the body breaks the schema.",
+        }
+    ),
+)
 def plan_pick_route(
-    warehouse_id: str,
+    warehouse_id: PathId,
     body: PickRouteIn,
     container: Container = Depends(get_container),
     _=Depends(picking_roles),
@@ -91,10 +103,20 @@ def plan_pick_route(
     )
 
 
-@router.put("/warehouses/{warehouse_id}/slots/{sku}", response_model=SkuSlotOut)
+@router.put(
+    "/warehouses/{warehouse_id}/slots/{sku}",
+    response_model=SkuSlotOut,
+    responses=refusals(
+        {
+            404: "warehouse_not_found / sku_not_found: no warehouse or SKU with this id.",
+            422: "warehouse_has_no_layout: PUT the warehouse with a layout first; unknown_slot: the layout has no"
+            " such slot; validation_error: the body breaks the schema.",
+        }
+    ),
+)
 def put_sku_slot(
-    warehouse_id: str,
-    sku: str,
+    warehouse_id: PathId,
+    sku: PathId,
     body: SkuSlotIn,
     container: Container = Depends(get_container),
     _=Depends(picking_roles),
@@ -106,13 +128,13 @@ def put_sku_slot(
 
 @router.get("/warehouses/{warehouse_id}/slots/{sku}", response_model=SkuSlotOut)
 def get_sku_slot(
-    warehouse_id: str, sku: str, container: Container = Depends(get_container), _=Depends(picking_roles)
+    warehouse_id: PathId, sku: PathId, container: Container = Depends(get_container), _=Depends(picking_roles)
 ) -> SkuSlotOut:
     """Where a SKU is picked."""
     return SkuSlotOut(warehouse_id=warehouse_id, sku=sku, slot=picking.sku_slot(container.uow, warehouse_id, sku))
 
 
-@router.put("/warehouses/{warehouse_id}/cart", response_model=CartOut)
+@router.put("/warehouses/{warehouse_id}/cart", response_model=CartOut, responses=created_or_replaced(CartOut))
 def put_cart(
     warehouse_id: PathId,
     body: CartIn,
@@ -141,7 +163,7 @@ def get_cart(warehouse_id: PathId, container: Container = Depends(get_container)
 
 @router.post("/warehouses/{warehouse_id}/waves", response_model=WaveOut)
 def post_wave(
-    warehouse_id: str,
+    warehouse_id: PathId,
     body: WaveIn,
     container: Container = Depends(get_container),
     principal: Principal = Depends(picking_roles),
@@ -197,7 +219,7 @@ def list_pick_tasks(
 
 @router.get("/pick-tasks/{task_id}", response_model=PickTaskOut)
 def get_pick_task(
-    task_id: str, container: Container = Depends(get_container), principal: Principal = Depends(picking_roles)
+    task_id: PathId, container: Container = Depends(get_container), principal: Principal = Depends(picking_roles)
 ) -> PickTaskOut:
     """A pick task with its steps in walking order."""
     task = picking.get_task(container.uow, task_id)
@@ -205,9 +227,20 @@ def get_pick_task(
     return _task_out(task)
 
 
-@router.post("/pick-tasks/{task_id}/confirm", response_model=PickTaskOut)
+@router.post(
+    "/pick-tasks/{task_id}/confirm",
+    response_model=PickTaskOut,
+    responses=refusals(
+        {
+            404: "pick_task_not_found: no pick task with this id.",
+            409: "pick_already_confirmed: a step was confirmed before with another picked_qty.",
+            422: "invalid_pick: a step not in the task, a step twice, or picked_qty above the step's qty (every"
+            " problem named); validation_error: the body breaks the schema.",
+        }
+    ),
+)
 def confirm_pick_task(
-    task_id: str,
+    task_id: PathId,
     body: ConfirmIn,
     container: Container = Depends(get_container),
     principal: Principal = Depends(picking_roles),

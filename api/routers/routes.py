@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
+from api.schemas.master_data import PathId
 from api.schemas.routes import (
     LoadingSheetOut,
     LoadingSheetsOut,
@@ -34,7 +35,7 @@ readers = require_roles("warehouse", "dispatcher")
 
 @router.post("/warehouses/{warehouse_id}/routes", response_model=WarehouseRoutesOut)
 def plan_routes(
-    warehouse_id: str,
+    warehouse_id: PathId,
     body: PlanRoutesIn | None = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(planners),
@@ -52,7 +53,7 @@ def plan_routes(
 
 @router.get("/warehouses/{warehouse_id}/loading-sheets", response_model=LoadingSheetsOut)
 def list_loading_sheets(
-    warehouse_id: str, container: Container = Depends(get_container), _=Depends(readers)
+    warehouse_id: PathId, container: Container = Depends(get_container), _=Depends(readers)
 ) -> LoadingSheetsOut:
     """Loading sheets of the warehouse's current routes: per vehicle, shipments first loaded first."""
     return LoadingSheetsOut(items=[sheet_out(s) for s in routes.loading_sheets(container.uow, warehouse_id)])
@@ -60,7 +61,7 @@ def list_loading_sheets(
 
 @router.get("/warehouses/{warehouse_id}/loading-sheets/{route_id}.html", response_class=HTMLResponse)
 def loading_sheet_page(
-    warehouse_id: str, route_id: str, container: Container = Depends(get_container), _=Depends(readers)
+    warehouse_id: PathId, route_id: PathId, container: Container = Depends(get_container), _=Depends(readers)
 ) -> HTMLResponse:
     """The printable loading sheet of one route."""
     return HTMLResponse(sheet_html(routes.loading_sheet(container.uow, warehouse_id, route_id)))
@@ -68,8 +69,8 @@ def loading_sheet_page(
 
 @router.get("/warehouses/{warehouse_id}/loading-sheets/{route_id}", response_model=LoadingSheetOut)
 def loading_sheet(
-    warehouse_id: str,
-    route_id: str,
+    warehouse_id: PathId,
+    route_id: PathId,
     format: Literal["json", "html"] = Query("json"),
     container: Container = Depends(get_container),
     _=Depends(readers),
@@ -83,8 +84,8 @@ def loading_sheet(
 
 @router.post("/warehouses/{warehouse_id}/routes/{route_id}/pick-wave", response_model=RouteWaveOut)
 def release_route_picks(
-    warehouse_id: str,
-    route_id: str,
+    warehouse_id: PathId,
+    route_id: PathId,
     body: RouteWaveIn,
     container: Container = Depends(get_container),
     principal: Principal = Depends(readers),

@@ -47,8 +47,8 @@ def list_stock(
 
 @router.put("/{warehouse_id}/stock/{sku}", response_model=StockLevelOut)
 def put_stock(
-    warehouse_id: str,
-    sku: str,
+    warehouse_id: PathId,
+    sku: PathId,
     body: StockLevelIn,
     container: Container = Depends(get_container),
     _=Depends(stock_roles),
@@ -69,8 +69,8 @@ def put_stock(
 
 @router.get("/{warehouse_id}/stock/{sku}", response_model=StockLevelOut)
 def get_stock(
-    warehouse_id: str,
-    sku: str,
+    warehouse_id: PathId,
+    sku: PathId,
     container: Container = Depends(get_container),
     _=Depends(stock_roles),
 ) -> StockLevelOut:

@@ -10,7 +10,7 @@ from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
 from api.pagination import MultiValue, Page, one_of, page_request
-from api.schemas.master_data import ID_PATTERN
+from api.schemas.master_data import ID_PATTERN, PathId
 from api.schemas.tokens import TokenCreate, TokenCreated, TokenInfo
 from api.tokens import ROLES, issue_token, revoke_token_by_id, token_page
 from foundation.errors import NotFound
@@ -43,7 +43,7 @@ def list_all(
 
 
 @router.delete("/{token_id}", status_code=204)
-def revoke(token_id: str, container: Container = Depends(get_container), _=Depends(admin_only)) -> None:
+def revoke(token_id: PathId, container: Container = Depends(get_container), _=Depends(admin_only)) -> None:
     """Revoke a token; it stops working within the auth cache's TTL."""
     if not revoke_token_by_id(container.uow, token_id):
         raise NotFound(f"no live token with id {token_id!r}")

@@ -25,7 +25,8 @@ from orders_core.transport.webhooks.service import (
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 desk = require_roles("dispatcher")
-DeliveryId = Annotated[int, Path(ge=1, le=2**62)]
+#: Delivery ids are the table's INTEGER key: above 2**31 - 1 PostgreSQL refuses the comparison (a 500 before).
+DeliveryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("/deliveries", response_model=DeliveryPageOut)

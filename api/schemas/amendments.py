@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.master_data import NonNegativeMoney
+from api.schemas.master_data import ID_PATTERN, NonNegativeMoney
 from orders_core.orders.amendment import AmendLine, AmendOrder
 from orders_core.orders.model import DeliveryPoint
 
@@ -12,7 +12,7 @@ from orders_core.orders.model import DeliveryPoint
 class AmendLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
     qty: int = Field(gt=0, le=1_000_000_000, description="Units ordered (a positive integer).")
     unit_price: NonNegativeMoney | None = Field(
         default=None, description="Quoted unit price; omitted: the catalogue price."

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from api.schemas.geofences import PolygonalGeoJson
 from api.schemas.presentation import Money
 from foundation.errors import InvalidInput
 from geo.crs import to_wgs84
@@ -26,7 +27,7 @@ class CarrierIn(BaseModel):
     vehicle_type: str = Field(min_length=1, max_length=32)
     capacity_kg: float = Field(ge=0, allow_inf_nan=False)
     capacity_m3: float = Field(ge=0, allow_inf_nan=False)
-    coverage: dict[str, Any] | None = Field(
+    coverage: PolygonalGeoJson | None = Field(
         default=None, description="GeoJSON Polygon or MultiPolygon (lng-lat), or null for anywhere"
     )
     webhook_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")

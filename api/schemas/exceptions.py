@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from api.schemas.master_data import ID_PATTERN, NonNegativeMoney
 from api.schemas.orders import ExceptionOut
@@ -18,7 +17,7 @@ class ApproveIn(BaseModel):
         description="For credit exceptions: a limit granted to the customer until it expires. It must cover the"
         " customer's open exposure plus this order (422 temporary_credit_limit_too_low otherwise).",
     )
-    temporary_credit_limit_expires_at: datetime | None = Field(
+    temporary_credit_limit_expires_at: AwareDatetime | None = Field(
         default=None,
         description="When the temporary limit lapses (future, with a time zone); default: the configured"
         " DISPATCH_TEMPORARY_CREDIT_TTL_S (7 days) from now. Afterwards the standing limit applies to new orders.",

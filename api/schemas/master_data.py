@@ -22,6 +22,8 @@ ID_PATTERN = r"^[A-Za-z0-9._:\-]+$"
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 #: Free text in query strings: anything but NUL.
 TEXT_PATTERN = r"^[^\x00]*$"
+#: Free text that must say something: at least one character that is not white space, no NUL.
+NON_BLANK_TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
 class LatLng(BaseModel):

@@ -8,14 +8,14 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas.master_data import Money, NonNegativeMoney
+from api.schemas.master_data import ID_PATTERN, Money, NonNegativeMoney
 from orders_core.orders.delays import Language, delay_code_of_exception, describe
 from orders_core.orders.model import ExceptionView, OrderView
 from orders_core.orders.progress import NodeProgress, OrderProgress
 
 
 class OrderLineIn(BaseModel):
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN, description="A SKU of the catalogue.")
     qty: int = Field(gt=0, le=1_000_000_000, description="Units ordered (a positive integer).")
     unit_price: NonNegativeMoney | None = Field(
         default=None, description="Quoted unit price; default: the SKU's catalogue price."
@@ -37,7 +37,7 @@ class DeliveryIn(BaseModel):
 
 
 class OrderIn(BaseModel):
-    customer_id: str = Field(min_length=1, max_length=64)
+    customer_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN, description="An existing customer.")
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
     delivery: DeliveryIn | None = Field(
         default=None,

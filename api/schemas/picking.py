@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -12,7 +13,9 @@ from warehouse_picking.routes import RouteMethod
 class PickRouteIn(BaseModel):
     """Slots to visit; duplicates and both sides of one position count as one stop."""
 
-    slots: list[str] = Field(description="Slot ids, e.g. A03-L-012 for rectangular layouts.", max_length=1000)
+    slots: list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]] = Field(
+        description="Slot ids, e.g. A03-L-012 for rectangular layouts.", max_length=1000
+    )
     method: RouteMethod = Field("auto", description="auto: exact where affordable, OR-Tools otherwise.")
     time_limit_s: float = Field(1.0, gt=0, le=30, description="Upper bound on solving time.")
 
@@ -32,7 +35,9 @@ class PickRouteOut(BaseModel):
 class SkuSlotIn(BaseModel):
     """Where a SKU is picked."""
 
-    slot: str = Field(min_length=1, max_length=64)
+    slot: str = Field(
+        min_length=1, max_length=64, pattern=r"^[^\x00]+$", description="A slot of the layout, e.g. A03-L-012."
+    )
 
 
 class SkuSlotOut(BaseModel):
@@ -46,9 +51,11 @@ class SkuSlotOut(BaseModel):
 class CartIn(BaseModel):
     """What one picking cart carries."""
 
-    max_items: int = Field(gt=0)
-    max_weight_kg: float = Field(gt=0)
-    max_volume_m3: float = Field(gt=0)
+    max_items: int = Field(gt=0, le=1_000_000)
+    # At least the unit's presented precision (a gram, a cubic centimetre): a smaller positive limit would be
+    # answered back rounded to 0, which no cart can carry.
+    max_weight_kg: float = Field(ge=0.001, le=1_000_000, allow_inf_nan=False)
+    max_volume_m3: float = Field(ge=0.000001, le=1_000_000, allow_inf_nan=False)
 
 
 class CartOut(CartIn):
@@ -121,11 +128,11 @@ class WaveOut(BaseModel):
 class PickIn(BaseModel):
     """The picker's count for one step."""
 
-    step: int
-    picked_qty: int = Field(ge=0)
+    step: int = Field(ge=1, le=100_000, description="The step's number in the task (1..number of steps).")
+    picked_qty: int = Field(ge=0, le=1_000_000_000, description="At most the step's qty (422 invalid_pick).")
 
 
 class ConfirmIn(BaseModel):
     """Counts for some or all steps of a task."""
 
-    picks: list[PickIn] = Field(min_length=1)
+    picks: list[PickIn] = Field(min_length=1, max_length=10_000, description="Each step at most once.")

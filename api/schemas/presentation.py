@@ -20,7 +20,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, PlainSerializer
+from pydantic import Field, PlainSerializer, WithJsonSchema
 
 from foundation.clock import rfc3339
 
@@ -34,11 +34,23 @@ def money_number(value: Decimal) -> float:
 
 #: Money in an answer or request: a JSON number out, a number or a decimal string in.
 Money = Annotated[Decimal, PlainSerializer(money_number, return_type=float, when_used="json")]
-#: Money a request may send: non-negative and below a trillion.
+#: A decimal string a request may send for money: plain digits, at most 12 before the point (below a trillion).
+MONEY_STRING_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,12})?$"
+#: Money a request may send: non-negative and below a trillion, as a number or a plain decimal string (the
+#: published schema states both forms; pydantic alone would publish an unconstrained string).
 NonNegativeMoney = Annotated[
     Decimal,
     Field(ge=0, le=Decimal("1e12"), allow_inf_nan=False),
     PlainSerializer(money_number, return_type=float, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 1e12},
+                {"type": "string", "pattern": MONEY_STRING_PATTERN, "examples": ["12.50"]},
+            ]
+        },
+        mode="validation",
+    ),
 ]
 
 

@@ -15,9 +15,14 @@ from orders_core.master_data.tables import CustomerRow, SkuRow, WarehouseRow
 from orders_core.unit_of_work import UnitOfWorkFactory
 
 
-def warehouse_page(new_uow: UnitOfWorkFactory, request: PageRequest, *, q: str | None = None) -> Page[Warehouse]:
-    """Warehouses whose name or id contains ``q`` (case-insensitive)."""
+def warehouse_page(
+    new_uow: UnitOfWorkFactory, request: PageRequest, *, q: str | None = None, only_id: str | None = None
+) -> Page[Warehouse]:
+    """Warehouses whose name or id contains ``q`` (case-insensitive); ``only_id``: that one warehouse at most
+    (the list a token scoped to it may see)."""
     query = select(WarehouseRow)
+    if only_id is not None:
+        query = query.where(WarehouseRow.id == only_id)
     if q:
         query = query.where(or_(contains_text(WarehouseRow.name, q), contains_text(WarehouseRow.id, q)))
     with new_uow() as uow:

@@ -71,10 +71,13 @@ def exception_page(
     kinds: Collection[str] | None = None,
     order_id: str | None = None,
     warehouse_id: str | None = None,
+    visible_to_warehouse: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> Page[ExceptionView]:
-    """Exceptions by creation time, filtered (``warehouse_id``: of orders with a shipment from there)."""
+    """Exceptions by creation time, filtered (``warehouse_id``: of orders with a shipment from there;
+    ``visible_to_warehouse``: those, and those of orders with no shipment yet, which belong to no warehouse:
+    never an exception of an order shipped only from other warehouses)."""
     query = select(ExceptionRow)
     if statuses:
         query = query.where(ExceptionRow.status.in_(list(statuses)))
@@ -85,6 +88,14 @@ def exception_page(
     if warehouse_id is not None:
         query = query.where(
             ExceptionRow.order_id.in_(select(ShipmentRow.order_id).where(ShipmentRow.warehouse_id == warehouse_id))
+        )
+    if visible_to_warehouse is not None:
+        shipped_from_there = select(ShipmentRow.order_id).where(ShipmentRow.warehouse_id == visible_to_warehouse)
+        query = query.where(
+            or_(
+                ExceptionRow.order_id.in_(shipped_from_there),
+                ExceptionRow.order_id.not_in(select(ShipmentRow.order_id)),
+            )
         )
     if created_from is not None:
         query = query.where(ExceptionRow.created_at >= created_from)

@@ -145,6 +145,44 @@ def test_order_and_exception_lists_are_limited_to_the_tokens_warehouse(client: T
     assert client.get("/v1/exceptions", headers=w2).status_code == 200
 
 
+def test_unfiltered_exception_list_never_shows_a_scoped_token_another_warehouses_exceptions(client: TestClient) -> None:
+    task_id = _pick_task_at_w1(client)
+    short = client.post(
+        f"/v1/pick-tasks/{task_id}/confirm", json={"picks": [{"step": 1, "picked_qty": 1}]}, headers=ADMIN
+    )
+    assert short.status_code == 200, short.text  # 1 of 2 picked: a short_pick exception on the W1 order
+    # A price conflict holds an order before any shipment: its exception belongs to no warehouse.
+    held = {
+        "customer_id": "C1",
+        "lines": [{"sku": "S1", "qty": 1, "unit_price": 0.5}],
+        "delivery": {"lat": 52.49, "lng": 13.4},
+    }
+    assert client.post("/v1/orders", json=held, headers=ADMIN).json()["status"] == "on_hold"
+    everything = client.get("/v1/exceptions", headers=ADMIN).json()["items"]
+    assert sorted(e["kind"] for e in everything) == ["price_conflict", "short_pick"]
+    w1, w2 = make_token(client, "warehouse", "W1"), make_token(client, "warehouse", "W2")
+    # The held order's exception belongs to no warehouse: both see it; W1's short pick only W1 does.
+    assert sorted(e["kind"] for e in client.get("/v1/exceptions", headers=w1).json()["items"]) == [
+        "price_conflict",
+        "short_pick",
+    ]
+    assert [e["kind"] for e in client.get("/v1/exceptions", headers=w2).json()["items"]] == ["price_conflict"]
+    assert client.get("/v1/exceptions", params={"kind": "short_pick"}, headers=w2).json()["items"] == []
+    filtered = client.get("/v1/exceptions", params={"warehouse_id": "W1"}, headers=w1).json()["items"]
+    assert [e["kind"] for e in filtered] == ["short_pick"]
+    unscoped = make_token(client, "warehouse")
+    assert len(client.get("/v1/exceptions", headers=unscoped).json()["items"]) == 2
+
+
+def test_warehouse_list_shows_a_scoped_token_only_its_warehouse(client: TestClient) -> None:
+    w1 = make_token(client, "warehouse", "W1")
+    assert [w["id"] for w in client.get("/v1/warehouses", headers=w1).json()["items"]] == ["W1"]
+    assert client.get("/v1/warehouses", params={"q": "Two"}, headers=w1).json()["items"] == []
+    assert [w["id"] for w in client.get("/v1/warehouses", headers=ADMIN).json()["items"]] == ["W1", "W2"]
+    unscoped = make_token(client, "warehouse")
+    assert [w["id"] for w in client.get("/v1/warehouses", headers=unscoped).json()["items"]] == ["W1", "W2"]
+
+
 def test_shipment_list_is_limited_to_the_tokens_warehouse(client: TestClient) -> None:
     _pick_task_at_w1(client)
     w1, w2 = make_token(client, "warehouse", "W1"), make_token(client, "warehouse", "W2")
