@@ -26,7 +26,12 @@ CARRIER_OPERATIONS = {
     ("GET", "/v1/geofences/events"),
     ("GET", "/v1/geofences/{fence_id}"),
 }
-PUBLIC_OPERATIONS = {("GET", "/healthz"), ("GET", "/track/{reference}"), ("POST", "/v1/payments/notify")}
+PUBLIC_OPERATIONS = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/track/{reference}"),
+    ("POST", "/v1/payments/notify"),
+}
 
 
 @pytest.fixture
