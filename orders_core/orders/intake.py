@@ -294,9 +294,11 @@ def submit_order(
                     payment_timeout_s=payment_timeout_s,
                     delivery_targets=delivery_targets,
                 )
-                # Read back in the same transaction: no second transaction (on SQLite: no second turn
-                # of the writer queue) per order.
-                view = OrderRepository(uow.session).view(placed.order_id)
+                # A new order is answered from what this call wrote (no query); a replay is read back in
+                # the same transaction (no second transaction, on SQLite no second turn of the writer queue).
+                repository = OrderRepository(uow.session)
+                view = repository.view_as_written(placed.order_id) if placed.created else None
+                view = view or repository.view(placed.order_id)
                 uow.commit()
             break
         except IntegrityError:

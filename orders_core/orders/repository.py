@@ -12,7 +12,7 @@ from sqlalchemy import Table, bindparam, event, func, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from foundation.clock import utc_now
-from foundation.money import to_money
+from foundation.money import MONEY_QUANTUM, to_money
 from orders_core.orders.model import (
     CLOSED,
     AllocatedLine,
@@ -81,6 +81,58 @@ def _timeline_entry(row: Any) -> TimelineEntry:
         reason_code=row.reason_code,
         reason=row.reason,
         expected_next_at=row.expected_next_at,
+    )
+
+
+#: Money below this reads back from SQLite's float digit for digit (13 significant digits at 4 places).
+MONEY_EXACT_BELOW = Decimal("1e9")
+
+
+class _Attrs:
+    """A buffered row's dict read by attribute, like a result row (for ``_timeline_entry``)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+def _money_as_stored(value: Decimal) -> bool:
+    """Whether ``value`` reads back from the money column unchanged on both backends (exact at the
+    column's scale and small enough for SQLite's float to keep every digit)."""
+    return value.is_finite() and value == value.quantize(MONEY_QUANTUM) and abs(value) < MONEY_EXACT_BELOW
+
+
+def _assemble(
+    row: OrderRow,
+    lines: Sequence[OrderLine],
+    timeline: Sequence[TimelineEntry],
+    shipments: Sequence[ShipmentView],
+    exceptions: Sequence[ExceptionView],
+) -> OrderView:
+    """An order's view from its row and its children (in the order a reader sorts them)."""
+    return OrderView(
+        id=row.id,
+        status=row.status,
+        customer_id=row.customer_id,
+        lines=tuple(lines),
+        delivery=DeliveryPoint(
+            lat=row.delivery_lat,
+            lng=row.delivery_lng,
+            address=row.delivery_address,
+            contact_name=row.delivery_contact_name,
+            contact_phone=row.delivery_contact_phone,
+            cash_on_delivery=bool(row.cash_on_delivery),
+        ),
+        total=Decimal(row.total),
+        payment_status=row.payment_status,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        timeline=tuple(timeline),
+        shipments=tuple(shipments),
+        exceptions=tuple(exceptions),
+        promised_by=row.promised_by,
+        priority=row.priority or "normal",
+        backorder_of=row.backorder_of,
+        tracking_token=row.tracking_token,
     )
 
 
@@ -446,31 +498,56 @@ class OrderRepository:
             .order_by(ExceptionRow.created_at, ExceptionRow.id)
         ):
             exceptions[e.order_id].append(_exception_view(e))
-        return [
-            OrderView(
-                id=row.id,
-                status=row.status,
-                customer_id=row.customer_id,
-                lines=tuple(lines[row.id]),
-                delivery=DeliveryPoint(
-                    lat=row.delivery_lat,
-                    lng=row.delivery_lng,
-                    address=row.delivery_address,
-                    contact_name=row.delivery_contact_name,
-                    contact_phone=row.delivery_contact_phone,
-                    cash_on_delivery=bool(row.cash_on_delivery),
-                ),
-                total=Decimal(row.total),
-                payment_status=row.payment_status,
-                created_at=row.created_at,
-                updated_at=row.updated_at,
-                timeline=tuple(timelines[row.id]),
-                shipments=tuple(shipped[row.id]),
-                exceptions=tuple(exceptions[row.id]),
-                promised_by=row.promised_by,
-                priority=row.priority or "normal",
-                backorder_of=row.backorder_of,
-                tracking_token=row.tracking_token,
+        return [_assemble(row, lines[row.id], timelines[row.id], shipped[row.id], exceptions[row.id]) for row in rows]
+
+    def view_as_written(self, order_id: str) -> OrderView | None:
+        """The view of an order added in this transaction and not written yet, built from what the use case
+        buffered (no query); None when that cannot be known without reading (then use ``view``).
+
+        While the order row is still waiting in the session, nothing of it reached the database: its lines,
+        shipments and timeline are all in the buffer (in insertion order, as their ids would sort them), its
+        exceptions are pending ORM rows, and no statement can have changed them. The values are those the
+        database would hand back: money is used only when exact at the stored scale and far below the
+        precision of a float (SQLite keeps money as a float).
+        """
+        row = next((r for r in self.session.info.get(_NEW_ORDERS, []) if r.id == order_id), None)
+        pending = self.session.info.get(_PENDING_HISTORY)
+        if row is None or pending is None:
+            return None
+        lines = [
+            OrderLine(sku=line["sku"], qty=line["qty"], unit_price=Decimal(line["unit_price"]))
+            for line in sorted(
+                (line for line in pending[ORDER_LINES.name] if line["order_id"] == order_id),
+                key=lambda line: line["line_no"],
             )
-            for row in rows
         ]
+        if not all(_money_as_stored(line.unit_price) for line in lines):
+            return None
+        timeline = [_timeline_entry(_Attrs(t)) for t in pending[TIMELINE.name] if t["order_id"] == order_id]
+        heads = sorted(
+            (s for s in pending[SHIPMENTS.name] if s["order_id"] == order_id),
+            key=lambda s: (s["warehouse_id"], s["id"]),
+        )
+        shipments = [
+            ShipmentView(
+                warehouse_id=head["warehouse_id"],
+                lines=tuple(
+                    (line["sku"], line["qty"])
+                    for line in pending[SHIPMENT_LINES.name]
+                    if line["shipment_id"] == head["id"]
+                ),
+                id=head["id"],
+                status=head.get("status") or "ready",
+                carrier_id=head.get("carrier_id"),
+                waybill_no=head.get("waybill_no"),
+                weight_kg=head.get("weight_kg"),
+                volume_m3=head.get("volume_m3"),
+                pieces=head.get("pieces"),
+            )
+            for head in heads
+        ]
+        exceptions = sorted(
+            (obj for obj in self.session.new if isinstance(obj, ExceptionRow) and obj.order_id == order_id),
+            key=lambda e: (e.created_at, e.id),
+        )
+        return _assemble(row, lines, timeline, shipments, [_exception_view(e) for e in exceptions])

@@ -120,6 +120,11 @@ class StockLocks(Protocol):
         """Levels of the given keys; keys never set are left out."""
         ...
 
+    def levels_if_loaded(self, keys: Collection[StockKey]) -> dict[StockKey, StockLevel] | None:
+        """``levels(keys)`` if the store is loaded, None (nothing read) if not: the loaded check and the read
+        in one round trip, so the first read of a use case needs no separate check."""
+        ...
+
     def all_levels(self) -> dict[StockKey, StockLevel]:
         """Every level in the store (maintenance, tests)."""
         ...
@@ -331,6 +336,9 @@ class MemoryStockLocks:
                 for key in keys
                 if key in self._on_hand
             }
+
+    def levels_if_loaded(self, keys: Collection[StockKey]) -> dict[StockKey, StockLevel] | None:
+        return self.levels(keys) if self._loaded else None
 
     def available_for_skus(self, skus: Collection[str]) -> dict[str, dict[str, int]] | None:
         wanted = set(skus)

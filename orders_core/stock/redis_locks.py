@@ -296,6 +296,22 @@ class RedisStockLocks:
                 found[key] = StockLevel.of(int(on_hand), int(reserved or 0))
         return found
 
+    def levels_if_loaded(self, keys: Collection[StockKey]) -> dict[StockKey, StockLevel] | None:
+        """The global loaded marker read in the same pipeline as the levels (one round trip)."""
+        keys = list(keys)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.exists(LOADED_MARKER)
+        for warehouse_id, sku in keys:
+            pipe.hmget(stock_key(warehouse_id, sku), "on_hand", "reserved")
+        loaded, *answers = pipe.execute()
+        if not loaded:
+            return None
+        found = {}
+        for key, (on_hand, reserved) in zip(keys, answers, strict=True):
+            if on_hand is not None:
+                found[key] = StockLevel.of(int(on_hand), int(reserved or 0))
+        return found
+
     def available_for_skus(self, skus: Collection[str]) -> dict[str, dict[str, int]] | None:
         return None  # no index by SKU in Redis: the service takes the keys from the durable mirror
 

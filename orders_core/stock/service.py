@@ -91,14 +91,28 @@ class StockService:
         return found
 
     def available_by_warehouse(self, uow: UnitOfWork, skus: Collection[str]) -> dict[str, dict[str, int]]:
-        """Available units per warehouse per SKU, for allocation to choose a warehouse."""
-        self._ensure_loaded(uow)
-        direct = self.locks.available_for_skus(set(skus))
-        if direct is not None:
-            return {wh: dict(sorted(per_sku.items())) for wh, per_sku in sorted(direct.items())}
-        keys = self._keys_for_skus(uow, set(skus))
+        """Available units per warehouse per SKU, for allocation to choose a warehouse.
+
+        The first stock read of a unit of work on Redis asks whether the store is loaded in the same round
+        trip as the levels (``levels_if_loaded``); not loaded, it is rebuilt and read again, as before.
+        """
+        wanted = set(skus)
+        levels = None
+        if isinstance(self.locks, MemoryStockLocks) or id(self.locks) in _checked(uow):
+            self._ensure_loaded(uow)  # in-process: the check costs no round trip
+        else:
+            levels = self.locks.levels_if_loaded(self._keys_for_skus(uow, wanted))
+            if levels is None:
+                self._ensure_loaded(uow)
+            else:
+                _checked(uow).add(id(self.locks))
+        if levels is None:
+            direct = self.locks.available_for_skus(wanted)
+            if direct is not None:
+                return {wh: dict(sorted(per_sku.items())) for wh, per_sku in sorted(direct.items())}
+            levels = self.locks.levels(self._keys_for_skus(uow, wanted))
         answer: dict[str, dict[str, int]] = {}
-        for (warehouse_id, sku), found in sorted(self.locks.levels(keys).items()):
+        for (warehouse_id, sku), found in sorted(levels.items()):
             answer.setdefault(warehouse_id, {})[sku] = found.available
         return answer
 
@@ -136,7 +150,7 @@ class StockService:
 
     def _ensure_loaded(self, uow: UnitOfWork) -> None:
         """``rebuild_if_needed`` once per unit of work (allocation reads, then reserves, in one go)."""
-        checked: set[int] = uow.session.info.setdefault(_LOADED_CHECKED, set())
+        checked = _checked(uow)
         if id(self.locks) not in checked:
             self.rebuild_if_needed(uow)
             checked.add(id(self.locks))
@@ -267,6 +281,12 @@ class StockService:
                 orders_holding=len(taken[-1].holds),
             )
         return rebuilt
+
+
+def _checked(uow: UnitOfWork) -> set[int]:
+    """Ids of the fast stores found loaded in this unit of work."""
+    checked: set[int] = uow.session.info.setdefault(_LOADED_CHECKED, set())
+    return checked
 
 
 def build_stock_service(

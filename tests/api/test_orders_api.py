@@ -255,3 +255,44 @@ def test_nul_characters_and_huge_numbers_are_422_not_500(client: TestClient) -> 
     answer = client.put("/v1/customers/C7", json={"name": "x\x00", "credit_limit": 1}, headers=ADMIN)
     assert answer.status_code == 422
     assert order_count(client) == 0
+
+
+def _lines(*lines: tuple[str, int, object]) -> list[dict[str, object]]:
+    return [{"sku": sku, "qty": qty, "unit_price": price} for sku, qty, price in lines]
+
+
+@pytest.mark.parametrize(
+    ("lines", "customer_id", "status"),
+    [
+        (_lines(("S1", 1, 10), ("S2", 1, 2.5)), "C1", "allocated"),  # split: a shipment per warehouse
+        (_lines(("S1", 11, 10)), "C1", "on_hold"),  # stock shortage: an exception, no shipment
+        (_lines(("S1", 2, 9)), "C1", "on_hold"),  # below the catalogue price: a price exception
+        (_lines(("S2", 1, "2.123456789")), "C2", "on_hold"),  # more places than money keeps (read back)
+        (_lines(("S1", 1, 10), ("S1", 2, 10), ("S2", 3, "2.5")), "C2", "allocated"),  # a SKU on two lines
+    ],
+)
+def test_post_answers_exactly_what_a_later_get_reads(
+    client: TestClient, lines: list[dict[str, object]], customer_id: str, status: str
+) -> None:
+    """The intake answer is built from what the call wrote, without reading the order back; it must be the
+    same JSON, byte for byte, as the stored order read by GET (and a replay's answer, read back)."""
+    body = {**order_body(customer_id=customer_id), "lines": lines}
+    headers = {**ADMIN, "Idempotency-Key": f"same-json-{status}-{len(lines)}-{customer_id}"}
+    posted = client.post("/v1/orders", json=body, headers=headers)
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["status"] == status
+    order_id = posted.json()["id"]
+    read = client.get(f"/v1/orders/{order_id}", headers=ADMIN)
+    assert read.status_code == 200
+    replayed = client.post("/v1/orders", json=body, headers=headers)
+    assert replayed.status_code == 200
+    assert _without_clock(posted.content) == _without_clock(read.content) == _without_clock(replayed.content)
+
+
+def _without_clock(answer: bytes) -> bytes:
+    """The answer with the progress of the order against its promise measured at one instant (the only
+    part that depends on when it is read)."""
+    import json
+
+    document = json.loads(answer)
+    return json.dumps(document["progress"] and {**document, "progress": None}).encode()

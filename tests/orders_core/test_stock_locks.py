@@ -264,6 +264,34 @@ def test_redis_restart_under_a_running_service_is_reloaded_before_the_next_opera
         stack.close()
 
 
+def test_redis_restart_is_reloaded_before_allocation_reads_availability(
+    database_url: str, fresh_redis_or_cluster_url: str
+) -> None:
+    """The first read of a unit of work asks for the loaded marker in the same round trip as the levels:
+    a Redis that restarted empty is reloaded and read again, never read as "no stock"."""
+    stack = build_stack(database_url, fresh_redis_or_cluster_url)
+    try:
+        with stack.uow() as uow:
+            stack.service.set_on_hand(uow, "w1", "a", 10)
+            stack.service.set_on_hand(uow, "w2", "a", 4)
+            uow.commit()
+        with stack.uow() as uow:
+            stack.service.reserve(uow, "o1", [L("w1", "a", 8)])
+            uow.commit()
+        with stack.uow() as uow:
+            assert stack.service.available_by_warehouse(uow, ["a"]) == {"w1": {"a": 2}, "w2": {"a": 4}}
+        assert stack.redis_client is not None
+        stack.redis_client.flushall()  # same service object, keys cached: it must notice and reload
+        with stack.uow() as uow:
+            assert stack.service.available_by_warehouse(uow, ["a"]) == {"w1": {"a": 2}, "w2": {"a": 4}}
+            with pytest.raises(InsufficientStock):
+                stack.service.reserve(uow, "o2", [L("w1", "a", 3)])
+        assert stack.service.locks.is_loaded()
+        assert stack.service.locks.holds("o1") == [L("w1", "a", 8)]
+    finally:
+        stack.close()
+
+
 def test_concurrent_rebuilders_load_once(database_url: str, fresh_redis_or_cluster_url: str) -> None:
     stack = build_stack(database_url, fresh_redis_or_cluster_url)
     try:
