@@ -42,8 +42,9 @@ def test_the_background_reconciler_frees_a_hold_without_its_row_and_counts_it(da
         assert run_doctor(container.uow, None).consistent  # a prepaid order awaiting payment holds its stock
         before = _repairs(client.get("/metrics").text)
         # A use case that died after its fast-store hold: no lease left, no durable row.
+        # (Not read back here: the job runs every 0.2 s and may free it before any GET; the repair counter
+        # below is the proof that the job, not the test, gave the 3 units back.)
         container.stock.locks.reserve("ord-dead", [ReservationLine("W1", "S1", 3)])
-        assert client.get("/v1/warehouses/W1/stock/S1", headers=ADMIN).json()["available"] == 0
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if client.get("/v1/warehouses/W1/stock/S1", headers=ADMIN).json()["available"] == 3:
