@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from api.auth import Forbidden, require_roles, scoped_warehouse_filter
+from api.auth import Forbidden, require_roles, scoped_warehouse_filter, warehouse_scope
 from api.container import Container
 from api.deps import get_container
 from api.errors import refusals
@@ -202,6 +202,10 @@ def get_order(
 ) -> OrderOut:
     """One order with its timeline, shipments, exceptions and progress against its promise."""
     view, etas = order_with_etas(container.uow, order_id, customer_id=_own_customer(principal))
+    scope = warehouse_scope(principal)
+    if scope is not None and scope not in {shipment.warehouse_id for shipment in view.shipments}:
+        # The same rule as the list: a scoped token sees the orders its warehouse ships, nothing else.
+        raise Forbidden(f"this token is scoped to warehouse {scope!r}; order {order_id!r} ships nothing from it")
     return _out(view, container, response_language(principal, accept_language), etas)
 
 

@@ -189,3 +189,16 @@ def test_shipment_list_is_limited_to_the_tokens_warehouse(client: TestClient) ->
     assert [s["warehouse_id"] for s in client.get("/v1/shipments", headers=w1).json()["items"]] == ["W1"]
     assert client.get("/v1/shipments", headers=w2).json()["items"] == []
     _forbidden(client.get("/v1/shipments", params={"warehouse_id": "W1"}, headers=w2))
+
+
+def test_one_order_is_readable_only_by_the_warehouses_it_ships_from(client: TestClient) -> None:
+    _pick_task_at_w1(client)
+    order_id = client.get("/v1/orders", headers=ADMIN).json()["items"][0]["id"]
+    w1, w2 = make_token(client, "warehouse", "W1"), make_token(client, "warehouse", "W2")
+    assert client.get(f"/v1/orders/{order_id}", headers=w1).status_code == 200
+    refused = client.get(f"/v1/orders/{order_id}", headers=w2)
+    _forbidden(refused)
+    assert order_id in refused.json()["error"]["message"]
+    assert client.get(f"/v1/orders/{order_id}", headers=ADMIN).status_code == 200
+    unscoped = make_token(client, "warehouse")
+    assert client.get(f"/v1/orders/{order_id}", headers=unscoped).status_code == 200
