@@ -8,6 +8,7 @@ from fastapi import APIRouter
 def all_routers() -> list[APIRouter]:
     """Every router of the service, imported lazily so that importing ``api`` stays cheap."""
     from api.routers import (
+        analytics,
         carrier_events,
         carriers,
         dispatch,
@@ -45,4 +46,5 @@ def all_routers() -> list[APIRouter]:
         webhooks.router,
         transfers.router,
         tracking.router,
+        analytics.router,
     ]
