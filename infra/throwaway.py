@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 POSTGIS_CONTROL_GLOB = "/usr/share/postgresql/*/extension/postgis.control"
@@ -233,51 +233,14 @@ def drop_database(postgres_url: str, name: str) -> None:
 @contextlib.contextmanager
 def throwaway_redis() -> Iterator[str]:
     """Start a private, memory-only Redis server; yield a ``redis://`` URL."""
-    server = shutil.which("redis-server")
-    if server is None:
-        raise ThrowawayServerError("redis-server is not installed: apt-get install -y redis-server")
     root = Path(tempfile.mkdtemp(prefix="dispatch-redis-"))
-    log = root / "redis.log"
-    process: subprocess.Popen[bytes] | None = None
+    processes: list[subprocess.Popen[bytes]] = []
     try:
-        for attempt in range(START_ATTEMPTS):
-            port = free_port()
-            process = subprocess.Popen(
-                [
-                    server,
-                    "--port",
-                    str(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(root),
-                    "--logfile",
-                    str(log),
-                    "--daemonize",
-                    "no",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                _wait_for_port(port, 20, "Redis", log, process)
-                break
-            except _ServerExited:
-                process = None
-                if attempt == START_ATTEMPTS - 1:
-                    raise
+        process, port = _start_redis_node(root)
+        processes.append(process)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop(processes)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -285,36 +248,38 @@ def throwaway_redis() -> Iterator[str]:
 CLUSTER_SLOTS = 16384
 
 
-def _start_redis_node(server: str, node_dir: Path, extra: list[str]) -> tuple[subprocess.Popen[bytes], int]:
-    """Start one memory-only redis-server in ``node_dir`` on a free port; answer the process and port."""
+def _redis_server() -> str:
+    """Path of the system package's redis-server (the tests' throwaway servers and clusters)."""
+    server = shutil.which("redis-server")
+    if server is None:
+        raise ThrowawayServerError("redis-server is not installed: apt-get install -y redis-server")
+    return server
+
+
+def start_memory_redis(port: int, node_dir: Path, extra: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """Start one memory-only redis-server (no RDB, no AOF: a restart loses every key) on ``port`` in
+    ``node_dir`` and wait until it accepts connections (``_ServerExited`` if it dies first)."""
     log = node_dir / "redis.log"
+    process = subprocess.Popen(
+        [
+            _redis_server(),
+            *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+            *("--dir", str(node_dir), "--logfile", str(log), "--daemonize", "no"),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    _wait_for_port(port, 20, "Redis", log, process)
+    return process
+
+
+def _start_redis_node(node_dir: Path, extra: Sequence[str] = ()) -> tuple[subprocess.Popen[bytes], int]:
+    """``start_memory_redis`` on a free port, trying another port if the server dies at start."""
     for attempt in range(START_ATTEMPTS):
         port = free_port()
-        process = subprocess.Popen(
-            [
-                server,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(node_dir),
-                "--logfile",
-                str(log),
-                "--daemonize",
-                "no",
-                *extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
         try:
-            _wait_for_port(port, 20, "Redis", log, process)
-            return process, port
+            return start_memory_redis(port, node_dir, extra), port
         except _ServerExited:
             if attempt == START_ATTEMPTS - 1:
                 raise
@@ -374,9 +339,6 @@ def throwaway_redis_cluster(masters: int = 3) -> Iterator[str]:
     """
     if masters < 1:
         raise ValueError(f"a cluster needs at least one master, got {masters}")
-    server = shutil.which("redis-server")
-    if server is None:
-        raise ThrowawayServerError("redis-server is not installed: apt-get install -y redis-server")
     root = Path(tempfile.mkdtemp(prefix="dispatch-redis-cluster-"))
     processes: list[subprocess.Popen[bytes]] = []
     ports: list[int] = []
@@ -396,7 +358,7 @@ def throwaway_redis_cluster(masters: int = 3) -> Iterator[str]:
                 "--cluster-node-timeout",
                 "5000",
             ]
-            process, port = _start_redis_node(server, node_dir, cluster_options)
+            process, port = _start_redis_node(node_dir, cluster_options)
             processes.append(process)
             ports.append(port)
             bus_ports.append(bus_port)

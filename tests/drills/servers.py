@@ -29,6 +29,7 @@ from infra.throwaway import (
     _run_as_postgres_prefix,
     _wait_for_port,
     free_port,
+    start_memory_redis,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -146,17 +147,7 @@ class RestartableRedis:
 
     def start(self) -> None:
         """Start with nothing in memory (no RDB, no AOF): a restart loses every key."""
-        server = shutil.which("redis-server") or "redis-server"
-        self._process = subprocess.Popen(
-            [
-                server,
-                *("--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
-                *("--dir", str(self.root), "--logfile", str(self.log), "--daemonize", "no"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        _wait_for_port(self.port, 20, "Redis", self.log, self._process)
+        self._process = start_memory_redis(self.port, self.root)
 
     def kill(self) -> None:
         """SIGKILL: the store and every hold in it are gone."""
