@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # One worker per core (at most 4: each starts its own PostgreSQL and Redis); worksteal evens out the slow tests.
 PYTEST_ARGS ?= -n auto --maxprocesses=4 --dist worksteal
 
-.PHONY: run test lint kernels format bench system-deps install clean
+.PHONY: run test lint kernels format bench system-deps install clean frontend
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -48,6 +48,13 @@ bench: install system-deps ## every benchmark, human-readable
 	$(BIN)/dispatch bench pipeline
 	$(BIN)/dispatch bench webhooks
 	$(BIN)/dispatch bench vrp
+
+# The committed api/static/vendor/ is this target's output: re-run it after changing frontend/package.json.
+frontend: ## npm packages the UI serves (frontend/package-lock.json) copied into api/static/vendor/
+	cd frontend && npm ci --no-audit --no-fund
+	rm -rf api/static/vendor/leaflet && mkdir -p api/static/vendor/leaflet
+	cp -r frontend/node_modules/leaflet/dist/leaflet.js frontend/node_modules/leaflet/dist/leaflet.css \
+	  frontend/node_modules/leaflet/dist/images frontend/node_modules/leaflet/LICENSE api/static/vendor/leaflet/
 
 lock: ## refresh requirements.lock from the current virtualenv
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Make sure the system packages the test suite needs are present: PostgreSQL 15 + PostGIS 3, Redis.
+# Make sure the system packages the test suite needs are present: PostgreSQL 15 + PostGIS 3, Redis,
+# Chromium and CJK fonts for the browser tests.
 # As root, missing packages are installed with apt-get; otherwise we stop with the exact command.
 set -euo pipefail
 
@@ -8,6 +9,10 @@ ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || missing+
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql-15)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline);
+# Noto CJK so the Chinese pages render in screenshots.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
