@@ -126,7 +126,8 @@ def assert_accessible(page: Page, *, context: str = "") -> None:
     """Fail with the rule ids and the offending elements when axe-core finds a WCAG 2.2 AA violation."""
     result = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_AA_TAGS}})
     if result.violations_count:
-        raise AssertionError(f"axe-core WCAG 2.2 AA violations{' on ' + context if context else ''}:\n" + result.generate_report())
+        where = f" on {context}" if context else ""
+        raise AssertionError(f"axe-core WCAG 2.2 AA violations{where}:\n{result.generate_report()}")
 
 
 def screenshot(page: Page, name: str) -> Path:
