@@ -3,7 +3,8 @@
 Everything that explains lateness speaks these codes: the timeline's delay fields (``progress``), the
 desk's exception inbox and its Pareto chart. An exception kind or a timeline reason code maps to a delay
 code here and nowhere else (``delay_code_for``), so a new exception kind needs one line in
-``CAUSE_CODES`` to be counted under the right reason.
+``CAUSE_CODES`` to be counted under the right reason. Each delay code belongs to exactly one root cause
+(``orders_core.orders.root_causes``, docs/ROOT_CAUSES.md): the coarser key of the desk's Pareto chart.
 
 Texts come in English and Simplified Chinese; Chinese is what customers see by default.
 """
@@ -26,6 +27,7 @@ class DelayCode(StrEnum):
     PAYMENT_PENDING = "payment_pending"
     STOCK_SHORTAGE = "stock_shortage"
     ADDRESS_FAR_FROM_CUSTOMER = "address_far_from_customer"
+    ADDRESS_OUTSIDE_COVERAGE = "address_outside_coverage"
     PICKING_LATE = "picking_late"
     SHORT_PICK = "short_pick"
     NO_CARRIER_IN_RANGE = "no_carrier_in_range"
@@ -60,6 +62,11 @@ _TEXTS: tuple[tuple[DelayCode, str, str], ...] = (
         "The delivery address is far from the customer's registered location and had to be checked",
         "收货地址与客户登记地址相距较远，需要核实",
     ),
+    (
+        DelayCode.ADDRESS_OUTSIDE_COVERAGE,
+        "The delivery address lies outside every carrier's delivery area and had to be checked",
+        "收货地址不在任何承运商的配送范围内，需要核实",
+    ),
     (DelayCode.PICKING_LATE, "The warehouse prepared the goods later than planned", "仓库备货晚于计划"),
     (DelayCode.SHORT_PICK, "Items were missing on the shelf during picking", "拣货时发现部分商品缺货"),
     (DelayCode.NO_CARRIER_IN_RANGE, "No carrier was available near the warehouse", "仓库附近暂无可用承运商"),
@@ -89,6 +96,7 @@ CAUSE_CODES: dict[str, DelayCode] = {
     "payment_pending": DelayCode.PAYMENT_PENDING,
     "stock_shortage": DelayCode.STOCK_SHORTAGE,
     "address_far_from_customer": DelayCode.ADDRESS_FAR_FROM_CUSTOMER,
+    "address_outside_coverage": DelayCode.ADDRESS_OUTSIDE_COVERAGE,
     "short_pick": DelayCode.SHORT_PICK,
     "no_carrier_in_range": DelayCode.NO_CARRIER_IN_RANGE,
     "carrier_late": DelayCode.CARRIER_LATE,
