@@ -6,7 +6,7 @@ Every delay code belongs to exactly one root cause (``ROOT_CAUSE_OF_DELAY``), so
 
 An exception stores its root cause when it is opened (``order_exceptions.root_cause``, migration 0019), so
 the Pareto chart counts with an index instead of re-deriving per row. Two kinds are refined from their data,
-because the kind alone cannot tell (``root_cause_at_opening``, ``root_cause_after_approval``):
+because the kind alone cannot tell (``root_cause_at_opening``, ``root_cause_after_resolution``):
 
 * ``stock_shortage`` counts as **supplier lead time** when the order waits for replenishment: units are
   missing across the whole network at opening (only an inbound can cover them), the dispatcher approved it
@@ -123,9 +123,10 @@ def root_cause_at_opening(kind: str, details: Mapping[str, Any]) -> RootCause:
     return root_cause_of_kind(kind)
 
 
-def root_cause_after_approval(kind: str, current: str, strategy: str | None) -> str:
-    """The root cause once an exception is approved with ``strategy``: a shortage that waits for stock or a
-    transfer becomes supplier lead time; shipping short makes it a plain stock shortage; others keep theirs."""
+def root_cause_after_resolution(kind: str, current: str, strategy: str | None) -> str:
+    """The root cause once an exception is approved with ``strategy`` (``"reject"``: rejected): a shortage
+    that waits for stock or a transfer becomes supplier lead time; shipping short or cancelling makes it a
+    plain stock shortage (the order did not wait for supply); other kinds keep theirs."""
     if kind != "stock_shortage" or strategy is None:
         return current
     if strategy in _WAITING_STRATEGIES:
