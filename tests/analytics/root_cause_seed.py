@@ -18,7 +18,7 @@ from shapely.geometry import Point
 
 from infra.db import make_engine, make_session_factory
 from orders_core.master_data.tables import CustomerRow, SkuRow, WarehouseRow
-from orders_core.orders.tables import ExceptionRow, OrderLineRow, OrderRow, ShipmentRow
+from orders_core.orders.tables import ExceptionRow, OrderLineRow, OrderRow, ShipmentRow, TimelineRow
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 3, 8, tzinfo=UTC)
@@ -67,8 +67,23 @@ def _orders(rng: random.Random, count: int) -> list[SeededOrder]:
     return orders
 
 
-def seed(database_url: str, *, orders: int = 60, random_seed: int = 10) -> list[SeededException]:
-    """Write the seeded records; answers every exception written (in and out of the period)."""
+#: The main line after placement with the (min, max) minutes each step takes in the seed's timelines.
+STEPS = (
+    ("credit_review", 1, 5),
+    ("stock_locked", 1, 30),
+    ("allocated", 1, 60),
+    ("picking", 30, 600),
+    ("loaded", 20, 300),
+    ("in_transit", 10, 240),
+    ("delivered", 30, 900),
+)
+
+
+def seed(
+    database_url: str, *, orders: int = 60, random_seed: int = 10, timelines: bool = False
+) -> list[SeededException]:
+    """Write the seeded records (with ``timelines``: a main-line timeline per order, stopping at a random node,
+    for the stage timings); answers every exception written (in and out of the period)."""
     rng = random.Random(random_seed)
     seeded_orders = _orders(rng, orders)
     exceptions = []
@@ -112,7 +127,7 @@ def seed(database_url: str, *, orders: int = 60, random_seed: int = 10) -> list[
             )
         session.flush()
         for i, order in enumerate(seeded_orders):
-            placed = now + timedelta(minutes=i)
+            placed = now + timedelta(hours=2 * i)  # spread over days, for the trend
             session.add(
                 OrderRow(
                     id=order.id,
@@ -153,6 +168,13 @@ def seed(database_url: str, *, orders: int = 60, random_seed: int = 10) -> list[
                         created_at=now,
                     )
                 )
+        if timelines:
+            for i, order in enumerate(seeded_orders):
+                at = now + timedelta(hours=2 * i)
+                session.add(TimelineRow(order_id=order.id, status="placed", at=at, actor="seed"))
+                for status, low, high in STEPS[: rng.randint(2, len(STEPS))]:
+                    at += timedelta(minutes=rng.randint(low, high))
+                    session.add(TimelineRow(order_id=order.id, status=status, at=at, actor="seed"))
         for e in exceptions:
             session.add(
                 ExceptionRow(
