@@ -24,7 +24,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Exists, Select, and_, exists, func, select
+from sqlalchemy.orm import aliased
 
 from infra.pagination import Page, PageRequest, keyset_page
 from orders_core.orders.model import OrderView
@@ -66,16 +67,27 @@ class DrillDown:
     carrier: str | None = None
 
 
+#: The shipments a probe looks at (an alias: the Pareto's own join to shipments stays apart from it).
+_PROBED = aliased(ShipmentRow)
+
+
+def _probe(*clauses: ColumnElement[bool]) -> Exists:
+    """EXISTS over ``clauses``, correlated to the exception only (an index probe per exception)."""
+    return exists().where(*clauses).correlate(ExceptionRow)
+
+
+def _ships_from(warehouse_id: str) -> ColumnElement[bool]:
+    """The exception's order has a shipment from ``warehouse_id`` (a probe of the (order_id, warehouse_id,
+    carrier_id) index per exception, not a list of every order the warehouse ever shipped)."""
+    return _probe(_PROBED.order_id == ExceptionRow.order_id, _PROBED.warehouse_id == warehouse_id)
+
+
 def _exceptions(where: CauseFilter) -> list[ColumnElement[bool]]:
     clauses = [ExceptionRow.created_at >= where.start, ExceptionRow.created_at < where.end]
     if where.cause is not None:
         clauses.append(ExceptionRow.root_cause == where.cause)
     if where.scope_warehouse is not None:
-        clauses.append(
-            ExceptionRow.order_id.in_(
-                select(ShipmentRow.order_id).where(ShipmentRow.warehouse_id == where.scope_warehouse)
-            )
-        )
+        clauses.append(_ships_from(where.scope_warehouse))
     return clauses
 
 
@@ -87,7 +99,12 @@ def _shipment_join(where: CauseFilter) -> ColumnElement[bool]:
 
 
 def _grouped(dimension: Dimension, where: CauseFilter) -> Select[Any]:
-    counted = (func.count(ExceptionRow.id.distinct()), func.count(ExceptionRow.order_id.distinct()))
+    # One row per exception for cause and customer (COUNT(*)); the other joins may repeat it (DISTINCT).
+    once = dimension in (Dimension.CAUSE, Dimension.CUSTOMER)
+    counted = (
+        func.count() if once else func.count(ExceptionRow.id.distinct()),
+        func.count(ExceptionRow.order_id.distinct()),
+    )
     if dimension is Dimension.CAUSE:
         key: Any = ExceptionRow.root_cause
         query = select(key, *counted)
@@ -115,30 +132,24 @@ def root_cause_counts(
 
 
 def _matching_exceptions(where: CauseFilter, drill: DrillDown) -> Select[Any]:
-    """Order ids of the population's exceptions that match every selector of ``drill``."""
+    """Order ids of the population's exceptions that match every selector of ``drill`` (each an index probe
+    per exception of the period)."""
     query = select(ExceptionRow.order_id).where(*_exceptions(where))
     if drill.customer is not None:
-        query = query.where(
-            ExceptionRow.order_id.in_(select(OrderRow.id).where(OrderRow.customer_id == drill.customer))
-        )
+        query = query.where(_probe(OrderRow.id == ExceptionRow.order_id, OrderRow.customer_id == drill.customer))
     if drill.sku is not None:
-        query = query.where(
-            ExceptionRow.order_id.in_(select(OrderLineRow.order_id).where(OrderLineRow.sku == drill.sku))
-        )
-    for value, column in ((drill.warehouse, ShipmentRow.warehouse_id), (drill.carrier, ShipmentRow.carrier_id)):
-        if value is None:
-            continue
-        shipments = select(ShipmentRow.order_id)
-        if where.scope_warehouse is not None:
-            shipments = shipments.where(ShipmentRow.warehouse_id == where.scope_warehouse)
-        if value:
-            query = query.where(ExceptionRow.order_id.in_(shipments.where(column == value)))
-        elif column is ShipmentRow.warehouse_id:
-            query = query.where(ExceptionRow.order_id.not_in(shipments))
-        else:  # shipments of the order (in scope) without a carrier, or no shipment at all
-            query = query.where(
-                ExceptionRow.order_id.in_(shipments.where(column.is_(None))) | ExceptionRow.order_id.not_in(shipments)
-            )
+        query = query.where(_probe(OrderLineRow.order_id == ExceptionRow.order_id, OrderLineRow.sku == drill.sku))
+    in_scope: list[ColumnElement[bool]] = [_PROBED.order_id == ExceptionRow.order_id]
+    if where.scope_warehouse is not None:
+        in_scope.append(_PROBED.warehouse_id == where.scope_warehouse)
+    if drill.warehouse:
+        query = query.where(_probe(*in_scope, _PROBED.warehouse_id == drill.warehouse))
+    elif drill.warehouse == "":  # no shipment (in scope) at all
+        query = query.where(~_probe(*in_scope))
+    if drill.carrier:
+        query = query.where(_probe(*in_scope, _PROBED.carrier_id == drill.carrier))
+    elif drill.carrier == "":  # a shipment (in scope) without a carrier, or no shipment at all
+        query = query.where(_probe(*in_scope, _PROBED.carrier_id.is_(None)) | ~_probe(*in_scope))
     return query
 
 
