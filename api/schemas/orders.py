@@ -182,7 +182,7 @@ def exception_out(view: ExceptionView) -> ExceptionOut:
         resolved_at=view.resolved_at,
         resolved_by=view.resolved_by,
         note=view.note,
-        delay_reason_code=delay_code_of_exception(view.kind).value,
+        delay_reason_code=delay_code_of_exception(view.kind, view.root_cause).value,
         root_cause_code=view.root_cause or root_cause_of_kind(view.kind).value,
     )
 

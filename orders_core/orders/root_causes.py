@@ -3,6 +3,8 @@
 A delay code (``delays.DelayCode``) says what the customer is told; a root cause says whose process to fix.
 Every delay code belongs to exactly one root cause (``ROOT_CAUSE_OF_DELAY``), so every exception kind
 (through ``delays.CAUSE_CODES``) and every delay on the timeline has one, derived here and nowhere else.
+The two refined root causes below have delay codes of their own (``delays.REFINED_CODES``), so an
+exception's stored root cause is always the root cause of the delay it explains.
 
 An exception stores its root cause when it is opened (``order_exceptions.root_cause``, migration 0019), so
 the Pareto chart counts with an index instead of re-deriving per row. Two kinds are refined from their data,
@@ -87,11 +89,13 @@ ROOT_CAUSE_OF_DELAY: dict[DelayCode, RootCause] = {
     DelayCode.CREDIT_HOLD: RootCause.CREDIT,
     DelayCode.PAYMENT_PENDING: RootCause.PAYMENT_PENDING,
     DelayCode.STOCK_SHORTAGE: RootCause.STOCK_SHORTAGE,
+    DelayCode.SUPPLIER_LEAD_TIME: RootCause.SUPPLIER_LEAD_TIME,
     DelayCode.ADDRESS_FAR_FROM_CUSTOMER: RootCause.ADDRESS,
     DelayCode.ADDRESS_OUTSIDE_COVERAGE: RootCause.ADDRESS,
     DelayCode.PICKING_LATE: RootCause.PICKING_LATE,
     DelayCode.SHORT_PICK: RootCause.SHORT_PICK,
     DelayCode.NO_CARRIER_IN_RANGE: RootCause.NO_CARRIER_IN_RANGE,
+    DelayCode.CARRIER_CAPACITY: RootCause.CARRIER_CAPACITY,
     DelayCode.CARRIER_LATE: RootCause.CARRIER_LATE,
     DelayCode.FAILED_DELIVERY_ATTEMPT: RootCause.FAILED_DELIVERY,
     DelayCode.RETURNED_TO_WAREHOUSE: RootCause.FAILED_DELIVERY,

@@ -150,3 +150,26 @@ def test_the_pareto_counts_what_the_pipeline_raised(client: TestClient) -> None:
         ("address", 3, 2),
         ("supplier_lead_time", 1, 1),
     ]
+
+
+def test_a_late_node_carries_the_root_cause_its_exception_stored(make_client: Callable[..., TestClient]) -> None:
+    # Every check step is due at placement: a held order is late at once, explained by its exception.
+    test_client = make_client(delivery={"to_credit_review_s": 0, "to_stock_locked_s": 0, "to_allocated_s": 0})
+    put_master_data(
+        test_client,
+        warehouses={"W1": {"name": "Shanghai", "location": {"lat": 31.2, "lng": 121.45}}},
+        skus={"S1": {"name": "S1", "unit_price": "2.00", "weight_kg": 1, "volume_m3": 0.01}},
+        customers={"C2": {"name": "C2", "credit_limit": 100000}},
+        stock={("W1", "S1"): 10},
+    )
+    order = _place(test_client, "C2", INSIDE, qty=15)
+    (exception,) = order["exceptions"]
+    assert (exception["delay_reason_code"], exception["root_cause_code"]) == (
+        "supplier_lead_time",
+        "supplier_lead_time",
+    )
+    nodes = {n["status"]: n for n in test_client.get(f"/v1/orders/{order['id']}", headers=ADMIN).json()["progress"]}
+    locked = nodes["stock_locked"]
+    assert locked["late"] and locked["delay_reason_code"] == "supplier_lead_time"
+    assert locked["root_cause_code"] == "supplier_lead_time"
+    assert nodes["placed"]["root_cause_code"] is None

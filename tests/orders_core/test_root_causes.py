@@ -11,7 +11,7 @@ import pytest
 from orders_core.carriers.coverage import FleetCoverage
 from orders_core.master_data.model import Customer
 from orders_core.orders.address_check import AddressPolicy, address_findings
-from orders_core.orders.delays import CAUSE_CODES, REASONS, DelayCode
+from orders_core.orders.delays import CAUSE_CODES, REASONS, DelayCode, delay_code_of_exception
 from orders_core.orders.model import DeliveryPoint
 from orders_core.orders.root_causes import (
     LABELS,
@@ -137,3 +137,13 @@ def test_address_findings_far_from_customer_and_outside_coverage() -> None:
 def test_a_bad_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="far_from_customer_m"):
         AddressPolicy(far_from_customer_m=-1)
+
+
+@pytest.mark.parametrize("kind", sorted(CAUSE_CODES))
+def test_an_exceptions_stored_root_cause_is_the_root_cause_of_the_delay_it_explains(kind: str) -> None:
+    details_seen: list[dict[str, object]] = [{}, {"missing": {"S1": 1}}, {"fits_no_active_carrier": True}]
+    stored = {root_cause_at_opening(kind, details).value for details in details_seen}
+    for strategy in ("wait_for_stock", "transfer", "ship_available", "reject", None):
+        stored |= {root_cause_after_resolution(kind, cause, strategy) for cause in set(stored)}
+    for cause in stored:
+        assert root_cause_of_delay(delay_code_of_exception(kind, cause)).value == cause, (kind, cause)
