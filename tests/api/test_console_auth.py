@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi.testclient import TestClient
 
 from .console_support import CSRF, bearer, login, page_csrf
@@ -128,3 +130,12 @@ def test_plotly_is_served_from_the_installed_wheel(client: TestClient) -> None:
 def test_console_routes_stay_out_of_the_api_schema(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/console")]
+
+
+def test_guessing_tokens_at_the_login_form_locks_the_client_out(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(auth={"failure_limit": 3, "failure_window_s": 60})
+    for _ in range(3):
+        assert login(client, "dsp_guess")[0] == 401
+    status, _ = login(client, ADMIN_TOKEN)
+    assert status == 429  # even the right token waits: a guesser learns nothing meanwhile
+    assert "dispatch_console" not in client.cookies
