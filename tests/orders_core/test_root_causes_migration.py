@@ -8,11 +8,13 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 import orders_core.master_data.tables
 import orders_core.orders.tables  # noqa: F401  (registers the tables on Base.metadata)
 from infra.db import make_engine
+from infra.migrate import alembic_config
 from tests.orders_core.migration_support import migrate_to, schema_diffs
 
 #: id -> (kind, status, details, note, root cause expected after the upgrade).
@@ -41,6 +43,10 @@ ROWS = {
 }
 
 
+#: The revision before 0019 (read from the script: the integrator may re-chain it).
+BEFORE = str(ScriptDirectory.from_config(alembic_config()).get_revision("0019_root_causes").down_revision)
+
+
 @pytest.fixture
 def database_url(empty_database_url: str) -> str:
     """These tests run the migrations themselves: they start from an empty database."""
@@ -57,7 +63,7 @@ def test_models_and_migration_agree(database_url: str) -> None:
 
 def test_upgrade_backfills_root_causes_and_downgrade_removes_them(database_url: str) -> None:
     engine = make_engine(database_url)
-    migrate_to(engine, "0016_analytics_index")
+    migrate_to(engine, BEFORE)
     with engine.begin() as connection:
         connection.execute(
             sa.text(
@@ -92,7 +98,7 @@ def test_upgrade_backfills_root_causes_and_downgrade_removes_them(database_url: 
     assert stored == {exception_id: row[-1] for exception_id, row in ROWS.items()}
     assert "ix_order_exceptions_created_cause_order" in _indexes(engine, "order_exceptions")
     assert "ix_shipments_order_warehouse_carrier" in _indexes(engine, "shipments")
-    migrate_to(engine, "0016_analytics_index", down=True)
+    migrate_to(engine, BEFORE, down=True)
     columns = {c["name"] for c in inspect(engine).get_columns("order_exceptions")}
     assert "root_cause" not in columns
     assert "ix_order_lines_order_sku" not in _indexes(engine, "order_lines")

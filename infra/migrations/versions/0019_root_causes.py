@@ -2,7 +2,7 @@
 and the indexes the root-cause Pareto and its drill-down read through.
 
 Revision ID: 0019_root_causes
-Revises: 0016_analytics_index
+Revises: 0018_console (written on 0016_analytics_index; re-chained after merging house/i10-console)
 
 The backfill maps each stored ``kind`` to its root cause as ``orders_core.orders.root_causes`` did when
 this migration was written (frozen here: a later change of the mapping must not rewrite history), then
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_root_causes"
-down_revision = "0016_analytics_index"
+down_revision = "0018_console"
 branch_labels = None
 depends_on = None
 
