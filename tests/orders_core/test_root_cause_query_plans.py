@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Select, select, text
+from sqlalchemy import Select, text
 
 from infra.db import make_engine
 from infra.migrate import upgrade
-from orders_core.analytics.root_cause_queries import CauseFilter, Dimension, DrillDown, _grouped, _matching_exceptions
+from orders_core.analytics.root_cause_queries import CauseFilter, Dimension, DrillDown, _grouped, orders_query
 from orders_core.orders.tables import OrderRow
 
 MARCH = CauseFilter(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
@@ -44,7 +44,8 @@ def test_the_pareto_searches_exceptions_by_period_and_joins_by_index(
 def test_the_drill_down_starts_from_the_periods_exceptions(sqlite_database_url: str) -> None:
     where = CauseFilter(MARCH.start, MARCH.end, "address", "W1")
     drill = DrillDown(warehouse="W1", customer="C1", sku="S1", carrier="")
-    query = select(OrderRow.id).where(OrderRow.id.in_(_matching_exceptions(where, drill)))
-    plan = _plan(sqlite_database_url, query.order_by(OrderRow.created_at, OrderRow.id).limit(51))
-    assert _scans(plan) == [], plan
+    query = orders_query(where, drill).order_by(OrderRow.created_at, OrderRow.id).limit(51)
+    plan = _plan(sqlite_database_url, query)
+    assert [step for step in _scans(plan) if step != "SCAN matching"] == [], plan
     assert any("ix_order_exceptions_cause_created_order" in step for step in plan), plan
+    assert any(step.startswith("SEARCH orders USING") and "(id=?)" in step for step in plan), plan
