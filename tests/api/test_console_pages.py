@@ -156,6 +156,8 @@ def test_approving_in_the_inbox_moves_the_order_on_and_records_who_decided(clien
     )
     assert again.status_code == 409
     assert order_status(client, order["id"]) == "allocated"
+    trail = client.get(f"/console/exceptions/{exception['id']}").text.split('class="audit"')[1]
+    assert trail.count("<tr><td><time") == 1  # the refused second decision left no record
 
 
 def test_rejecting_cancels_the_order(client: TestClient) -> None:
