@@ -24,6 +24,8 @@ class OrderRow(Base):
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_customer_status", "customer_id", "status"),
         Index("ix_orders_status", "status"),
+        # The console's and the API's order list filtered by status, newest or oldest first (0018).
+        Index("ix_orders_status_created_at_id", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -91,6 +93,8 @@ class ExceptionRow(Base):
     __table_args__ = (
         Index("ix_order_exceptions_status_kind", "status", "kind"),
         Index("ix_order_exceptions_created_at_id", "created_at", "id"),  # the exceptions list's order
+        # The inbox: open exceptions, longest waiting first, without sorting every open one (0018).
+        Index("ix_order_exceptions_status_created_at_id", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
