@@ -24,6 +24,8 @@ class OrderRow(Base):
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_customer_status", "customer_id", "status"),
         Index("ix_orders_status", "status"),
+        # The console's and the API's order list filtered by status, newest or oldest first (0018).
+        Index("ix_orders_status_created_at_id", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -97,6 +99,8 @@ class ExceptionRow(Base):
         # answered from the index alone (order_id included, for the joins to orders, lines and shipments).
         Index("ix_order_exceptions_created_cause_order", "created_at", "root_cause", "order_id"),
         Index("ix_order_exceptions_cause_created_order", "root_cause", "created_at", "order_id"),
+        # The inbox: open exceptions, longest waiting first, without sorting every open one (0018).
+        Index("ix_order_exceptions_status_created_at_id", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
