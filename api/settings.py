@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.redis_client import check_redis_url
 from matcher.params import MatcherParams
+from orders_core.orders.address_check import AddressPolicy
 from orders_core.orders.promise import DeliveryTargets
 from orders_core.transport.tracking import CarrierEventPolicy
 from orders_core.transport.webhooks.model import DEFAULT_RETRY_S, WebhookParams, parse_retry_schedule
@@ -144,6 +145,8 @@ class Settings(BaseSettings):
     # The delivery promise and the planned duration of each lifecycle step (DISPATCH_DELIVERY__LEAD_TIME_S=...).
     delivery: DeliveryTargets = DeliveryTargets()
     transport: TransportSettings = TransportSettings()
+    # The address check at intake (DISPATCH_ADDRESS__FAR_FROM_CUSTOMER_M=30000, __CHECK_COVERAGE=false).
+    address: AddressPolicy = AddressPolicy()
     # Carrier callbacks: ETA speed and detour, the delivery distance check
     # (DISPATCH_CARRIER_EVENTS__DELIVERY_TOLERANCE_M=500, ...).
     carrier_events: CarrierEventPolicy = CarrierEventPolicy()
