@@ -39,7 +39,14 @@ def write_report_csv(path: Path, rows: Iterator[dict[str, Any]]) -> int:
         for row in rows:
             warnings = row.get("warnings") or []
             writer.writerow(
-                [row["record_no"], row["source_key"], row["outcome"], row.get("reason") or "", "; ".join(warnings), row.get("entity_id") or ""]
+                [
+                    row["record_no"],
+                    row["source_key"],
+                    row["outcome"],
+                    row.get("reason") or "",
+                    "; ".join(warnings),
+                    row.get("entity_id") or "",
+                ]
             )
             count += 1
     return count
