@@ -134,7 +134,8 @@ def generate_year(folder: Path, *, orders: int = 426_000, seed: int = 13, year: 
     per_day = [int(orders * w / total_weight) for w in weights]
     for index in range(orders - sum(per_day)):
         per_day[index % len(per_day)] += 1
-    statuses, status_weights = zip(*STATUSES, strict=True)
+    statuses = [status for status, _ in STATUSES]
+    status_weights = [weight for _, weight in STATUSES]
     number = 0
     lines_written = 0
     customer_picks = rng.choices(range(n_customers), weights=customer_weights, k=orders)
