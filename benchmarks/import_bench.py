@@ -58,6 +58,21 @@ def _database(backend: str, folder: Path) -> Iterator[str]:
         yield url
 
 
+def _year(folder: Path, *, orders: int, seed: int) -> GeneratedYear:
+    """The generated files: reused when ``folder`` holds those of the same size and seed (generation is
+    deterministic), else generated."""
+    marker = folder / f"generated-{orders}-{seed}.txt"
+    if marker.is_file():
+        lines = int(marker.read_text().split()[0])
+        customers, skus = (int(n) for n in marker.read_text().split()[1:3])
+        return GeneratedYear(
+            folder / "customers.csv", folder / "skus.csv", folder / "orders.csv", orders, lines, customers, skus
+        )
+    data = generate_year(folder, orders=orders, seed=seed)
+    marker.write_text(f"{data.lines} {data.customers} {data.skus}\n")
+    return data
+
+
 def import_year(url: str, data: GeneratedYear, *, console: Console, label: str, batch_size: int) -> dict[str, Any]:
     """Import the masters, then (timed) the orders into ``url``; answers the figures."""
     engine = make_engine(url)
@@ -123,6 +138,9 @@ def command(
     backend: Annotated[list[str] | None, typer.Option(help="sqlite and/or postgis (default both).")] = None,
     batch_size: Annotated[int, typer.Option(help="Records per transaction.", min=1)] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the generated year.")] = 13,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the generated files here and reuse them when they match.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """A year of ERP orders from CSV into each backend (target: <= 120 s per backend)."""
@@ -135,7 +153,7 @@ def command(
     with tempfile.TemporaryDirectory(prefix="import-bench-") as scratch:
         folder = Path(scratch)
         started = time.perf_counter()
-        data = generate_year(folder / "files", orders=orders, seed=seed)
+        data = _year(data_dir or folder / "files", orders=orders, seed=seed)
         size_mb = data.orders_csv.stat().st_size / 1e6
         console.print(
             f"generated {data.orders:,} orders, {data.lines:,} lines, {data.customers:,} customers, {data.skus:,} SKUs"

@@ -7,11 +7,12 @@ import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from shapely import union_all
 from shapely.prepared import prep
-from sqlalchemy import JSON, Connection, Table, func, select, update
+from sqlalchemy import JSON, Boolean, Connection, Float, Integer, String, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from foundation.clock import utc_now
@@ -36,6 +37,7 @@ RECORDS: Table = ImportRecordRow.__table__  # type: ignore[assignment]
 SOURCE_KEYS: Table = ImportSourceKeyRow.__table__  # type: ignore[assignment]
 PENDING: Table = ImportPendingRow.__table__  # type: ignore[assignment]
 
+_PLAIN_TYPES = (String, Integer, Float, Boolean)
 COUNTERS = ("accepted", "held", "rejected", "deferred", "duplicate")
 
 
@@ -52,15 +54,23 @@ def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     if dialect.name == "postgresql":
         _copy(connection, table, columns, rows)
         return
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
-    converters = list(zip(columns, processors, strict=True))
-    values = [
-        tuple(
-            None if (value := row[name]) is None else value if convert is None else convert(value)
-            for name, convert in converters
-        )
-        for row in rows
+    # Only the columns whose type converts (timestamps, money, JSON, geometry) go through SQLAlchemy's
+    # processor; text, integers, floats and booleans are bound by sqlite3 as they are.
+    converting = [
+        (index, processor)
+        for index, name in enumerate(columns)
+        if not isinstance(table.c[name].type, _PLAIN_TYPES)
+        and (processor := table.c[name].type._cached_bind_processor(dialect)) is not None
     ]
+    getter = itemgetter(*columns)
+    values = []
+    for row in rows:
+        record = list(getter(row)) if len(columns) > 1 else [row[columns[0]]]
+        for index, processor in converting:
+            value = record[index]
+            if value is not None:
+                record[index] = processor(value)
+        values.append(tuple(record))
     marks = ", ".join("?" for _ in columns)
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", values)
 
