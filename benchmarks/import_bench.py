@@ -108,6 +108,7 @@ def import_year(url: str, data: GeneratedYear, *, console: Console, label: str, 
                 bar.update(task, completed=done, total=total, counts=text)
 
             started = time.perf_counter()
+            cpu_started = time.process_time()
             summary = run_import(
                 new_uow,
                 profile,
@@ -117,6 +118,7 @@ def import_year(url: str, data: GeneratedYear, *, console: Console, label: str, 
                 progress=progress,
             )
             seconds = time.perf_counter() - started
+            cpu_s = time.process_time() - cpu_started
         with engine.connect() as connection:
             orders = int(connection.execute(select(func.count()).select_from(OrderRow)).scalar_one())
             lines = int(connection.execute(select(func.count()).select_from(OrderLineRow)).scalar_one())
@@ -128,6 +130,9 @@ def import_year(url: str, data: GeneratedYear, *, console: Console, label: str, 
         "seconds": round(seconds, 2),
         "orders_per_s": round(orders / seconds, 1) if seconds else None,
         "master_seconds": round(master_s, 2),
+        # This process's CPU (mapping, strategies, the SQLite engine itself): on a machine shared with other
+        # work, the wall time above is longer than the work; this says how much work there was.
+        "client_cpu_s": round(cpu_s, 1),
         "rejected": summary.counts["rejected"],
         "status": summary.status,
     }
@@ -165,7 +170,7 @@ def command(
             results.append({"backend": name, **figures})
     table = figures_table(
         f"dispatch bench import: {orders:,} orders (one year) from a GB18030 ERP CSV",
-        ("backend", "orders", "lines", "seconds", "orders/s", "masters s", "rejected", "<= 120 s"),
+        ("backend", "orders", "lines", "seconds", "orders/s", "client CPU s", "masters s", "rejected", "<= 120 s"),
         left=1,
     )
     for row in results:
@@ -175,6 +180,7 @@ def command(
             f"{row['lines']:,}",
             f"{row['seconds']:.1f}",
             f"{row['orders_per_s']:,.0f}",
+            f"{row['client_cpu_s']:.1f}",
             f"{row['master_seconds']:.1f}",
             str(row["rejected"]),
             "yes" if row["seconds"] <= GOAL_S else "no",

@@ -10,6 +10,7 @@ half-imports. Pipeline-mode orders go through intake (``place_order``) one trans
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from orders_core.integration.mapping import (
 )
 from orders_core.integration.profile import Profile, Strategy
 from orders_core.integration.profile_loader import load_profile
-from orders_core.integration.reader import SourceFile, SourceRecord, file_sha256, open_source
+from orders_core.integration.reader import SourceRecord, file_sha256, open_source
 from orders_core.integration.repository import COUNTERS, ImportRepository, report_dicts, run_row
 from orders_core.master_data.model import Customer, Sku
 from orders_core.master_data.repository import MasterDataRepository
@@ -113,6 +114,12 @@ def run_import(
     needs_stock = profile.target == "stock" or (profile.target == "order" and profile.mode == "pipeline")
     if stock is None and needs_stock and not options.dry_run:
         raise StockServiceRequired(f"a {profile.target} import in {profile.mode} mode needs the stock service")
+    # The header (and the first record) are read before anything is stored: a file the profile cannot
+    # read is refused (SourceUnreadable) without a trace, like any bad input.
+    source = open_source(profile, path)
+    records = source.records()
+    first = next(records, None)
+    stream: Iterator[SourceRecord] = itertools.chain([first] if first is not None else [], records)
     sha = file_sha256(path)
     size = Path(path).stat().st_size
     run_id: str | None = None
@@ -152,9 +159,8 @@ def run_import(
     summary = ImportSummary(run_id=run_id, status="running", resumed_after=resumed_after, records=0)
     if run_id is not None:
         importer.retry_deferred(summary)
-    source = open_source(profile, path)
     try:
-        for batch in _batches(source, resumed_after, options):
+        for batch in _batches(stream, resumed_after, options):
             rows = importer.process(batch, summary)
             summary.records += len(batch)
             if report_sink is not None:
@@ -192,11 +198,13 @@ def _finish(new_uow: UnitOfWorkFactory, run_id: str, status: str, error: str | N
         uow.commit()
 
 
-def _batches(source: SourceFile, resumed_after: int, options: ImportOptions) -> Iterator[list[SourceRecord]]:
+def _batches(
+    records: Iterator[SourceRecord], resumed_after: int, options: ImportOptions
+) -> Iterator[list[SourceRecord]]:
     """Records after the committed offset, in batches (never past ``stop_after`` records)."""
     batch: list[SourceRecord] = []
     taken = 0
-    for record in source.records():
+    for record in records:
         if record.number <= resumed_after:
             continue
         batch.append(record)

@@ -10,12 +10,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import delete, select
 
 from orders_core.integration.failed_file import write_source_file
 from orders_core.integration.importer import ImportOptions, failed_rows, run_import
 from orders_core.integration.profile_loader import load_profile, parse_profile
+from orders_core.integration.reader import SourceUnreadable
 from orders_core.integration.repository import ImportRepository, report_dicts
 from orders_core.integration.tables import (
     ImportPendingRow,
@@ -339,3 +341,11 @@ def test_an_ecommerce_json_order_export_enters_the_pipeline(master_loaded: Store
         kinds = list(uow.session.scalars(select(ExceptionRow.kind).where(ExceptionRow.order_id == far.id)))
     assert kinds == ["address_far_from_customer"]
     assert _order_of(stores, "T1003") is None  # unknown SKU held for review in the import's list
+
+
+def test_a_file_the_profile_cannot_read_is_refused_before_anything_is_stored(stores: Stores, tmp_path: Path) -> None:
+    path = tmp_path / "utf8.csv"
+    path.write_text((DATA / "erp_orders.csv").read_bytes().decode("gb18030"), encoding="utf-8")
+    with pytest.raises(SourceUnreadable, match="gb18030"):
+        stores.run("erp_orders_csv", path)
+    assert stores.count(ImportRunRow.__table__) == 0
