@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
@@ -26,12 +27,14 @@ from api.auth import Principal, require_roles
 from api.container import Container
 from api.deps import get_container
 from api.import_cli import resolve_profile_path
+from api.metrics import count_import
 from api.schemas.master_data import NON_BLANK_TEXT_PATTERN
 from foundation.errors import NotFound
 from infra.pagination import MAX_PAGE_SIZE
 from orders_core.integration.importer import ImportOptions, run_import, run_report
 from orders_core.integration.profile_loader import load_profile
 
+log = structlog.get_logger("api.imports")
 router = APIRouter(prefix="/v1/imports", tags=["imports"])
 importers = require_roles("dispatcher")
 _PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,99}$")
@@ -86,6 +89,8 @@ async def upload_import(
             report_sink=(lambda batch: rows.extend(batch[: _DRY_RUN_RECORDS - len(rows)])) if dry_run else None,
             file_name=file.filename or "upload",
         )
+    count_import(profile + (" (dry run)" if dry_run else ""), summary.counts)
+    log.info("import_uploaded", profile=profile, run_id=summary.run_id, dry_run=dry_run, **summary.counts)
     if dry_run or summary.run_id is None:
         response.status_code = 200
         items = [{key: value for key, value in row.items() if key != "raw"} for row in rows]
