@@ -260,12 +260,17 @@ class _Importer:
                 verdict.reason = f"source key {key!r} is already waiting (held or deferred) from an earlier import"
                 continue
             if key in imported or key in in_batch or key in self.seen:
-                where = "in this file" if key in in_batch or key in self.seen else "by an earlier import"
-                if self.dedupe:
-                    verdict.outcome, verdict.reason = Outcome.DUPLICATE, f"source key {key!r} already imported {where}"
+                if key in in_batch or key in self.seen:
+                    reason = f"source key {key!r} appears earlier in this file"
                 else:
-                    verdict.outcome = Outcome.REJECTED
-                    verdict.reason = f"source key {key!r} already imported {where} (no dedupe_source_key rule)"
+                    reason = f"source key {key!r} was imported already (its record is in the service)"
+                if self.dedupe:
+                    verdict.outcome, verdict.reason = Outcome.DUPLICATE, reason
+                else:
+                    verdict.outcome, verdict.reason = (
+                        Outcome.REJECTED,
+                        f"{reason}; the profile has no dedupe_source_key",
+                    )
                 continue
             in_batch.add(key)
             if self.profile.target == "order":

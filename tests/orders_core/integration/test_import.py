@@ -349,3 +349,15 @@ def test_a_file_the_profile_cannot_read_is_refused_before_anything_is_stored(sto
     with pytest.raises(SourceUnreadable, match="gb18030"):
         stores.run("erp_orders_csv", path)
     assert stores.count(ImportRunRow.__table__) == 0
+
+
+def test_dedupe_source_key_skips_a_record_repeated_later_in_the_file(master_loaded: Stores, tmp_path: Path) -> None:
+    stores = master_loaded
+    rows = [_erp_row("D1", "SKU-0001"), _erp_row("D2", "SKU-0001"), _erp_row("D1", "SKU-0001", 数量="9")]
+    summary = stores.run("erp_orders_csv", _erp_file(tmp_path / "dup.csv", rows), batch_size=1)
+    assert summary.counts == {"accepted": 2, "held": 0, "rejected": 0, "deferred": 0, "duplicate": 1}
+    order = _order_of(stores, "D1")
+    assert order is not None and order.total == Decimal("2.0000")  # the first D1 (qty 1), not the repeat
+    report = _report(stores, summary.run_id)  # keyed by source key: D1's last row is the repeat
+    assert report["D1"]["record_no"] == 3 and report["D1"]["outcome"] == "duplicate"
+    assert report["D1"]["reason"] == "source key 'D1' was imported already (its record is in the service)"
