@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from typer import _click
 
-BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks")
+BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks", "forecast")
 
 
 class _BenchGroup(TyperGroup):
@@ -46,6 +46,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(stock_app, name="stock")
 app.add_typer(orders_app, name="orders")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(importlib.import_module("api.forecast_cli").forecast_app, name="forecast")
 
 
 def _banner(url: str, admin_token: str, token_source: str, database: str, redis_url: str | None) -> str:

@@ -97,7 +97,7 @@ def plan(
     first = history["ds"].max()
     ours["step"] = ((ours["ds"] - first).dt.days // 7).astype(int)
     ours["demand_class"] = ours["unique_id"].map(class_of)
-    ours[["sku", "region"]] = ours["unique_id"].str.split("/", n=1, expand=True)
+    ours = ours.merge(history[["unique_id", "sku", "region"]].drop_duplicates(), on="unique_id")
     with_bounds = apply_intervals(ours, quantiles, scale)
     forecasts = with_bounds[
         ["unique_id", "sku", "region", "ds", "step", "demand_class", "model", "base", "forecast", "lo", "hi"]

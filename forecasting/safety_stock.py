@@ -82,7 +82,8 @@ def replenishment(
 
     ``forecasts``: ``sku``, ``region``, ``forecast`` over the weeks to cover (lead time + review period);
     ``safety``: ``warehouse_safety_stock``'s answer; ``on_hand``: ``warehouse``, ``sku``, ``on_hand``.
-    Answers ``(levels, transfers)``: levels per ``warehouse``, ``sku`` with ``on_hand``, ``cover_demand``,
+    Answers ``(levels, transfers)``: levels per ``warehouse``, ``sku`` with ``demand_class`` ("none" where
+    nothing is forecast), ``on_hand``, ``cover_demand``,
     ``safety_stock``, ``order_up_to`` (whole units), ``transfer_in``, ``transfer_out`` and ``order_qty``;
     transfers as ``sku``, ``from_warehouse``, ``to_warehouse``, ``qty``.
     """
@@ -92,9 +93,13 @@ def replenishment(
         .sum()
         .rename(columns={"forecast": "cover_demand"})
     )
-    levels = cover.merge(safety[["warehouse", "sku", "safety_stock"]], on=["warehouse", "sku"], how="outer")
+    levels = cover.merge(
+        safety[["warehouse", "sku", "demand_class", "safety_stock"]], on=["warehouse", "sku"], how="outer"
+    )
     levels = levels.merge(on_hand[["warehouse", "sku", "on_hand"]], on=["warehouse", "sku"], how="outer")
-    levels = levels.fillna({"cover_demand": 0.0, "safety_stock": 0.0, "on_hand": 0}).sort_values(["sku", "warehouse"])
+    levels = levels.fillna(
+        {"cover_demand": 0.0, "safety_stock": 0.0, "on_hand": 0, "demand_class": "none"}
+    ).sort_values(["sku", "warehouse"])
     levels["on_hand"] = levels["on_hand"].astype(int)
     levels["order_up_to"] = [
         math.ceil(c + s - 1e-9) for c, s in zip(levels["cover_demand"], levels["safety_stock"], strict=True)

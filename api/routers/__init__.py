@@ -13,6 +13,7 @@ def all_routers() -> list[APIRouter]:
         carriers,
         dispatch,
         exceptions,
+        forecasts,
         geofences,
         master_data,
         matching,
@@ -47,4 +48,5 @@ def all_routers() -> list[APIRouter]:
         transfers.router,
         tracking.router,
         analytics.router,
+        forecasts.router,
     ]
