@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -15,6 +16,10 @@ def forecast_run(
     lead_time: Annotated[int, typer.Option(help="Replenishment lead time in weeks.", min=1)] = 2,
     review_period: Annotated[int, typer.Option(help="Weeks between replenishment reviews.", min=1)] = 1,
     n_jobs: Annotated[int, typer.Option(help="statsforecast worker processes.", min=1)] = 1,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Run as on this UTC day (default: today): replays, tests."),
+    ] = None,
 ) -> None:
     """Read the order history, forecast, reconcile, size safety stock and store the run (exit 1 without enough
     history)."""
@@ -27,7 +32,7 @@ def forecast_run(
     )
     container = _container(warm=False)
     try:
-        summary = run_forecast(container.uow, settings)
+        summary = run_forecast(container.uow, settings, now=as_of.replace(tzinfo=UTC) if as_of else None)
     except DispatchError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
