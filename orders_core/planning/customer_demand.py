@@ -6,7 +6,7 @@ times the stored forecast of the week. A customer who ordered nothing of a SKU i
 demand of it. Weeks are Mondays; the default week is the first forecast week (the coming week of the run).
 
     for item in customer_forecast_demand(container.uow, "C-42"):
-        item.sku, item.region, item.qty  # units to pre-book for that week
+        item.sku, item.warehouse_id, item.qty  # units to pre-book at that warehouse for that week
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from orders_core.master_data.tables import WarehouseRow
+from orders_core.planning.forecast import nearest_warehouses
 from orders_core.planning.history import by_region, weekly_sku_point_demand
 from orders_core.planning.reads import latest_run, week_of
 from orders_core.planning.tables import ForecastRow
@@ -27,7 +29,8 @@ LOOKBACK_WEEKS = 13
 
 @dataclass(frozen=True)
 class CustomerDemand:
-    """The customer's expected units of one SKU in one region in ``week`` (``share`` × ``region_forecast``)."""
+    """The customer's expected units of one SKU in one region in ``week`` (``share`` × ``region_forecast``),
+    and the warehouse serving that region (the nearest; None when the service has no warehouse)."""
 
     sku: str
     region: str
@@ -35,6 +38,7 @@ class CustomerDemand:
     share: float
     region_forecast: float
     qty: float
+    warehouse_id: str | None
 
 
 def customer_forecast_demand(
@@ -59,6 +63,7 @@ def customer_forecast_demand(
         if (d.sku, d.region) in mine:
             everyone[(d.sku, d.region)] += d.qty
     with new_uow() as uow:
+        sites = {w.id: (w.lat, w.lng) for w in uow.session.scalars(select(WarehouseRow))}
         rows = uow.session.execute(
             select(ForecastRow.sku, ForecastRow.region, ForecastRow.forecast).where(
                 ForecastRow.run_id == run.id,
@@ -66,10 +71,12 @@ def customer_forecast_demand(
                 ForecastRow.sku.in_(sorted({sku for sku, _ in mine})),
             )
         ).all()
+    served = nearest_warehouses(sorted({region for _, region in mine}), sites)
     answer = []
     for sku, region, forecast in rows:
         if (sku, region) not in mine or everyone[(sku, region)] <= 0:
             continue
         share = mine[(sku, region)] / everyone[(sku, region)]
-        answer.append(CustomerDemand(sku, region, wanted, share, float(forecast), share * float(forecast)))
+        qty = share * float(forecast)
+        answer.append(CustomerDemand(sku, region, wanted, share, float(forecast), qty, served.get(region)))
     return sorted(answer, key=lambda d: (d.sku, d.region))

@@ -105,7 +105,7 @@ def test_a_customers_forecast_demand_is_its_share_of_its_sku_region_forecast(
     for item in answer:
         mine = sum(written.by_customer.get(("C1", item.sku, item.region, w), 0) for w in lookback)
         everyone = sum(written.weekly.get((item.sku, item.region, w), 0) for w in lookback)
-        assert item.region == SHANGHAI and item.week == first_week.isoformat()
+        assert item.region == SHANGHAI and item.week == first_week.isoformat() and item.warehouse_id == "W-SH"
         assert item.share == pytest.approx(mine / everyone)
         assert item.qty == pytest.approx(mine / everyone * forecast[(item.sku, item.region)])
     assert customer_forecast_demand(new_uow, "C1", week=first_week + timedelta(weeks=9)) == []
