@@ -4,7 +4,8 @@
   ``MSTL(season_length=52)``, ``Theta(season_length=52)`` and ``Ensemble``, the median of those two (of two
   forecasts the median is their mean). AutoETS is not a candidate: statsforecast drops season lengths above
   24, so it cannot carry a yearly season on weekly data. MSTL's trend is forecast by a non-seasonal Theta
-  (SES with drift): as accurate as the default AutoETS on the deseasonalised trend here and 2.5× cheaper.
+  (SES with drift) instead of the default AutoETS: 6.8 instead of 16.7 ms per fit on 95 weeks (measured
+  once on this machine); the two were not compared for accuracy.
 * Intermittent and lumpy series: the same baselines against ``CrostonSBA``, ``ADIDA``, ``IMAPA`` and ``TSB``.
 
 The moving-average baseline is given its best practice: windows of 4, 8, 13 and 26 weeks are all run and
