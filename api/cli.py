@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from typer import _click
 
-BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks", "import")
+BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks", "import", "forecast")
 _BENCH_MODULES = {"import": "import_bench"}  # "import" is a keyword: not a module name
 
 
@@ -50,6 +50,7 @@ app.add_typer(stock_app, name="stock")
 app.add_typer(orders_app, name="orders")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("import")(importlib.import_module("api.import_cli").import_command)
+app.add_typer(importlib.import_module("api.forecast_cli").forecast_app, name="forecast")
 
 
 def _banner(url: str, admin_token: str, token_source: str, database: str, redis_url: str | None) -> str:

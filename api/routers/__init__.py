@@ -13,6 +13,7 @@ def all_routers() -> list[APIRouter]:
         carriers,
         dispatch,
         exceptions,
+        forecasts,
         geofences,
         imports,
         master_data,
@@ -49,4 +50,5 @@ def all_routers() -> list[APIRouter]:
         tracking.router,
         analytics.router,
         imports.router,
+        forecasts.router,
     ]
