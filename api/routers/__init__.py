@@ -11,6 +11,7 @@ def all_routers() -> list[APIRouter]:
         analytics,
         carrier_events,
         carriers,
+        customer_health,
         dispatch,
         exceptions,
         geofences,
@@ -19,6 +20,7 @@ def all_routers() -> list[APIRouter]:
         orders,
         payments,
         picking,
+        prebook,
         routes,
         stock,
         tokens,
@@ -30,6 +32,7 @@ def all_routers() -> list[APIRouter]:
 
     return [
         tokens.router,
+        customer_health.router,  # before master_data: /v1/customers/health is not a customer
         master_data.router,
         stock.router,
         geofences.router,
@@ -47,4 +50,5 @@ def all_routers() -> list[APIRouter]:
         transfers.router,
         tracking.router,
         analytics.router,
+        prebook.router,
     ]
