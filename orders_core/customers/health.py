@@ -276,7 +276,7 @@ def score_health(
         lines.append(
             IndicatorScore(
                 indicator=spec.indicator,
-                raw_value=None if measured.value is None else round(float(measured.value), 4),
+                raw_value=None if measured.value is None else round(float(measured.value), 6),
                 tier_score=tier,
                 weight=spec.weight,
                 effective_weight=round(effective, 4),
