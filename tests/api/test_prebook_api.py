@@ -85,8 +85,7 @@ def seed_history(client: TestClient, database_url: str, week_start: datetime) ->
     for weeks_back in (1, 2, 3, 4):
         place_at(client, database_url, "VIP", {"S1": 5, "S2": 2}, week_start - timedelta(weeks=weeks_back, hours=-2))
     place_at(client, database_url, "VIP", {"S1": 4}, week_start - timedelta(weeks=5))
-    for _ in range(1):
-        place_at(client, database_url, "MID", {"S1": 9}, week_start - timedelta(weeks=3))
+    place_at(client, database_url, "MID", {"S1": 9}, week_start - timedelta(weeks=3))
 
 
 def stock(client: TestClient, sku: str = "S1", wh: str = "W1") -> dict[str, Any]:
@@ -164,7 +163,10 @@ def test_prebooking_is_released_at_its_deadline_by_the_cli(client: TestClient, d
     week_start, deadline = week_of(last_week)
     seed_history(client, database_url, week_start)
     container.recompute_health()
-    created = plan_prebookings(container.uow, HistoryMeanDemand(), min_score=75, now=last_week)
+    vip = client.get("/v1/customers/VIP/health", headers=ADMIN).json()["score"]
+    # The threshold is inclusive: a score just below it books nothing, the score itself books.
+    assert plan_prebookings(container.uow, HistoryMeanDemand(), min_score=vip + 0.05, now=last_week) == []
+    created = plan_prebookings(container.uow, HistoryMeanDemand(), min_score=vip, now=last_week)
     assert len(created) == 2
     # Not yet due before the deadline.
     assert expire_prebookings(container.uow, now=deadline - timedelta(seconds=1)).expired == []
