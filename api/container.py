@@ -23,6 +23,8 @@ from api.auth import PrincipalCache
 from api.jobs import PeriodicJob
 from api.metrics import (
     OrdersGaugeRefresher,
+    count_health_scores,
+    count_prebookings,
     count_stock_outcome,
     count_stock_repair,
     count_transition,
@@ -169,13 +171,17 @@ class Container:
 
     def recompute_health(self) -> dict[str, int]:
         """Rescore every customer (the periodic job)."""
-        return {"customers": len(recompute_health(self.uow, None, self.settings.health.policy()))}
+        computed = len(recompute_health(self.uow, None, self.settings.health.policy()))
+        count_health_scores("schedule", computed)
+        return {"customers": computed}
 
     def prebook_round(self) -> dict[str, int]:
         """Expire soft holds past their deadline, book the week for customers above the score, settle."""
         expired = expire_prebookings(self.uow)
         created = plan_prebookings(self.uow, self.prebook_demand, min_score=self.settings.prebook.min_score)
         settled = settle_prebookings(self.uow)
+        count_prebookings("expired", len(expired.expired))
+        count_prebookings("created", len(created))
         summary = {"expired": len(expired.expired), "created": len(created), "settled": settled.rows}
         return {key: n for key, n in summary.items() if n}
 

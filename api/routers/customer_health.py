@@ -14,6 +14,7 @@ from api.auth import require_roles
 from api.container import Container
 from api.deps import get_container
 from api.errors import refusals
+from api.metrics import count_health_scores
 from api.pagination import Page, page_request
 from api.schemas.customer_health import HealthOut, HealthSummaryOut
 from api.schemas.master_data import PathId
@@ -64,6 +65,6 @@ def recompute_health(
     customer_id: PathId, container: Container = Depends(get_container), _: Principal = Depends(readers)
 ) -> HealthOut:
     """Score the customer now from its orders, payments, exceptions and deliveries; answers the breakdown."""
-    return HealthOut.model_validate(
-        recompute_customer_health(container.uow, customer_id, container.settings.health.policy())
-    )
+    breakdown = recompute_customer_health(container.uow, customer_id, container.settings.health.policy())
+    count_health_scores("on_demand", 1)
+    return HealthOut.model_validate(breakdown)

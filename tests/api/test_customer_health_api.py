@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from infra.db import make_engine
@@ -194,7 +195,10 @@ def test_health_errors_and_roles(client: TestClient) -> None:
 
 def test_scheduled_job_scores_every_customer(client: TestClient) -> None:
     container = client.app.state.container  # type: ignore[attr-defined]
+    sample = {"trigger": "schedule"}
+    before = REGISTRY.get_sample_value("dispatch_health_scores_computed_total", sample) or 0.0
     assert container.recompute_health() == {"customers": 3}
+    assert REGISTRY.get_sample_value("dispatch_health_scores_computed_total", sample) == before + 3
     listed = client.get("/v1/customers/health", headers=ADMIN).json()["items"]
     assert {item["customer_id"] for item in listed} == {"GOOD", "LATE", "NEW"}
     assert client.get("/v1/customers/GOOD/health", headers=ADMIN).json()["trigger"] == "schedule"
