@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from api.settings import Settings
+from api.settings import Settings, TransportSettings
 from benchmarks.live_service import serve_in_thread
 from infra.db import make_engine
 from orders_core.stock.prebook_service import plan_prebookings, settle_prebookings
@@ -53,7 +53,7 @@ def settings(request: pytest.FixtureRequest) -> Settings:
         payment_secret="race-secret",
         log_json=False,
         jobs_interval_s=0,
-        transport={"assign_at": "manual"},
+        transport=TransportSettings(assign_at="manual"),
     )
 
 
