@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from api.cli_planning import health_app, prebook_app
+
 if TYPE_CHECKING:
     from typer import _click
 
@@ -51,6 +53,8 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("import")(importlib.import_module("api.import_cli").import_command)
 app.add_typer(importlib.import_module("api.forecast_cli").forecast_app, name="forecast")
+app.add_typer(health_app, name="health")
+app.add_typer(prebook_app, name="prebook")
 
 
 def _banner(url: str, admin_token: str, token_source: str, database: str, redis_url: str | None) -> str:

@@ -11,6 +11,7 @@ def all_routers() -> list[APIRouter]:
         analytics,
         carrier_events,
         carriers,
+        customer_health,
         dispatch,
         exceptions,
         forecasts,
@@ -21,6 +22,7 @@ def all_routers() -> list[APIRouter]:
         orders,
         payments,
         picking,
+        prebook,
         routes,
         stock,
         tokens,
@@ -32,6 +34,7 @@ def all_routers() -> list[APIRouter]:
 
     return [
         tokens.router,
+        customer_health.router,  # before master_data: /v1/customers/health is not a customer
         master_data.router,
         stock.router,
         geofences.router,
@@ -51,4 +54,5 @@ def all_routers() -> list[APIRouter]:
         analytics.router,
         imports.router,
         forecasts.router,
+        prebook.router,
     ]
