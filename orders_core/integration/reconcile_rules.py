@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -36,8 +36,34 @@ class UnparsableValue(ValueError):
     """A value that its field's kind cannot read (``"12,3a"`` for money, ``"31/02/2026"`` for a date)."""
 
 
+class Unparsed(str):
+    """A value a reader kept as its raw text because it did not parse (``why`` says how): always unparsable
+    here too, even when this field's own rule could read the text (the source's stated format is the law)."""
+
+    why: str
+
+    def __new__(cls, raw: Any, why: str) -> Unparsed:
+        value = super().__new__(cls, "" if raw is None else str(raw))
+        value.why = why
+        return value
+
+
 _SPACES = re.compile(r"\s+")
 _NUMBER_NOISE = str.maketrans("", "", ",_ \u00a0\u3000")  # thousands separators and spaces
+
+
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+
+
+def zone_of(name: str) -> tzinfo:
+    """A time zone from ``UTC``, a fixed offset (``+08:00``) or an IANA name (``Asia/Shanghai``)."""
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    offset = _OFFSET.match(name)
+    if offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        return timezone(sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
+    return ZoneInfo(name)
 
 
 @dataclass(frozen=True)
@@ -64,7 +90,7 @@ class FieldRule:
     _zone: tzinfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_zone", UTC if self.timezone.upper() == "UTC" else ZoneInfo(self.timezone))
+        object.__setattr__(self, "_zone", zone_of(self.timezone))
         if self.abs_tol < 0 or self.rel_tol < 0 or self.seconds_tol < 0:
             raise ValueError(f"field {self.name!r}: tolerances cannot be negative")
 
@@ -73,6 +99,8 @@ class FieldRule:
 
         Raises UnparsableValue when the value is present but not of this kind.
         """
+        if isinstance(value, Unparsed):
+            raise UnparsableValue(value.why)
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         if self.kind is FieldKind.TEXT:
