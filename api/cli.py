@@ -47,6 +47,8 @@ app.add_typer(stock_app, name="stock")
 app.add_typer(orders_app, name="orders")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("import")(importlib.import_module("api.import_cli").import_command)
+app.command("reconcile")(importlib.import_module("api.reconcile_cli").reconcile_command)
+app.command("export")(importlib.import_module("api.reconcile_cli").export_command)
 
 
 def _banner(url: str, admin_token: str, token_source: str, database: str, redis_url: str | None) -> str:

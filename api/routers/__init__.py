@@ -19,6 +19,7 @@ def all_routers() -> list[APIRouter]:
         orders,
         payments,
         picking,
+        reconciliations,
         routes,
         stock,
         tokens,
@@ -47,4 +48,5 @@ def all_routers() -> list[APIRouter]:
         transfers.router,
         tracking.router,
         analytics.router,
+        reconciliations.router,
     ]

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session
 
+from orders_core.integration.profile_records import ITEMS
+from orders_core.integration.tables import ImportSourceKeyRow
 from orders_core.orders.tables import OrderLineRow, OrderRow, ShipmentRow, TimelineRow
 from orders_core.unit_of_work import UnitOfWorkFactory
 
@@ -50,8 +52,15 @@ def _warehouses(session: Session) -> Any:
     return func.group_concat(distinct(column))
 
 
-def summary_statement(session: Session, start: datetime, end: datetime) -> Select[*tuple[Any, ...]]:
+def summary_statement(
+    session: Session, start: datetime, end: datetime, system: str | None = None
+) -> Select[*tuple[Any, ...]]:
     """The one aggregate statement behind :func:`order_summaries` (exposed for EXPLAIN in tests)."""
+    imported = (
+        select(ImportSourceKeyRow.entity_id, ImportSourceKeyRow.source_key)
+        .where(ImportSourceKeyRow.system == (system or ""), ImportSourceKeyRow.entity == "order")
+        .subquery()
+    )
     lines = (
         select(
             OrderLineRow.order_id,
@@ -75,6 +84,7 @@ def summary_statement(session: Session, start: datetime, end: datetime) -> Selec
     )
     return (
         select(
+            func.coalesce(imported.c.source_key, OrderRow.id).label("order_no"),
             OrderRow.id,
             OrderRow.customer_id,
             OrderRow.created_at,
@@ -96,19 +106,27 @@ def summary_statement(session: Session, start: datetime, end: datetime) -> Selec
         .outerjoin(lines, lines.c.order_id == OrderRow.id)
         .outerjoin(shipments, shipments.c.order_id == OrderRow.id)
         .outerjoin(delivered, delivered.c.order_id == OrderRow.id)
+        .outerjoin(imported, imported.c.entity_id == OrderRow.id)
         .where(OrderRow.created_at >= start, OrderRow.created_at < end)
         .order_by(OrderRow.created_at, OrderRow.id)
     )
 
 
-def order_summaries(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    """Every order placed in ``[start, end)`` as one canonical record, streamed in creation order."""
+def order_summaries(
+    new_uow: UnitOfWorkFactory, start: datetime, end: datetime, *, system: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every order placed in ``[start, end)`` as one canonical record, streamed in creation order.
+
+    ``order_no`` is the other system's key for orders imported from ``system`` (``import_source_keys``), so
+    both sides pair on the same key; our order id otherwise.
+    """
     with new_uow() as uow:
-        statement = summary_statement(uow.session, start, end).execution_options(yield_per=STREAM_BATCH)
+        statement = summary_statement(uow.session, start, end, system).execution_options(yield_per=STREAM_BATCH)
         for row in uow.session.execute(statement):
             warehouses = sorted(set((row.warehouses or "").split(","))) if row.warehouses else []
             yield {
-                "order_no": row.id,
+                "order_no": row.order_no,
+                "_order_id": row.id,
                 "customer_id": row.customer_id,
                 "placed_at": row.created_at,
                 "status": row.status,
@@ -126,3 +144,34 @@ def order_summaries(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) 
                 "units": int(row.units or 0),
                 "total": Decimal(row.total),
             }
+
+
+def with_items(
+    new_uow: UnitOfWorkFactory, records: Iterator[dict[str, Any]], batch: int = STREAM_BATCH
+) -> Iterator[dict[str, Any]]:
+    """Our order records with their lines (``items``: sku, qty, unit_price), fetched one query per batch.
+
+    ``records`` carry our order id in ``_order_id`` (as :func:`order_summaries` gives them).
+    """
+    chunk: list[dict[str, Any]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        items: dict[str, list[dict[str, Any]]] = {record["_order_id"]: [] for record in chunk}
+        query = (
+            select(OrderLineRow.order_id, OrderLineRow.sku, OrderLineRow.qty, OrderLineRow.unit_price)
+            .where(OrderLineRow.order_id.in_(list(items)))
+            .order_by(OrderLineRow.order_id, OrderLineRow.line_no)
+        )
+        with new_uow() as uow:
+            for line in uow.session.execute(query):
+                items[line.order_id].append({"sku": line.sku, "qty": line.qty, "unit_price": Decimal(line.unit_price)})
+        for record in chunk:
+            yield {**record, ITEMS: items[record["_order_id"]]}
+
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= batch:
+            yield from flush()
+            chunk = []
+    if chunk:
+        yield from flush()

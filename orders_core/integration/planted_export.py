@@ -152,10 +152,13 @@ def plant_differences(
     order = take()
     order["placed_at"] += timedelta(minutes=10)
     plant(order, "value_differs", "placed_at", "placed 10 minutes later")
-    order = take(lambda o: o["status"] == "delivered")
-    order["status"], order["delivered_at"] = "in_transit", None
-    plant(order, "value_differs", "status", "still in transit there")
-    plant(order, "value_differs", "delivered_at", "no delivery time there")
+    order = take()
+    order["status"] = "cancelled" if order["status"] != "cancelled" else "placed"
+    plant(order, "value_differs", "status", "another status there")
+    if any(by_key[key]["delivered_at"] is not None for key in free):
+        order = take(lambda o: o["delivered_at"] is not None)
+        order["delivered_at"] += timedelta(hours=2)
+        plant(order, "value_differs", "delivered_at", "delivered two hours later there")
     order = take()
     order["customer_id"] = "C0021" if order["customer_id"] != "C0021" else "C0022"
     plant(order, "value_differs", "customer_id", "another customer")
@@ -173,7 +176,7 @@ def plant_differences(
     order[ITEMS].pop()
     for field in ("lines", "units", "total"):
         plant(order, "value_differs", field, "a line missing there")
-    order = take()
+    order = take(lambda o: o["promised_by"] is not None)
     order["promised_by"] = None
     plant(order, "value_differs", "promised_by", "no promised date there")
     order = take()
@@ -185,8 +188,9 @@ def plant_differences(
     order = take(lambda o: o[ITEMS][0]["qty"] <= 100)
     order[ITEMS][0]["unit_price"] += Decimal("0.0001")  # total moves by <= 0.01
     take()["delivery_lng"] += 0.00002  # ~2 m
-    order = take(lambda o: o["delivered_at"] is not None)
-    order["delivered_at"] += timedelta(minutes=4)
+    if any(by_key[key]["delivered_at"] is not None for key in free):
+        order = take(lambda o: o["delivered_at"] is not None)
+        order["delivered_at"] += timedelta(minutes=4)
 
     # Missing records, both ways.
     for _ in range(3):

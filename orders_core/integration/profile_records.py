@@ -54,8 +54,13 @@ def _line_rows(profile: Profile, record: SourceRecord) -> list[dict[str, Any]]:
     return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
 
 
-def canonical_record(profile: Profile, record: SourceRecord) -> dict[str, Any]:
-    """One source record as a canonical record: record-level fields, and ``items`` for line-level ones."""
+def canonical_record(
+    profile: Profile, record: SourceRecord, pack_sizes: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """One source record as a canonical record: record-level fields, and ``items`` for line-level ones.
+
+    ``pack_sizes`` (our SKU -> pieces per case) convert cases; the profile's own ``pack_sizes`` by default.
+    """
     first = record.rows[0]
     out: dict[str, Any] = {"_record": record.number}
     for spec in profile.record_fields:
@@ -75,29 +80,33 @@ def canonical_record(profile: Profile, record: SourceRecord) -> dict[str, Any]:
                 for spec in profile.line_fields
             }
             if unit is not None:
-                item[unit.quantity_field] = _in_pieces(item, unit, profile)
+                item[unit.quantity_field] = _in_pieces(
+                    item, unit, profile.pack_sizes if pack_sizes is None else pack_sizes
+                )
             items.append(item)
         out[ITEMS] = items
     return out
 
 
-def _in_pieces(item: dict[str, Any], unit: UnitConversion, profile: Profile) -> Any:
-    """A line's quantity in pieces: cases times the SKU's pack size (profile ``pack_sizes``)."""
+def _in_pieces(item: dict[str, Any], unit: UnitConversion, pack_sizes: dict[str, int]) -> Any:
+    """A line's quantity in pieces: cases times the SKU's pack size."""
     qty, word = item.get(unit.quantity_field), item.get(unit.unit_field)
     if not isinstance(qty, int) or isinstance(qty, Unparsed) or word is None or word in unit.piece_units:
         return qty
     if word in unit.case_units:
-        size = profile.pack_sizes.get(str(item.get("sku")))
+        size = pack_sizes.get(str(item.get("sku")))
         if size is None:
             return Unparsed(f"{qty} {word}", f"no pack size for SKU {item.get('sku')!r} to convert cases")
         return qty * size
     return Unparsed(f"{qty} {word}", f"unit {word!r} is neither a case {unit.case_units} nor a piece")
 
 
-def canonical_records(profile: Profile, path: str | Path) -> Iterator[dict[str, Any]]:
+def canonical_records(
+    profile: Profile, path: str | Path, *, pack_sizes: dict[str, int] | None = None
+) -> Iterator[dict[str, Any]]:
     """Every record of an export, in file order, as canonical records (streamed)."""
     for record in open_source(profile, path).records():
-        yield canonical_record(profile, record)
+        yield canonical_record(profile, record, pack_sizes)
 
 
 def order_view(record: dict[str, Any]) -> dict[str, Any]:
