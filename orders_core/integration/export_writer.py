@@ -20,15 +20,8 @@ from typing import Any
 from geo.crs import wgs84_to_gcj02
 from orders_core.integration.failed_file import write_source_file
 from orders_core.integration.profile import FieldSpec, Profile, Strategy
-from orders_core.integration.profile_records import ITEMS
+from orders_core.integration.profile_records import COORDINATE_PAIRS, ITEMS
 
-#: Coordinate pairs converted together when the target uses GCJ-02.
-COORDINATE_PAIRS: tuple[tuple[str, str], ...] = (
-    ("delivery_lat", "delivery_lng"),
-    ("lat", "lng"),
-    ("sender_lat", "sender_lng"),
-    ("receiver_lat", "receiver_lng"),
-)
 COORDINATE_PLACES = 6  # ~0.1 m
 
 

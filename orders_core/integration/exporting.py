@@ -15,7 +15,7 @@ from typing import Any
 from foundation.clock import utc_now
 from foundation.errors import InvalidInput
 from orders_core.integration.export_writer import write_export
-from orders_core.integration.our_orders import order_summaries, with_items
+from orders_core.integration.our_orders import order_records
 from orders_core.integration.our_transport import shipment_records, waybill_records
 from orders_core.integration.profile import Profile
 from orders_core.unit_of_work import UnitOfWorkFactory
@@ -35,7 +35,7 @@ def _records(
     new_uow: UnitOfWorkFactory, entity: str, start: datetime, end: datetime, system: str
 ) -> Iterator[dict[str, Any]]:
     if entity == "orders":
-        return with_items(new_uow, order_summaries(new_uow, start, end, system=system))
+        return order_records(new_uow, start, end, system=system)
     if entity == "shipments":
         return shipment_records(new_uow, start, end, system=system)
     return waybill_records(new_uow, start, end, system=system)

@@ -121,57 +121,67 @@ def order_summaries(
     both sides pair on the same key; our order id otherwise.
     """
     with new_uow() as uow:
-        statement = summary_statement(uow.session, start, end, system).execution_options(yield_per=STREAM_BATCH)
-        for row in uow.session.execute(statement):
-            warehouses = sorted(set((row.warehouses or "").split(","))) if row.warehouses else []
-            yield {
-                "order_no": row.order_no,
-                "_order_id": row.id,
-                "customer_id": row.customer_id,
-                "placed_at": row.created_at,
-                "status": row.status,
-                "delivery_lat": row.delivery_lat,
-                "delivery_lng": row.delivery_lng,
-                "delivery_address": row.delivery_address,
-                "contact_name": row.delivery_contact_name,
-                "contact_phone": row.delivery_contact_phone,
-                "cash_on_delivery": bool(row.cash_on_delivery),
-                "promised_by": row.promised_by,
-                "delivered_at": row.delivered_at,  # MIN keeps the column's UTC type
-                "priority": row.priority,
-                "warehouse_id": ",".join(warehouses) or None,
-                "lines": int(row.lines or 0),
-                "units": int(row.units or 0),
-                "total": Decimal(row.total),
-            }
+        yield from _summaries(uow.session, start, end, system)
 
 
-def with_items(
-    new_uow: UnitOfWorkFactory, records: Iterator[dict[str, Any]], batch: int = STREAM_BATCH
+def _summaries(session: Session, start: datetime, end: datetime, system: str | None) -> Iterator[dict[str, Any]]:
+    statement = summary_statement(session, start, end, system).execution_options(yield_per=STREAM_BATCH)
+    for row in session.execute(statement):
+        warehouses = sorted(set((row.warehouses or "").split(","))) if row.warehouses else []
+        yield {
+            "order_no": row.order_no,
+            "_order_id": row.id,
+            "customer_id": row.customer_id,
+            "placed_at": row.created_at,
+            "status": row.status,
+            "delivery_lat": row.delivery_lat,
+            "delivery_lng": row.delivery_lng,
+            "delivery_address": row.delivery_address,
+            "contact_name": row.delivery_contact_name,
+            "contact_phone": row.delivery_contact_phone,
+            "cash_on_delivery": bool(row.cash_on_delivery),
+            "promised_by": row.promised_by,
+            "delivered_at": row.delivered_at,  # MIN keeps the column's UTC type
+            "priority": row.priority,
+            "warehouse_id": ",".join(warehouses) or None,
+            "lines": int(row.lines or 0),
+            "units": int(row.units or 0),
+            "total": Decimal(row.total),
+        }
+
+
+def order_records(
+    new_uow: UnitOfWorkFactory,
+    start: datetime,
+    end: datetime,
+    *,
+    system: str | None = None,
+    batch: int = STREAM_BATCH,
 ) -> Iterator[dict[str, Any]]:
-    """Our order records with their lines (``items``: sku, qty, unit_price), fetched one query per batch.
+    """:func:`order_summaries` with each order's lines (``items``: sku, qty, unit_price), in one transaction.
 
-    ``records`` carry our order id in ``_order_id`` (as :func:`order_summaries` gives them).
+    Lines are fetched one query per batch of orders on the same session as the streamed aggregate (a second
+    transaction would wait on SQLite's write lock held by the first).
     """
-    chunk: list[dict[str, Any]] = []
+    with new_uow() as uow:
+        chunk: list[dict[str, Any]] = []
+        for record in _summaries(uow.session, start, end, system):
+            chunk.append(record)
+            if len(chunk) >= batch:
+                yield from _with_items(uow.session, chunk)
+                chunk = []
+        if chunk:
+            yield from _with_items(uow.session, chunk)
 
-    def flush() -> Iterator[dict[str, Any]]:
-        items: dict[str, list[dict[str, Any]]] = {record["_order_id"]: [] for record in chunk}
-        query = (
-            select(OrderLineRow.order_id, OrderLineRow.sku, OrderLineRow.qty, OrderLineRow.unit_price)
-            .where(OrderLineRow.order_id.in_(list(items)))
-            .order_by(OrderLineRow.order_id, OrderLineRow.line_no)
-        )
-        with new_uow() as uow:
-            for line in uow.session.execute(query):
-                items[line.order_id].append({"sku": line.sku, "qty": line.qty, "unit_price": Decimal(line.unit_price)})
-        for record in chunk:
-            yield {**record, ITEMS: items[record["_order_id"]]}
 
-    for record in records:
-        chunk.append(record)
-        if len(chunk) >= batch:
-            yield from flush()
-            chunk = []
-    if chunk:
-        yield from flush()
+def _with_items(session: Session, chunk: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    items: dict[str, list[dict[str, Any]]] = {record["_order_id"]: [] for record in chunk}
+    query = (
+        select(OrderLineRow.order_id, OrderLineRow.sku, OrderLineRow.qty, OrderLineRow.unit_price)
+        .where(OrderLineRow.order_id.in_(list(items)))
+        .order_by(OrderLineRow.order_id, OrderLineRow.line_no)
+    )
+    for line in session.execute(query):
+        items[line.order_id].append({"sku": line.sku, "qty": line.qty, "unit_price": Decimal(line.unit_price)})
+    for record in chunk:
+        yield {**record, ITEMS: items[record["_order_id"]]}

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from orders_core.integration.profile_records import ITEMS
 from orders_core.integration.tables import ImportSourceKeyRow
@@ -68,22 +69,22 @@ def shipment_records(
                 }
             )
             if len(chunk) >= BATCH:
-                yield from _with_lines(new_uow, chunk)
+                yield from _with_lines(uow.session, chunk)
                 chunk = []
         if chunk:
-            yield from _with_lines(new_uow, chunk)
+            yield from _with_lines(uow.session, chunk)
 
 
-def _with_lines(new_uow: UnitOfWorkFactory, chunk: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _with_lines(session: Session, chunk: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The chunk's shipments with their lines, read on the streaming session (one transaction on SQLite)."""
     lines: dict[str, list[dict[str, Any]]] = {record["shipment_id"]: [] for record in chunk}
     query = (
         select(ShipmentLineRow.shipment_id, ShipmentLineRow.sku, ShipmentLineRow.qty)
         .where(ShipmentLineRow.shipment_id.in_(list(lines)))
         .order_by(ShipmentLineRow.shipment_id, ShipmentLineRow.id)
     )
-    with new_uow() as uow:
-        for line in uow.session.execute(query):
-            lines[line.shipment_id].append({"sku": line.sku, "qty": line.qty})
+    for line in session.execute(query):
+        lines[line.shipment_id].append({"sku": line.sku, "qty": line.qty})
     for record in chunk:
         yield {**record, ITEMS: lines[record["shipment_id"]]}
 

@@ -21,6 +21,13 @@ from orders_core.integration.reader import SourceRecord, get_path, open_source
 from orders_core.integration.reconcile_rules import Unparsed
 from orders_core.integration.values import ValueInvalid, is_missing, parse_field
 
+#: Coordinate pairs converted together between GCJ-02 and WGS-84 when a profile's system uses GCJ-02.
+COORDINATE_PAIRS: tuple[tuple[str, str], ...] = (
+    ("delivery_lat", "delivery_lng"),
+    ("lat", "lng"),
+    ("sender_lat", "sender_lng"),
+    ("receiver_lat", "receiver_lng"),
+)
 #: The nested list of a canonical order's lines (``sku``, ``qty`` in pieces, ``unit_price``).
 ITEMS = "items"
 
@@ -66,11 +73,10 @@ def canonical_record(
     for spec in profile.record_fields:
         out[spec.name] = read_value(spec, get_path(first, spec.column) if spec.column else None, profile)
     if profile.coordinates == "gcj02":
-        lat, lng = out.get("delivery_lat", out.get("lat")), out.get("delivery_lng", out.get("lng"))
-        if isinstance(lat, float) and isinstance(lng, float):
-            wgs_lat, wgs_lng = gcj02_to_wgs84(lat, lng)
-            names = ("delivery_lat", "delivery_lng") if "delivery_lat" in out else ("lat", "lng")
-            out[names[0]], out[names[1]] = wgs_lat, wgs_lng
+        for lat_name, lng_name in COORDINATE_PAIRS:
+            lat, lng = out.get(lat_name), out.get(lng_name)
+            if isinstance(lat, float) and isinstance(lng, float):
+                out[lat_name], out[lng_name] = gcj02_to_wgs84(lat, lng)
     if profile.line_fields:
         unit = _unit_rule(profile)
         items = []

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from infra.pagination import PageRequest
-from orders_core.integration.our_orders import order_summaries
+from orders_core.integration.our_orders import order_records, order_summaries
 from orders_core.integration.reconcile import reconcile
 from orders_core.integration.reconcile_rules import FieldKind, FieldRule, ReconcileSpec
 from orders_core.integration.reconciliation_runs import (
@@ -105,3 +105,12 @@ def test_a_run_is_stored_with_every_difference_and_listed(client: TestClient) ->
     only = difference_page(container.uow, run.id, PageRequest(), field="total")
     assert [(d["theirs"], d["delta"]) for d in only.items] == [("1.5", "0.5")]
     assert [r.id for r in run_page(container.uow, PageRequest()).items] == [run.id]
+
+
+def test_order_records_carry_their_lines_across_batches_in_one_transaction(client: TestClient) -> None:
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    placed = [_place(client, [{"sku": "S1", "qty": n + 1, "unit_price": "12.50"}]) for n in range(5)]
+    container = client.app.state.container  # type: ignore[attr-defined]
+    records = list(order_records(container.uow, start, datetime.now(UTC) + timedelta(minutes=1), batch=2))
+    assert [r["order_no"] for r in records] == [o["id"] for o in placed]
+    assert [[(i["sku"], i["qty"]) for i in r["items"]] for r in records] == [[("S1", n + 1)] for n in range(5)]
