@@ -55,6 +55,8 @@ app.command("import")(importlib.import_module("api.import_cli").import_command)
 app.add_typer(importlib.import_module("api.forecast_cli").forecast_app, name="forecast")
 app.add_typer(health_app, name="health")
 app.add_typer(prebook_app, name="prebook")
+app.command("reconcile")(importlib.import_module("api.reconcile_cli").reconcile_command)
+app.command("export")(importlib.import_module("api.reconcile_cli").export_command)
 
 
 def _banner(url: str, admin_token: str, token_source: str, database: str, redis_url: str | None) -> str:

@@ -23,6 +23,7 @@ def all_routers() -> list[APIRouter]:
         payments,
         picking,
         prebook,
+        reconciliations,
         routes,
         stock,
         tokens,
@@ -55,4 +56,5 @@ def all_routers() -> list[APIRouter]:
         imports.router,
         forecasts.router,
         prebook.router,
+        reconciliations.router,
     ]

@@ -32,7 +32,7 @@ from orders_core.integration.mapping import (
     map_record,
     order_is_whole,
 )
-from orders_core.integration.profile import Profile, Strategy
+from orders_core.integration.profile import EXPORT_ONLY_ENTITIES, Profile, Strategy
 from orders_core.integration.profile_loader import load_profile
 from orders_core.integration.reader import SourceRecord, file_sha256, open_source
 from orders_core.integration.repository import COUNTERS, ImportRepository, report_dicts, run_row
@@ -111,6 +111,8 @@ def run_import(
     file_name: str | None = None,
 ) -> ImportSummary:
     """Import ``path`` with ``profile`` (see the module docstring); answers the run's summary."""
+    if profile.target in EXPORT_ONLY_ENTITIES:
+        raise InvalidInput(f"profile {profile.name!r} maps {profile.target} records: export only, not importable")
     needs_stock = profile.target == "stock" or (profile.target == "order" and profile.mode == "pipeline")
     if stock is None and needs_stock and not options.dry_run:
         raise StockServiceRequired(f"a {profile.target} import in {profile.mode} mode needs the stock service")

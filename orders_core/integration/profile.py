@@ -15,13 +15,15 @@ from typing import Any, Literal
 from foundation.errors import DispatchError
 
 SourceFormat = Literal["csv", "xlsx", "json", "jsonl"]
-TargetEntity = Literal["order", "customer", "sku", "stock"]
+TargetEntity = Literal["order", "customer", "sku", "stock", "shipment", "waybill"]
 FieldType = Literal["string", "integer", "decimal", "float", "date", "datetime", "boolean"]
 FieldLevel = Literal["record", "line"]
 OrderMode = Literal["history", "pipeline"]
 
 SOURCE_FORMATS: tuple[str, ...] = ("csv", "xlsx", "json", "jsonl")
-TARGET_ENTITIES: tuple[str, ...] = ("order", "customer", "sku", "stock")
+TARGET_ENTITIES: tuple[str, ...] = ("order", "customer", "sku", "stock", "shipment", "waybill")
+#: Entities a profile can only export to (dispatch export): the service makes them, nobody imports them.
+EXPORT_ONLY_ENTITIES: tuple[str, ...] = ("shipment", "waybill")
 ENCODINGS: tuple[str, ...] = ("utf-8", "utf-8-sig", "gb18030")
 ORDER_MODES: tuple[str, ...] = ("history", "pipeline")
 CRS_NAMES: tuple[str, ...] = ("wgs84", "gcj02")
@@ -119,6 +121,47 @@ TARGET_FIELDS: dict[str, dict[str, TargetField]] = {
         "unit": TargetField("record", "string"),
         "counted_at": TargetField("record", "datetime"),
     },
+    # Export-only (dispatch export, docs/RECONCILIATION.md): a shipment leaves one warehouse; a waybill is its
+    # master e-waybill as issued to the carrier.
+    "shipment": {
+        "shipment_id": TargetField("record", "string"),
+        "order_no": TargetField("record", "string"),
+        "warehouse_id": TargetField("record", "string", lookup="warehouse"),
+        "status": TargetField("record", "string"),
+        "carrier_id": TargetField("record", "string"),
+        "waybill_no": TargetField("record", "string"),
+        "weight_kg": TargetField("record", "float"),
+        "volume_m3": TargetField("record", "float"),
+        "pieces": TargetField("record", "integer"),
+        "created_at": TargetField("record", "datetime"),
+        "delivery_lat": TargetField("record", "float"),
+        "delivery_lng": TargetField("record", "float"),
+        "sku": TargetField("line", "string", lookup="sku"),
+        "qty": TargetField("line", "integer"),
+    },
+    "waybill": {
+        "waybill_no": TargetField("record", "string"),
+        "shipment_id": TargetField("record", "string"),
+        "order_no": TargetField("record", "string"),
+        "carrier_id": TargetField("record", "string"),
+        "status": TargetField("record", "string"),
+        "weight_kg": TargetField("record", "float"),
+        "volume_m3": TargetField("record", "float"),
+        "pieces": TargetField("record", "integer"),
+        "sender_name": TargetField("record", "string"),
+        "sender_lat": TargetField("record", "float"),
+        "sender_lng": TargetField("record", "float"),
+        "receiver_name": TargetField("record", "string"),
+        "receiver_phone": TargetField("record", "string"),
+        "receiver_address": TargetField("record", "string"),
+        "receiver_lat": TargetField("record", "float"),
+        "receiver_lng": TargetField("record", "float"),
+        "cash_on_delivery": TargetField("record", "decimal"),
+        "promised_by": TargetField("record", "datetime"),
+        "created_at": TargetField("record", "datetime"),
+        "sku": TargetField("line", "string", lookup="sku"),
+        "qty": TargetField("line", "integer"),
+    },
 }
 
 #: Fields every profile of an entity must map (or give a default for).
@@ -127,6 +170,8 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "customer": ("customer_id", "name"),
     "sku": ("sku", "name"),
     "stock": ("warehouse_id", "sku", "on_hand"),
+    "shipment": ("shipment_id", "order_no"),
+    "waybill": ("waybill_no", "shipment_id"),
 }
 
 #: The order statuses a history-mode profile may map source statuses to (CONTRACT.md).
