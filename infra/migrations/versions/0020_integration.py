@@ -2,7 +2,7 @@
 records and SKU pack sizes.
 
 Revision ID: 0020_integration
-Revises: 0016_analytics_index
+Revises: (see down_revision: re-chained at merge)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from foundation.columns import UtcDateTime
 
 revision = "0020_integration"
-down_revision = "0016_analytics_index"
+down_revision = "0019_root_causes"
 branch_labels = None
 depends_on = None
 

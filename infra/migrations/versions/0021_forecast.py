@@ -2,7 +2,7 @@
 replenishment suggestions per warehouse and SKU.
 
 Revision ID: 0021_forecast
-Revises: 0016_analytics_index
+Revises: (see down_revision: re-chained at merge)
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from infra.migrations.column_types import utc_datetime
 
 revision = "0021_forecast"
-down_revision = "0016_analytics_index"
+down_revision = "0020_integration"
 branch_labels = None
 depends_on = None
 

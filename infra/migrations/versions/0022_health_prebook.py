@@ -2,7 +2,7 @@
 pre-booked stock (soft reservations of a customer's forecast weekly demand) (issue 13, items 6 and 7).
 
 Revision ID: 0022_health_prebook
-Revises: 0016_analytics_index
+Revises: (see down_revision: re-chained at merge)
 
 New tables only: nothing existing changes, ``stock_levels`` and its CHECKs included (soft reservations are
 not counted in ``reserved``).
@@ -16,7 +16,7 @@ from alembic import op
 from infra.migrations.column_types import utc_datetime
 
 revision = "0022_health_prebook"
-down_revision = "0016_analytics_index"
+down_revision = "0021_forecast"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Reconciliation runs and their differences (issue 13, item 4: dual-run reconciliation on the desk).
 
 Revision ID: 0023_reconciliation
-Revises: 0018_console, 0020_integration (on main: 0016_analytics_index; re-chained by the integrator)
+Revises: 0022_health_prebook
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from infra.migrations.column_types import utc_datetime
 
 revision = "0023_reconciliation"
 # On main this follows "0016_analytics_index"; here it also merges the heads of the branches merged in.
-down_revision = ("0018_console", "0020_integration")
+down_revision = "0022_health_prebook"
 branch_labels = None
 depends_on = None
 
