@@ -29,7 +29,7 @@ SPEC = ReconcileSpec(
 )
 
 
-def _order(no: str, total: str = "100.00", units: int = 3, **extra: object) -> dict[str, object]:
+def _order(no: str, total: str = "100.00", units: int | None = 3, **extra: object) -> dict[str, object]:
     record: dict[str, object] = {
         "order_no": no,
         "total": Decimal(total),
