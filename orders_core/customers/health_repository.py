@@ -18,6 +18,7 @@ from foundation.columns import UtcDateTime
 from infra.pagination import PageRequest, keyset_page
 from orders_core.customers.health import (
     NOT_CUSTOMER_EXCEPTION_KINDS,
+    SPECS,
     CustomerFacts,
     HealthPolicy,
     HealthScore,
@@ -331,8 +332,6 @@ class HealthRepository:
 
 def run_lines(rows: Sequence[HealthIndicatorRow]) -> list[dict[str, Any]]:
     """Stored indicator lines as the API shows them, in the order of ``INDICATORS``."""
-    from orders_core.customers.health import SPECS
-
     by_name = {row.indicator: row for row in rows}
     lines = []
     for indicator, spec in SPECS.items():
