@@ -41,6 +41,7 @@ from orders_core.customers.demand import HistoryMeanDemand, WeeklyDemand
 from orders_core.customers.health_service import recompute_health
 from orders_core.dispatching import CarrierMatching, build_carrier_matching, warm_carrier_index
 from orders_core.orders.timeouts import release_expired_orders
+from orders_core.planning.prebook_demand import ForecastDemand
 from orders_core.stock.prebook_service import expire_prebookings, plan_prebookings, settle_prebookings
 from orders_core.stock.rebuild import warm_stock_store
 from orders_core.stock.reconcile import ReconcileReport, StockReconciler
@@ -81,8 +82,11 @@ class Container:
             self.uow, self.stock.locks, grace_s=settings.stock.reconcile_grace_s, on_repair=count_stock_repair
         )
         self.jobs: list[PeriodicJob] = []
-        # Pre-booked stock sizes each customer's week with this (a forecast engine plugs in here).
-        self.prebook_demand: WeeklyDemand = HistoryMeanDemand(settings.prebook.history_weeks)
+        # Pre-booked stock sizes each customer's week with this (DISPATCH_PREBOOK__DEMAND).
+        history_mean = HistoryMeanDemand(settings.prebook.history_weeks)
+        self.prebook_demand: WeeklyDemand = (
+            ForecastDemand(self.uow, history_mean) if settings.prebook.demand == "forecast" else history_mean
+        )
         self.webhook_worker: DeliveryWorker | None = None
         self.carriers: CarrierMatching = build_carrier_matching(
             self.session_factory,

@@ -124,6 +124,9 @@ class PrebookSettings(BaseModel):
     interval_s: float = Field(default=300.0, ge=0)
     # The default demand: mean weekly quantity of the customer's orders over this many weeks.
     history_weeks: int = Field(default=4, ge=1, le=104)
+    # What sizes a pre-booking: the latest demand forecast (each customer's share of its SKU x region
+    # forecast; the history mean for customers it says nothing about), or the history mean alone.
+    demand: Literal["forecast", "history_mean"] = "forecast"
 
 
 class ConsoleSettings(BaseModel):
