@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Literal, cast
 
 from api.pagination import InvalidFilter
 from api.schemas.master_data import ID_PATTERN
@@ -46,3 +48,27 @@ def _day(value: str | None, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError as exc:
         raise InvalidFilter(f"the {name!r} date must be YYYY-MM-DD, got {value!r}") from exc
+
+
+def money_field(value: str | None, *, name: str) -> Decimal | None:
+    """A non-negative amount of money with at most two places, None when empty; 422 otherwise."""
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation as exc:
+        raise InvalidFilter(f"the {name} must be an amount such as 5000 or 5000.50, got {value!r}") from exc
+    if not amount.is_finite() or amount < 0 or amount > Decimal("1e13") or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidFilter(f"the {name} must be an amount such as 5000 or 5000.50, got {value!r}")
+    return amount
+
+
+def price_choice(value: str | None) -> Literal["quoted", "catalogue"] | None:
+    """Which price a price conflict goes ahead at, None when not chosen; 422 for anything else."""
+    value = blank_to_none(value)
+    if value is None:
+        return None
+    if value not in ("quoted", "catalogue"):
+        raise InvalidFilter(f"price must be quoted or catalogue, got {value!r}")
+    return cast(Literal["quoted", "catalogue"], value)

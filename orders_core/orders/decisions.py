@@ -27,6 +27,7 @@ from sqlalchemy import select
 from foundation.clock import utc_now
 from foundation.errors import InvalidInput
 from orders_core.master_data.model import DEFAULT_TEMPORARY_CREDIT_TTL_S
+from orders_core.orders.approval_terms import PriceChoice
 from orders_core.orders.decision_tables import ExceptionDecisionRow
 from orders_core.orders.exceptions_flow import approve_exception, reject_exception
 from orders_core.orders.model import ExceptionView
@@ -120,9 +121,15 @@ def decide_exception(
     price_tolerance: Decimal,
     temporary_credit_ttl_s: float = DEFAULT_TEMPORARY_CREDIT_TTL_S,
     choice: RecoveryChoice | None = None,
+    temporary_credit_limit: Decimal | None = None,
+    price: PriceChoice | None = None,
 ) -> tuple[ExceptionView, DecisionView]:
     """Approve (the order's pipeline continues) or reject (the order is cancelled) an open exception and
-    record the decision, in one transaction; the exception's note is the reason label plus the note."""
+    record the decision, in one transaction; the exception's note is the reason label plus the note.
+
+    The approval terms are those of ``approve_exception``: a strategy for shortages and short picks, a
+    temporary credit limit for credit holds, the quoted or catalogue price for price conflicts (a term
+    that does not apply to the exception's kind is refused, and nothing changes)."""
     cleaned = check_decision(action, reason_code, note)
     label = DECISION_REASONS[action][reason_code]
     resolution_note = f"{label}: {cleaned}" if cleaned else label
@@ -137,8 +144,12 @@ def decide_exception(
                 note=resolution_note,
                 temporary_credit_ttl_s=temporary_credit_ttl_s,
                 choice=choice,
+                temporary_credit_limit=temporary_credit_limit,
+                price=price,
             )
         else:
+            if choice is not None or temporary_credit_limit is not None or price is not None:
+                raise InvalidDecision("approval terms (strategy, credit limit, price) apply to approvals only")
             view = reject_exception(uow, stock, exception_id, actor=actor, note=resolution_note)
         row = ExceptionDecisionRow(
             id="dec_" + secrets.token_hex(8),

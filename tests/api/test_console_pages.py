@@ -34,7 +34,7 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
             "C1": {"name": "Huadong Mart", "credit_limit": 1000},
             "C2": {"name": "Pudong Store", "credit_limit": 1000},
         },
-        stock={("W1", "S1"): 100, ("W2", "S2"): 100},
+        stock={("W1", "S1"): 1000, ("W2", "S2"): 100},
     )
     return test_client
 
@@ -309,3 +309,51 @@ def test_carrier_override_assigns_through_the_transport_use_case(client: TestCli
     assert wait_until(lambda: client.get("/v1/webhooks/deliveries", headers=ADMIN).json()["items"] != [])
     deliveries = client.get(f"/console/orders/{order['id']}").text
     assert "<td>waybill.created</td>" in deliveries and "No webhook deliveries." not in deliveries
+
+
+def test_a_credit_hold_is_approved_with_a_temporary_limit_and_a_price_conflict_at_the_catalogue_price(
+    client: TestClient,
+) -> None:
+    held = place(client, "C1", "S1", 200, 10)  # 2000 > the credit limit of 1000
+    (credit,) = open_exceptions(client)
+    assert credit["kind"] == "credit_limit_exceeded"
+    login(client, ADMIN_TOKEN)
+    inbox = client.get("/console/exceptions").text
+    assert f'id="credit-{credit["id"]}"' in inbox
+    bad = client.post(
+        f"/console/exceptions/{credit['id']}/decide",
+        data={
+            "csrf_token": page_csrf(client, "/console/exceptions"),
+            "action": "approve",
+            "reason_code": "credit_extended",
+            "credit_limit": "lots",
+        },
+    )
+    assert bad.status_code == 422 and order_status(client, held["id"]) == "on_hold"
+    done = client.post(
+        f"/console/exceptions/{credit['id']}/decide",
+        data={
+            "csrf_token": page_csrf(client, "/console/exceptions"),
+            "action": "approve",
+            "reason_code": "credit_extended",
+            "credit_limit": "5000",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    assert order_status(client, held["id"]) == "allocated"
+    assert client.get("/v1/customers/C1", headers=ADMIN).json()["effective_credit_limit"] == 5000
+
+    quoted_low = place(client, "C2", "S2", 2, 4)  # catalogue 5
+    (conflict,) = open_exceptions(client)
+    client.post(
+        f"/console/exceptions/{conflict['id']}/decide",
+        data={
+            "csrf_token": page_csrf(client, "/console/exceptions"),
+            "action": "approve",
+            "reason_code": "within_policy",
+            "price": "catalogue",
+        },
+    )
+    after = client.get(f"/v1/orders/{quoted_low['id']}", headers=ADMIN).json()
+    assert after["status"] == "allocated" and after["total"] == 10

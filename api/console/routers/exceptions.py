@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import Forbidden, warehouse_scope
 from api.console.formatting import waiting
-from api.console.forms import blank_to_none, optional_id
+from api.console.forms import blank_to_none, money_field, optional_id, price_choice
 from api.console.layout import console_headers, register_page, render_page
 from api.console.session import console_roles, safe_next
 from api.container import Container
@@ -21,6 +21,7 @@ from api.schemas.master_data import PathId
 from api.tokens import Principal
 from foundation.clock import utc_now
 from infra.pagination import PageRequest
+from orders_core.orders.approval_terms import CREDIT_KINDS
 from orders_core.orders.decisions import DECISION_REASONS, decide_exception, decisions_of_exceptions
 from orders_core.orders.delays import CAUSE_CODES
 from orders_core.orders.listing import exception_page
@@ -86,6 +87,7 @@ def inbox(
             "kinds": sorted(CAUSE_CODES),
             "reasons": DECISION_REASONS,
             "strategies": {kind: [s.value for s in options] for kind, options in STRATEGIES.items()},
+            "credit_kinds": CREDIT_KINDS,
             "can_decide": principal.role in ("admin", "dispatcher"),
             "decided": blank_to_none(decided),
             "next_url": ("/console/exceptions?" + urlencode({**kept, "cursor": found.next_cursor}))
@@ -128,6 +130,7 @@ def exception_detail(
             "decisions": decisions_of_exceptions(container.uow, [found.id]).get(found.id, []),
             "reasons": DECISION_REASONS,
             "strategies": {kind: [s.value for s in options] for kind, options in STRATEGIES.items()},
+            "credit_kinds": CREDIT_KINDS,
             "can_decide": principal.role in ("admin", "dispatcher"),
         },
     )
@@ -140,12 +143,17 @@ def decide(
     reason_code: Annotated[str, Form(max_length=40)],
     note: Annotated[str, Form(max_length=2000)] = "",
     strategy: Annotated[str, Form(max_length=40)] = "",
+    credit_limit: Annotated[str, Form(max_length=30)] = "",
+    price: Annotated[str, Form(max_length=16)] = "",
     next: Annotated[str, Form(max_length=2000)] = "",
     container: Container = Depends(get_container),
     principal: Principal = Depends(deciders),
 ) -> Response:
     """Approve or reject with a reason code and note (the same use cases as ``/v1/exceptions/{id}/approve``
-    and ``/reject``), recording the decision; then back to the inbox (or ``next``)."""
+    and ``/reject``, with their terms: strategy, temporary credit limit, price), recording the decision;
+    then back to the inbox (or ``next``)."""
+    approving = action == "approve"
+    chosen_strategy = blank_to_none(strategy) if approving else None
     resolved, _ = decide_exception(
         container.uow,
         container.stock,
@@ -156,7 +164,9 @@ def decide(
         actor=principal.actor,
         price_tolerance=container.settings.price_tolerance,
         temporary_credit_ttl_s=container.settings.temporary_credit_ttl_s,
-        choice=RecoveryChoice(strategy=blank_to_none(strategy)) if blank_to_none(strategy) else None,
+        choice=RecoveryChoice(strategy=chosen_strategy) if chosen_strategy else None,
+        temporary_credit_limit=money_field(credit_limit, name="temporary credit limit") if approving else None,
+        price=price_choice(price) if approving else None,
     )
     target = safe_next(next) if blank_to_none(next) else "/console/exceptions?" + urlencode({"decided": resolved.id})
     return RedirectResponse(target, status_code=303, headers=console_headers())
