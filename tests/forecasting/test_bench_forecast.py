@@ -26,6 +26,7 @@ def test_a_small_bench_run_ends_with_the_json_line() -> None:
             "28",
             "--n-jobs",
             "1",
+            "--reconciled",
             "--json",
         ],
     )
