@@ -19,6 +19,7 @@ from api.routers import all_routers
 from api.security_headers import SecurityHeaders
 from api.settings import Settings, get_settings
 from api.startup_checks import check_startup_settings
+from api.static_files import STATIC_PREFIX, static_files
 
 
 def create_app(
@@ -89,4 +90,5 @@ def create_app(
 
     for router in all_routers():
         app.include_router(router)
+    app.mount(STATIC_PREFIX, static_files(), name="static")  # scripts and styles the pages use, cached long
     return app
