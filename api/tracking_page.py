@@ -279,7 +279,7 @@ def _fulfilment(lines: list[FulfilmentLineOut], language: Language) -> str:
     return f'<table class="fulfilment"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _summary(answer: TrackingOut, language: Language, as_of: datetime) -> str:
+def _summary(answer: TrackingOut, language: Language) -> str:
     rows = [
         _row(text("placed_at", language), _time(answer.created_at)),
         _row(text("promised_by", language), _time(answer.promised_by)),
@@ -372,11 +372,10 @@ class PageLinks:
         return f"{self.path}?{urlencode(query)}"
 
 
-def render_tracking_page(
-    answer: TrackingOut, links: PageLinks, *, as_of: datetime, tracking_map: TrackingMap | None = None
-) -> str:
-    """The tracking page of one order as of ``as_of``; ``links`` switch language and elder mode."""
+def render_tracking_page(answer: TrackingOut, links: PageLinks, *, tracking_map: TrackingMap | None = None) -> str:
+    """The tracking page of one order (as of ``answer.as_of``); ``links`` switch language and elder mode."""
     language = answer.language
+    as_of = answer.as_of or answer.created_at
     other: Language = "en" if language == "zh" else "zh"
     count = len(answer.shipments)
     elder_key = "elder_off" if links.elder else "elder_on"
@@ -387,7 +386,7 @@ def render_tracking_page(
         heading=escape(text("heading", language, order_id=answer.order_id)),
         status_label=escape(answer.status_label),
         outlook=_outlook(answer, language, as_of),
-        summary=_summary(answer, language, as_of),
+        summary=_summary(answer, language),
         switch=f'<a href="{escape(links.to(other))}" hreflang="{_html_lang(other)}" lang="{_html_lang(other)}">'
         f"{escape(text('switch', language))}</a>",
         elder=f'<a href="{escape(links.to(language, elder=not links.elder))}" class="elder-switch">'

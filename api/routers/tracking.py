@@ -103,6 +103,6 @@ def track(
         return _answer(answer.model_dump(mode="json"), 200, True)
     shown = tracking_map(answer, settings.tracking, settings.carrier_events)
     links = PageLinks(request.url.path, elder=elder in ("1", "true", "on"))
-    page = render_tracking_page(answer, links, as_of=now, tracking_map=shown)
+    page = render_tracking_page(answer, links, tracking_map=shown)
     headers = None if shown is None else {"Content-Security-Policy": map_page_policy(settings.tracking.tile_url)}
     return _answer(page, 200, False, headers)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.schemas.master_data import Money
 from orders_core.orders.delays import Language, describe
@@ -160,6 +160,8 @@ class TrackingOut(BaseModel):
     position: PositionOut | None = None
     dropoff: PointOut | None = None
     fulfilment: list[FulfilmentLineOut] = []
+    #: When this answer was computed (the page's clock; not in the JSON, so two reads compare equal).
+    as_of: datetime | None = Field(default=None, exclude=True)
 
 
 def _node_out(node: NodeProgress, language: Language) -> TrackedNodeOut:
@@ -251,4 +253,5 @@ def tracking_out(view: TrackingView, language: Language) -> TrackingOut:
         position=_position_out(view.position),
         dropoff=None if view.dropoff is None else PointOut(lat=view.dropoff[0], lng=view.dropoff[1]),
         fulfilment=[_fulfilment_out(line, names, language) for line in view.fulfilment],
+        as_of=view.as_of,
     )

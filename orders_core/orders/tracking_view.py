@@ -129,6 +129,8 @@ class TrackingView:
     fulfilment: tuple[LineFulfilment, ...] = field(default_factory=tuple)
     #: SKU -> name for every SKU the view mentions.
     sku_names: dict[str, str] = field(default_factory=dict)
+    #: The clock the view was computed at (ages and windows are relative to it).
+    as_of: datetime | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -201,6 +203,7 @@ def tracking_view(
         position=None if deciding is None else deciding.position,
         fulfilment=fulfilment,
         sku_names=names,
+        as_of=now,
     )
 
 

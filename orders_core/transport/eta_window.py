@@ -15,10 +15,10 @@ The rule (``eta_window``), each term in seconds and added to the side(s) it wide
   the late side. With fewer than ``min_samples`` observations the history is not trusted and adds
   nothing (the other terms still hold).
 
-The window never starts before now (goods cannot arrive in the past: a forecast that has passed
-unseen means "from now on") and its ends are rounded outwards to ``round_to_s`` (5 min; the start to the
-next minute where rounding would reach back before now), so the page reads "预计 14:05–14:35送达"
-rather than false precision.
+The window never starts before now: goods cannot arrive in the past, and a forecast that passed
+without a delivery is centred on now instead (still due, and every term still widens it). Its ends are
+rounded outwards to ``round_to_s`` (5 min; the start stays at now where rounding would reach back
+before it), so the page reads "预计 14:05–14:35送达" rather than false precision.
 """
 
 from __future__ import annotations
@@ -111,10 +111,10 @@ def eta_window(
     if spread is not None and spread.samples >= params.min_samples:
         early += max(0.0, -spread.early_s)
         late += max(0.0, spread.late_s)
-    earliest = max(eta - timedelta(seconds=early), now)
-    latest = max(eta + timedelta(seconds=late), earliest + timedelta(seconds=params.min_half_width_s))
+    centre = max(eta, now)  # not delivered yet: a forecast that has passed is "still due", from now on
+    earliest = max(centre - timedelta(seconds=early), now)
+    latest = centre + timedelta(seconds=late)
     if params.round_to_s > 0:
         earliest, latest = _round_down(earliest, params.round_to_s), _round_up(latest, params.round_to_s)
-        if earliest < now:  # rounding must not reach into the past: the next whole minute instead
-            earliest = _round_up(now, 60.0)
+        earliest = max(earliest, now)  # rounding must not reach into the past
     return EtaWindow(eta=eta, earliest=earliest, latest=latest)
