@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.static_files import STATIC_DIR
 from geo.crs import wgs84_to_gcj02
 from orders_core.orders.delays import DelayCode, describe
 
@@ -132,12 +133,21 @@ def test_the_map_shows_gcj02_points_with_the_services_own_leaflet(client: TestCl
     assert all(re.search(r"\?v=[0-9a-f]{12}$", s) for s in scripts)
     assert "https://" not in page and "http://" not in page  # nothing from elsewhere
     assert page.index("</main>") < page.index("<script")  # the timeline renders before any script loads
-    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    (policy,) = answer.headers.get_list("content-security-policy")
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy  # no inline script, no framing
     # Leaflet is served by the service, cached for a year (the ?v= hash changes with the file).
     for src in scripts:
         served = client.get(src)
         assert served.status_code == 200 and "javascript" in served.headers["content-type"]
         assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+def test_the_map_script_is_es5_for_wechats_built_in_browser() -> None:
+    source = (STATIC_DIR / "tracking-map.js").read_text(encoding="utf-8")
+    code = re.sub(r"/\*.*?\*/", "", source, flags=re.S)
+    for modern in ("=>", "`", "let ", "const ", "class ", "async ", "await ", "?.", "??", "..."):
+        assert modern not in code, modern
+    assert "alert(" not in code and "confirm(" not in code
 
 
 def test_a_page_without_a_map_loads_no_script(client: TestClient) -> None:
