@@ -115,6 +115,25 @@ def test_an_older_position_gives_a_wider_window(client: TestClient) -> None:
     assert reach_s(stale, read_at) > reach_s(fresh, read_at) + 14 * 60
 
 
+def test_a_carrier_that_delivered_later_than_forecast_gets_a_later_window(client: TestClient) -> None:
+    first = client.get(on_the_way(client, position_minutes_ago=1)["tracking_url"] + ".json").json()
+    reach_without_history = reach_s(first, datetime.now(UTC))
+    # Five deliveries, each 25 minutes after the drop-off ETA forecast from the carrier's position.
+    for _ in range(5):
+        trip = Carrier(client, place(client))
+        trip.report(type="picked_up", at=ago(70))
+        eta = trip.report(type="position", at=ago(60), location=AWAY)["eta_at"]
+        delivered_at = datetime.fromisoformat(eta) + timedelta(minutes=25)
+        trip.report(type="delivered", at=delivered_at.isoformat(), location=DROP)
+    later = client.get(on_the_way(client, position_minutes_ago=1)["tracking_url"] + ".json").json()
+    assert reach_s(later, datetime.now(UTC)) >= reach_without_history + 20 * 60
+    # Never early: the early side does not move.
+    window = later["eta_window"]
+    assert datetime.fromisoformat(window["eta_at"]) - datetime.fromisoformat(window["earliest"]) <= timedelta(
+        minutes=15
+    )
+
+
 def test_the_map_shows_gcj02_points_with_the_services_own_leaflet(client: TestClient) -> None:
     spot = {"lat": 31.2280, "lng": 121.4740}
     order = on_the_way(client, position_minutes_ago=3, at=spot)
