@@ -98,7 +98,8 @@ TEXTS: dict[str, dict[Language, str]] = {
     "proof": {"zh": "签收凭证", "en": "Proof of delivery"},
     "photo_ref": {"zh": "签收照片编号", "en": "Photo reference"},
     "proof_note": {"zh": "备注", "en": "Note"},
-    "attempts": {"zh": "派送失败 {n} 次", "en": "{n} failed delivery attempt(s)"},
+    "attempts_label": {"zh": "派送", "en": "Delivery"},
+    "attempts": {"zh": "派送失败 {n} 次", "en": "{n} failed attempt(s)"},
     "footer": {"zh": "时间均为北京时间 (UTC+8)", "en": "Times are China Standard Time (UTC+8)"},
     "missing_title": {"zh": "未找到订单", "en": "Order not found"},
     "missing": {
@@ -212,7 +213,8 @@ def _shipment(shipment: TrackedShipmentOut, n: int, count: int, language: Langua
     if shipment.eta_at is not None and shipment.delivered_at is None:
         rows.append(_row(text("eta", language), _time(shipment.eta_at)))
     if shipment.failed_attempts and shipment.status != "delivered":
-        rows.append(_row(text("status", language), escape(text("attempts", language, n=shipment.failed_attempts))))
+        attempts = text("attempts", language, n=shipment.failed_attempts)
+        rows.append(_row(text("attempts_label", language), escape(attempts)))
     if shipment.position is not None and shipment.delivered_at is None:
         rows.append(_row(text("map", language), escape(position_age_text(shipment.position, language))))
     items = "".join(f'<tr>{_item(line.name, line.sku)}<td class="n">{line.qty}</td></tr>' for line in shipment.lines)
