@@ -56,11 +56,13 @@ def tracking_map(answer: TrackingOut, settings: TrackingSettings, policy: Carrie
 
 def tile_source(tile_url: str | None) -> str | None:
     """The origin the tiles load from, for the page's Content-Security-Policy (None: no tiles or our own;
-    a ``{s}`` subdomain becomes a wildcard)."""
+    a leading ``{s}`` subdomain becomes a wildcard, any other placeholder in the host the scheme alone)."""
     if tile_url is None or tile_url.startswith("/"):
         return None
     parts = urlsplit(tile_url)
-    host = parts.netloc.replace("{s}", "*")
-    if "{" in host or "}" in host or not host:
+    host = parts.netloc
+    if host.startswith("{s}."):
+        host = "*." + host.removeprefix("{s}.")
+    if "{" in host or "}" in host or not host:  # a wildcard CSP cannot express: the scheme alone
         return f"{parts.scheme}:"
     return f"{parts.scheme}://{host}"
