@@ -83,4 +83,4 @@ def test_the_tiles_origin_for_the_content_security_policy() -> None:
 )
 def test_a_tile_url_that_is_not_http_or_local_is_refused_at_start(tile_url: str) -> None:
     with pytest.raises(ValidationError):
-        Settings(tracking={"tile_url": tile_url})
+        Settings(tracking={"tile_url": tile_url})  # type: ignore[arg-type]  # as the environment gives it
