@@ -15,7 +15,7 @@ from orders_core.transport.tracking_tables import CarrierEventRow, ShipmentTrack
 #: Recent delivered shipments per carrier whose forecasts count (one error each: their mean).
 RECENT_SHIPMENTS = 50
 #: Position events read per carrier at most, newest first (bounds the read for a busy carrier).
-MAX_EVENTS = 2000
+MAX_EVENTS = 500
 
 
 def forecast_errors_s(session: Session, carrier_ids: Collection[str]) -> dict[str, list[float]]:
