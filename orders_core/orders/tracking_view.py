@@ -218,11 +218,13 @@ class _Clock:
 
 
 def _deciding(shipments: tuple[TrackedShipment, ...], eta_at: datetime | None) -> TrackedShipment | None:
-    """The shipment on its way whose ETA is the order's (the last to arrive), if any."""
-    if eta_at is None:
-        return None
-    moving = [s for s in shipments if s.eta_at is not None and s.eta_window is not None]
-    return max(moving, key=lambda s: (s.eta_at, s.id), default=None)
+    """The shipment on its way that speaks for the order: the last to arrive by its ETA, or, without any
+    ETA, the one whose carrier was seen most recently (None: nothing on its way has a position or ETA)."""
+    timed = [s for s in shipments if s.eta_at is not None and s.eta_window is not None]
+    if eta_at is not None and timed:
+        return max(timed, key=lambda s: (s.eta_at, s.id))
+    seen = [(s.position.at, s.id, s) for s in shipments if s.position is not None]
+    return max(seen, key=lambda found: found[:2])[2] if seen else None
 
 
 def _tracked(session: Session, view: OrderView) -> dict[str, ShipmentTrackingRow]:

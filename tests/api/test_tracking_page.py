@@ -237,8 +237,11 @@ def test_a_failed_delivery_is_the_shortfall_of_every_line_on_that_shipment(clien
     order = place(client, "C1", (("S1", 2), ("S2", 5)))
     carrier = Carrier(client, order)
     carrier.report(type="picked_up", at=ago(30))
+    carrier.report(type="position", at=ago(5), location=AWAY)
     carrier.report(type="failed", at=ago(2), reason="nobody home")
     data = client.get(order["tracking_url"] + ".json").json()
+    # No ETA until the carrier says when it tries again, but where it was last seen still shows.
+    assert data["eta_window"] is None and data["position"]["lat"] == AWAY["lat"]
     for line in data["fulfilment"]:
         assert line["loaded"] == line["ordered"] and line["delivered"] == 0
         assert line["shortfalls"] == [
@@ -250,6 +253,7 @@ def test_a_failed_delivery_is_the_shortfall_of_every_line_on_that_shipment(clien
         ]
     page = client.get(order["tracking_url"]).text
     assert f"缺 5 件：{describe(DelayCode.FAILED_DELIVERY_ATTEMPT, 'zh')}" in page
+    assert "位置更新于 5 分钟前" in page and "派送失败 1 次" in page
     english = client.get(order["tracking_url"], params={"lang": "en"}).text
     assert f"5 short: {describe(DelayCode.FAILED_DELIVERY_ATTEMPT, 'en')}" in english
 
