@@ -159,6 +159,12 @@ def test_the_map_shows_gcj02_points_with_the_services_own_leaflet(client: TestCl
         served = client.get(src)
         assert served.status_code == 200 and "javascript" in served.headers["content-type"]
         assert served.headers["cache-control"] == "public, max-age=31536000, immutable"
+    # A plain link (no hash) is revalidated instead: it can never serve a stale file after an upgrade.
+    plain = client.get(scripts[0].split("?")[0])
+    assert plain.headers["cache-control"] == "public, no-cache" and plain.headers.get("etag")
+    again = client.get(scripts[0].split("?")[0], headers={"If-None-Match": plain.headers["etag"]})
+    assert again.status_code == 304
+    assert client.get("/static/vendor/leaflet/nothing-here.js").status_code == 404
 
 
 def test_the_map_script_is_es5_for_wechats_built_in_browser() -> None:
