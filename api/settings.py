@@ -55,12 +55,24 @@ class TransportSettings(BaseModel):
 
 class TrackingSettings(BaseModel):
     """The public tracking pages: how many unknown tokens a client address may ask for within the window
-    before it is answered 429 (``DISPATCH_TRACKING__MISS_LIMIT=20``, ``__MISS_WINDOW_S=60``)."""
+    before it is answered 429 (``DISPATCH_TRACKING__MISS_LIMIT=20``, ``__MISS_WINDOW_S=60``), and the map.
+
+    The map needs no tile server: by default it shows the carrier, the drop-off and the circle where the
+    vehicle may be by now on a plain background. ``DISPATCH_TRACKING__TILE_URL`` (a Leaflet URL template
+    such as ``https://tiles.example.cn/{z}/{x}/{y}.png``, or a path on this service) adds a basemap, with
+    ``__TILE_ATTRIBUTION`` shown under it. ``__TILES_GCJ02`` says which datum the tiles are drawn in:
+    ``true`` (the default; every basemap licensed in mainland China) converts the points from WGS-84 to
+    GCJ-02 before they reach the page, ``false`` (OpenStreetMap-style WGS-84 tiles) leaves them as they
+    are. Without tiles the points are converted too, so coordinates shown on the page match Chinese maps.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     miss_limit: int = Field(default=20, ge=1, le=100_000)
     miss_window_s: float = Field(default=60.0, gt=0, le=86_400)
+    tile_url: str | None = Field(default=None, max_length=500, pattern=r"^(https?://|/)[^\s\"'<>]+$")
+    tile_attribution: str = Field(default="", max_length=300)
+    tiles_gcj02: bool = True
 
 
 class AuthSettings(BaseModel):
