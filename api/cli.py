@@ -12,7 +12,8 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from typer import _click
 
-BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks")
+BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks", "import")
+_BENCH_MODULES = {"import": "import_bench"}  # "import" is a keyword: not a module name
 
 
 class _BenchGroup(TyperGroup):
@@ -28,7 +29,9 @@ class _BenchGroup(TyperGroup):
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         if cmd_name in BENCHMARKS and cmd_name not in self.commands:
             single = typer.Typer()
-            single.command(cmd_name)(importlib.import_module(f"benchmarks.{cmd_name}").command)
+            single.command(cmd_name)(
+                importlib.import_module(f"benchmarks.{_BENCH_MODULES.get(cmd_name, cmd_name)}").command
+            )
             self.add_command(typer.main.get_command(single), cmd_name)
         return super().get_command(ctx, cmd_name)
 

@@ -39,7 +39,14 @@ def write_report_csv(path: Path, rows: Iterator[dict[str, Any]]) -> int:
         for row in rows:
             warnings = row.get("warnings") or []
             writer.writerow(
-                [row["record_no"], row["source_key"], row["outcome"], row.get("reason") or "", "; ".join(warnings), row.get("entity_id") or ""]
+                [
+                    row["record_no"],
+                    row["source_key"],
+                    row["outcome"],
+                    row.get("reason") or "",
+                    "; ".join(warnings),
+                    row.get("entity_id") or "",
+                ]
             )
             count += 1
     return count
@@ -77,13 +84,15 @@ def import_command(
     from orders_core.integration.failed_file import write_source_file
     from orders_core.integration.importer import ImportOptions, failed_rows, run_import
     from orders_core.integration.profile_loader import load_profile
-    from orders_core.integration.reader import SourceUnreadable
 
     console = Console(stderr=True)
     try:
         loaded = load_profile(resolve_profile_path(profile))
     except DispatchError as exc:
-        console.print(f"[red]profile refused[/red]\n{exc.message.replace('; ', chr(10))}")
+        console.print("[red]profile refused[/red]")
+        issues = exc.details.get("issues")
+        for issue in issues if isinstance(issues, list) else [exc.message]:
+            console.print(str(issue), soft_wrap=True, markup=False, highlight=False)
         raise typer.Exit(2) from None
     if not file.is_file():
         console.print(f"[red]no file {file}[/red]")
@@ -118,8 +127,8 @@ def import_command(
                 progress=progress,
                 report_sink=dry_rows.extend if dry_run else None,
             )
-    except (DispatchError, SourceUnreadable) as exc:
-        console.print(f"[red]import refused:[/red] {getattr(exc, 'message', None) or exc}")
+    except DispatchError as exc:
+        console.print("[red]import refused:[/red]", exc.message, soft_wrap=True)
         container.close()
         raise typer.Exit(2) from None
     try:

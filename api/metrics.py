@@ -125,3 +125,17 @@ def observe_webhook(outcome: str, send_s: float, commit_to_receipt_s: float | No
         WEBHOOK_SEND_LATENCY.labels(outcome=outcome).observe(send_s)
     if commit_to_receipt_s is not None:
         WEBHOOK_COMMIT_TO_RECEIPT.observe(commit_to_receipt_s)
+
+
+IMPORT_RECORDS = Counter(
+    "dispatch_import_records_total",
+    "Records of imports through mapping profiles, by profile and outcome (accepted, held, rejected, ...).",
+    ["profile", "outcome"],
+)
+
+
+def count_import(profile: str, counts: dict[str, int]) -> None:
+    """Count an import call's records by outcome (dry runs included: they are labelled by the router)."""
+    for outcome, value in counts.items():
+        if value:
+            IMPORT_RECORDS.labels(profile, outcome).inc(value)

@@ -14,6 +14,7 @@ def all_routers() -> list[APIRouter]:
         dispatch,
         exceptions,
         geofences,
+        imports,
         master_data,
         matching,
         orders,
@@ -48,5 +49,6 @@ def all_routers() -> list[APIRouter]:
         transfers.router,
         tracking.router,
         analytics.router,
+        imports.router,
         reconciliations.router,
     ]

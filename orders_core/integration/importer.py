@@ -10,6 +10,7 @@ half-imports. Pipeline-mode orders go through intake (``place_order``) one trans
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from orders_core.integration.mapping import (
 )
 from orders_core.integration.profile import EXPORT_ONLY_ENTITIES, Profile, Strategy
 from orders_core.integration.profile_loader import load_profile
-from orders_core.integration.reader import SourceFile, SourceRecord, file_sha256, open_source
+from orders_core.integration.reader import SourceRecord, file_sha256, open_source
 from orders_core.integration.repository import COUNTERS, ImportRepository, report_dicts, run_row
 from orders_core.master_data.model import Customer, Sku
 from orders_core.master_data.repository import MasterDataRepository
@@ -115,6 +116,12 @@ def run_import(
     needs_stock = profile.target == "stock" or (profile.target == "order" and profile.mode == "pipeline")
     if stock is None and needs_stock and not options.dry_run:
         raise StockServiceRequired(f"a {profile.target} import in {profile.mode} mode needs the stock service")
+    # The header (and the first record) are read before anything is stored: a file the profile cannot
+    # read is refused (SourceUnreadable) without a trace, like any bad input.
+    source = open_source(profile, path)
+    records = source.records()
+    first = next(records, None)
+    stream: Iterator[SourceRecord] = itertools.chain([first] if first is not None else [], records)
     sha = file_sha256(path)
     size = Path(path).stat().st_size
     run_id: str | None = None
@@ -154,9 +161,8 @@ def run_import(
     summary = ImportSummary(run_id=run_id, status="running", resumed_after=resumed_after, records=0)
     if run_id is not None:
         importer.retry_deferred(summary)
-    source = open_source(profile, path)
     try:
-        for batch in _batches(source, resumed_after, options):
+        for batch in _batches(stream, resumed_after, options):
             rows = importer.process(batch, summary)
             summary.records += len(batch)
             if report_sink is not None:
@@ -194,11 +200,13 @@ def _finish(new_uow: UnitOfWorkFactory, run_id: str, status: str, error: str | N
         uow.commit()
 
 
-def _batches(source: SourceFile, resumed_after: int, options: ImportOptions) -> Iterator[list[SourceRecord]]:
+def _batches(
+    records: Iterator[SourceRecord], resumed_after: int, options: ImportOptions
+) -> Iterator[list[SourceRecord]]:
     """Records after the committed offset, in batches (never past ``stop_after`` records)."""
     batch: list[SourceRecord] = []
     taken = 0
-    for record in source.records():
+    for record in records:
         if record.number <= resumed_after:
             continue
         batch.append(record)
@@ -254,12 +262,17 @@ class _Importer:
                 verdict.reason = f"source key {key!r} is already waiting (held or deferred) from an earlier import"
                 continue
             if key in imported or key in in_batch or key in self.seen:
-                where = "in this file" if key in in_batch or key in self.seen else "by an earlier import"
-                if self.dedupe:
-                    verdict.outcome, verdict.reason = Outcome.DUPLICATE, f"source key {key!r} already imported {where}"
+                if key in in_batch or key in self.seen:
+                    reason = f"source key {key!r} appears earlier in this file"
                 else:
-                    verdict.outcome = Outcome.REJECTED
-                    verdict.reason = f"source key {key!r} already imported {where} (no dedupe_source_key rule)"
+                    reason = f"source key {key!r} was imported already (its record is in the service)"
+                if self.dedupe:
+                    verdict.outcome, verdict.reason = Outcome.DUPLICATE, reason
+                else:
+                    verdict.outcome, verdict.reason = (
+                        Outcome.REJECTED,
+                        f"{reason}; the profile has no dedupe_source_key",
+                    )
                 continue
             in_batch.add(key)
             if self.profile.target == "order":

@@ -322,6 +322,8 @@ def _convert_units(
             problems.act(unit.on_unknown_unit, f"{quantity}: {amount} {word} of {sku} but its pack size is unknown")
             continue
         holder[quantity] = amount * size
+        if holder.get("unit_price") is not None:  # a price per case becomes a price per piece
+            holder["unit_price"] = (holder["unit_price"] / size).quantize(Decimal("0.0001"))
         problems.warnings.append(f"{quantity}: {amount} {word} of {sku} = {amount * size} pieces ({size}/case)")
 
 

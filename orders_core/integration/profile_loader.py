@@ -139,7 +139,7 @@ def _validate(data: LocatedDict, issues: _Issues, base_dir: Path | None) -> Prof
     for required in REQUIRED_FIELDS[target]:
         spec = next((spec for spec in fields if spec.name == required), None)
         if spec is None:
-            issues.add(data.line_of("fields"), f"a {target} profile must map the field {required!r}")
+            issues.add(data.line_of("fields"), f"the {target} profile must map the field {required!r}")
     if issues.items:
         return None
     date_format, datetime_format, offset, numbers = formats

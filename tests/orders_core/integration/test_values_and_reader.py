@@ -124,3 +124,17 @@ def test_json_records_path_and_jsonl(tmp_path: Path) -> None:
     jsonl = tmp_path / "o.jsonl"
     jsonl.write_text('{"订单编号": "A"}\n\n{"订单编号": "B"}\n', encoding="utf-8")
     assert [r.number for r in open_source(lines_profile, jsonl).records()] == [1, 2]
+
+
+def test_the_fast_iso_paths_agree_with_strptime() -> None:
+    for text in ("2026-02-28 23:59:59", "2024-02-29 00:00:00", "2026-13-01 00:00:00", "2026-02-30 10:00:00"):
+        try:
+            expected = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            with pytest.raises(ValueInvalid):
+                parse_datetime(text, "%Y-%m-%d %H:%M:%S", 0)
+            continue
+        assert parse_datetime(text, "%Y-%m-%d %H:%M:%S", 0) == expected
+    assert parse_date("2026-02-28", "%Y-%m-%d") == date(2026, 2, 28)
+    with pytest.raises(ValueInvalid):
+        parse_date("2026-02-30", "%Y-%m-%d")
