@@ -143,6 +143,8 @@ class FieldRule:
         """The tolerance as a report shows it."""
         if self.kind in (FieldKind.NUMBER, FieldKind.MONEY, FieldKind.INTEGER):
             return f"abs {self.abs_tol}, rel {self.rel_tol}"
+        if self.kind is FieldKind.DATE and self.seconds_tol < 86400:
+            return "same day"
         if self.kind in (FieldKind.DATETIME, FieldKind.DATE):
             return f"{self.seconds_tol:g}s"
         flags = [name for name, on in (("trim", self.trim), ("case", self.casefold), ("width", self.fold_width)) if on]
