@@ -33,6 +33,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("map", "Map"),
     ("analytics", "Analytics"),
     ("warehouses", "Warehouses"),
+    ("integration", "Integration"),
 )
 #: Third-party assets a page may ask for by name; each is served from a well-kept package, never a CDN:
 #: plotly.js straight from the installed plotly wheel, Leaflet from api/static/vendor (``make frontend``).

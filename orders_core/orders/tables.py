@@ -95,12 +95,12 @@ class ExceptionRow(Base):
     __table_args__ = (
         Index("ix_order_exceptions_status_kind", "status", "kind"),
         Index("ix_order_exceptions_created_at_id", "created_at", "id"),  # the exceptions list's order
+        # The inbox: open exceptions, longest waiting first, without sorting every open one (0018).
+        Index("ix_order_exceptions_status_created_at_id", "status", "created_at", "id"),
         # The root-cause Pareto (migration 0019): a period's exceptions by cause, and one cause's exceptions,
         # answered from the index alone (order_id included, for the joins to orders, lines and shipments).
         Index("ix_order_exceptions_created_cause_order", "created_at", "root_cause", "order_id"),
         Index("ix_order_exceptions_cause_created_order", "root_cause", "created_at", "order_id"),
-        # The inbox: open exceptions, longest waiting first, without sorting every open one (0018).
-        Index("ix_order_exceptions_status_created_at_id", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
