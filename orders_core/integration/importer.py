@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from shapely.geometry import Point
 
 from foundation.clock import utc_now
 from foundation.errors import Conflict, DispatchError, InvalidInput, NotFound
@@ -35,7 +34,7 @@ from orders_core.integration.mapping import (
 from orders_core.integration.profile import EXPORT_ONLY_ENTITIES, Profile, Strategy
 from orders_core.integration.profile_loader import load_profile
 from orders_core.integration.reader import SourceRecord, file_sha256, open_source
-from orders_core.integration.repository import COUNTERS, ImportRepository, report_dicts, run_row
+from orders_core.integration.repository import COUNTERS, ImportRepository, LngLat, report_dicts, run_row
 from orders_core.master_data.model import Customer, Sku
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.exceptions_flow import open_exception
@@ -555,7 +554,7 @@ class _BatchWriter:
                 "delivery_lat": lat,
                 "delivery_lng": lng,
                 "delivery_address": values.get("delivery_address"),
-                "delivery_location": Point(lng, lat),
+                "delivery_location": LngLat(lng, lat),
                 "delivery_contact_name": values.get("contact_name"),
                 "delivery_contact_phone": values.get("contact_phone"),
                 "cash_on_delivery": bool(values.get("cash_on_delivery") or False),

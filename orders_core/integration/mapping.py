@@ -8,6 +8,7 @@ before anything is written, so a record is judged whole: the importer then write
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -20,7 +21,7 @@ from geo.crs import gcj02_to_wgs84
 from geo.distance import haversine_m
 from orders_core.integration.profile import FieldSpec, Profile, Strategy
 from orders_core.integration.reader import SourceRecord, get_path
-from orders_core.integration.values import ValueInvalid, is_missing, parse_field
+from orders_core.integration.values import ValueInvalid, field_parser, parse_field
 
 
 class Outcome(StrEnum):
@@ -182,19 +183,35 @@ def order_is_whole(verdict: Verdict, master: MasterIndex) -> bool:
 # ---- fields -----------------------------------------------------------------------------------------
 
 
+_PARSERS: dict[int, tuple[FieldSpec, Callable[[Any], Any]]] = {}
+
+
+def _parser(profile: Profile, spec: FieldSpec) -> Callable[[Any], Any]:
+    """The compiled parser of a field (kept with the spec it was built for: ids of dead specs are reused)."""
+    cached = _PARSERS.get(id(spec))
+    if cached is None or cached[0] is not spec:
+        if len(_PARSERS) > 10_000:
+            _PARSERS.clear()
+        cached = _PARSERS[id(spec)] = (spec, field_parser(spec, profile))
+    return cached[1]
+
+
 def _field_value(profile: Profile, spec: FieldSpec, row: dict[str, Any], problems: _Problems) -> Any:
-    raw = get_path(row, spec.column) if spec.column is not None else None
-    if is_missing(raw):
+    column = spec.column
+    raw = None if column is None else row[column] if column in row else get_path(row, column)
+    if isinstance(raw, str):
+        raw = raw.strip()
+    if raw is None or raw == "":
         if spec.on_missing is Strategy.DEFAULT and spec.default is not None:
-            if spec.column is not None:
+            if column is not None:
                 problems.warnings.append(f"{spec.name}: empty, default {spec.default!r} used")
             return _parse_default(profile, spec, problems)
         if not spec.required:
             return None
-        problems.act(spec.on_missing, f"{spec.name}: no value in {spec.column!r}")
+        problems.act(spec.on_missing, f"{spec.name}: no value in {column!r}")
         return None
     try:
-        return parse_field(spec, raw, profile)
+        return _parser(profile, spec)(raw)
     except ValueInvalid as exc:
         if spec.on_invalid is Strategy.DEFAULT and spec.default is not None:
             problems.warnings.append(f"{spec.name}: {exc}; default {spec.default!r} used")

@@ -4,11 +4,12 @@ insert of historical orders (one executemany per table for a batch of whole reco
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from shapely import union_all
 from shapely.prepared import prep
@@ -38,6 +39,28 @@ SOURCE_KEYS: Table = ImportSourceKeyRow.__table__  # type: ignore[assignment]
 PENDING: Table = ImportPendingRow.__table__  # type: ignore[assignment]
 
 _PLAIN_TYPES = (String, Integer, Float, Boolean)
+_WKB_POINT = struct.Struct("<BIdd")  # little-endian WKB of a 2-D point: what shapely.to_wkb writes
+
+
+class LngLat(NamedTuple):
+    """A point for a geometry column, written without building a shapely object (a year of orders)."""
+
+    lng: float
+    lat: float
+
+
+def point_wkb(point: LngLat) -> bytes:
+    """The WKB that shapely writes for ``Point(lng, lat)`` (SQLite stores geometries as WKB)."""
+    return _WKB_POINT.pack(1, 1, point.lng, point.lat)
+
+
+def _geometry_processor(processor: Any) -> Any:
+    def convert(value: Any) -> Any:
+        return point_wkb(value) if isinstance(value, LngLat) else processor(value)
+
+    return convert
+
+
 COUNTERS = ("accepted", "held", "rejected", "deferred", "duplicate")
 
 
@@ -57,7 +80,7 @@ def _insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     # Only the columns whose type converts (timestamps, money, JSON, geometry) go through SQLAlchemy's
     # processor; text, integers, floats and booleans are bound by sqlite3 as they are.
     converting = [
-        (index, processor)
+        (index, _geometry_processor(processor) if isinstance(table.c[name].type, GeometryType) else processor)
         for index, name in enumerate(columns)
         if not isinstance(table.c[name].type, _PLAIN_TYPES)
         and (processor := table.c[name].type._cached_bind_processor(dialect)) is not None
@@ -98,6 +121,8 @@ def _copy_value(value: Any, kind: str) -> Any:
     if value is None or not kind:
         return value
     if kind == "geometry":
+        if isinstance(value, LngLat):
+            return f"SRID=4326;POINT({value.lng!r} {value.lat!r})"
         return f"SRID=4326;{value.wkt}"
     return json.dumps(value, ensure_ascii=False)
 

@@ -8,9 +8,10 @@ separators; an integer field refuses ``2.5`` rather than truncating it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from orders_core.integration.profile import FieldSpec, NumberFormat, Profile
@@ -33,29 +34,60 @@ def is_missing(raw: Any) -> bool:
 
 def parse_field(spec: FieldSpec, raw: Any, profile: Profile) -> Any:
     """The typed value of ``raw`` for ``spec`` (raises ``ValueInvalid``); ``raw`` must not be missing."""
-    if isinstance(raw, str):
-        raw = raw.strip()
-    if spec.values:
-        key = str(raw)
-        if key in spec.values:
-            raw = spec.values[key]
+    return field_parser(spec, profile)(raw)
+
+
+def field_parser(spec: FieldSpec, profile: Profile) -> Callable[[Any], Any]:
+    """``parse_field`` for one field with its type, formats and value map decided once (the mapping keeps
+    one per field: a year of orders parses millions of values)."""
     kind = spec.type
+    numbers = profile.numbers
+    core: Callable[[Any], Any]
     if kind == "string":
-        return str(raw).strip() if not isinstance(raw, float) or not raw.is_integer() else str(int(raw))
-    if kind == "integer":
-        if isinstance(raw, str) and raw.isascii() and raw.isdigit():  # the common case, no separators
-            return int(raw)
-        return parse_integer(raw, profile.numbers)
-    if kind == "decimal":
-        return parse_decimal(raw, profile.numbers)
-    if kind == "float":
-        return parse_float(raw, profile.numbers)
-    if kind == "boolean":
-        return parse_boolean(raw)
-    fmt = spec.format or (profile.date_format if kind == "date" else profile.datetime_format)
-    if kind == "date":
-        return parse_date(raw, fmt)
-    return parse_datetime(raw, fmt, profile.utc_offset_minutes)
+        core = _string_value
+    elif kind == "integer":
+
+        def core(raw: Any) -> Any:
+            if isinstance(raw, str) and raw.isascii() and raw.isdigit():  # the common case, no separators
+                return int(raw)
+            return parse_integer(raw, numbers)
+
+    elif kind == "decimal":
+        core = partial(_decimal_value, numbers=numbers)
+    elif kind == "float":
+        core = partial(parse_float, numbers=numbers)
+    elif kind == "boolean":
+        core = parse_boolean
+    elif kind == "date":
+        core = partial(parse_date, fmt=spec.format or profile.date_format)
+    else:
+        core = partial(
+            parse_datetime, fmt=spec.format or profile.datetime_format, utc_offset_minutes=profile.utc_offset_minutes
+        )
+    values = spec.values
+    if not values:
+
+        def parse(raw: Any) -> Any:
+            return core(raw.strip() if isinstance(raw, str) else raw)
+
+        return parse
+
+    def parse_mapped(raw: Any) -> Any:
+        if isinstance(raw, str):
+            raw = raw.strip()
+        return core(values.get(str(raw), raw))
+
+    return parse_mapped
+
+
+def _string_value(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():  # a spreadsheet's 1001.0 is the code "1001"
+        return str(int(raw))
+    return str(raw).strip()
+
+
+def _decimal_value(raw: Any, numbers: NumberFormat) -> Decimal:
+    return parse_decimal(raw, numbers)
 
 
 def parse_decimal(raw: Any, numbers: NumberFormat) -> Decimal:
@@ -155,6 +187,11 @@ def parse_datetime(raw: Any, fmt: str, utc_offset_minutes: int) -> datetime:
 
 
 def _strptime_datetime(text: str, fmt: str, raw: Any) -> datetime:
+    if fmt == _ISO_DATE and len(text) == 10 and text.isascii() and text[4] == "-" and text[7] == "-":
+        try:  # a date-only format for a time (a promised day): midnight, as strptime answers
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
     if fmt == _ISO_DATETIME and len(text) == 19 and text.isascii() and text[10] == " " and text[4] == "-":
         try:  # the same answer as strptime for exactly this shape (checked by the tests), much faster
             if text[7] == "-" and text[13] == ":" and text[16] == ":":

@@ -138,3 +138,13 @@ def test_the_fast_iso_paths_agree_with_strptime() -> None:
     assert parse_date("2026-02-28", "%Y-%m-%d") == date(2026, 2, 28)
     with pytest.raises(ValueInvalid):
         parse_date("2026-02-30", "%Y-%m-%d")
+
+
+def test_the_fast_point_wkb_is_what_shapely_writes() -> None:
+    import shapely
+    from shapely.geometry import Point
+
+    from orders_core.integration.repository import LngLat, point_wkb
+
+    for lng, lat in ((121.4737, 31.2304), (-0.1, 51.5), (0.0, 0.0)):
+        assert point_wkb(LngLat(lng, lat)) == shapely.to_wkb(Point(lng, lat))
