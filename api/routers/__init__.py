@@ -14,6 +14,7 @@ def all_routers() -> list[APIRouter]:
         dispatch,
         exceptions,
         geofences,
+        map,
         master_data,
         matching,
         orders,
@@ -47,4 +48,5 @@ def all_routers() -> list[APIRouter]:
         transfers.router,
         tracking.router,
         analytics.router,
+        map.router,
     ]

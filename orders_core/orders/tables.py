@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.columns import MONEY, UtcDateTime
+from geo.h3_cells import HEAT_RESOLUTIONS, point_cells
 from infra.db import Base
 from infra.geometry import GeometryType
 
@@ -24,6 +25,16 @@ class OrderRow(Base):
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_customer_status", "customer_id", "status"),
         Index("ix_orders_status", "status"),
+        # The live map's heat layers count a period's orders per H3 cell from this index alone (0024).
+        Index(
+            "ix_orders_created_at_h3",
+            "created_at",
+            "delivery_h3_r5",
+            "delivery_h3_r6",
+            "delivery_h3_r7",
+            "delivery_h3_r8",
+            "delivery_h3_r9",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -38,6 +49,12 @@ class OrderRow(Base):
     delivery_lng: Mapped[float] = mapped_column(Float)
     delivery_address: Mapped[str | None] = mapped_column(String(500), nullable=True)
     delivery_location: Mapped[BaseGeometry] = mapped_column(GeometryType("POINT"))
+    # The delivery point's H3 cell at each heat-map resolution (geo.h3_cells.HEAT_RESOLUTIONS, migration 0024).
+    delivery_h3_r5: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delivery_h3_r6: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delivery_h3_r7: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delivery_h3_r8: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delivery_h3_r9: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # Who receives the goods and whether they pay the driver (issue 11: the e-waybill's receiver and COD).
     delivery_contact_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     delivery_contact_phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -199,3 +216,15 @@ class ShipmentLineRow(Base):
     shipment_id: Mapped[str] = mapped_column(String(32), ForeignKey("shipments.id"), index=True)
     sku: Mapped[str] = mapped_column(String(64))
     qty: Mapped[int] = mapped_column(Integer)
+
+
+def delivery_cell_columns(lat: float, lng: float) -> dict[str, int]:
+    """The ``delivery_h3_r*`` column values of a delivery point (set wherever the point is set)."""
+    return {f"delivery_h3_r{res}": cell for res, cell in point_cells(lat, lng).items()}
+
+
+def heat_cell_column(res: int) -> Any:
+    """The order column holding the delivery point's cell at heat resolution ``res``."""
+    if res not in HEAT_RESOLUTIONS:
+        raise ValueError(f"no stored H3 cells at resolution {res}")
+    return getattr(OrderRow, f"delivery_h3_r{res}")

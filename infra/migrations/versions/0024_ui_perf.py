@@ -1,0 +1,64 @@
+"""The delivery point's H3 cells on every order, and the index the live map's heat layers read.
+
+Revision ID: 0024_ui_perf
+Revises: 0016_analytics_index
+
+The map's heat layers count orders per H3 cell over a period (issue 10, items 2 and 7). Each order stores
+its delivery point's cell at every heat resolution (``geo.h3_cells.HEAT_RESOLUTIONS``), computed at intake;
+orders placed before this revision are backfilled here. One covering index on (created_at, cells...) lets
+both backends count a period's orders per cell from the index alone, without reading order rows.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from geo.h3_cells import HEAT_RESOLUTIONS, point_cells
+
+revision = "0024_ui_perf"
+down_revision = "0016_analytics_index"
+branch_labels = None
+depends_on = None
+
+#: Orders backfilled per statement.
+BATCH = 2000
+INDEX = "ix_orders_created_at_h3"
+COLUMNS = [f"delivery_h3_r{res}" for res in HEAT_RESOLUTIONS]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("orders") as batch:
+        for name in COLUMNS:
+            batch.add_column(sa.Column(name, sa.BigInteger(), nullable=True))
+    orders = sa.table(
+        "orders",
+        sa.column("id", sa.String(32)),
+        sa.column("delivery_lat", sa.Float()),
+        sa.column("delivery_lng", sa.Float()),
+        *(sa.column(name, sa.BigInteger()) for name in COLUMNS),
+    )
+    connection = op.get_bind()
+    points = connection.execute(sa.select(orders.c.id, orders.c.delivery_lat, orders.c.delivery_lng)).all()
+    fill = (
+        orders.update()
+        .where(orders.c.id == sa.bindparam("order_id"))
+        .values({name: sa.bindparam(f"v_{name}") for name in COLUMNS})
+    )
+    for start in range(0, len(points), BATCH):
+        chunk = points[start : start + BATCH]
+        connection.execute(
+            fill,
+            [
+                {"order_id": order_id, **{f"v_delivery_h3_r{res}": cell for res, cell in point_cells(lat, lng).items()}}
+                for order_id, lat, lng in chunk
+            ],
+        )
+    op.create_index(INDEX, "orders", ["created_at", *COLUMNS])
+
+
+def downgrade() -> None:
+    op.drop_index(INDEX, table_name="orders")
+    with op.batch_alter_table("orders") as batch:
+        for name in reversed(COLUMNS):
+            batch.drop_column(name)
