@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.console.wiring import install_console
 from api.container import Container
 from api.errors import ERROR_RESPONSES, install_error_docs, install_error_handlers, store_unavailable_response
 from api.input_guard import RequestInputGuard
@@ -89,4 +92,6 @@ def create_app(
 
     for router in all_routers():
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    install_console(app)  # the dispatch console's pages under /console (api/console: how a page plugs in)
     return app

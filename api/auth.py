@@ -118,7 +118,14 @@ def authenticate(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    token = token.strip()
+    principal = principal_for_token(request, token.strip())
+    request.state.principal = principal
+    return principal
+
+
+def principal_for_token(request: Request, token: str) -> Principal:
+    """The principal of a bearer token presented by ``request``'s client, or 401 (429 while that client is
+    locked out for guessing); the console checks the token of its cookie with this same lookup."""
     container = get_container(request)
     # Against token guessing: a client that presented too many unknown tokens waits, whatever it sends now
     # (a guesser cannot tell a hit meanwhile). A missing token is not a guess and is not counted.
@@ -138,7 +145,6 @@ def authenticate(request: Request) -> Principal:
     if principal is None:
         container.auth_failures.record_miss(client)
         raise Unauthenticated("invalid or revoked token")
-    request.state.principal = principal
     return principal
 
 

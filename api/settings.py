@@ -85,6 +85,34 @@ class StockSettings(BaseModel):
     reconcile_grace_s: float = Field(default=30.0, ge=0)
 
 
+class ConsoleSettings(BaseModel):
+    """The dispatch console (``api/console``): the key its CSRF tokens are derived with
+    (``DISPATCH_CONSOLE__SECRET``; unset: derived from the payment secret, which every process of a deployment
+    shares) and how long each kind of exception may wait for a decision before the inbox shows it as over
+    target (``DISPATCH_CONSOLE__EXCEPTION_TARGETS_S='{"price_conflict": 1800}'``; other kinds:
+    ``default_exception_target_s``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    secret: str | None = None
+    exception_targets_s: dict[str, float] = Field(
+        default_factory=lambda: {
+            "price_conflict": 1800.0,
+            "credit_limit_exceeded": 3600.0,
+            "credit_overdue": 3600.0,
+            "stock_shortage": 7200.0,
+            "short_pick": 3600.0,
+            "no_carrier_in_range": 1800.0,
+            "delivery_failed": 3600.0,
+        }
+    )
+    default_exception_target_s: float = Field(default=4 * 3600.0, gt=0)
+
+    def exception_target_s(self, kind: str) -> float:
+        """How long an exception of ``kind`` may wait for a person's decision."""
+        return self.exception_targets_s.get(kind, self.default_exception_target_s)
+
+
 class Settings(BaseSettings):
     """Everything an operator may tune; defaults give the embedded single-process setup."""
 
@@ -126,6 +154,7 @@ class Settings(BaseSettings):
     tracking: TrackingSettings = TrackingSettings()
     auth: AuthSettings = AuthSettings()
     stock: StockSettings = StockSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     @field_validator("redis_url")
     @classmethod
