@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 if TYPE_CHECKING:
     from typer import _click
 
-BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks")
+BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks", "ui")
 
 
 class _BenchGroup(TyperGroup):
