@@ -34,8 +34,8 @@ PAGES: tuple[BenchPage, ...] = (
     BenchPage("map_page", "/console/map", "console"),
     BenchPage("map_carriers_json", "/v1/map/carriers", "bearer"),
     BenchPage("map_orders_json", "/v1/map/orders", "bearer"),
-    BenchPage("map_heat_demand_json", "/v1/map/heat?kind=demand&resolution=8", "bearer"),
-    BenchPage("map_heat_late_json", "/v1/map/heat?kind=late&resolution=8", "bearer"),
+    BenchPage("map_heat_demand_json", "/v1/map/heat?kind=demand&resolution=7", "bearer"),
+    BenchPage("map_heat_late_json", "/v1/map/heat?kind=late&resolution=7", "bearer"),
     BenchPage("map_basemap_json", "/v1/map/basemap", "bearer"),
     # Every /v1/analytics endpoint, over the last week.
     BenchPage("analytics_stage_timings_json", "/v1/analytics/stage-timings?from={week_ago}&to={now}", "bearer"),

@@ -7,6 +7,7 @@ point of it), so ``latlng_to_cell`` at each resolution is the only count that ma
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import h3
@@ -21,12 +22,19 @@ def point_cells(lat: float, lng: float) -> dict[int, int]:
 
 
 def cell_polygon(cell: int) -> dict[str, Any]:
-    """The outline of a cell as a GeoJSON Polygon (RFC 7946: lng-lat order, closed ring)."""
-    ring = [[lng, lat] for lat, lng in h3.cell_to_boundary(h3.int_to_str(cell))]
-    ring.append(ring[0])
-    return {"type": "Polygon", "coordinates": [ring]}
+    """The outline of a cell as a GeoJSON Polygon (RFC 7946: lng-lat order, closed ring); a new dict each
+    call (the caller may change it), the outline itself computed once per cell."""
+    return {"type": "Polygon", "coordinates": [[list(vertex) for vertex in _ring(cell)]]}
 
 
+@lru_cache(maxsize=65_536)
+def _ring(cell: int) -> tuple[tuple[float, float], ...]:
+    """A cell's closed ring as (lng, lat) vertices: a heat map asks for the same cells on every refresh."""
+    ring = [(float(lng), float(lat)) for lat, lng in h3.cell_to_boundary(h3.int_to_str(cell))]
+    return (*ring, ring[0])
+
+
+@lru_cache(maxsize=65_536)
 def cell_center(cell: int) -> tuple[float, float]:
     """The centre (lat, lng) of a cell."""
     lat, lng = h3.cell_to_latlng(h3.int_to_str(cell))

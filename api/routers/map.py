@@ -18,6 +18,7 @@ from api.container import Container
 from api.deps import get_container
 from api.errors import refusals
 from api.map_views import map_basemap, map_carriers, map_heat, map_orders
+from api.responses import PresentedJSONResponse
 from api.schemas.map import BasemapOut, HeatOut, MapCarriersOut, MapOrdersOut
 from api.schemas.master_data import ID_PATTERN
 from api.tokens import Principal
@@ -72,7 +73,7 @@ def get_map_orders(
 )
 def get_map_heat(
     kind: Annotated[HeatKind, Query(description="demand: every order; late: late deliveries.")] = HeatKind.DEMAND,
-    resolution: Annotated[int, Query(description="H3 resolution, 5 (region) to 9 (street block).")] = 8,
+    resolution: Annotated[int, Query(description="H3 resolution, 5 (region) to 9 (street block).")] = 7,
     start: Annotated[
         AwareDatetime | None, Query(alias="from", description="Orders placed at or after; default 'to' - 7 days.")
     ] = None,
@@ -81,10 +82,11 @@ def get_map_heat(
     warehouse_id: WarehouseFilter = None,
     container: Container = Depends(get_container),
     principal: Principal = Depends(readers),
-) -> HeatOut:
+) -> PresentedJSONResponse:
     """Orders placed in the period per H3 cell of their delivery point (``late``: late deliveries only), as a
     GeoJSON FeatureCollection of the cells' hexagons, hottest first."""
-    return map_heat(container, principal, kind, resolution, start, end, limit=limit, warehouse_id=warehouse_id)
+    heat = map_heat(container, principal, kind, resolution, start, end, limit=limit, warehouse_id=warehouse_id)
+    return PresentedJSONResponse(heat)
 
 
 @router.get("/basemap", response_model=BasemapOut, responses=SCOPE_REFUSALS)

@@ -8,6 +8,7 @@ counts group the stored cell column of the resolution asked for (migration 0024)
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -136,17 +137,15 @@ def carriers_on_map(
 ) -> list[CarrierPoint]:
     """Every carrier (``warehouse_id``: those carrying a shipment from it) with its newest fix from the live
     index, the fix's age, its active shipments and a status for the map's legend."""
-    loads = select(ShipmentRow.carrier_id, func.count().label("n")).where(
-        ShipmentRow.status.in_(ACTIVE_SHIPMENT_STATES), ShipmentRow.carrier_id.is_not(None)
-    )
+    # The few active shipments through the (status, warehouse_id) index, counted here: grouping in SQL lets
+    # SQLite's planner walk every shipment by carrier_id instead (checked with EXPLAIN QUERY PLAN).
+    loads = select(ShipmentRow.carrier_id).where(ShipmentRow.status.in_(ACTIVE_SHIPMENT_STATES))
     if warehouse_id is not None:
         loads = loads.where(ShipmentRow.warehouse_id == warehouse_id)
-    loads = loads.group_by(ShipmentRow.carrier_id)
-    carriers = select(CarrierRow.id, CarrierRow.name, CarrierRow.vehicle_type, CarrierRow.active).order_by(
-        CarrierRow.id
-    )
+    columns = (CarrierRow.id, CarrierRow.name, CarrierRow.vehicle_type, CarrierRow.active)
+    carriers = select(*columns).order_by(CarrierRow.id)
     with new_uow() as uow:
-        active_shipments = {row.carrier_id: int(row.n) for row in uow.session.execute(loads)}
+        active_shipments = Counter(c for c in uow.session.scalars(loads) if c is not None)
         rows = uow.session.execute(carriers).all()
     points = []
     for row in rows:

@@ -34,7 +34,8 @@ register_page("map", "Live map", "/console/map", roles=("dispatcher", "warehouse
 
 #: The heat periods the page offers (label, days back from now); the first is the default.
 PERIODS: tuple[tuple[str, int], ...] = (("Last 7 days", 7), ("Last 24 hours", 1), ("Last 30 days", 30))
-DEFAULT_RESOLUTION = 8
+#: Resolution 7 (about 5 km² a cell) shows the region's districts; the page offers 5 to 9.
+DEFAULT_RESOLUTION = 7
 #: Rows of the text alternative's hottest-cells table.
 HOTTEST_ROWS = 15
 #: Most hexagons one layer draws (the hottest).
@@ -86,16 +87,16 @@ def _hottest(container: Container, principal: Principal, days: int, resolution: 
     start = now - timedelta(days=days)
     demand = map_heat(container, principal, HeatKind.DEMAND, resolution, start, now, limit=HOTTEST_ROWS)
     late = map_heat(container, principal, HeatKind.LATE, resolution, start, now, limit=MAX_CELLS)
-    late_by_cell = {f.id: int(f.properties["count"]) for f in late.features}
+    late_by_cell = {f["id"]: int(f["properties"]["count"]) for f in late["features"]}
     return [
         {
-            "cell": f.id,
-            "count": f.properties["count"],
-            "late": late_by_cell.get(f.id, 0),
-            "lat": f.properties["center"]["lat"],
-            "lng": f.properties["center"]["lng"],
+            "cell": f["id"],
+            "count": f["properties"]["count"],
+            "late": late_by_cell.get(f["id"], 0),
+            "lat": f["properties"]["center"]["lat"],
+            "lng": f["properties"]["center"]["lng"],
         }
-        for f in demand.features
+        for f in demand["features"]
     ]
 
 
@@ -170,8 +171,7 @@ def map_heat_data(
     principal: Principal = Depends(readers),
 ) -> JSONResponse:
     """A heat layer (as ``GET /v1/map/heat``), at most the hottest ``MAX_CELLS`` hexagons."""
-    heat = map_heat(container, principal, kind, resolution, start, end, limit=MAX_CELLS)
-    body = heat.model_dump(mode="json", by_alias=True)
+    body = map_heat(container, principal, kind, resolution, start, end, limit=MAX_CELLS)
     return _json(_shift_features(body) if _shift(container) else body)
 
 
