@@ -296,6 +296,10 @@ def generate(engine: Engine, orders: int, *, seed: int = 10, now: datetime | Non
             reached.append((step, nxt, code, None))
             status, at = step, nxt
         warehouse = _nearest_warehouse(lat, lng)
+        firsts: dict[str, datetime] = {}
+        for node, when, *_ in reached:
+            if node in MAIN_LINE:
+                firsts.setdefault(f"first_{node}_at", when)  # what the timeline writer keeps (milestones)
         order_rows.append(
             {
                 "id": order_id,
@@ -315,6 +319,7 @@ def generate(engine: Engine, orders: int, *, seed: int = 10, now: datetime | Non
                 "created_at": placed,
                 "updated_at": reached[-1][1],
                 "tracking_token": token,
+                **firsts,
             }
         )
         line_rows.extend(lines)

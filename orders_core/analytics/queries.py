@@ -1,11 +1,10 @@
 """Reading one period's orders for the analytics: placement time and first-reached time per main-line node.
 
-One grouped query over the orders placed in ``[start, end)``: the orders' ``created_at`` index picks the
-period, the timeline's ``(order_id, status, at)`` index (migration 0016) answers each order's first time at
-each node without reading the timeline rows themselves, and the nodes come back pivoted, one row per order
-(``MIN(CASE status ...)``), as the driver's raw values: no order is read outside the period and no per-node
-row or ORM type conversion is paid in Python. Percentiles are computed in Python (``stats``) because SQLite
-has no percentile function.
+One indexed read: the orders' ``created_at`` index picks the orders placed in ``[start, end)``, and each
+order's row carries the first time it reached every node (``first_<node>_at``, kept as its timeline is
+written: ``orders_core.orders.milestones``, migration 0024), so no timeline row is grouped at request time
+and nothing outside the period is read. Values come back as the driver hands them (no per-value ORM type
+conversion). Percentiles are computed in Python (``stats``) because SQLite has no percentile function.
 """
 
 from __future__ import annotations
@@ -13,12 +12,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, func, select, type_coerce
+from sqlalchemy import String, select, type_coerce
 
 from orders_core.analytics.stats import OrderReach
-from orders_core.orders.model import MAIN_LINE, OrderStatus
-from orders_core.orders.tables import OrderRow, TimelineRow
+from orders_core.orders.milestones import MILESTONE_COLUMNS
+from orders_core.orders.model import OrderStatus
+from orders_core.orders.tables import OrderRow
 from orders_core.unit_of_work import UnitOfWorkFactory
+
+_NODES = [OrderStatus(status) for status in MILESTONE_COLUMNS]
 
 
 def _utc(value: Any) -> datetime | None:
@@ -34,26 +36,19 @@ def _utc(value: Any) -> datetime | None:
 
 def orders_reached(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) -> list[OrderReach]:
     """Every order placed in ``[start, end)`` (UTC) with the first time it reached each main-line node."""
-    nodes = [status.value for status in MAIN_LINE]
-    firsts = [
-        type_coerce(func.min(case((TimelineRow.status == node, TimelineRow.at))), String()).label(f"n{i}")
-        for i, node in enumerate(nodes)
+    raw = [type_coerce(OrderRow.created_at, String())] + [
+        type_coerce(getattr(OrderRow, column), String()) for column in MILESTONE_COLUMNS.values()
     ]
-    query = (
-        select(OrderRow.id, type_coerce(OrderRow.created_at, String()).label("placed_at"), *firsts)
-        .outerjoin(TimelineRow, and_(TimelineRow.order_id == OrderRow.id, TimelineRow.status.in_(nodes)))
-        .where(OrderRow.created_at >= start, OrderRow.created_at < end)
-        .group_by(OrderRow.id, OrderRow.created_at)
-    )
+    query = select(OrderRow.id, *raw).where(OrderRow.created_at >= start, OrderRow.created_at < end)
     orders = []
     with new_uow() as uow:
         for row in uow.session.execute(query):
             placed_at = _utc(row[1])
             assert placed_at is not None
             reached = {}
-            for i, status in enumerate(MAIN_LINE):
-                at = _utc(row[2 + i])
+            for node, value in zip(_NODES, row[2:], strict=True):
+                at = _utc(value)
                 if at is not None:
-                    reached[OrderStatus(status)] = at
+                    reached[node] = at
             orders.append(OrderReach(row[0], placed_at, reached))
     return orders

@@ -66,6 +66,17 @@ class OrderRow(Base):
     priority: Mapped[str] = mapped_column(String(8), server_default="normal", default="normal")
     #: The order whose remainder this order back-orders (issue 12: partial shipments), if any.
     backorder_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The first time the order reached each main-line node (issue 10 item 7, migration 0024): the analytics
+    # read a period's orders from here, one row each, instead of grouping their timeline rows. Kept by
+    # ``orders_core.orders.milestones`` whenever a timeline entry is written.
+    first_placed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_credit_review_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_stock_locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_allocated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_picking_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_loaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_in_transit_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # The secret in the customer's public tracking link (``/track/{token}``, migration 0012): unguessable.
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True, index=True)
 

@@ -57,7 +57,20 @@ def test_earlier_orders_get_their_cells_and_the_downgrade_removes_them(database_
         )
     for order_id, (lat, lng) in POINTS.items():
         _insert_order(engine, order_id, lat, lng)
+    placed, allocated, again = (datetime(2026, 3, 1, 8, minute, tzinfo=UTC) for minute in (0, 5, 30))
+    with engine.begin() as connection:
+        for status, at in (("placed", placed), ("allocated", allocated), ("on_hold", again), ("allocated", again)):
+            connection.execute(
+                text("INSERT INTO order_timeline (order_id, status, at, actor) VALUES ('ord_a', :s, :at, 'test')"),
+                {"s": status, "at": at if engine.dialect.name == "postgresql" else at.strftime("%Y-%m-%d %H:%M:%S.%f")},
+            )
     migrate_to(engine, "0024_ui_perf")
+    with engine.connect() as connection:
+        firsts = connection.execute(
+            text("SELECT first_placed_at, first_allocated_at, first_loaded_at FROM orders WHERE id = 'ord_a'")
+        ).one()
+    as_utc = [None if v is None else datetime.fromisoformat(str(v)).replace(tzinfo=UTC) for v in firsts]
+    assert as_utc == [placed, allocated, None]  # the first time each node was reached; never reached: NULL
     columns = ", ".join(f"delivery_h3_r{res}" for res in HEAT_RESOLUTIONS)
     with engine.connect() as connection:
         rows = {row[0]: row[1:] for row in connection.execute(text(f"SELECT id, {columns} FROM orders")).all()}

@@ -1,4 +1,5 @@
-"""The delivery point's H3 cells on every order, and the index the live map's heat layers read.
+"""The delivery point's H3 cells on every order with the index the live map's heat layers read, and each
+order's first time at each main-line node for the analytics.
 
 Revision ID: 0024_ui_perf
 Revises: 0016_analytics_index
@@ -7,6 +8,10 @@ The map's heat layers count orders per H3 cell over a period (issue 10, items 2 
 its delivery point's cell at every heat resolution (``geo.h3_cells.HEAT_RESOLUTIONS``), computed at intake;
 orders placed before this revision are backfilled here. One covering index on (created_at, cells...) lets
 both backends count a period's orders per cell from the index alone, without reading order rows.
+
+``first_<node>_at`` (``orders_core.orders.milestones``) is the first time the order reached each node of
+the main line; the stage timings, funnel and trend read them, one row per order of the period, instead of
+grouping the timeline at every request. Backfilled here from the timeline (``MIN(at)`` per node).
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ depends_on = None
 BATCH = 2000
 INDEX = "ix_orders_created_at_h3"
 COLUMNS = [f"delivery_h3_r{res}" for res in HEAT_RESOLUTIONS]
+#: The main line (orders_core.orders.model.MAIN_LINE) as it stands at this revision.
+NODES = ("placed", "credit_review", "stock_locked", "allocated", "picking", "loaded", "in_transit", "delivered")
+FIRSTS = [f"first_{node}_at" for node in NODES]
 
 
 def upgrade() -> None:
@@ -55,10 +63,19 @@ def upgrade() -> None:
             ],
         )
     op.create_index(INDEX, "orders", ["created_at", *COLUMNS])
+    with op.batch_alter_table("orders") as batch:
+        for name in FIRSTS:
+            batch.add_column(sa.Column(name, sa.DateTime(timezone=True), nullable=True))
+    for node, name in zip(NODES, FIRSTS, strict=True):
+        op.execute(
+            f"UPDATE orders SET {name} = (SELECT MIN(t.at) FROM order_timeline t"
+            f" WHERE t.order_id = orders.id AND t.status = '{node}')"
+        )
 
 
 def downgrade() -> None:
     op.drop_index(INDEX, table_name="orders")
-    with op.batch_alter_table("orders") as batch:
-        for name in reversed(COLUMNS):
-            batch.drop_column(name)
+    # Plain ALTER TABLE ... DROP COLUMN on both backends (SQLite >= 3.35): a batch copy of ``orders`` would
+    # break the foreign keys of its timeline, lines and shipments.
+    for name in [*reversed(FIRSTS), *reversed(COLUMNS)]:
+        op.drop_column("orders", name)
