@@ -114,7 +114,7 @@ def time_pages(
 
 
 def run_backend(
-    backend: str, *, orders: int, requests: int, warmup: int, seed: int, console: Console
+    backend: str, *, orders: int, requests: int, warmup: int, seed: int, console: Console, explain: bool = False
 ) -> dict[str, Any]:
     """Load ``orders`` orders into a fresh ``backend`` database, serve the app on it and time every page."""
     with _database(backend) as url:
@@ -122,6 +122,7 @@ def run_backend(
         data = _load(url, orders, seed)
         rows = sum(data.rows.values())
         console.print(f"[{backend}] {rows:,} rows in {data.seconds:.1f} s: {data.rows}")
+        plans = _plans(url, backend, console) if explain else {}
         settings = Settings(
             database_url=url,
             redis_url=None,
@@ -139,7 +140,23 @@ def run_backend(
         "pages": pages,
         "p95_ms": worst["p95_ms"],
         "all_200": all(set(p["statuses"]) == {"200"} for p in pages.values()),
+        "plans": plans,
     }
+
+
+def _plans(url: str, backend: str, console: Console) -> dict[str, list[str]]:
+    from benchmarks.ui_explain import query_plans
+
+    engine = make_engine(url)
+    try:
+        plans = query_plans(engine)
+    finally:
+        engine.dispose()
+    for name, lines in plans.items():
+        console.print(f"[{backend}] plan of {name}:")
+        for line in lines:
+            console.print(f"    {line}", markup=False, highlight=False)
+    return plans
 
 
 def command(
@@ -148,6 +165,7 @@ def command(
     warmup: Annotated[int, typer.Option(help="Untimed requests per page first.", min=0)] = 20,
     backends: Annotated[str, typer.Option(help="Comma-separated: sqlite, postgis.")] = ",".join(BACKENDS),
     seed: Annotated[int, typer.Option(help="Seed of the generated history.")] = 10,
+    explain: Annotated[bool, typer.Option("--explain", help="Print the plans of the map and analytics reads.")] = False,
     json_output: JsonOption = False,
 ) -> None:
     """p50/p95 of every console page, its JSON and the tracking page at --orders orders vs < 200 ms p95."""
@@ -160,7 +178,7 @@ def command(
     results: dict[str, dict[str, Any]] = {}
     for backend in chosen:
         results[backend] = run_backend(
-            backend, orders=orders, requests=requests, warmup=warmup, seed=seed, console=console
+            backend, orders=orders, requests=requests, warmup=warmup, seed=seed, console=console, explain=explain
         )
     table = figures_table(
         f"GET timings at {orders:,} orders, {requests} requests per page after {warmup} warm-up (ms)",
@@ -196,6 +214,7 @@ def command(
                         "p95_ms": results[b]["p95_ms"],
                         "load_s": results[b]["load_s"],
                         "rows": results[b]["rows"],
+                        **({"plans": results[b]["plans"]} if explain else {}),
                     }
                     for b in chosen
                 },

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from orders_core.carriers.model import position_age
 from orders_core.carriers.tables import CarrierRow
@@ -103,6 +103,20 @@ def orders_placed_between(
     return points, total
 
 
+def heat_query(
+    kind: HeatKind, res: int, start: datetime, end: datetime, now: datetime, *, warehouse_id: str | None = None
+) -> Select[*tuple[Any, ...]]:
+    """The grouped count behind ``heat_cells`` (also EXPLAINed by ``dispatch bench ui --explain``)."""
+    cell = heat_cell_column(res)
+    conditions: list[ColumnElement[bool]] = [OrderRow.created_at >= start, OrderRow.created_at < end, cell.is_not(None)]
+    if kind is HeatKind.LATE:
+        conditions.append(late_predicate(now))
+    if warehouse_id is not None:
+        conditions.append(_shipped_from(warehouse_id))
+    counted = func.count().label("n")
+    return select(cell, counted).where(*conditions).group_by(cell).order_by(counted.desc(), cell)
+
+
 def heat_cells(
     new_uow: UnitOfWorkFactory,
     kind: HeatKind,
@@ -115,14 +129,7 @@ def heat_cells(
 ) -> list[HeatCell]:
     """Orders placed in ``[start, end)`` per H3 cell of their delivery point at ``res`` (``late``: only the
     late ones), hottest first; ``warehouse_id``: only orders with a shipment from it."""
-    cell = heat_cell_column(res)
-    conditions: list[ColumnElement[bool]] = [OrderRow.created_at >= start, OrderRow.created_at < end, cell.is_not(None)]
-    if kind is HeatKind.LATE:
-        conditions.append(late_predicate(now))
-    if warehouse_id is not None:
-        conditions.append(_shipped_from(warehouse_id))
-    counted = func.count().label("n")
-    query = select(cell, counted).where(*conditions).group_by(cell).order_by(counted.desc(), cell)
+    query = heat_query(kind, res, start, end, now, warehouse_id=warehouse_id)
     with new_uow() as uow:
         return [HeatCell(cell=int(row[0]), count=int(row[1])) for row in uow.session.execute(query)]
 

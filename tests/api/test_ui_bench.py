@@ -13,7 +13,9 @@ from benchmarks.ui_pages import PAGES
 
 def test_bench_ui_runs_every_page_on_both_backends() -> None:
     result = CliRunner().invoke(
-        app, ["bench", "ui", "--orders", "300", "--requests", "3", "--warmup", "1", "--json"], catch_exceptions=False
+        app,
+        ["bench", "ui", "--orders", "300", "--requests", "3", "--warmup", "1", "--explain", "--json"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert "written in bulk straight into the database" in result.output
@@ -29,3 +31,9 @@ def test_bench_ui_runs_every_page_on_both_backends() -> None:
     for backend in last["backends"].values():
         assert backend["rows"]["orders"] == 300 and backend["rows"]["order_timeline"] > 300
         assert {name: f["statuses"] for name, f in backend["pages"].items()} == {name: {"200": 3} for name in names}
+    # The map's and the analytics' reads go through indexes on SQLite (SEARCH ... USING INDEX, not SCAN orders).
+    sqlite_plans = last["backends"]["sqlite"]["plans"]
+    for name in ("map_heat_demand", "map_heat_late", "analytics_reached"):
+        assert any(line.startswith("SEARCH orders USING") for line in sqlite_plans[name]), sqlite_plans[name]
+        assert not any(line.startswith("SCAN orders") for line in sqlite_plans[name]), sqlite_plans[name]
+    assert last["backends"]["postgis"]["plans"]["map_heat_demand"]
