@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AwareDatetime
 
+from api.auth import scoped_warehouse_filter
 from api.console.layout import console_headers, register_page, render_page
 from api.console.session import console_roles
 from api.container import Container
@@ -25,8 +26,9 @@ from api.map_views import map_basemap, map_carriers, map_heat, map_orders
 from api.tokens import Principal
 from foundation.clock import utc_now
 from geo.crs import wgs84_to_gcj02
-from geo.h3_cells import HEAT_RESOLUTIONS
+from geo.h3_cells import HEAT_RESOLUTIONS, cell_name
 from orders_core.map.model import HeatKind
+from orders_core.map.queries import heat_cells
 
 router = APIRouter()
 readers = console_roles("dispatcher", "warehouse")
@@ -86,8 +88,10 @@ def _hottest(container: Container, principal: Principal, days: int, resolution: 
     now = utc_now()
     start = now - timedelta(days=days)
     demand = map_heat(container, principal, HeatKind.DEMAND, resolution, start, now, limit=HOTTEST_ROWS)
-    late = map_heat(container, principal, HeatKind.LATE, resolution, start, now, limit=MAX_CELLS)
-    late_by_cell = {f["id"]: int(f["properties"]["count"]) for f in late["features"]}
+    # The late counts only (no hexagon outlines to build): the table shows the demand cells' late figure.
+    scope = scoped_warehouse_filter(principal, None)
+    late = heat_cells(container.uow, HeatKind.LATE, resolution, start, now, now, warehouse_id=scope)
+    late_by_cell = {cell_name(c.cell): c.count for c in late}
     return [
         {
             "cell": f["id"],
