@@ -5,10 +5,8 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
-from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.console.wiring import install_console
@@ -22,6 +20,7 @@ from api.routers import all_routers
 from api.security_headers import SecurityHeaders
 from api.settings import Settings, get_settings
 from api.startup_checks import check_startup_settings
+from api.static_files import STATIC_PREFIX, static_files
 
 
 def create_app(
@@ -92,6 +91,6 @@ def create_app(
 
     for router in all_routers():
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount(STATIC_PREFIX, static_files(), name="static")  # scripts and styles the pages use, cached long
     install_console(app)  # the dispatch console's pages under /console (api/console: how a page plugs in)
     return app

@@ -9,10 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from api.cli_planning import health_app, prebook_app
+
 if TYPE_CHECKING:
     from typer import _click
 
-BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks", "ui")
+BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks", "import", "forecast", "ui")
+_BENCH_MODULES = {"import": "import_bench"}  # "import" is a keyword: not a module name
 
 
 class _BenchGroup(TyperGroup):
@@ -28,7 +31,9 @@ class _BenchGroup(TyperGroup):
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         if cmd_name in BENCHMARKS and cmd_name not in self.commands:
             single = typer.Typer()
-            single.command(cmd_name)(importlib.import_module(f"benchmarks.{cmd_name}").command)
+            single.command(cmd_name)(
+                importlib.import_module(f"benchmarks.{_BENCH_MODULES.get(cmd_name, cmd_name)}").command
+            )
             self.add_command(typer.main.get_command(single), cmd_name)
         return super().get_command(ctx, cmd_name)
 
@@ -46,6 +51,12 @@ app.add_typer(token_app, name="token")
 app.add_typer(stock_app, name="stock")
 app.add_typer(orders_app, name="orders")
 app.add_typer(webhooks_app, name="webhooks")
+app.command("import")(importlib.import_module("api.import_cli").import_command)
+app.add_typer(importlib.import_module("api.forecast_cli").forecast_app, name="forecast")
+app.add_typer(health_app, name="health")
+app.add_typer(prebook_app, name="prebook")
+app.command("reconcile")(importlib.import_module("api.reconcile_cli").reconcile_command)
+app.command("export")(importlib.import_module("api.reconcile_cli").export_command)
 
 
 def _banner(url: str, admin_token: str, token_source: str, database: str, redis_url: str | None) -> str:

@@ -23,6 +23,8 @@ from api.auth import PrincipalCache
 from api.jobs import PeriodicJob
 from api.metrics import (
     OrdersGaugeRefresher,
+    count_health_scores,
+    count_prebookings,
     count_stock_outcome,
     count_stock_repair,
     count_transition,
@@ -35,8 +37,12 @@ from infra.db import make_engine, make_session_factory
 from infra.migrate import upgrade
 from infra.redis_client import RedisClient, redis_client_from_url
 from orders_core.census import orders_by_status
+from orders_core.customers.demand import HistoryMeanDemand, WeeklyDemand
+from orders_core.customers.health_service import recompute_health
 from orders_core.dispatching import CarrierMatching, build_carrier_matching, warm_carrier_index
 from orders_core.orders.timeouts import release_expired_orders
+from orders_core.planning.prebook_demand import ForecastDemand
+from orders_core.stock.prebook_service import expire_prebookings, plan_prebookings, settle_prebookings
 from orders_core.stock.rebuild import warm_stock_store
 from orders_core.stock.reconcile import ReconcileReport, StockReconciler
 from orders_core.stock.service import StockService, build_stock_service
@@ -76,6 +82,11 @@ class Container:
             self.uow, self.stock.locks, grace_s=settings.stock.reconcile_grace_s, on_repair=count_stock_repair
         )
         self.jobs: list[PeriodicJob] = []
+        # Pre-booked stock sizes each customer's week with this (DISPATCH_PREBOOK__DEMAND).
+        history_mean = HistoryMeanDemand(settings.prebook.history_weeks)
+        self.prebook_demand: WeeklyDemand = (
+            ForecastDemand(self.uow, history_mean) if settings.prebook.demand == "forecast" else history_mean
+        )
         self.webhook_worker: DeliveryWorker | None = None
         self.carriers: CarrierMatching = build_carrier_matching(
             self.session_factory,
@@ -131,6 +142,7 @@ class Container:
                 PeriodicJob("reconcile_stock", self.settings.stock.reconcile_interval_s, self.reconcile_stock)
             )
         self._start_transport_jobs()
+        self._start_planning_jobs()
         for job in self.jobs:
             job.start()
         if self.settings.webhooks.worker_enabled:
@@ -151,6 +163,31 @@ class Container:
     def release_expired(self) -> list[str]:
         """Cancel unpaid prepaid orders past their payment timeout (the periodic job and the CLI command)."""
         return release_expired_orders(self.uow, self.stock, timeout_s=self.settings.prepaid_timeout_s)
+
+    def _start_planning_jobs(self) -> None:
+        """The scheduled health-score recomputation and the pre-booking round (book, settle, expire)."""
+        if self.settings.health.recompute_interval_s > 0:
+            self.jobs.append(
+                PeriodicJob("recompute_health", self.settings.health.recompute_interval_s, self.recompute_health)
+            )
+        if self.settings.prebook.interval_s > 0:
+            self.jobs.append(PeriodicJob("prebook_stock", self.settings.prebook.interval_s, self.prebook_round))
+
+    def recompute_health(self) -> dict[str, int]:
+        """Rescore every customer (the periodic job)."""
+        computed = len(recompute_health(self.uow, None, self.settings.health.policy()))
+        count_health_scores("schedule", computed)
+        return {"customers": computed}
+
+    def prebook_round(self) -> dict[str, int]:
+        """Expire soft holds past their deadline, book the week for customers above the score, settle."""
+        expired = expire_prebookings(self.uow)
+        created = plan_prebookings(self.uow, self.prebook_demand, min_score=self.settings.prebook.min_score)
+        settled = settle_prebookings(self.uow)
+        count_prebookings("expired", len(expired.expired))
+        count_prebookings("created", len(created))
+        summary = {"expired": len(expired.expired), "created": len(created), "settled": settled.rows}
+        return {key: n for key, n in summary.items() if n}
 
     def _start_transport_jobs(self) -> None:
         """Automatic carrier assignment (woken when an order is allocated or loaded) and the no-carrier retry."""

@@ -47,10 +47,19 @@ class RequestInputGuard:
                 await _reject(send, 413, "payload_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
                 return
         body = b"".join(chunks)
-        if NUL_IN_JSON.search(body):
+        if not _is_file_upload(scope) and NUL_IN_JSON.search(body):
             await _reject(send)
             return
         await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive), send)
+
+
+def _is_file_upload(scope: Scope) -> bool:
+    """A multipart upload (an XLSX export is a zip: NUL bytes are its content); its handler checks its own
+    text fields, and the files are parsed, never stored as text."""
+    for name, value in scope.get("headers") or []:
+        if name == b"content-type":
+            return bool(value.lower().startswith(b"multipart/form-data"))
+    return False
 
 
 def _replay(messages: list[Message], receive: Receive | None = None) -> Receive:

@@ -125,3 +125,40 @@ def observe_webhook(outcome: str, send_s: float, commit_to_receipt_s: float | No
         WEBHOOK_SEND_LATENCY.labels(outcome=outcome).observe(send_s)
     if commit_to_receipt_s is not None:
         WEBHOOK_COMMIT_TO_RECEIPT.observe(commit_to_receipt_s)
+
+
+IMPORT_RECORDS = Counter(
+    "dispatch_import_records_total",
+    "Records of imports through mapping profiles, by profile and outcome (accepted, held, rejected, ...).",
+    ["profile", "outcome"],
+)
+
+
+def count_import(profile: str, counts: dict[str, int]) -> None:
+    """Count an import call's records by outcome (dry runs included: they are labelled by the router)."""
+    for outcome, value in counts.items():
+        if value:
+            IMPORT_RECORDS.labels(profile, outcome).inc(value)
+
+
+HEALTH_SCORES_COMPUTED = Counter(
+    "dispatch_health_scores_computed_total",
+    "Customer health scores computed, by trigger: schedule (the periodic job) or on_demand (the API, console, CLI).",
+    ["trigger"],
+)
+PREBOOKINGS = Counter(
+    "dispatch_prebookings_total",
+    "Soft reservations of customers' weekly demand, by event: created, expired (the customer's orders did not"
+    " come by the deadline; their soft units are given back).",
+    ["event"],
+)
+
+
+def count_health_scores(trigger: str, customers: int) -> None:
+    """Health-score observer: ``customers`` more scores computed for ``trigger``."""
+    HEALTH_SCORES_COMPUTED.labels(trigger=trigger).inc(customers)
+
+
+def count_prebookings(event: str, count: int) -> None:
+    """Pre-booking observer: ``count`` more pre-bookings ``created`` or ``expired``."""
+    PREBOOKINGS.labels(event=event).inc(count)

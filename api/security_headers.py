@@ -8,7 +8,9 @@
 - ``Cache-Control: no-store`` on ``/v1`` answers (tokens, orders, customers: nothing for shared caches),
   unless the route set its own.
 
-A header a route already set (e.g. ``/track``'s own ``Referrer-Policy``) is kept, not duplicated.
+A header a route already set (e.g. ``/track``'s own ``Referrer-Policy``, or the policy of a tracking page
+with a map, which adds the service's own scripts: ``api.routers.tracking.map_page_policy``) is kept, not
+duplicated.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.redis_client import check_redis_url
 from matcher.params import MatcherParams
+from orders_core.customers.health import HealthPolicy
+from orders_core.orders.address_check import AddressPolicy
 from orders_core.orders.promise import DeliveryTargets
 from orders_core.transport.tracking import CarrierEventPolicy
 from orders_core.transport.webhooks.model import DEFAULT_RETRY_S, WebhookParams, parse_retry_schedule
@@ -53,12 +55,24 @@ class TransportSettings(BaseModel):
 
 class TrackingSettings(BaseModel):
     """The public tracking pages: how many unknown tokens a client address may ask for within the window
-    before it is answered 429 (``DISPATCH_TRACKING__MISS_LIMIT=20``, ``__MISS_WINDOW_S=60``)."""
+    before it is answered 429 (``DISPATCH_TRACKING__MISS_LIMIT=20``, ``__MISS_WINDOW_S=60``), and the map.
+
+    The map needs no tile server: by default it shows the carrier, the drop-off and the circle where the
+    vehicle may be by now on a plain background. ``DISPATCH_TRACKING__TILE_URL`` (a Leaflet URL template
+    such as ``https://tiles.example.cn/{z}/{x}/{y}.png``, or a path on this service) adds a basemap, with
+    ``__TILE_ATTRIBUTION`` shown under it. ``__TILES_GCJ02`` says which datum the tiles are drawn in:
+    ``true`` (the default; every basemap licensed in mainland China) converts the points from WGS-84 to
+    GCJ-02 before they reach the page, ``false`` (OpenStreetMap-style WGS-84 tiles) leaves them as they
+    are. Without tiles the points are converted too, so coordinates shown on the page match Chinese maps.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     miss_limit: int = Field(default=20, ge=1, le=100_000)
     miss_window_s: float = Field(default=60.0, gt=0, le=86_400)
+    tile_url: str | None = Field(default=None, max_length=500, pattern=r"^(https?://|/)[^\s\"'<>]+$")
+    tile_attribution: str = Field(default="", max_length=300)
+    tiles_gcj02: bool = True
 
 
 class AuthSettings(BaseModel):
@@ -83,6 +97,48 @@ class StockSettings(BaseModel):
     reconcile_interval_s: float = Field(default=10.0, ge=0)
     # Counts and holds changed more recently than this are left alone (their after-commit writes may be running).
     reconcile_grace_s: float = Field(default=30.0, ge=0)
+
+
+class HealthSettings(BaseModel):
+    """Customer health score (``DISPATCH_HEALTH__RECOMPUTE_INTERVAL_S=3600`` etc.; docs/HEALTH_SCORE.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # How often each API process rescores every customer (0: never; POST .../health/recompute still works).
+    recompute_interval_s: float = Field(default=3600.0, ge=0)
+    recent_days: int = Field(default=28, ge=1, le=366)
+    baseline_periods: int = Field(default=3, ge=1, le=52)
+    window_days: int = Field(default=90, ge=1, le=3660)
+    payment_terms_days: float = Field(default=30.0, ge=0, le=366)
+    payment_lookback_days: int = Field(default=365, ge=1, le=3660)
+    overdue_assumed_days: float = Field(default=60.0, ge=0, le=3660)
+
+    def policy(self) -> HealthPolicy:
+        """The domain's parameter object."""
+        return HealthPolicy(
+            recent_days=self.recent_days,
+            baseline_periods=self.baseline_periods,
+            window_days=self.window_days,
+            payment_terms_days=self.payment_terms_days,
+            payment_lookback_days=self.payment_lookback_days,
+            overdue_assumed_days=self.overdue_assumed_days,
+        )
+
+
+class PrebookSettings(BaseModel):
+    """Pre-booked stock (``DISPATCH_PREBOOK__MIN_SCORE=75`` etc.; docs/STOCK_PROTOCOL.md, "Pre-booked stock")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # Customers whose latest health score is at least this get their coming week's demand pre-booked.
+    min_score: float = Field(default=75.0, ge=0, le=100)
+    # How often each API process books, settles and expires soft holds (0: never; `dispatch prebook ...`).
+    interval_s: float = Field(default=300.0, ge=0)
+    # The default demand: mean weekly quantity of the customer's orders over this many weeks.
+    history_weeks: int = Field(default=4, ge=1, le=104)
+    # What sizes a pre-booking: the latest demand forecast (each customer's share of its SKU x region
+    # forecast; the history mean for customers it says nothing about), or the history mean alone.
+    demand: Literal["forecast", "history_mean"] = "forecast"
 
 
 class ConsoleSettings(BaseModel):
@@ -161,6 +217,8 @@ class Settings(BaseSettings):
     # The delivery promise and the planned duration of each lifecycle step (DISPATCH_DELIVERY__LEAD_TIME_S=...).
     delivery: DeliveryTargets = DeliveryTargets()
     transport: TransportSettings = TransportSettings()
+    # The address check at intake (DISPATCH_ADDRESS__FAR_FROM_CUSTOMER_M=30000, __CHECK_COVERAGE=false).
+    address: AddressPolicy = AddressPolicy()
     # Carrier callbacks: ETA speed and detour, the delivery distance check
     # (DISPATCH_CARRIER_EVENTS__DELIVERY_TOLERANCE_M=500, ...).
     carrier_events: CarrierEventPolicy = CarrierEventPolicy()
@@ -171,6 +229,9 @@ class Settings(BaseSettings):
     tracking: TrackingSettings = TrackingSettings()
     auth: AuthSettings = AuthSettings()
     stock: StockSettings = StockSettings()
+    health: HealthSettings = HealthSettings()
+    prebook: PrebookSettings = PrebookSettings()
+
     console: ConsoleSettings = ConsoleSettings()
     ui: UiSettings = UiSettings()
 

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, Table, insert, text
 
 from orders_core.carriers.tables import CarrierPositionRow, CarrierRow
 from orders_core.master_data.tables import CustomerRow, SkuRow, WarehouseRow
+from orders_core.orders.root_causes import root_cause_of_kind
 from orders_core.orders.tables import (
     ExceptionRow,
     OrderLineRow,
@@ -262,10 +263,11 @@ def generate(engine: Engine, orders: int, *, seed: int = 10, now: datetime | Non
             if exception is not None and held_before[exception] == status:
                 hold_at = at + timedelta(seconds=rng.uniform(5, 120))
                 decided = hold_at + timedelta(seconds=rng.uniform(600, 6 * 3_600))
-                exception_row = {
+                exception_row: dict[str, Any] = {
                     "id": f"exc_{n:08d}{secrets.token_hex(3)}",
                     "order_id": order_id,
                     "kind": exception,
+                    "root_cause": root_cause_of_kind(exception).value,
                     "message": exception.replace("_", " "),
                     "details": {},
                     "created_at": hold_at,

@@ -22,9 +22,14 @@ class BenchPage:
     auth: Auth
 
 
-#: Every page timed. The console's order list, order detail, exception inbox and analytics pages join here
-#: as ``console`` rows when their branches are merged (their JSON is timed already).
+#: Every page timed: the console's pages (HTML, ``console``), the JSON behind them, and the tracking page.
 PAGES: tuple[BenchPage, ...] = (
+    # The console's pages as a dispatcher opens them.
+    BenchPage("console_orders", "/console/orders", "console"),
+    BenchPage("console_order_detail", "/console/orders/{order_id}", "console"),
+    BenchPage("console_exception_inbox", "/console/exceptions", "console"),
+    BenchPage("console_analytics", "/console/analytics", "console"),
+    BenchPage("console_root_causes", "/console/analytics/root-causes", "console"),
     # Order list, order detail, exception inbox: the JSON the console's pages show.
     BenchPage("orders_list_json", "/v1/orders?order=desc&limit=50", "bearer"),
     BenchPage("orders_list_filtered_json", "/v1/orders?status=on_hold,allocated&order=desc&limit=50", "bearer"),
@@ -40,6 +45,11 @@ PAGES: tuple[BenchPage, ...] = (
     # Every /v1/analytics endpoint, over the last week.
     BenchPage("analytics_stage_timings_json", "/v1/analytics/stage-timings?from={week_ago}&to={now}", "bearer"),
     BenchPage("analytics_funnel_json", "/v1/analytics/funnel?from={week_ago}&to={now}", "bearer"),
+    BenchPage("analytics_root_causes_json", "/v1/analytics/root-causes?from={week_ago}&to={now}", "bearer"),
+    BenchPage(
+        "analytics_root_cause_orders_json", "/v1/analytics/root-causes/orders?from={week_ago}&to={now}", "bearer"
+    ),
+    BenchPage("analytics_root_cause_taxonomy_json", "/v1/analytics/root-cause-taxonomy", "bearer"),
     # The customer's tracking page (HTML, no login).
     BenchPage("tracking_page", "/track/{tracking_token}", "public"),
 )

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from api.console.formatting import duration, money, when
 from api.console.session import CSRF_FIELD, csrf_token
 from api.tokens import Principal
 
@@ -32,6 +33,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("map", "Map"),
     ("analytics", "Analytics"),
     ("warehouses", "Warehouses"),
+    ("integration", "Integration"),
 )
 #: Third-party assets a page may ask for by name; each is served from a well-kept package, never a CDN:
 #: plotly.js straight from the installed plotly wheel, Leaflet from api/static/vendor (``make frontend``).
@@ -133,6 +135,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["static_url"] = _static_url
+    env.filters.update(when=when, duration=duration, money=money)
     return env
 
 

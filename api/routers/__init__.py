@@ -11,15 +11,20 @@ def all_routers() -> list[APIRouter]:
         analytics,
         carrier_events,
         carriers,
+        customer_health,
         dispatch,
         exceptions,
+        forecasts,
         geofences,
+        imports,
         map,
         master_data,
         matching,
         orders,
         payments,
         picking,
+        prebook,
+        reconciliations,
         routes,
         stock,
         tokens,
@@ -31,6 +36,7 @@ def all_routers() -> list[APIRouter]:
 
     return [
         tokens.router,
+        customer_health.router,  # before master_data: /v1/customers/health is not a customer
         master_data.router,
         stock.router,
         geofences.router,
@@ -48,5 +54,9 @@ def all_routers() -> list[APIRouter]:
         transfers.router,
         tracking.router,
         analytics.router,
+        imports.router,
+        forecasts.router,
+        prebook.router,
+        reconciliations.router,
         map.router,
     ]

@@ -144,6 +144,7 @@ def create_order(
         idempotency_key=idempotency_key,
         payment_timeout_s=container.settings.prepaid_timeout_s,
         delivery_targets=container.settings.delivery,
+        address_policy=container.settings.address,
     )
     response.status_code = 201 if submitted.created else 200
     return _out(submitted.order, container, response_language(principal, accept_language))

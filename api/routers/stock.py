@@ -17,6 +17,7 @@ from orders_core.orders.recovery.shortage import set_stock_and_retry
 from orders_core.stock.levels import read_stock_level
 from orders_core.stock.listing import stock_page
 from orders_core.stock.model import StockLevel
+from orders_core.stock.prebook_service import prebooked_units
 
 router = APIRouter(prefix="/v1/warehouses", tags=["stock"])
 stock_roles = require_roles("dispatcher", "warehouse")
@@ -74,6 +75,9 @@ def get_stock(
     container: Container = Depends(get_container),
     _=Depends(stock_roles),
 ) -> StockLevelOut:
-    """On hand, reserved by orders, and available; 404 when never set."""
+    """On hand, reserved by orders, and available; ``prebooked``: units of ``available`` held softly for
+    pre-booking customers (firm orders may still take them); 404 when never set."""
     level = read_stock_level(container.uow, container.stock, warehouse_id, sku)
-    return _out(warehouse_id, sku, level)
+    with container.uow() as uow:
+        prebooked = prebooked_units(uow, warehouse_id, sku, free=level.available)
+    return _out(warehouse_id, sku, level).model_copy(update={"prebooked": prebooked})

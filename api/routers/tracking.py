@@ -2,7 +2,9 @@
 
 ``GET /track/{token}`` answers a small HTML page of that one order, no login: the secret token in the
 link is the key. ``GET /track/{token}.json`` (or ``?format=json``) answers the same data as JSON.
-Simplified Chinese by default; English when ``?lang=en`` or ``Accept-Language`` prefers it.
+Simplified Chinese by default; English when ``?lang=en`` or ``Accept-Language`` prefers it; ``?elder=1``
+is the elder-friendly mode (kept in every link of the page). A page with a map (``api.tracking_map``)
+gets a Content-Security-Policy that lets it run the service's own scripts (and load the configured tiles).
 
 An unknown token answers 404 with the same page (or JSON error) whatever it looks like. Against token
 guessing, a client address that asked for ``DISPATCH_TRACKING__MISS_LIMIT`` (20) unknown tokens within
@@ -24,7 +26,8 @@ from api.deps import get_container
 from api.errors import error_body
 from api.routers.orders import accepted_language
 from api.schemas.tracking import TrackingOut, tracking_out
-from api.tracking_page import render_missing_page, render_tracking_page
+from api.tracking_map import tile_source, tracking_map
+from api.tracking_page import PageLinks, render_missing_page, render_tracking_page
 from foundation.clock import utc_now
 from orders_core.orders.delays import Language
 from orders_core.orders.tracking_view import TrackingNotFound, tracking_view
@@ -34,6 +37,16 @@ router = APIRouter(prefix="/track", tags=["tracking"])
 #: The link is a secret: never cached by shared caches, never sent on as a referrer, never indexed.
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 JSON_SUFFIX = ".json"
+
+
+def map_page_policy(tile_url: str | None) -> str:
+    """The page's Content-Security-Policy when it shows a map: ``api.security_headers``' policy plus our own
+    scripts and styles, and the tiles' origin if they come from elsewhere."""
+    images = " ".join(filter(None, ["'self'", "data:", tile_source(tile_url)]))
+    return (
+        f"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src {images}; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )
 
 
 def _language(lang: str | None, accept_language: str | None) -> Language:
@@ -59,6 +72,7 @@ def track(
     request: Request,
     lang: Annotated[str | None, Query(max_length=8)] = None,
     format: Annotated[str | None, Query(max_length=8)] = None,
+    elder: Annotated[str | None, Query(max_length=8)] = None,
     accept_language: Annotated[str | None, Header(alias="Accept-Language", max_length=200)] = None,
     container: Container = Depends(get_container),
 ) -> Response:
@@ -77,7 +91,9 @@ def track(
         )
         return _answer(body, 429, as_json, {"Retry-After": str(wait_s)})
     try:
-        view = tracking_view(container.uow, token, targets=container.settings.delivery, now=utc_now())
+        now = utc_now()
+        settings = container.settings
+        view = tracking_view(container.uow, token, targets=settings.delivery, now=now, policy=settings.carrier_events)
     except TrackingNotFound as missing:
         limiter.record_miss(client)
         body = error_body(missing.code, "no such tracking link") if as_json else render_missing_page(language)
@@ -85,5 +101,8 @@ def track(
     answer = tracking_out(view, language)
     if as_json:
         return _answer(answer.model_dump(mode="json"), 200, True)
-    other = "en" if language == "zh" else "zh"
-    return _answer(render_tracking_page(answer, f"{request.url.path}?lang={other}"), 200, False)
+    shown = tracking_map(answer, settings.tracking, settings.carrier_events)
+    links = PageLinks(request.url.path, elder=elder in ("1", "true", "on"))
+    page = render_tracking_page(answer, links, tracking_map=shown)
+    headers = None if shown is None else {"Content-Security-Policy": map_page_policy(settings.tracking.tile_url)}
+    return _answer(page, 200, False, headers)

@@ -12,6 +12,7 @@ from api.schemas.master_data import ID_PATTERN, Money, NonNegativeMoney
 from orders_core.orders.delays import Language, delay_code_of_exception, describe
 from orders_core.orders.model import ExceptionView, OrderView
 from orders_core.orders.progress import NodeProgress, OrderProgress
+from orders_core.orders.root_causes import root_cause_of_delay, root_cause_of_kind
 
 
 class OrderLineIn(BaseModel):
@@ -76,6 +77,7 @@ class TimelineEntryOut(BaseModel):
     late_by_s: float = 0.0
     delay_reason_code: str | None = None
     delay_reason: str | None = None
+    root_cause_code: str | None = None
 
 
 class NodeOut(BaseModel):
@@ -90,6 +92,8 @@ class NodeOut(BaseModel):
     forecast_late: bool
     delay_reason_code: str | None = None
     delay_reason: str | None = None
+    #: The root cause of the delay (docs/ROOT_CAUSES.md), derived from its reason code.
+    root_cause_code: str | None = None
 
 
 class ShipmentLineOut(BaseModel):
@@ -120,8 +124,10 @@ class ExceptionOut(BaseModel):
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     note: str | None = None
-    #: The delay reason this exception counts under (orders_core.orders.delays: the inbox's and Pareto's key).
+    #: The delay reason this exception counts under (orders_core.orders.delays: the inbox's key).
     delay_reason_code: str | None = None
+    #: Its root cause (orders_core.orders.root_causes, docs/ROOT_CAUSES.md: the Pareto chart's key).
+    root_cause_code: str | None = None
 
 
 class OrderOut(BaseModel):
@@ -176,12 +182,17 @@ def exception_out(view: ExceptionView) -> ExceptionOut:
         resolved_at=view.resolved_at,
         resolved_by=view.resolved_by,
         note=view.note,
-        delay_reason_code=delay_code_of_exception(view.kind).value,
+        delay_reason_code=delay_code_of_exception(view.kind, view.root_cause).value,
+        root_cause_code=view.root_cause or root_cause_of_kind(view.kind).value,
     )
 
 
 def _reason(node: NodeProgress | None, language: Language) -> str | None:
     return None if node is None or node.delay_code is None else describe(node.delay_code, language)
+
+
+def _root_cause(node: NodeProgress | None) -> str | None:
+    return None if node is None or node.delay_code is None else root_cause_of_delay(node.delay_code).value
 
 
 def node_out(node: NodeProgress, language: Language) -> NodeOut:
@@ -196,6 +207,7 @@ def node_out(node: NodeProgress, language: Language) -> NodeOut:
         forecast_late=node.forecast_late,
         delay_reason_code=None if node.delay_code is None else node.delay_code.value,
         delay_reason=_reason(node, language),
+        root_cause_code=_root_cause(node),
     )
 
 
@@ -237,6 +249,7 @@ def order_out(view: OrderView, progress: OrderProgress | None = None, language: 
                 late_by_s=0.0 if node is None else round(node.late_by_s, 3),
                 delay_reason_code=None if node is None or node.delay_code is None else node.delay_code.value,
                 delay_reason=_reason(node, language),
+                root_cause_code=_root_cause(node),
             )
             for e, node in zip(view.timeline, nodes, strict=True)
         ],

@@ -26,3 +26,6 @@ class StockLevelOut(BaseModel):
     available: int
     #: Held orders this change let through (on hand rose: orders waiting for the SKU were retried).
     allocated_orders: list[str] = Field(default_factory=list)
+    #: Units held softly for pre-booking customers (GET of one level; not in ``reserved``: firm orders may take
+    #: them, docs/STOCK_PROTOCOL.md "Pre-booked stock"); never more than ``available``.
+    prebooked: int | None = None

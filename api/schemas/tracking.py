@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.schemas.master_data import Money
 from orders_core.orders.delays import Language, describe
+from orders_core.orders.line_fulfilment import LineFulfilment
 from orders_core.orders.progress import NodeProgress
-from orders_core.orders.tracking_view import TrackedShipment, TrackingView
+from orders_core.orders.tracking_view import CarrierPosition, ProofOfDelivery, TrackedShipment, TrackingView
+from orders_core.transport.eta_window import EtaWindow
 
 #: Status names as customers read them.
 STATUS_LABELS: dict[str, dict[Language, str]] = {
@@ -68,6 +70,58 @@ class TrackedShipmentLineOut(BaseModel):
     qty: int
 
 
+class PointOut(BaseModel):
+    """A WGS-84 point (the contract's coordinates)."""
+
+    lat: float
+    lng: float
+
+
+class PositionOut(BaseModel):
+    """The carrier's last reported position (WGS-84), when, and how old it is."""
+
+    lat: float
+    lng: float
+    at: datetime
+    age_s: float
+
+
+class EtaWindowOut(BaseModel):
+    """The delivery window: the forecast and the earliest and latest it may honestly be."""
+
+    eta_at: datetime
+    earliest: datetime
+    latest: datetime
+
+
+class ProofOut(BaseModel):
+    """Proof of delivery as the carrier reported it."""
+
+    signer: str | None = None
+    photo_ref: str | None = None
+    note: str | None = None
+    location: PointOut | None = None
+
+
+class ShortfallOut(BaseModel):
+    #: A delay code (``orders_core.orders.delays``): the same taxonomy as the nodes' delay reasons.
+    code: str
+    qty: int
+    reason: str
+
+
+class FulfilmentLineOut(BaseModel):
+    """One SKU through the stages: ordered, reserved, loaded, delivered, and why units fell short."""
+
+    sku: str
+    name: str
+    ordered: int
+    reserved: int
+    loaded: int
+    delivered: int
+    shortfalls: list[ShortfallOut]
+
+
 class TrackedShipmentOut(BaseModel):
     id: str
     status: str
@@ -80,6 +134,11 @@ class TrackedShipmentOut(BaseModel):
     delivered_at: datetime | None = None
     #: Proof of delivery: who signed for the goods.
     signer: str | None = None
+    proof: ProofOut | None = None
+    position: PositionOut | None = None
+    eta_window: EtaWindowOut | None = None
+    failed_attempts: int = 0
+    returned: bool = False
 
 
 class TrackingOut(BaseModel):
@@ -96,6 +155,13 @@ class TrackingOut(BaseModel):
     lines: list[TrackedLineOut]
     progress: list[TrackedNodeOut]
     shipments: list[TrackedShipmentOut]
+    #: The window of the last shipment to arrive, and its carrier's last position (WGS-84).
+    eta_window: EtaWindowOut | None = None
+    position: PositionOut | None = None
+    dropoff: PointOut | None = None
+    fulfilment: list[FulfilmentLineOut] = []
+    #: When this answer was computed (the page's clock; not in the JSON, so two reads compare equal).
+    as_of: datetime | None = Field(default=None, exclude=True)
 
 
 def _node_out(node: NodeProgress, language: Language) -> TrackedNodeOut:
@@ -113,6 +179,37 @@ def _node_out(node: NodeProgress, language: Language) -> TrackedNodeOut:
     )
 
 
+def _position_out(position: CarrierPosition | None) -> PositionOut | None:
+    if position is None:
+        return None
+    return PositionOut(lat=position.lat, lng=position.lng, at=position.at, age_s=round(position.age_s, 1))
+
+
+def _window_out(window: EtaWindow | None) -> EtaWindowOut | None:
+    return None if window is None else EtaWindowOut(eta_at=window.eta, earliest=window.earliest, latest=window.latest)
+
+
+def _proof_out(proof: ProofOfDelivery | None) -> ProofOut | None:
+    if proof is None:
+        return None
+    where = None if proof.location is None else PointOut(lat=proof.location[0], lng=proof.location[1])
+    return ProofOut(signer=proof.signer, photo_ref=proof.photo_ref, note=proof.note, location=where)
+
+
+def _fulfilment_out(line: LineFulfilment, names: dict[str, str], language: Language) -> FulfilmentLineOut:
+    return FulfilmentLineOut(
+        sku=line.sku,
+        name=names.get(line.sku, line.sku),
+        ordered=line.ordered,
+        reserved=line.reserved,
+        loaded=line.loaded,
+        delivered=line.delivered,
+        shortfalls=[
+            ShortfallOut(code=s.code.value, qty=s.qty, reason=describe(s.code, language)) for s in line.shortfalls
+        ],
+    )
+
+
 def _shipment_out(shipment: TrackedShipment, language: Language) -> TrackedShipmentOut:
     return TrackedShipmentOut(
         id=shipment.id,
@@ -125,11 +222,17 @@ def _shipment_out(shipment: TrackedShipment, language: Language) -> TrackedShipm
         eta_at=shipment.eta_at,
         delivered_at=shipment.delivered_at,
         signer=shipment.signer,
+        proof=_proof_out(shipment.proof),
+        position=_position_out(shipment.position),
+        eta_window=_window_out(shipment.eta_window),
+        failed_attempts=shipment.failed_attempts,
+        returned=shipment.returned,
     )
 
 
 def tracking_out(view: TrackingView, language: Language) -> TrackingOut:
     """The tracking answer of one order, labels and reasons in ``language``."""
+    names = view.sku_names
     return TrackingOut(
         language=language,
         order_id=view.order_id,
@@ -146,4 +249,9 @@ def tracking_out(view: TrackingView, language: Language) -> TrackingOut:
         ],
         progress=[_node_out(node, language) for node in view.nodes],
         shipments=[_shipment_out(s, language) for s in view.shipments],
+        eta_window=_window_out(view.eta_window),
+        position=_position_out(view.position),
+        dropoff=None if view.dropoff is None else PointOut(lat=view.dropoff[0], lng=view.dropoff[1]),
+        fulfilment=[_fulfilment_out(line, names, language) for line in view.fulfilment],
+        as_of=view.as_of,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from orders_core.carriers.coverage import forget_fleet_coverage
 from orders_core.carriers.model import Carrier, PositionFix, latest_per_carrier
 from orders_core.carriers.tables import CarrierPositionRow, CarrierRow
 
@@ -90,7 +91,15 @@ class CarrierRepository:
         row.rating = carrier.rating
         row.updated_at = now
         self.session.flush()
+        forget_fleet_coverage(self.session)
         return created
+
+    def any_active_fits(self, weight_kg: float, volume_m3: float) -> bool:
+        """Whether some active carrier's capacities cover this load (else no range would find one)."""
+        query = select(CarrierRow.id).where(
+            CarrierRow.active.is_(True), CarrierRow.capacity_kg >= weight_kg, CarrierRow.capacity_m3 >= volume_m3
+        )
+        return self.session.execute(query.limit(1)).first() is not None
 
     def positions(self) -> list[PositionFix]:
         """The newest durable fix of every carrier that has one."""

@@ -27,6 +27,7 @@ from orders_core.orders.model import PRE_SHIPPING, ExceptionStatus, ExceptionVie
 from orders_core.orders.recovery.strategies import STRATEGIES as RECOVERY_STRATEGIES
 from orders_core.orders.recovery.strategies import RecoveryChoice, StrategyNotApplicable
 from orders_core.orders.repository import OrderRepository, _exception_view
+from orders_core.orders.root_causes import root_cause_after_resolution, root_cause_at_opening
 from orders_core.orders.tables import ExceptionRow
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -67,6 +68,7 @@ def open_exception(
             id=exception_id,
             order_id=order_id,
             kind=kind,
+            root_cause=root_cause_at_opening(kind, details).value,
             status=ExceptionStatus.OPEN.value,
             message=message,
             details=details,
@@ -167,6 +169,7 @@ def reject_exception(
     from orders_core.orders.cancellation import cancel_order
 
     row = _open_exception_row(uow, exception_id)
+    row.root_cause = root_cause_after_resolution(row.kind, row.root_cause, "reject")
     row.status = ExceptionStatus.REJECTED.value
     row.resolved_at = utc_now()
     row.resolved_by = actor

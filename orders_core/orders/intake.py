@@ -21,8 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from foundation.clock import utc_now
 from foundation.errors import Conflict, InvalidInput
 from foundation.money import MONEY_QUANTUM
+from orders_core.carriers.coverage import fleet_coverage
 from orders_core.master_data.model import Customer
 from orders_core.master_data.repository import MasterDataRepository
+from orders_core.orders.address_check import AddressPolicy, address_findings
+from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.lifecycle import OrderNotFound, mark_locked, notify_after_commit
 from orders_core.orders.model import (
     DeliveryPoint,
@@ -38,6 +41,8 @@ from orders_core.orders.promise import DEFAULT_DELIVERY_TARGETS, DeliveryTargets
 from orders_core.orders.repository import OrderRepository, PricedLine
 from orders_core.orders.tables import OrderRow, delivery_cell_columns
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+DEFAULT_ADDRESS_POLICY = AddressPolicy()
 
 #: Money columns hold 14 integer digits.
 MAX_ORDER_TOTAL = Decimal("1e13")
@@ -162,6 +167,7 @@ def place_order(
     payment_timeout_s: float | None = None,
     body_sha256: str | None = None,
     delivery_targets: DeliveryTargets = DEFAULT_DELIVERY_TARGETS,
+    address_policy: AddressPolicy = DEFAULT_ADDRESS_POLICY,
 ) -> PlacedOrder:
     """Store a new order and run the pipeline (price, credit, stock, allocation); the caller commits.
 
@@ -169,6 +175,8 @@ def place_order(
     body is refused (409 idempotency_key_reused). Invalid input raises before anything is written.
     For prepaid customers ``payment_timeout_s`` sets when payment is expected on the first timeline entry.
     The order promises delivery by ``command.promised_by`` or placement + ``delivery_targets.lead_time_s``.
+    A delivery point far from the customer or outside the fleet's coverage opens an address exception
+    (``address_check``) without holding the order.
     """
     check_order_shape(command)
     repository = OrderRepository(uow.session)
@@ -248,6 +256,9 @@ def place_order(
         "order.placed", order_id, {"order_id": order_id, "customer_id": command.customer_id, "total": str(total)}
     )
     notify_after_commit(uow, "", OrderStatus.PLACED.value)
+    coverage = fleet_coverage(uow.session) if address_policy.check_coverage else None
+    for finding in address_findings(delivery, customer, coverage, address_policy):
+        open_exception(uow, order_id, finding.kind, finding.message, finding.details, hold=False, actor=actor)
     # The order row is inserted once, at commit, with the status the pipeline left: nothing in the
     # pipeline reads it back through SQL (load_order answers the row held by this unit of work).
     with uow.session.no_autoflush:
@@ -274,6 +285,7 @@ def submit_order(
     idempotency_key: str | None = None,
     payment_timeout_s: float | None = None,
     delivery_targets: DeliveryTargets = DEFAULT_DELIVERY_TARGETS,
+    address_policy: AddressPolicy = DEFAULT_ADDRESS_POLICY,
 ) -> SubmittedOrder:
     """Place an order in its own transaction (see ``place_order``) and answer it as stored.
 
@@ -294,6 +306,7 @@ def submit_order(
                     idempotency_key=idempotency_key,
                     payment_timeout_s=payment_timeout_s,
                     delivery_targets=delivery_targets,
+                    address_policy=address_policy,
                 )
                 # A new order is answered from what this call wrote (no query); a replay is read back in
                 # the same transaction (no second transaction, on SQLite no second turn of the writer queue).

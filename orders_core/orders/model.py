@@ -200,6 +200,8 @@ class ExceptionView:
     resolved_at: datetime | None
     resolved_by: str | None
     note: str | None
+    #: orders_core.orders.root_causes.RootCause as stored (None only for a view built without one).
+    root_cause: str | None = None
 
 
 @dataclass(frozen=True)

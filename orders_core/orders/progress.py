@@ -113,7 +113,11 @@ def first_reached(timeline: Sequence[TimelineEntry]) -> dict[OrderStatus, tuple[
 def recorded_causes(timeline: Sequence[TimelineEntry], exceptions: Sequence[RecordedException]) -> list[Cause]:
     """Everything on the order that explains waiting: exceptions (open until resolved), holds that have no
     exception of their kind, and notes with a delay meaning (until the next main-line node is reached)."""
-    causes = [Cause(delay_code_of_exception(e.kind), e.created_at, e.resolved_at) for e in exceptions]
+    # The stored root cause refines the code (a shortage waiting for supply: supplier lead time).
+    causes = [
+        Cause(delay_code_of_exception(e.kind, getattr(e, "root_cause", None)), e.created_at, e.resolved_at)
+        for e in exceptions
+    ]
     kinds = {e.kind for e in exceptions}
     reached = first_reached(timeline)
     for index, entry in enumerate(timeline):

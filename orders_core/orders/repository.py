@@ -70,6 +70,7 @@ def _exception_view(row: ExceptionRow) -> ExceptionView:
         resolved_at=row.resolved_at,
         resolved_by=row.resolved_by,
         note=row.note,
+        root_cause=row.root_cause,
     )
 
 

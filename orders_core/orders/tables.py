@@ -25,6 +25,8 @@ class OrderRow(Base):
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_customer_status", "customer_id", "status"),
         Index("ix_orders_status", "status"),
+        # The console's and the API's order list filtered by status, newest or oldest first (0018).
+        Index("ix_orders_status_created_at_id", "status", "created_at", "id"),
         # The live map's heat layers count a period's orders per H3 cell from this index alone (0024).
         Index(
             "ix_orders_created_at_h3",
@@ -85,6 +87,8 @@ class OrderLineRow(Base):
     """A requested line with the quoted and the catalogue price at intake."""
 
     __tablename__ = "order_lines"
+    # The root-cause Pareto by SKU (migration 0019): an order's SKUs from the index alone.
+    __table_args__ = (Index("ix_order_lines_order_sku", "order_id", "sku"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
@@ -119,11 +123,19 @@ class ExceptionRow(Base):
     __table_args__ = (
         Index("ix_order_exceptions_status_kind", "status", "kind"),
         Index("ix_order_exceptions_created_at_id", "created_at", "id"),  # the exceptions list's order
+        # The inbox: open exceptions, longest waiting first, without sorting every open one (0018).
+        Index("ix_order_exceptions_status_created_at_id", "status", "created_at", "id"),
+        # The root-cause Pareto (migration 0019): a period's exceptions by cause, and one cause's exceptions,
+        # answered from the index alone (order_id included, for the joins to orders, lines and shipments).
+        Index("ix_order_exceptions_created_cause_order", "created_at", "root_cause", "order_id"),
+        Index("ix_order_exceptions_cause_created_order", "root_cause", "created_at", "order_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     order_id: Mapped[str] = mapped_column(String(32), ForeignKey("orders.id"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
+    #: orders_core.orders.root_causes.RootCause, set when opened (refined on approval for stock shortages).
+    root_cause: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -191,6 +203,8 @@ class ShipmentRow(Base):
     __table_args__ = (
         Index("ix_shipments_status_warehouse", "status", "warehouse_id"),
         Index("ix_shipments_created_at_id", "created_at", "id"),  # the shipments list's order
+        # The root-cause Pareto by warehouse and carrier (migration 0019): an order's shipments from the index.
+        Index("ix_shipments_order_warehouse_carrier", "order_id", "warehouse_id", "carrier_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

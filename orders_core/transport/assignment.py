@@ -244,6 +244,8 @@ def _record_no_carrier(
         "weight_kg": load.weight_kg,
         "volume_m3": load.volume_m3,
         "radii_m": list(radii_m),
+        # No active carrier can take this load at any distance: a capacity problem (root cause carrier_capacity).
+        "fits_no_active_carrier": not CarrierRepository(uow.session).any_active_fits(load.weight_kg, load.volume_m3),
         "strategy": {
             "options": [
                 {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.columns import UtcDateTime
@@ -21,7 +21,11 @@ class CarrierEventRow(Base):
     """A callback as received and the answer it got (a duplicate ``event_id`` is answered the same)."""
 
     __tablename__ = "carrier_events"
-    __table_args__ = (UniqueConstraint("carrier_id", "event_id", name="uq_carrier_events_carrier_event"),)
+    __table_args__ = (
+        UniqueConstraint("carrier_id", "event_id", name="uq_carrier_events_carrier_event"),
+        # A carrier's newest positions first, for its forecast errors (migration 0017, eta_history).
+        Index("ix_carrier_events_carrier_type_id", "carrier_id", "type", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     carrier_id: Mapped[str] = mapped_column(String(64))

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
+from .console_support import CSRF, bearer, login, page_csrf
 from .factories import ADMIN_TOKEN, make_token
-
-CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
-
-
-def _token(headers: dict[str, str]) -> str:
-    return headers["Authorization"].removeprefix("Bearer ")
-
-
-def login(client: TestClient, token: str, next_path: str = "/console") -> tuple[int, str]:
-    """Log in through the form as a browser would; answers the status and the Location."""
-    form = client.get("/console/login")
-    csrf = CSRF.search(form.text)
-    assert csrf, form.text
-    answer = client.post(
-        "/console/login",
-        data={"token": token, "csrf_token": csrf.group(1), "next": next_path},
-        follow_redirects=False,
-    )
-    return answer.status_code, answer.headers.get("location", "")
-
-
-def page_csrf(client: TestClient, path: str = "/console/account") -> str:
-    """The CSRF token the forms of a console page carry."""
-    found = CSRF.search(client.get(path).text)
-    assert found
-    return found.group(1)
 
 
 def test_login_sets_an_httponly_strict_cookie_scoped_to_the_console(client: TestClient) -> None:
@@ -76,7 +51,7 @@ def test_a_revoked_or_unknown_cookie_redirects_to_login(client: TestClient) -> N
 
 
 def test_carrier_and_customer_tokens_are_refused_at_login(client: TestClient) -> None:
-    carrier = _token(make_token(client, "carrier", "car-1"))
+    carrier = bearer(make_token(client, "carrier", "car-1"))
     status, _ = login(client, carrier)
     assert status == 403
     assert "dispatch_console" not in client.cookies
@@ -84,7 +59,7 @@ def test_carrier_and_customer_tokens_are_refused_at_login(client: TestClient) ->
 
 
 def test_a_carrier_cookie_planted_by_hand_is_refused_on_every_page(client: TestClient) -> None:
-    carrier = _token(make_token(client, "carrier", "car-1"))
+    carrier = bearer(make_token(client, "carrier", "car-1"))
     client.cookies.set("dispatch_console", carrier, path="/console")
     answer = client.get("/console/account", follow_redirects=False)
     assert answer.status_code == 403
@@ -155,3 +130,12 @@ def test_plotly_is_served_from_the_installed_wheel(client: TestClient) -> None:
 def test_console_routes_stay_out_of_the_api_schema(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/console")]
+
+
+def test_guessing_tokens_at_the_login_form_locks_the_client_out(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(auth={"failure_limit": 3, "failure_window_s": 60})
+    for _ in range(3):
+        assert login(client, "dsp_guess")[0] == 401
+    status, _ = login(client, ADMIN_TOKEN)
+    assert status == 429  # even the right token waits: a guesser learns nothing meanwhile
+    assert "dispatch_console" not in client.cookies

@@ -2,7 +2,7 @@
 order's first time at each main-line node for the analytics.
 
 Revision ID: 0024_ui_perf
-Revises: 0016_analytics_index
+Revises: 0017_tracking_page (written on 0016_analytics_index; re-chained at the merge with main)
 
 The map's heat layers count orders per H3 cell over a period (issue 10, items 2 and 7). Each order stores
 its delivery point's cell at every heat resolution (``geo.h3_cells.HEAT_RESOLUTIONS``), computed at intake;
@@ -22,7 +22,7 @@ from alembic import op
 from geo.h3_cells import HEAT_RESOLUTIONS, point_cells
 
 revision = "0024_ui_perf"
-down_revision = "0016_analytics_index"
+down_revision = "0017_tracking_page"  # re-chained at merge with main (was 0016_analytics_index)
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ from orders_core.orders.recovery.short_pick import apply_short_pick_strategy, re
 from orders_core.orders.recovery.shortage import apply_shortage_strategy, stock_covers
 from orders_core.orders.recovery.strategies import SHORT_PICK, STRATEGIES, RecoveryChoice, Strategy, chosen_strategy
 from orders_core.orders.repository import OrderRepository
+from orders_core.orders.root_causes import root_cause_after_resolution
 from orders_core.orders.tables import ExceptionRow
 from orders_core.unit_of_work import UnitOfWork
 
@@ -50,6 +51,7 @@ def approve_with_strategy(
     row.resolved_by = actor
     row.note = note
     row.details = {**(row.details or {}), "resolution": resolution}
+    row.root_cause = root_cause_after_resolution(row.kind, row.root_cause, resolution.get("strategy"))
     order = load_order(uow, row.order_id)
     still_open = [
         e

@@ -28,6 +28,7 @@ from orders_core.orders.recovery.lines import BACKORDER_LINES, reduce_order_line
 from orders_core.orders.recovery.ports import RecoveryStock
 from orders_core.orders.recovery.strategies import STOCK_SHORTAGE, Remainder, Strategy
 from orders_core.orders.repository import OrderRepository
+from orders_core.orders.root_causes import RootCause
 from orders_core.orders.tables import ExceptionRow, OrderLineRow, OrderRow
 from orders_core.stock.service import StockService
 from orders_core.stock.transfers import RequestTransfer, request_transfer_in
@@ -201,6 +202,7 @@ def retry_order(
         row.resolved_at = now
         row.resolved_by = actor
         row.note = f"resolved automatically: {reason}"
+        row.root_cause = RootCause.SUPPLIER_LEAD_TIME.value  # it waited for stock to arrive
     uow.session.flush()
     return True
 

@@ -454,10 +454,19 @@ def _delivery_view(row: WebhookDeliveryRow, attempts: list[AttemptView]) -> Deli
 
 
 def list_deliveries(
-    session: Session, *, status: str | None, carrier_id: str | None, limit: int, after_id: int | None
+    session: Session,
+    *,
+    status: str | None,
+    carrier_id: str | None,
+    limit: int,
+    after_id: int | None,
+    waybill_nos: Collection[str] | None = None,
 ) -> tuple[list[DeliveryView], int | None]:
-    """Deliveries newest first (by id, below ``after_id``) with their attempts; the last id if more follow."""
+    """Deliveries newest first (by id, below ``after_id``) with their attempts; the last id if more follow.
+    ``waybill_nos``: only the deliveries about those waybills (an order's, for the console's order page)."""
     query = select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id.desc()).limit(limit + 1)
+    if waybill_nos is not None:
+        query = query.where(WebhookDeliveryRow.waybill_no.in_(list(waybill_nos)))
     if status is not None:
         query = query.where(WebhookDeliveryRow.status == status)
     if carrier_id is not None:

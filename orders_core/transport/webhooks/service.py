@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from foundation.clock import utc_now
 from foundation.errors import InvalidInput
 from orders_core.transport.webhooks import repository
@@ -30,12 +32,14 @@ def delivery_page(
     carrier_id: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    waybill_nos: Collection[str] | None = None,
 ) -> DeliveryPage:
-    """Deliveries newest first with their attempts, filtered by status and carrier, ``limit`` per page."""
+    """Deliveries newest first with their attempts, filtered by status, carrier and (``waybill_nos``) the
+    waybills they are about, ``limit`` per page."""
     after_id = _after_id(cursor)
     with new_uow() as uow:
         views, last_id = repository.list_deliveries(
-            uow.session, status=status, carrier_id=carrier_id, limit=limit, after_id=after_id
+            uow.session, status=status, carrier_id=carrier_id, limit=limit, after_id=after_id, waybill_nos=waybill_nos
         )
     return DeliveryPage(items=views, next_cursor=None if last_id is None else str(last_id))
 
