@@ -47,7 +47,16 @@ def get_map_carriers(
     return map_carriers(container, principal, warehouse_id)
 
 
-@router.get("/orders", response_model=MapOrdersOut, responses=SCOPE_REFUSALS)
+@router.get(
+    "/orders",
+    response_model=MapOrdersOut,
+    responses=refusals(
+        {
+            403: "forbidden: a warehouse token naming another warehouse.",
+            422: "invalid_date: a day whose bounds have no UTC time (year 1 or 9999); validation_error: not a date.",
+        }
+    ),
+)
 def get_map_orders(
     day: Annotated[date | None, Query(alias="date", description="YYYY-MM-DD (desk's clock); default today.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000, description="At most this many orders, newest first.")] = 5_000,

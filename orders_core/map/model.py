@@ -39,6 +39,12 @@ class InvalidResolution(InvalidInput):
     code = "invalid_resolution"
 
 
+class InvalidDate(InvalidInput):
+    """A day at the edge of the calendar (year 1 or 9999) whose bounds cannot be expressed in UTC."""
+
+    code = "invalid_date"
+
+
 def check_resolution(res: int) -> int:
     """``res`` when orders store cells at it; 422 ``invalid_resolution`` naming the allowed ones otherwise."""
     if res not in HEAT_RESOLUTIONS:
@@ -48,10 +54,14 @@ def check_resolution(res: int) -> int:
 
 
 def desk_day_bounds(day: date) -> tuple[datetime, datetime]:
-    """``[start, end)`` in UTC of a calendar day on the desk's clock (Asia/Shanghai)."""
-    start = datetime.combine(day, time.min, tzinfo=DESK_TIME_ZONE)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=DESK_TIME_ZONE)
-    return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+    """``[start, end)`` in UTC of a calendar day on the desk's clock (Asia/Shanghai); 422 ``invalid_date`` for
+    the first and last representable days, which have no such bounds."""
+    try:
+        start = datetime.combine(day, time.min, tzinfo=DESK_TIME_ZONE)
+        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=DESK_TIME_ZONE)
+        return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+    except OverflowError as exc:
+        raise InvalidDate(f"no UTC bounds for the day {day.isoformat()}") from exc
 
 
 def desk_today(now: datetime) -> date:

@@ -192,6 +192,9 @@ def test_todays_orders_carry_status_and_late_flag(client: TestClient) -> None:
     old = client.get("/v1/map/orders", params={"date": desk_today(now - timedelta(days=2)).isoformat()}, headers=ADMIN)
     assert {o["order_id"] for o in old.json()["orders"]} == {ids[i] for i in OLD}
     assert client.get("/v1/map/orders", params={"date": "2026-13-01"}, headers=ADMIN).status_code == 422
+    for edge in ("0001-01-01", "9999-12-31"):  # no UTC bounds: a clear 422, never a 500
+        answer = client.get("/v1/map/orders", params={"date": edge}, headers=ADMIN)
+        assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_date", answer.text
 
 
 def test_carriers_show_their_fix_age_and_status(client: TestClient) -> None:
