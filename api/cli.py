@@ -14,7 +14,7 @@ from api.cli_planning import health_app, prebook_app
 if TYPE_CHECKING:
     from typer import _click
 
-BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks", "import", "forecast")
+BENCHMARKS = ("match", "pick", "pipeline", "vrp", "webhooks", "import", "forecast", "ui")
 _BENCH_MODULES = {"import": "import_bench"}  # "import" is a keyword: not a module name
 
 

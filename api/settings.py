@@ -169,6 +169,23 @@ class ConsoleSettings(BaseModel):
         return self.exception_targets_s.get(kind, self.default_exception_target_s)
 
 
+class UiSettings(BaseModel):
+    """The console's live map (``/console/map``). It needs no tile server: hexagons and points are drawn over
+    a plain background with the warehouses and carriers' coverage areas as a vector basemap.
+    ``DISPATCH_UI__TILE_URL`` (a Leaflet URL template such as ``https://tiles.example.cn/{z}/{x}/{y}.png``, or
+    a path on this service) adds raster tiles under them, credited with ``__TILE_ATTRIBUTION``;
+    ``__TILES_GCJ02`` (default true: every basemap licensed in mainland China) shifts what the map draws
+    from WGS-84 to GCJ-02 so it sits on those tiles (false: WGS-84 tiles such as OpenStreetMap's).
+    ``__MAP_REFRESH_S`` is how often the open map reloads its layers."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tile_url: str | None = Field(default=None, max_length=500, pattern=r"^(https?://|/)[^\s\"'<>]+$")
+    tile_attribution: str = Field(default="", max_length=300)
+    tiles_gcj02: bool = True
+    map_refresh_s: float = Field(default=30.0, ge=5, le=3600)
+
+
 class Settings(BaseSettings):
     """Everything an operator may tune; defaults give the embedded single-process setup."""
 
@@ -216,6 +233,7 @@ class Settings(BaseSettings):
     prebook: PrebookSettings = PrebookSettings()
 
     console: ConsoleSettings = ConsoleSettings()
+    ui: UiSettings = UiSettings()
 
     @field_validator("redis_url")
     @classmethod

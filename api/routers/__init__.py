@@ -17,6 +17,7 @@ def all_routers() -> list[APIRouter]:
         forecasts,
         geofences,
         imports,
+        map,
         master_data,
         matching,
         orders,
@@ -57,4 +58,5 @@ def all_routers() -> list[APIRouter]:
         forecasts.router,
         prebook.router,
         reconciliations.router,
+        map.router,
     ]

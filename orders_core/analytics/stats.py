@@ -73,20 +73,22 @@ def _reached(order: OrderReach) -> dict[OrderStatus, datetime]:
     return {OrderStatus.PLACED: order.placed_at, **order.reached}
 
 
-def _durations(orders: Sequence[OrderReach], start: OrderStatus, end: OrderStatus) -> list[float]:
-    found = []
-    for order in orders:
-        reached = _reached(order)
-        if start in reached and end in reached:
-            found.append((reached[end] - reached[start]).total_seconds())
-    return found
+def _durations(
+    reached_times: Sequence[dict[OrderStatus, datetime]], start: OrderStatus, end: OrderStatus
+) -> list[float]:
+    return [
+        (reached[end] - reached[start]).total_seconds()
+        for reached in reached_times
+        if start in reached and end in reached
+    ]
 
 
 def stage_timings(orders: Sequence[OrderReach]) -> list[Timing]:
     """Count, p50 and p90 of every transition in ``TRANSITIONS`` (headline ones first)."""
+    reached_times = [_reached(order) for order in orders]  # once per order, not once per transition
     timings = []
     for start, end in TRANSITIONS:
-        durations = _durations(orders, start, end)
+        durations = _durations(reached_times, start, end)
         timings.append(Timing(start, end, len(durations), percentile(durations, 0.5), percentile(durations, 0.9)))
     return timings
 
@@ -108,6 +110,6 @@ def daily_trend(orders: Sequence[OrderReach]) -> list[DayTrend]:
         days.setdefault(order.placed_at.date(), []).append(order)
     trend = []
     for day in sorted(days):
-        durations = _durations(days[day], OrderStatus.PLACED, OrderStatus.DELIVERED)
+        durations = _durations([_reached(o) for o in days[day]], OrderStatus.PLACED, OrderStatus.DELIVERED)
         trend.append(DayTrend(day, len(days[day]), len(durations), percentile(durations, 0.5)))
     return trend

@@ -58,7 +58,7 @@ from orders_core.orders.model import (
 )
 from orders_core.orders.pipeline import MAX_REPLANS, StockPort, credit_problem, price_conflicts
 from orders_core.orders.repository import ORDER_LINES, OrderRepository, PricedLine, write_pending_history
-from orders_core.orders.tables import OrderRow
+from orders_core.orders.tables import OrderRow, delivery_cell_columns
 from orders_core.stock.model import InsufficientStock, ReservationLine
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -451,6 +451,8 @@ def _apply_delivery(order: OrderRow, delivery: DeliveryPoint) -> None:
     order.delivery_contact_phone = delivery.contact_phone
     order.cash_on_delivery = delivery.cash_on_delivery
     order.delivery_location = Point(delivery.lng, delivery.lat)
+    for column, cell in delivery_cell_columns(delivery.lat, delivery.lng).items():
+        setattr(order, column, cell)
 
 
 def _walk_to_allocated(uow: UnitOfWork, order: OrderRow, *, actor: str, amendment_id: str) -> None:

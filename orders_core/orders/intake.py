@@ -39,7 +39,7 @@ from orders_core.orders.model import (
 from orders_core.orders.pipeline import StockPort, continue_pipeline
 from orders_core.orders.promise import DEFAULT_DELIVERY_TARGETS, DeliveryTargets, promised_delivery
 from orders_core.orders.repository import OrderRepository, PricedLine
-from orders_core.orders.tables import OrderRow
+from orders_core.orders.tables import OrderRow, delivery_cell_columns
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 DEFAULT_ADDRESS_POLICY = AddressPolicy()
@@ -215,6 +215,7 @@ def place_order(
         delivery_contact_phone=delivery.contact_phone,
         cash_on_delivery=delivery.cash_on_delivery,
         delivery_location=Point(delivery.lng, delivery.lat),
+        **delivery_cell_columns(delivery.lat, delivery.lng),
         promised_by=promised_by,
         created_at=now,
         updated_at=now,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from foundation.clock import utc_now
 from foundation.money import MONEY_QUANTUM, to_money
+from orders_core.orders.milestones import record_milestones
 from orders_core.orders.model import (
     CLOSED,
     AllocatedLine,
@@ -175,6 +176,7 @@ def write_pending_history(session: Session) -> None:
     session.flush()
     for table in _BUFFERED:
         insert_rows(session, table, pending[table.name])
+    record_milestones(session, pending[TIMELINE.name])  # the analytics' first-reached columns (0024)
 
 
 @event.listens_for(Session, "before_commit")

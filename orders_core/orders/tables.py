@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.columns import MONEY, UtcDateTime
+from geo.h3_cells import HEAT_RESOLUTIONS, point_cells
 from infra.db import Base
 from infra.geometry import GeometryType
 
@@ -26,6 +27,16 @@ class OrderRow(Base):
         Index("ix_orders_status", "status"),
         # The console's and the API's order list filtered by status, newest or oldest first (0018).
         Index("ix_orders_status_created_at_id", "status", "created_at", "id"),
+        # The live map's heat layers count a period's orders per H3 cell from this index alone (0024).
+        Index(
+            "ix_orders_created_at_h3",
+            "created_at",
+            "delivery_h3_r5",
+            "delivery_h3_r6",
+            "delivery_h3_r7",
+            "delivery_h3_r8",
+            "delivery_h3_r9",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -40,6 +51,12 @@ class OrderRow(Base):
     delivery_lng: Mapped[float] = mapped_column(Float)
     delivery_address: Mapped[str | None] = mapped_column(String(500), nullable=True)
     delivery_location: Mapped[BaseGeometry] = mapped_column(GeometryType("POINT"))
+    # The delivery point's H3 cell at each heat-map resolution (geo.h3_cells.HEAT_RESOLUTIONS, migration 0024).
+    delivery_h3_r5: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delivery_h3_r6: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delivery_h3_r7: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delivery_h3_r8: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    delivery_h3_r9: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # Who receives the goods and whether they pay the driver (issue 11: the e-waybill's receiver and COD).
     delivery_contact_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     delivery_contact_phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -51,6 +68,17 @@ class OrderRow(Base):
     priority: Mapped[str] = mapped_column(String(8), server_default="normal", default="normal")
     #: The order whose remainder this order back-orders (issue 12: partial shipments), if any.
     backorder_of: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The first time the order reached each main-line node (issue 10 item 7, migration 0024): the analytics
+    # read a period's orders from here, one row each, instead of grouping their timeline rows. Kept by
+    # ``orders_core.orders.milestones`` whenever a timeline entry is written.
+    first_placed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_credit_review_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_stock_locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_allocated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_picking_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_loaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_in_transit_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    first_delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # The secret in the customer's public tracking link (``/track/{token}``, migration 0012): unguessable.
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True, index=True)
 
@@ -213,3 +241,15 @@ class ShipmentLineRow(Base):
     shipment_id: Mapped[str] = mapped_column(String(32), ForeignKey("shipments.id"), index=True)
     sku: Mapped[str] = mapped_column(String(64))
     qty: Mapped[int] = mapped_column(Integer)
+
+
+def delivery_cell_columns(lat: float, lng: float) -> dict[str, int]:
+    """The ``delivery_h3_r*`` column values of a delivery point (set wherever the point is set)."""
+    return {f"delivery_h3_r{res}": cell for res, cell in point_cells(lat, lng).items()}
+
+
+def heat_cell_column(res: int) -> Any:
+    """The order column holding the delivery point's cell at heat resolution ``res``."""
+    if res not in HEAT_RESOLUTIONS:
+        raise ValueError(f"no stored H3 cells at resolution {res}")
+    return getattr(OrderRow, f"delivery_h3_r{res}")

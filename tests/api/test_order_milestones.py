@@ -1,0 +1,63 @@
+"""Each order's ``first_<node>_at`` columns (what the analytics read) equal the first time its timeline reached
+each main-line node, through the real pipeline on both backends: intake to allocated, a credit hold, and a
+cancellation (a non-main-line entry that changes none of them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from infra.db import make_engine, make_session_factory
+from orders_core.orders.milestones import MILESTONE_COLUMNS
+from orders_core.orders.tables import OrderRow, TimelineRow
+
+from .factories import ADMIN, put_master_data
+
+
+def _columns_and_timeline(database_url: str, order_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        row = session.get(OrderRow, order_id)
+        assert row is not None
+        columns = {status: getattr(row, column) for status, column in MILESTONE_COLUMNS.items()}
+        firsts = dict(
+            session.execute(
+                select(TimelineRow.status, func.min(TimelineRow.at))
+                .where(TimelineRow.order_id == order_id)
+                .group_by(TimelineRow.status)
+            ).all()
+        )
+    engine.dispose()
+    return columns, {status: firsts.get(status) for status in MILESTONE_COLUMNS}
+
+
+def test_first_reached_columns_follow_the_timeline(database_url: str, client: TestClient) -> None:
+    put_master_data(
+        client,
+        warehouses={"W1": {"name": "W", "location": {"lat": 30.27, "lng": 120.15}}},
+        skus={"S1": {"name": "S", "unit_price": 10, "weight_kg": 1, "volume_m3": 0.01}},
+        customers={"C1": {"name": "Store", "credit_limit": 1_000_000}, "C2": {"name": "Small", "credit_limit": 5}},
+        stock={("W1", "S1"): 100},
+    )
+    placed = []
+    for customer in ("C1", "C2"):  # C2's order waits on its credit limit (a hold: no later node yet)
+        body = {
+            "customer_id": customer,
+            "lines": [{"sku": "S1", "qty": 2, "unit_price": 10}],
+            "delivery": {"lat": 30.26, "lng": 120.16, "address": "Road 1"},
+        }
+        answer = client.post("/v1/orders", json=body, headers=ADMIN)
+        assert answer.status_code == 201, answer.text
+        placed.append(answer.json())
+    assert placed[0]["status"] == "allocated" and placed[1]["status"] == "on_hold"
+    for order in placed:
+        columns, timeline = _columns_and_timeline(database_url, order["id"])
+        assert columns == timeline
+    allocated, held = (_columns_and_timeline(database_url, o["id"])[0] for o in placed)
+    assert allocated["placed"] is not None and allocated["allocated"] is not None and allocated["picking"] is None
+    assert held["allocated"] is None
+    # Cancelling appends a non-main-line entry: the columns stay as they were.
+    assert client.post(f"/v1/orders/{placed[1]['id']}/cancel", headers=ADMIN).status_code == 200
+    assert _columns_and_timeline(database_url, placed[1]["id"])[0] == held
