@@ -85,7 +85,7 @@ class Container:
         # Pre-booked stock sizes each customer's week with this (DISPATCH_PREBOOK__DEMAND).
         history_mean = HistoryMeanDemand(settings.prebook.history_weeks)
         self.prebook_demand: WeeklyDemand = (
-            ForecastDemand(self.uow, history_mean) if settings.prebook.demand == "forecast" else history_mean
+            ForecastDemand(history_mean) if settings.prebook.demand == "forecast" else history_mean
         )
         self.webhook_worker: DeliveryWorker | None = None
         self.carriers: CarrierMatching = build_carrier_matching(

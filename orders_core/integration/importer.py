@@ -39,9 +39,11 @@ from orders_core.master_data.model import Customer, Sku
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.exceptions_flow import open_exception
 from orders_core.orders.intake import new_tracking_token, place_order
-from orders_core.orders.model import DeliveryPoint, OrderStatus, PlaceOrder, RequestedLine
+from orders_core.orders.lifecycle import advance_order, load_order
+from orders_core.orders.model import PRE_SHIPPING, DeliveryPoint, OrderStatus, PlaceOrder, RequestedLine
 from orders_core.orders.pipeline import StockPort
 from orders_core.orders.repository import OrderRepository
+from orders_core.orders.root_causes import root_cause_at_opening
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("orders_core.integration")
@@ -617,7 +619,22 @@ class _BatchWriter:
                 verdict.outcome, verdict.reason = Outcome.HELD, details["reason"]
         if kind is not None:
             details["record"] = _json_safe(verdict.record.rows)
-            open_exception(self.uow, order_id, kind, str(details.get("reason")), details, actor=self.importer.actor)
+            reason = str(details.get("reason"))
+            # Intake runs the same address checks (opening without holding): the import's strategy holds the
+            # order on the exception intake opened rather than opening a second one of the same kind.
+            repository = OrderRepository(self.uow.session)
+            if kind in {row.kind for row in repository.exception_rows_of(order_id, status="open")}:
+                if OrderStatus(load_order(self.uow, order_id).status) in PRE_SHIPPING:
+                    advance_order(
+                        self.uow,
+                        order_id,
+                        OrderStatus.ON_HOLD,
+                        actor=self.importer.actor,
+                        reason_code=kind,
+                        reason=reason,
+                    )
+            else:
+                open_exception(self.uow, order_id, kind, reason, details, actor=self.importer.actor)
         return order_id
 
     def after_commit(self) -> None:
@@ -652,6 +669,7 @@ def _exception_row(order_id: str, kind: str, verdict: Verdict, now: Any) -> dict
         "id": "exc_" + secrets.token_hex(8),
         "order_id": order_id,
         "kind": kind,
+        "root_cause": root_cause_at_opening(kind, details).value,
         "status": "open",
         "message": verdict.reason or kind,
         "details": details,

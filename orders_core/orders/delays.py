@@ -37,6 +37,7 @@ class DelayCode(StrEnum):
     FAILED_DELIVERY_ATTEMPT = "failed_delivery_attempt"
     RETURNED_TO_WAREHOUSE = "returned_to_warehouse"
     DELIVERY_LOCATION_MISMATCH = "delivery_location_mismatch"
+    IMPORT_REVIEW = "import_review"
     ON_HOLD = "on_hold"
 
 
@@ -90,6 +91,11 @@ _TEXTS: tuple[tuple[DelayCode, str, str], ...] = (
         "The delivery was reported away from the delivery address",
         "签收位置与收货地址不符",
     ),
+    (
+        DelayCode.IMPORT_REVIEW,
+        "The order came from another system with data that had to be checked",
+        "订单来自其他系统，数据需要人工核对",
+    ),
     (DelayCode.ON_HOLD, "The order was put on hold for a review", "订单暂停处理，等待人工审核"),
 )
 
@@ -111,6 +117,7 @@ CAUSE_CODES: dict[str, DelayCode] = {
     "delivery_failed": DelayCode.FAILED_DELIVERY_ATTEMPT,
     "shipment_returned": DelayCode.RETURNED_TO_WAREHOUSE,
     "delivered_far_from_dropoff": DelayCode.DELIVERY_LOCATION_MISMATCH,
+    "import_review": DelayCode.IMPORT_REVIEW,
 }
 
 

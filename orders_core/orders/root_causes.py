@@ -101,6 +101,8 @@ ROOT_CAUSE_OF_DELAY: dict[DelayCode, RootCause] = {
     DelayCode.RETURNED_TO_WAREHOUSE: RootCause.FAILED_DELIVERY,
     # The carrier's reported delivery point and the order's drop-off disagree: the records need reconciling.
     DelayCode.DELIVERY_LOCATION_MISMATCH: RootCause.DATA_SYNC,
+    # A record from an ERP/e-commerce/WMS import held for review: the source system's data disagrees with ours.
+    DelayCode.IMPORT_REVIEW: RootCause.DATA_SYNC,
     DelayCode.ON_HOLD: RootCause.MANUAL_HOLD,
 }
 

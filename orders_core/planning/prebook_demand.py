@@ -12,10 +12,11 @@ import math
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from types import TracebackType
 
 from orders_core.customers.demand import WeeklyDemand
 from orders_core.planning.customer_demand import customer_forecast_demand
-from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from orders_core.unit_of_work import UnitOfWork
 
 
 def whole_units(qty_by_sku: dict[str, float]) -> dict[str, int]:
@@ -24,11 +25,28 @@ def whole_units(qty_by_sku: dict[str, float]) -> dict[str, int]:
     return {sku: units for sku, units in rounded.items() if units > 0}
 
 
+class _InCallersTransaction(UnitOfWork):
+    """The caller's open unit of work, lent to a reader that opens its own: entering it neither begins nor
+    ends a transaction. (A second transaction would wait for the caller's on SQLite, which takes the write
+    lock when a transaction begins.)"""
+
+    def __init__(self, uow: UnitOfWork) -> None:  # no super().__init__: nothing of its own to set up
+        self._lent = uow
+        self.session = uow.session
+
+    def __enter__(self) -> UnitOfWork:
+        return self._lent
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        return None
+
+
 class ForecastDemand:
     """Weekly demand per customer and SKU from the latest forecast run, ``fallback`` for the rest."""
 
-    def __init__(self, new_uow: UnitOfWorkFactory, fallback: WeeklyDemand) -> None:
-        self.new_uow = new_uow
+    def __init__(self, fallback: WeeklyDemand) -> None:
         self.fallback = fallback
         self.name = f"forecast_else_{fallback.name}"
 
@@ -38,9 +56,10 @@ class ForecastDemand:
         """customer -> sku -> units: the forecast's share where it has one, else the fallback's answer."""
         answer: dict[str, dict[str, int]] = {}
         unforecast: list[str] = []
+        lent = _InCallersTransaction(uow)
         for customer_id in customer_ids:
             expected: dict[str, float] = defaultdict(float)
-            for item in customer_forecast_demand(self.new_uow, customer_id, week_start.date()):
+            for item in customer_forecast_demand(lambda: lent, customer_id, week_start.date()):
                 expected[item.sku] += item.qty
             units = whole_units(expected)
             if units:

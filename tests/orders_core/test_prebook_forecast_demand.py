@@ -51,7 +51,7 @@ def test_forecast_sized_demand_is_the_customers_share_and_the_rest_falls_back(ne
     week_start = datetime.combine(first_week, datetime.min.time(), tzinfo=UTC)
     fallback = FixedDemand()
     with new_uow() as uow:
-        answer = ForecastDemand(new_uow, fallback).weekly_demand(uow, ["C1", "nobody"], week_start)
+        answer = ForecastDemand(fallback).weekly_demand(uow, ["C1", "nobody"], week_start)
         forecast = {
             (r.sku, r.region): r.forecast
             for r in uow.session.scalars(select(ForecastRow).where(ForecastRow.week == first_week.isoformat()))
@@ -73,6 +73,6 @@ def test_forecast_sized_demand_is_the_customers_share_and_the_rest_falls_back(ne
 def test_before_any_forecast_run_every_customer_falls_back(new_uow: UnitOfWorkFactory) -> None:
     fallback = FixedDemand()
     with new_uow() as uow:
-        answer = ForecastDemand(new_uow, fallback).weekly_demand(uow, ["C1", "C2"], datetime(2026, 11, 30, tzinfo=UTC))
+        answer = ForecastDemand(fallback).weekly_demand(uow, ["C1", "C2"], datetime(2026, 11, 30, tzinfo=UTC))
     assert answer == {"C1": {"FALLBACK-SKU": 7}, "C2": {"FALLBACK-SKU": 7}}
     assert fallback.asked == ["C1", "C2"]
