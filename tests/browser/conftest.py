@@ -89,9 +89,11 @@ def live_server(sqlite_database_url: str) -> Iterator[LiveServer]:
     yield from serve(sqlite_database_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """Headless Debian Chromium (root in CI: no sandbox)."""
+    """Headless Debian Chromium (root in CI: no sandbox), one per test: Playwright's sync API keeps an event
+    loop running in this thread while it is open, so a longer-lived one would break any later test on the
+    same worker that calls ``asyncio.run`` (about a second per browser test)."""
     if not Path(CHROMIUM).exists():
         raise RuntimeError(f"{CHROMIUM} is missing: run `make system-deps` (scripts/ensure_system_packages.sh)")
     with sync_playwright() as playwright:
