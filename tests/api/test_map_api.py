@@ -70,12 +70,18 @@ def client(database_url: str, make_client: Any) -> Iterator[TestClient]:
         assert answer.status_code == 201, answer.text
         ids.append(answer.json()["id"])
     _reshape(database_url, ids, now)
-    square = {
+    square: dict[str, Any] = {
         "type": "Polygon",
         "coordinates": [[[119.9, 30.0], [120.6, 30.0], [120.6, 30.6], [119.9, 30.6], [119.9, 30.0]]],
     }
     for carrier_id, coverage in (("K1", square), ("K2", None), ("K3", None)):
-        body = {"name": carrier_id, "vehicle_type": "van", "capacity_kg": 500, "capacity_m3": 5, "coverage": coverage}
+        body: dict[str, Any] = {
+            "name": carrier_id,
+            "vehicle_type": "van",
+            "capacity_kg": 500,
+            "capacity_m3": 5,
+            "coverage": coverage,
+        }
         assert app.put(f"/v1/carriers/{carrier_id}", json=body, headers=ADMIN).status_code == 201
     fixes = [
         {"carrier_id": "K1", "lat": 30.26, "lng": 120.16, "ts": (now - timedelta(seconds=30)).isoformat()},
@@ -142,10 +148,13 @@ def _heat(client: TestClient, headers: dict[str, str] = ADMIN, **params: Any) ->
 def test_demand_heat_counts_each_cell_like_latlng_to_cell(client: TestClient, resolution: int) -> None:
     now: datetime = client.now  # type: ignore[attr-defined]
     expected = Counter(h3.latlng_to_cell(lat, lng, resolution) for i, (lat, lng) in enumerate(POINTS) if i not in OLD)
-    period = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
+    period: dict[str, Any] = {
+        "from": (now - timedelta(days=1)).isoformat(),
+        "to": (now + timedelta(hours=1)).isoformat(),
+    }
     assert _heat(client, kind="demand", resolution=resolution, **period) == dict(expected)
     # A period that takes in the old orders counts every point.
-    wide = {"from": (now - timedelta(days=3)).isoformat(), "to": period["to"]}
+    wide: dict[str, Any] = {"from": (now - timedelta(days=3)).isoformat(), "to": period["to"]}
     assert _heat(client, resolution=resolution, **wide) == dict(
         Counter(h3.latlng_to_cell(a, b, resolution) for a, b in POINTS)
     )
@@ -154,7 +163,10 @@ def test_demand_heat_counts_each_cell_like_latlng_to_cell(client: TestClient, re
 @pytest.mark.parametrize("resolution", [7, 9])
 def test_late_heat_counts_only_missed_promises(client: TestClient, resolution: int) -> None:
     now: datetime = client.now  # type: ignore[attr-defined]
-    period = {"from": (now - timedelta(days=3)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
+    period: dict[str, Any] = {
+        "from": (now - timedelta(days=3)).isoformat(),
+        "to": (now + timedelta(hours=1)).isoformat(),
+    }
     expected = Counter(h3.latlng_to_cell(lat, lng, resolution) for i, (lat, lng) in enumerate(POINTS) if _late(i))
     assert _heat(client, kind="late", resolution=resolution, **period) == dict(expected)
 
@@ -221,7 +233,7 @@ def test_a_warehouse_token_sees_only_what_its_warehouse_ships(client: TestClient
     shipped_from_w2 = [i for i in range(N_ORDERS) if i % 2 == 1]  # the S2 orders
     orders = client.get("/v1/map/orders", headers=w2).json()["orders"]
     assert {o["order_id"] for o in orders} == {ids[i] for i in shipped_from_w2 if i not in OLD}
-    wide = {"from": (now - timedelta(days=3)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
+    wide: dict[str, Any] = {"from": (now - timedelta(days=3)).isoformat(), "to": (now + timedelta(hours=1)).isoformat()}
     expected = Counter(h3.latlng_to_cell(*POINTS[i], 8) for i in shipped_from_w2)
     assert _heat(client, headers=w2, resolution=8, **wide) == dict(expected)
     assert [c["carrier_id"] for c in client.get("/v1/map/carriers", headers=w2).json()["carriers"]] == ["K1"]
