@@ -75,14 +75,14 @@ def client(database_url: str, make_client: Any) -> Iterator[TestClient]:
         "coordinates": [[[119.9, 30.0], [120.6, 30.0], [120.6, 30.6], [119.9, 30.6], [119.9, 30.0]]],
     }
     for carrier_id, coverage in (("K1", square), ("K2", None), ("K3", None)):
-        body: dict[str, Any] = {
+        carrier: dict[str, Any] = {
             "name": carrier_id,
             "vehicle_type": "van",
             "capacity_kg": 500,
             "capacity_m3": 5,
             "coverage": coverage,
         }
-        assert app.put(f"/v1/carriers/{carrier_id}", json=body, headers=ADMIN).status_code == 201
+        assert app.put(f"/v1/carriers/{carrier_id}", json=carrier, headers=ADMIN).status_code == 201
     fixes = [
         {"carrier_id": "K1", "lat": 30.26, "lng": 120.16, "ts": (now - timedelta(seconds=30)).isoformat()},
         {"carrier_id": "K2", "lat": 30.20, "lng": 120.25, "ts": (now - timedelta(hours=2)).isoformat()},
