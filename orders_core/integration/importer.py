@@ -28,7 +28,7 @@ from orders_core.integration.mapping import (
     MasterIndex,
     Outcome,
     Verdict,
-    map_record,
+    map_records,
     order_is_whole,
 )
 from orders_core.integration.mapping_worker import can_fork, mapped_in_worker
@@ -269,7 +269,7 @@ class _Importer:
 
     def map_batch(self, batch: list[SourceRecord]) -> list[Verdict]:
         """Every record of the batch mapped and checked on its own (no database)."""
-        return [map_record(self.profile, record, self.master) for record in batch]
+        return map_records(self.profile, batch, self.master)
 
     def judge(
         self, batch: list[SourceRecord], *, retrying: bool = False, mapped: list[Verdict] | None = None

@@ -17,7 +17,7 @@ from typing import Any
 from shapely.geometry import Point
 from shapely.prepared import PreparedGeometry
 
-from geo.crs import gcj02_to_wgs84
+from geo.crs import gcj02_to_wgs84_many
 from geo.distance import haversine_m
 from orders_core.integration.profile import FieldSpec, Profile, Strategy
 from orders_core.integration.reader import SourceRecord, get_path
@@ -128,6 +128,30 @@ def source_key_of(profile: Profile, record: SourceRecord) -> str:
 
 def map_record(profile: Profile, record: SourceRecord, master: MasterIndex) -> Verdict:
     """Judge one record whole: map its fields, apply every strategy of the profile, answer the verdict."""
+    return map_records(profile, [record], master)[0]
+
+
+def map_records(profile: Profile, records: list[SourceRecord], master: MasterIndex) -> list[Verdict]:
+    """Judge each record whole (as ``map_record``); the GCJ-02 points of all of them are converted at once
+    (numpy over the batch: the per-point iteration was a fifth of the mapping time)."""
+    started = [_begin(profile, record) for record in records]
+    if profile.coordinates == "gcj02":
+        _convert_all([state for state in started if isinstance(state, _Started)])
+    return [state if isinstance(state, Verdict) else _finish(profile, state, master) for state in started]
+
+
+@dataclass
+class _Started:
+    """A record whose fields are parsed, waiting for its coordinates to be converted and its checks."""
+
+    verdict: Verdict
+    problems: _Problems
+    values: dict[str, Any]
+    lines: list[MappedLine]
+    points: list[tuple[str, str]]
+
+
+def _begin(profile: Profile, record: SourceRecord) -> Verdict | _Started:
     key = source_key_of(profile, record)
     verdict = Verdict(record=record, source_key=key, outcome=Outcome.ACCEPTED)
     if not key.strip("|"):
@@ -142,7 +166,22 @@ def map_record(profile: Profile, record: SourceRecord, master: MasterIndex) -> V
     lines: list[MappedLine] = []
     if profile.target == "order":
         lines = _lines(profile, record, problems)
-    _convert_coordinates(profile, values, problems)
+    points = _check_coordinates(values, problems)
+    return _Started(verdict, problems, values, lines, points)
+
+
+def _convert_all(started: list[_Started]) -> None:
+    """Every checked point of the records GCJ-02 -> WGS-84 in one vectorised call."""
+    where = [(state.values, lat_name, lng_name) for state in started for lat_name, lng_name in state.points]
+    if not where:
+        return
+    lats, lngs = gcj02_to_wgs84_many([v[lat] for v, lat, _ in where], [v[lng] for v, _, lng in where])
+    for (values, lat_name, lng_name), lat, lng in zip(where, lats.tolist(), lngs.tolist(), strict=True):
+        values[lat_name], values[lng_name] = lat, lng
+
+
+def _finish(profile: Profile, state: _Started, master: MasterIndex) -> Verdict:
+    verdict, problems, values, lines = state.verdict, state.problems, state.values, state.lines
     _lookups(profile, values, lines, master, problems)
     mapped = MappedRecord(values=values, lines=lines)
     if not problems.rejects:
@@ -252,7 +291,10 @@ def _lines(profile: Profile, record: SourceRecord, problems: _Problems) -> list[
     return lines
 
 
-def _convert_coordinates(profile: Profile, values: dict[str, Any], problems: _Problems) -> None:
+def _check_coordinates(values: dict[str, Any], problems: _Problems) -> list[tuple[str, str]]:
+    """The record's (lat, lng) field pairs that hold a coordinate (to convert); a half or impossible
+    pair rejects the record."""
+    points = []
     for lat_name, lng_name in (("delivery_lat", "delivery_lng"), ("lat", "lng")):
         lat, lng = values.get(lat_name), values.get(lng_name)
         if lat is None or lng is None:
@@ -262,8 +304,8 @@ def _convert_coordinates(profile: Profile, values: dict[str, Any], problems: _Pr
         if not (math.isfinite(lat) and -90 <= lat <= 90 and math.isfinite(lng) and -180 <= lng <= 180):
             problems.rejects.append(f"{lat_name}/{lng_name}: ({lat}, {lng}) is not a coordinate")
             continue
-        if profile.coordinates == "gcj02":
-            values[lat_name], values[lng_name] = gcj02_to_wgs84(lat, lng)
+        points.append((lat_name, lng_name))
+    return points
 
 
 def _lookups(
