@@ -8,6 +8,10 @@ solved by fixed-point iteration until the round trip is within ~1e-9 degrees (we
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by GCJ-02
 _EE = 0.00669342162296594323  # its first eccentricity squared
@@ -72,6 +76,51 @@ def gcj02_to_wgs84(lat: float, lng: float) -> tuple[float, float]:
             break
         wgs_lat -= err_lat
         wgs_lng -= err_lng
+    return wgs_lat, wgs_lng
+
+
+def _offset_many(lat: NDArray[np.float64], lng: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``_offset`` over arrays (the same formulas, term by term)."""
+    x, y = lng - 105.0, lat - 35.0
+    pi = math.pi
+    common = (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+    dlat = dlat + common
+    dlat = dlat + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
+    dlat = dlat + (160.0 * np.sin(y / 12.0 * pi) + 320 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
+    dlng = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+    dlng = dlng + common
+    dlng = dlng + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
+    dlng = dlng + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
+    radlat = lat / 180.0 * pi
+    magic = 1 - _EE * np.sin(radlat) ** 2
+    sqrtmagic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrtmagic) * pi)
+    dlng = (dlng * 180.0) / (_A / sqrtmagic * np.cos(radlat) * pi)
+    return dlat, dlng
+
+
+def gcj02_to_wgs84_many(
+    lats: Sequence[float], lngs: Sequence[float]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``gcj02_to_wgs84`` over many points at once (numpy): the same iteration, each point stopping
+    when its own round trip is within the tolerance; points outside China are returned as given."""
+    lat = np.asarray(lats, dtype=np.float64)
+    lng = np.asarray(lngs, dtype=np.float64)
+    wgs_lat, wgs_lng = lat.copy(), lng.copy()
+    active = np.flatnonzero((lng > 73.66) & (lng < 135.05) & (lat > 3.86) & (lat < 53.55))
+    for _ in range(_INVERSE_MAX_ITERATIONS):
+        if active.size == 0:
+            break
+        now_lat, now_lng = wgs_lat[active], wgs_lng[active]
+        inside = (now_lng > 73.66) & (now_lng < 135.05) & (now_lat > 3.86) & (now_lat < 53.55)
+        dlat, dlng = _offset_many(now_lat, now_lng)
+        err_lat = np.where(inside, now_lat + dlat, now_lat) - lat[active]
+        err_lng = np.where(inside, now_lng + dlng, now_lng) - lng[active]
+        moving = (np.abs(err_lat) >= _INVERSE_TOLERANCE_DEG) | (np.abs(err_lng) >= _INVERSE_TOLERANCE_DEG)
+        active = active[moving]
+        wgs_lat[active] -= err_lat[moving]
+        wgs_lng[active] -= err_lng[moving]
     return wgs_lat, wgs_lng
 
 

@@ -28,9 +28,10 @@ from orders_core.integration.mapping import (
     MasterIndex,
     Outcome,
     Verdict,
-    map_record,
+    map_records,
     order_is_whole,
 )
+from orders_core.integration.mapping_worker import can_fork, mapped_in_worker
 from orders_core.integration.profile import EXPORT_ONLY_ENTITIES, Profile, Strategy
 from orders_core.integration.profile_loader import load_profile
 from orders_core.integration.reader import SourceRecord, file_sha256, open_source
@@ -163,8 +164,8 @@ def run_import(
     if run_id is not None:
         importer.retry_deferred(summary)
     try:
-        for batch in _batches(stream, resumed_after, options):
-            rows = importer.process(batch, summary)
+        for batch, verdicts in _judged_batches(importer, path, _batches(stream, resumed_after, options), resumed_after):
+            rows = importer.process(batch, summary, verdicts)
             summary.records += len(batch)
             if report_sink is not None:
                 report_sink(rows)
@@ -199,6 +200,22 @@ def _finish(new_uow: UnitOfWorkFactory, run_id: str, status: str, error: str | N
     with new_uow() as uow:
         ImportRepository(uow.session).finish_run(run_id, status, error)
         uow.commit()
+
+
+def _judged_batches(
+    importer: _Importer, path: str | Path, batches: Iterator[list[SourceRecord]], resumed_after: int
+) -> Iterator[tuple[list[SourceRecord], list[Verdict] | None]]:
+    """Each batch with its records already mapped (in a worker process, while this one writes) when the
+    profile allows it, else unmapped (mapped here, as the batch is processed)."""
+    if not importer.maps_ahead():
+        for batch in batches:
+            yield batch, None
+        return
+
+    def open_batches() -> Iterator[list[SourceRecord]]:
+        return _batches(open_source(importer.profile, path).records(), resumed_after, importer.options)
+
+    yield from mapped_in_worker(batches, open_batches, importer.map_batch)
 
 
 def _batches(
@@ -245,9 +262,20 @@ class _Importer:
         self.split = bool(profile.rule(Strategy.SPLIT_BY_WAREHOUSE))
 
     # ---- judging ------------------------------------------------------------------------------------
-    def judge(self, batch: list[SourceRecord], *, retrying: bool = False) -> list[Verdict]:
-        """Map every record, then mark duplicates (in the file or imported before)."""
-        verdicts = [map_record(self.profile, record, self.master) for record in batch]
+    def maps_ahead(self) -> bool:
+        """Whether records may be mapped ahead in a worker: history-mode orders (the run adds no master
+        data, so a record maps the same ahead of time) on a machine with a second core."""
+        return self.profile.target == "order" and self.profile.mode == "history" and can_fork()
+
+    def map_batch(self, batch: list[SourceRecord]) -> list[Verdict]:
+        """Every record of the batch mapped and checked on its own (no database)."""
+        return map_records(self.profile, batch, self.master)
+
+    def judge(
+        self, batch: list[SourceRecord], *, retrying: bool = False, mapped: list[Verdict] | None = None
+    ) -> list[Verdict]:
+        """Map every record (unless ``mapped`` already), then mark duplicates (in the file or imported before)."""
+        verdicts = mapped if mapped is not None else self.map_batch(batch)
         keys = {v.source_key for v in verdicts if v.outcome is not Outcome.REJECTED}
         with self.new_uow() as uow:
             repository = ImportRepository(uow.session)
@@ -304,9 +332,12 @@ class _Importer:
             values["delivery_lat"], values["delivery_lng"] = registered
 
     # ---- writing ------------------------------------------------------------------------------------
-    def process(self, batch: list[SourceRecord], summary: ImportSummary) -> list[dict[str, Any]]:
-        """Judge and write one batch; answers its report rows."""
-        verdicts = self.judge(batch)
+    def process(
+        self, batch: list[SourceRecord], summary: ImportSummary, mapped: list[Verdict] | None = None
+    ) -> list[dict[str, Any]]:
+        """Judge and write one batch (``mapped``: its records' verdicts, if mapped already); answers its
+        report rows."""
+        verdicts = self.judge(batch, mapped=mapped)
         if self.options.dry_run:
             rows = [self._report_row(v, None) for v in verdicts]
             for verdict in verdicts:
@@ -619,12 +650,12 @@ class _BatchWriter:
                 verdict.outcome, verdict.reason = Outcome.HELD, details["reason"]
         if kind is not None:
             details["record"] = _json_safe(verdict.record.rows)
-            reason = str(details.get("reason"))
-            # Intake runs the same address checks (opening without holding): the import's strategy holds the
-            # order on the exception intake opened rather than opening a second one of the same kind.
             repository = OrderRepository(self.uow.session)
-            if kind in {row.kind for row in repository.exception_rows_of(order_id, status="open")}:
+            opened = [row for row in repository.exception_rows_of(order_id, status="open") if row.kind == kind]
+            if opened:  # intake's own check opened it (without holding): the record joins it, the order waits
+                opened[0].details = {**(opened[0].details or {}), "record": details["record"]}
                 if OrderStatus(load_order(self.uow, order_id).status) in PRE_SHIPPING:
+                    reason = str(details.get("reason") or opened[0].message)
                     advance_order(
                         self.uow,
                         order_id,
@@ -634,7 +665,7 @@ class _BatchWriter:
                         reason=reason,
                     )
             else:
-                open_exception(self.uow, order_id, kind, reason, details, actor=self.importer.actor)
+                open_exception(self.uow, order_id, kind, str(details.get("reason")), details, actor=self.importer.actor)
         return order_id
 
     def after_commit(self) -> None:
@@ -669,10 +700,10 @@ def _exception_row(order_id: str, kind: str, verdict: Verdict, now: Any) -> dict
         "id": "exc_" + secrets.token_hex(8),
         "order_id": order_id,
         "kind": kind,
-        "root_cause": root_cause_at_opening(kind, details).value,
         "status": "open",
         "message": verdict.reason or kind,
         "details": details,
+        "root_cause": root_cause_at_opening(kind, details).value,
         "created_at": now,
         "resolved_at": None,
         "resolved_by": None,

@@ -17,7 +17,7 @@ from typing import Any
 from shapely.geometry import Point
 from shapely.prepared import PreparedGeometry
 
-from geo.crs import gcj02_to_wgs84
+from geo.crs import gcj02_to_wgs84_many
 from geo.distance import haversine_m
 from orders_core.integration.profile import FieldSpec, Profile, Strategy
 from orders_core.integration.reader import SourceRecord, get_path
@@ -128,6 +128,36 @@ def source_key_of(profile: Profile, record: SourceRecord) -> str:
 
 def map_record(profile: Profile, record: SourceRecord, master: MasterIndex) -> Verdict:
     """Judge one record whole: map its fields, apply every strategy of the profile, answer the verdict."""
+    return map_records(profile, [record], master)[0]
+
+
+def map_records(profile: Profile, records: list[SourceRecord], master: MasterIndex) -> list[Verdict]:
+    """Judge each record whole (as ``map_record``); the GCJ-02 points of all of them are converted at once
+    (numpy over the batch: the per-point iteration was a fifth of the mapping time)."""
+    record_specs = [(spec, _parser(profile, spec)) for spec in profile.record_fields]
+    line_specs = [(spec, _parser(profile, spec)) for spec in profile.line_fields]
+    started = [_begin(profile, record, record_specs, line_specs) for record in records]
+    if profile.coordinates == "gcj02":
+        _convert_all([state for state in started if isinstance(state, _Started)])
+    return [state if isinstance(state, Verdict) else _finish(profile, state, master) for state in started]
+
+
+@dataclass
+class _Started:
+    """A record whose fields are parsed, waiting for its coordinates to be converted and its checks."""
+
+    verdict: Verdict
+    problems: _Problems
+    values: dict[str, Any]
+    lines: list[MappedLine]
+    points: list[tuple[str, str]]
+
+
+_Specs = list[tuple[FieldSpec, Callable[[Any], Any]]]
+"""Fields with their compiled parsers (looked up once per batch)."""
+
+
+def _begin(profile: Profile, record: SourceRecord, record_specs: _Specs, line_specs: _Specs) -> Verdict | _Started:
     key = source_key_of(profile, record)
     verdict = Verdict(record=record, source_key=key, outcome=Outcome.ACCEPTED)
     if not key.strip("|"):
@@ -138,11 +168,26 @@ def map_record(profile: Profile, record: SourceRecord, master: MasterIndex) -> V
         return verdict
     problems = _Problems()
     first = record.rows[0]
-    values = {spec.name: _field_value(profile, spec, first, problems) for spec in profile.record_fields}
+    values = {spec.name: _field_value(profile, spec, parse, first, problems) for spec, parse in record_specs}
     lines: list[MappedLine] = []
     if profile.target == "order":
-        lines = _lines(profile, record, problems)
-    _convert_coordinates(profile, values, problems)
+        lines = _lines(profile, record, line_specs, problems)
+    points = _check_coordinates(values, problems)
+    return _Started(verdict, problems, values, lines, points)
+
+
+def _convert_all(started: list[_Started]) -> None:
+    """Every checked point of the records GCJ-02 -> WGS-84 in one vectorised call."""
+    where = [(state.values, lat_name, lng_name) for state in started for lat_name, lng_name in state.points]
+    if not where:
+        return
+    lats, lngs = gcj02_to_wgs84_many([v[lat] for v, lat, _ in where], [v[lng] for v, _, lng in where])
+    for (values, lat_name, lng_name), lat, lng in zip(where, lats.tolist(), lngs.tolist(), strict=True):
+        values[lat_name], values[lng_name] = lat, lng
+
+
+def _finish(profile: Profile, state: _Started, master: MasterIndex) -> Verdict:
+    verdict, problems, values, lines = state.verdict, state.problems, state.values, state.lines
     _lookups(profile, values, lines, master, problems)
     mapped = MappedRecord(values=values, lines=lines)
     if not problems.rejects:
@@ -196,7 +241,9 @@ def _parser(profile: Profile, spec: FieldSpec) -> Callable[[Any], Any]:
     return cached[1]
 
 
-def _field_value(profile: Profile, spec: FieldSpec, row: dict[str, Any], problems: _Problems) -> Any:
+def _field_value(
+    profile: Profile, spec: FieldSpec, parse: Callable[[Any], Any], row: dict[str, Any], problems: _Problems
+) -> Any:
     column = spec.column
     raw = None if column is None else row[column] if column in row else get_path(row, column)
     if isinstance(raw, str):
@@ -211,7 +258,7 @@ def _field_value(profile: Profile, spec: FieldSpec, row: dict[str, Any], problem
         problems.act(spec.on_missing, f"{spec.name}: no value in {column!r}")
         return None
     try:
-        return _parser(profile, spec)(raw)
+        return parse(raw)
     except ValueInvalid as exc:
         if spec.on_invalid is Strategy.DEFAULT and spec.default is not None:
             problems.warnings.append(f"{spec.name}: {exc}; default {spec.default!r} used")
@@ -228,8 +275,7 @@ def _parse_default(profile: Profile, spec: FieldSpec, problems: _Problems) -> An
         return None
 
 
-def _lines(profile: Profile, record: SourceRecord, problems: _Problems) -> list[MappedLine]:
-    specs = profile.line_fields
+def _lines(profile: Profile, record: SourceRecord, specs: _Specs, problems: _Problems) -> list[MappedLine]:
     if profile.source.lines_path:
         items = get_path(record.rows[0], ".".join(profile.source.lines_path))
         rows = [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
@@ -240,7 +286,7 @@ def _lines(profile: Profile, record: SourceRecord, problems: _Problems) -> list[
         return []
     lines = []
     for row in rows:
-        values = {spec.name: _field_value(profile, spec, row, problems) for spec in specs}
+        values = {spec.name: _field_value(profile, spec, parse, row, problems) for spec, parse in specs}
         lines.append(
             MappedLine(
                 sku=values.get("sku") or "",
@@ -252,7 +298,10 @@ def _lines(profile: Profile, record: SourceRecord, problems: _Problems) -> list[
     return lines
 
 
-def _convert_coordinates(profile: Profile, values: dict[str, Any], problems: _Problems) -> None:
+def _check_coordinates(values: dict[str, Any], problems: _Problems) -> list[tuple[str, str]]:
+    """The record's (lat, lng) field pairs that hold a coordinate (to convert); a half or impossible
+    pair rejects the record."""
+    points = []
     for lat_name, lng_name in (("delivery_lat", "delivery_lng"), ("lat", "lng")):
         lat, lng = values.get(lat_name), values.get(lng_name)
         if lat is None or lng is None:
@@ -262,8 +311,8 @@ def _convert_coordinates(profile: Profile, values: dict[str, Any], problems: _Pr
         if not (math.isfinite(lat) and -90 <= lat <= 90 and math.isfinite(lng) and -180 <= lng <= 180):
             problems.rejects.append(f"{lat_name}/{lng_name}: ({lat}, {lng}) is not a coordinate")
             continue
-        if profile.coordinates == "gcj02":
-            values[lat_name], values[lng_name] = gcj02_to_wgs84(lat, lng)
+        points.append((lat_name, lng_name))
+    return points
 
 
 def _lookups(
