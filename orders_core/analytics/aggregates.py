@@ -185,3 +185,14 @@ def _sqlite_percentiles(session: Session, start: datetime, end: datetime) -> tup
         count, p50, _ = _percentiles(end_to_end[members])
         trend.append(DayTrend(_as_date(day), len(members), count, p50))
     return timings, trend
+
+
+def explained_queries(dialect: str, start: datetime, end: datetime) -> dict[str, Select[Any]]:
+    """The reads ``period_figures`` runs on ``dialect``, by name (``dispatch bench ui --explain`` shows their plans)."""
+    if dialect == "postgresql":
+        return {
+            "analytics_funnel": funnel_query(start, end),
+            "analytics_timings": timings_query_postgres(start, end),
+            "analytics_trend": trend_query_postgres(start, end),
+        }
+    return {"analytics_funnel": funnel_query(start, end), "analytics_timings": durations_query_sqlite(start, end)}
