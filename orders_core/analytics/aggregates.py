@@ -6,9 +6,10 @@ period's orders (picked by the ``created_at`` index), grouped by UTC day for the
 * **PostgreSQL**: ``percentile_cont(p) WITHIN GROUP (ORDER BY seconds)`` per transition in one query, and per
   day for the trend in a second, grouped query. ``percentile_cont`` interpolates linearly between the two
   nearest ranks in double precision exactly as ``stats.percentile`` does.
-* **SQLite** has no percentile aggregate: one query returns, per order, only each transition's duration in
-  integer microseconds (computed in SQL from the stored UTC text), fetched straight into numpy; each column is
-  sorted there and interpolated with ``stats.sorted_percentile``, so the figures equal ``stats`` bit for bit.
+* **SQLite** has no percentile aggregate: one query returns, per order, only the epoch microseconds at which it
+  first reached each node (computed in SQL from the stored UTC text), fetched into numpy; each transition's
+  durations are column differences, sorted there and interpolated with ``stats.sorted_percentile``, so the
+  figures equal ``stats`` bit for bit.
 
 Definitions follow ``stats``: placement is ``first_placed_at`` or, for orders stored before the timeline had a
 ``placed`` entry, ``created_at``; the funnel counts per node the orders that reached it or a later node.
@@ -21,7 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, Date, Float, Integer, Select, and_, case, cast, func, literal, select
+from sqlalchemy import ARRAY, ColumnElement, Date, Float, Integer, Select, cast, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from orders_core.analytics.stats import TRANSITIONS, DayTrend, Timing, sorted_percentile
@@ -111,12 +112,18 @@ def _pg_percentile(seconds: ColumnElement[Any], p: float) -> ColumnElement[Any]:
     return func.percentile_cont(literal(p, Float)).within_group(seconds)
 
 
+def _pg_p50_p90(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``[p50, p90]`` from one sort (``percentile_cont`` of an array of fractions)."""
+    fractions = literal([0.5, 0.9], ARRAY(Float))
+    return func.percentile_cont(fractions).within_group(seconds).op("::")(literal_column("float8[]"))
+
+
 def timings_query_postgres(start: datetime, end: datetime) -> Select[Any]:
-    """Per transition: count, p50 and p90 seconds, in one aggregate over the period's orders."""
+    """Per transition: count and ``[p50, p90]`` seconds, in one aggregate over the period's orders."""
     columns: list[ColumnElement[Any]] = []
     for a, b in TRANSITIONS:
         seconds = _pg_seconds(a, b)
-        columns += [func.count(seconds), _pg_percentile(seconds, 0.5), _pg_percentile(seconds, 0.9)]
+        columns += [func.count(seconds), _pg_p50_p90(seconds)]
     return _in_period(select(*columns), start, end)
 
 
@@ -132,7 +139,8 @@ def _postgres_percentiles(session: Session, start: datetime, end: datetime) -> t
     row = session.execute(timings_query_postgres(start, end)).one()
     timings = []
     for index, (a, b) in enumerate(TRANSITIONS):
-        count, p50, p90 = row[3 * index : 3 * index + 3]
+        count, p50_p90 = row[2 * index : 2 * index + 2]
+        p50, p90 = p50_p90 if p50_p90 is not None else (None, None)
         timings.append(Timing(a, b, int(count), _float(p50), _float(p90)))
     trend = [
         DayTrend(_as_date(day), int(placed), int(delivered), _float(p50))
@@ -154,15 +162,10 @@ def _sqlite_micros(value: ColumnElement[Any]) -> ColumnElement[Any]:
     return whole + cast(func.substr(value, 21, 6), Integer)
 
 
-def _sqlite_duration(start: OrderStatus, end: OrderStatus) -> ColumnElement[Any]:
-    b, a = _reached_at(end), _reached_at(start)
-    return case((and_(a.is_not(None), b.is_not(None)), _sqlite_micros(b) - _sqlite_micros(a)))
-
-
 def durations_query_sqlite(start: datetime, end: datetime) -> Select[Any]:
-    """Per order of the period: its UTC day, then each transition's duration in microseconds (NULL if not
-    reached)."""
-    columns = [_day("sqlite")] + [_sqlite_duration(a, b) for a, b in TRANSITIONS]
+    """Per order of the period: its UTC day, then the microseconds since the epoch at which it first reached
+    each main-line node (NULL if not reached); the transitions' durations are their differences."""
+    columns = [_day("sqlite")] + [_sqlite_micros(_reached_at(status)) for status in MAIN_LINE]
     return _in_period(select(*columns), start, end)
 
 
@@ -173,9 +176,11 @@ def _percentiles(micros: np.ndarray[Any, Any]) -> tuple[int, float | None, float
 
 def _sqlite_percentiles(session: Session, start: datetime, end: datetime) -> tuple[list[Timing], list[DayTrend]]:
     rows = session.execute(durations_query_sqlite(start, end)).all()
-    matrix = np.array([row[1:] for row in rows], dtype=float).reshape(len(rows), len(TRANSITIONS))
-    timings = [Timing(a, b, *_percentiles(matrix[:, i])) for i, (a, b) in enumerate(TRANSITIONS)]
-    end_to_end = matrix[:, TRANSITIONS.index(_END_TO_END)]
+    # Epoch microseconds (< 2**53) are exact in float64, so are their differences; NaN marks "not reached".
+    at = np.array([row[1:] for row in rows], dtype=float).reshape(len(rows), len(MAIN_LINE))
+    node = {status: index for index, status in enumerate(MAIN_LINE)}
+    timings = [Timing(a, b, *_percentiles(at[:, node[b]] - at[:, node[a]])) for a, b in TRANSITIONS]
+    end_to_end = at[:, node[OrderStatus.DELIVERED]] - at[:, node[OrderStatus.PLACED]]
     unique_days, which = np.unique(np.array([str(row[0]) for row in rows]), return_inverse=True)
     by_day = np.argsort(which, kind="stable")
     bounds = np.cumsum(np.bincount(which, minlength=len(unique_days)))
