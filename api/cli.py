@@ -367,3 +367,7 @@ def main() -> None:
     """Entry point of the ``dispatch`` script."""
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
+
+
+if __name__ == "__main__":  # `python -m api.cli ...` is `dispatch ...`
+    main()

@@ -1,6 +1,6 @@
 """The query plans behind the slowest-looking pages, as each backend chooses them (``bench ui --explain``):
 ``EXPLAIN (ANALYZE, BUFFERS)`` on PostgreSQL, ``EXPLAIN QUERY PLAN`` on SQLite, for the map's heat counts
-and the analytics' read over the last week, so a reader sees indexes at work rather than scans of orders."""
+and the analytics' aggregates over the last week, so a reader sees indexes at work rather than scans of orders."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, text
 
-from orders_core.analytics.queries import reached_query
+from orders_core.analytics.aggregates import explained_queries
 from orders_core.map.model import HeatKind
 from orders_core.map.queries import ACTIVE_SHIPMENT_STATES, heat_query
 from orders_core.orders.tables import ShipmentRow
@@ -23,8 +23,8 @@ def query_plans(engine: Engine, *, resolution: int = 7) -> dict[str, list[str]]:
         "map_heat_demand": heat_query(HeatKind.DEMAND, resolution, week_ago, now, now),
         "map_heat_late": heat_query(HeatKind.LATE, resolution, week_ago, now, now),
         "map_active_shipments": select(ShipmentRow.carrier_id).where(ShipmentRow.status.in_(ACTIVE_SHIPMENT_STATES)),
-        "analytics_reached": reached_query(week_ago, now),
     }
+    queries.update(explained_queries(engine.dialect.name, week_ago, now))
     postgres = engine.dialect.name == "postgresql"
     prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
     plans: dict[str, list[str]] = {}

@@ -33,9 +33,9 @@ from api.schemas.analytics import (
 from api.schemas.orders import OrderPage, order_out
 from api.tokens import Principal
 from infra.pagination import PageRequest
+from orders_core.analytics.aggregates import period_figures, period_funnel
 from orders_core.analytics.pareto import pareto
 from orders_core.analytics.period import period
-from orders_core.analytics.queries import orders_reached
 from orders_core.analytics.root_cause_queries import (
     CauseFilter,
     Dimension,
@@ -43,7 +43,6 @@ from orders_core.analytics.root_cause_queries import (
     root_cause_counts,
     root_cause_orders,
 )
-from orders_core.analytics.stats import daily_trend, funnel, stage_timings
 from orders_core.orders.delays import CAUSE_CODES
 from orders_core.orders.root_causes import ROOT_CAUSE_OF_DELAY, RootCause, describe_root_cause, root_cause_of_kind
 
@@ -69,17 +68,17 @@ def get_stage_timings(
 ) -> StageTimingsOut:
     """Per node transition the count and p50/p90 seconds, and the orders placed and end-to-end p50 per day."""
     checked = period(start, end)
-    orders = orders_reached(container.uow, checked.start, checked.end)
+    figures = period_figures(container.uow, checked.start, checked.end)
     transitions = [
         TransitionOut(from_node=t.from_node.value, to_node=t.to_node.value, count=t.count, p50_s=t.p50_s, p90_s=t.p90_s)
-        for t in stage_timings(orders)
+        for t in figures.timings
     ]
     trend = [
         DayOut(day=d.day, placed=d.placed, delivered=d.delivered, end_to_end_p50_s=d.end_to_end_p50_s)
-        for d in daily_trend(orders)
+        for d in figures.trend
     ]
     return StageTimingsOut.model_validate(
-        {"from": checked.start, "to": checked.end, "orders": len(orders), "transitions": transitions, "trend": trend}
+        {"from": checked.start, "to": checked.end, "orders": figures.orders, "transitions": transitions, "trend": trend}
     )
 
 
@@ -92,7 +91,7 @@ def get_funnel(
 ) -> FunnelOut:
     """How many orders of the period reached each main-line node (or a later one)."""
     checked = period(start, end)
-    counts = funnel(orders_reached(container.uow, checked.start, checked.end))
+    counts = period_funnel(container.uow, checked.start, checked.end)
     nodes = [FunnelNodeOut(node=status.value, reached=reached) for status, reached in counts.items()]
     return FunnelOut.model_validate({"from": checked.start, "to": checked.end, "nodes": nodes})
 

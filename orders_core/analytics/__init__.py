@@ -1,5 +1,6 @@
-"""Stage timings, funnel and daily trend over the order timeline (issue 10, item 3).
+"""Stage timings, funnel and daily trend over the order timeline (issue 10, items 3 and 7).
 
-``stats`` is pure (plain data in, figures out); ``queries`` fetches, for one period, only what the figures
-need: each order's placement time and the first time it reached each main-line node.
+``stats`` is pure (plain data in, figures out) and defines every figure; ``aggregates`` computes the same
+figures in the database for one period (counts and, on PostgreSQL, ``percentile_cont``; on SQLite per-order
+durations computed in SQL, percentiles in numpy), so no per-order Python objects are built per request.
 """

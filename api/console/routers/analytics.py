@@ -23,9 +23,9 @@ from api.console.session import console_roles
 from api.pagination import one_of, page_request
 from api.tokens import Principal
 from infra.pagination import PageRequest
+from orders_core.analytics.aggregates import period_figures
 from orders_core.analytics.pareto import pareto
 from orders_core.analytics.period import period
-from orders_core.analytics.queries import orders_reached
 from orders_core.analytics.root_cause_queries import (
     CauseFilter,
     Dimension,
@@ -33,7 +33,6 @@ from orders_core.analytics.root_cause_queries import (
     root_cause_counts,
     root_cause_orders,
 )
-from orders_core.analytics.stats import daily_trend, funnel, stage_timings
 from orders_core.orders.root_causes import RootCause, describe_root_cause
 
 router = APIRouter()
@@ -99,7 +98,7 @@ def stage_timings_page(
     """p50/p90 hours per node transition, the funnel and the trend by day, as charts and tables."""
     days = _days(first, last)
     container = request.app.state.container
-    orders = orders_reached(container.uow, days.start, days.end)
+    figures = period_figures(container.uow, days.start, days.end)
     transitions = [
         {
             "label": f"{t.from_node.value} → {t.to_node.value}",
@@ -107,9 +106,9 @@ def stage_timings_page(
             "p50_h": _hours(t.p50_s),
             "p90_h": _hours(t.p90_s),
         }
-        for t in stage_timings(orders)
+        for t in figures.timings
     ]
-    nodes = [{"node": status.value, "reached": reached} for status, reached in funnel(orders).items()]
+    nodes = [{"node": status.value, "reached": reached} for status, reached in figures.funnel.items()]
     trend = [
         {
             "day": d.day.isoformat(),
@@ -117,7 +116,7 @@ def stage_timings_page(
             "delivered": d.delivered,
             "end_to_end_p50_h": _hours(d.end_to_end_p50_s),
         }
-        for d in daily_trend(orders)
+        for d in figures.trend
     ]
     data = {"transitions": transitions, "funnel": nodes, "trend": trend}
     return render_page(
@@ -126,7 +125,7 @@ def stage_timings_page(
         title="Stage timings",
         principal=principal,
         section="analytics",
-        context={"days": days, "orders": len(orders), "data": data},
+        context={"days": days, "orders": figures.orders, "data": data},
         vendors=("plotly",),
         scripts=("analytics.js",),
     )
