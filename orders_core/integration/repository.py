@@ -29,11 +29,9 @@ from orders_core.integration.tables import (
     SkuPackSizeRow,
 )
 from orders_core.master_data.tables import CustomerRow, SkuRow, WarehouseRow
-from orders_core.orders.tables import ExceptionRow, OrderLineRow, OrderRow, TimelineRow
+from orders_core.orders.repository import ORDER_LINES, ORDERS, TIMELINE
+from orders_core.orders.tables import ExceptionRow
 
-ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
-ORDER_LINES: Table = OrderLineRow.__table__  # type: ignore[assignment]
-TIMELINE: Table = TimelineRow.__table__  # type: ignore[assignment]
 EXCEPTIONS: Table = ExceptionRow.__table__  # type: ignore[assignment]
 RECORDS: Table = ImportRecordRow.__table__  # type: ignore[assignment]
 SOURCE_KEYS: Table = ImportSourceKeyRow.__table__  # type: ignore[assignment]
