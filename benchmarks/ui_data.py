@@ -29,7 +29,9 @@ from sqlalchemy import Engine, Table, insert, text
 
 from orders_core.carriers.tables import CarrierPositionRow, CarrierRow
 from orders_core.master_data.tables import CustomerRow, SkuRow, WarehouseRow
+from orders_core.orders.milestones import furthest_node
 from orders_core.orders.root_causes import root_cause_of_kind
+from orders_core.orders.stage_durations import rebuild_stage_durations
 from orders_core.orders.tables import (
     ExceptionRow,
     OrderLineRow,
@@ -302,6 +304,7 @@ def generate(engine: Engine, orders: int, *, seed: int = 10, now: datetime | Non
         for node, when, *_ in reached:
             if node in MAIN_LINE:
                 firsts.setdefault(f"first_{node}_at", when)  # what the timeline writer keeps (milestones)
+        furthest = furthest_node(firsts)
         order_rows.append(
             {
                 "id": order_id,
@@ -321,6 +324,7 @@ def generate(engine: Engine, orders: int, *, seed: int = 10, now: datetime | Non
                 "created_at": placed,
                 "updated_at": reached[-1][1],
                 "tracking_token": token,
+                "furthest_node": furthest,
                 **firsts,
             }
         )
@@ -385,6 +389,8 @@ def generate(engine: Engine, orders: int, *, seed: int = 10, now: datetime | Non
         (ShipmentLineRow.__table__, shipment_line_rows),
     ):
         _write(engine, table, rows, result.rows)  # type: ignore[arg-type]
+    with engine.begin() as connection:  # the stage-timing counts the pipeline keeps as it goes
+        rebuild_stage_durations(connection)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))

@@ -1,37 +1,36 @@
-"""A period's stage timings, funnel and daily trend computed by the database, not per order in Python.
+"""A period's stage timings, funnel and daily trend, from counts the database keeps, not per order in Python.
 
-Counts (funnel, orders, placed/delivered per day, transition counts) are ``COUNT`` aggregates over the
-period's orders (picked by the ``created_at`` index), grouped by UTC day for the trend. Percentiles:
+* **Counts** (funnel, orders, placed/delivered per day) are ``COUNT`` aggregates of the period's orders per
+  UTC day and furthest node reached (``orders.furthest_node``), read from the ``(created_at, furthest_node)``
+  index alone: exact.
+* **Percentiles** come from the stage-timing pre-aggregate ``stage_duration_counts``
+  (``orders_core.orders.stage_durations``): per creation day, transition and log bucket, how many orders took
+  that long. The whole UTC days of the period are read from it (a few rows per day and transition, however
+  many orders); the part of a period that starts or ends inside a day is read from those orders' own
+  columns and bucketed the same way. p50/p90 interpolate between ranks like ``stats`` does, on bucket values:
+  **each figure lies within 2 % of the exact one** (``foundation.quantile_sketch``); counts are exact.
 
-* **PostgreSQL**: ``percentile_cont(p) WITHIN GROUP (ORDER BY seconds)`` per transition in one query, and per
-  day for the trend in a second, grouped query. ``percentile_cont`` interpolates linearly between the two
-  nearest ranks in double precision exactly as ``stats.percentile`` does.
-* **SQLite** has no percentile aggregate: one query returns, per order, only the epoch microseconds at which it
-  first reached each node (computed in SQL from the stored UTC text), fetched into numpy; each transition's
-  durations are column differences, sorted there and interpolated with ``stats.sorted_percentile``, so the
-  figures equal ``stats`` bit for bit.
-
-Definitions follow ``stats``: placement is ``first_placed_at`` or, for orders stored before the timeline had a
-``placed`` entry, ``created_at``; the funnel counts per node the orders that reached it or a later node.
+Both backends run the same statements; the tests compare every figure with the pure reference (``stats``).
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import numpy as np
-from sqlalchemy import ARRAY, ColumnElement, Date, Float, Integer, Select, cast, func, literal, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, Date, Integer, Select, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from orders_core.analytics.stats import TRANSITIONS, DayTrend, Timing, sorted_percentile
+from orders_core.analytics.stats import TRANSITIONS, DayTrend, Timing
 from orders_core.orders.milestones import MILESTONE_COLUMNS
 from orders_core.orders.model import MAIN_LINE, OrderStatus
+from orders_core.orders.stage_durations import BUCKETS, COUNTS, CountKey, counts_of_epoch_micros
 from orders_core.orders.tables import OrderRow
 from orders_core.unit_of_work import UnitOfWorkFactory
 
-_END_TO_END = (OrderStatus.PLACED, OrderStatus.DELIVERED)
+_END_TO_END = (OrderStatus.PLACED.value, OrderStatus.DELIVERED.value)
 
 
 @dataclass(frozen=True)
@@ -56,17 +55,17 @@ def _in_period(query: Select[Any], start: datetime, end: datetime) -> Select[Any
     return query.where(OrderRow.created_at >= start, OrderRow.created_at < end)
 
 
-def _funnel_columns() -> list[ColumnElement[Any]]:
-    """Per main-line node, the count of orders that reached it or a later node (placed: every order)."""
-    columns: list[ColumnElement[Any]] = [func.count()]
-    for index in range(1, len(MAIN_LINE)):
-        later = [_reached_at(status) for status in MAIN_LINE[index:]]
-        columns.append(func.count(func.coalesce(*later) if len(later) > 1 else later[0]))
-    return columns
+def _funnel(furthest_counts: dict[int, int]) -> dict[OrderStatus, int]:
+    """Per main-line node, the orders that reached it or a later one, from the orders per furthest node."""
+    reached, running = {}, 0
+    for index in range(len(MAIN_LINE) - 1, -1, -1):
+        running += furthest_counts.get(index, 0)
+        reached[MAIN_LINE[index]] = running
+    return {status: reached[status] for status in MAIN_LINE}
 
 
 def _day(dialect: str) -> ColumnElement[Any]:
-    """The UTC day an order was placed (``created_at``), as the backend can group by it."""
+    """The UTC day an order was created, as the backend can group by it."""
     if dialect == "postgresql":
         return cast(func.timezone("UTC", OrderRow.created_at), Date)
     return func.substr(OrderRow.created_at, 1, 10)  # stored as UTC text 'YYYY-MM-DD HH:MM:SS.ffffff'
@@ -77,127 +76,138 @@ def _as_date(value: Any) -> date:
 
 
 def funnel_query(start: datetime, end: datetime) -> Select[Any]:
-    """The read behind ``period_funnel`` (also EXPLAINed by ``dispatch bench ui --explain``)."""
-    return _in_period(select(*_funnel_columns()), start, end)
+    """The period's orders per furthest node (``period_funnel``; from the (created_at, furthest_node) index)."""
+    columns: list[Any] = [OrderRow.furthest_node, func.count()]
+    return _in_period(select(*columns), start, end).group_by(OrderRow.furthest_node)
+
+
+def day_counts_query(dialect: str, start: datetime, end: datetime) -> Select[Any]:
+    """Per UTC creation day of the period and furthest node, the orders (from the same index)."""
+    day = _day(dialect).label("day")
+    columns: list[Any] = [day, OrderRow.furthest_node, func.count()]
+    return _in_period(select(*columns), start, end).group_by(day, OrderRow.furthest_node)
+
+
+def counts_query(first_day: date, end_day: date) -> Select[Any]:
+    """Per transition and bucket, the orders created on ``[first_day, end_day)`` (the pre-aggregate)."""
+    return (
+        select(COUNTS.c.from_node, COUNTS.c.to_node, COUNTS.c.bucket, func.sum(COUNTS.c.orders))
+        .where(COUNTS.c.day >= first_day, COUNTS.c.day < end_day)
+        .group_by(COUNTS.c.from_node, COUNTS.c.to_node, COUNTS.c.bucket)
+    )
+
+
+def trend_counts_query(first_day: date, end_day: date) -> Select[Any]:
+    """Per day and bucket, the end-to-end durations of the orders created on ``[first_day, end_day)``."""
+    return select(COUNTS.c.day, COUNTS.c.bucket, COUNTS.c.orders).where(
+        COUNTS.c.day >= first_day,
+        COUNTS.c.day < end_day,
+        COUNTS.c.from_node == _END_TO_END[0],
+        COUNTS.c.to_node == _END_TO_END[1],
+    )
 
 
 def period_funnel(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) -> dict[OrderStatus, int]:
     """Per main-line node, how many orders placed in ``[start, end)`` reached it or a later node."""
     with new_uow() as uow:
-        row = uow.session.execute(funnel_query(start, end)).one()
-    return dict(zip(MAIN_LINE, (int(value) for value in row), strict=True))
+        rows = uow.session.execute(funnel_query(start, end)).all()
+    return _funnel({int(furthest): int(orders) for furthest, orders in rows})
+
+
+@dataclass(frozen=True)
+class _Split:
+    """A period as the whole UTC days the pre-aggregate answers and the partial-day ranges read per order."""
+
+    first_day: date
+    end_day: date
+    partial: list[tuple[datetime, datetime]]
+
+
+def _split(start: datetime, end: datetime) -> _Split:
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first_day = start.date() if start.time() == time() else start.date() + timedelta(days=1)
+    end_day = end.date()
+    if first_day >= end_day:
+        return _Split(first_day, first_day, [(start, end)])
+    partial = []
+    if start < _midnight(first_day):
+        partial.append((start, _midnight(first_day)))
+    if _midnight(end_day) < end:
+        partial.append((_midnight(end_day), end))
+    return _Split(first_day, end_day, partial)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def _epoch_micros(dialect: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Microseconds since the epoch of a stored time, exactly, as an integer."""
+    if dialect == "postgresql":
+        return cast(func.extract("epoch", value) * 1_000_000, BigInteger)  # numeric: exact
+    whole = cast(func.strftime("%s", value), Integer) * 1_000_000  # stored as UTC text with 6 fraction digits
+    return whole + cast(func.substr(value, 21, 6), Integer)
+
+
+def partial_query(dialect: str, ranges: list[tuple[datetime, datetime]]) -> Select[Any]:
+    """Per order created in ``ranges``: its UTC day and the epoch microseconds it reached each node."""
+    times = [_epoch_micros(dialect, _reached_at(status)) for status in MAIN_LINE]
+    within = or_(*(and_(OrderRow.created_at >= a, OrderRow.created_at < b) for a, b in ranges))
+    return select(_day(dialect), *times).where(within)
+
+
+def _partial_counts(session: Session, dialect: str, ranges: list[tuple[datetime, datetime]]) -> Counter[CountKey]:
+    """The pre-aggregate's counts for the orders created in ``ranges``, computed from their own columns."""
+    if not ranges:
+        return Counter()
+    rows = session.execute(partial_query(dialect, ranges)).all()
+    return counts_of_epoch_micros([_as_date(row[0]) for row in rows], [row[1:] for row in rows])
 
 
 def period_figures(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) -> PeriodFigures:
     """Stage timings, funnel and daily trend of the orders placed in ``[start, end)`` (UTC)."""
+    split = _split(start, end)
     with new_uow() as uow:
         session = uow.session
-        funnel_row = session.execute(funnel_query(start, end)).one()
-        funnel = dict(zip(MAIN_LINE, (int(value) for value in funnel_row), strict=True))
-        if session.get_bind().dialect.name == "postgresql":
-            timings, trend = _postgres_percentiles(session, start, end)
-        else:
-            timings, trend = _sqlite_percentiles(session, start, end)
+        dialect = session.get_bind().dialect.name
+        days: dict[date, dict[int, int]] = defaultdict(dict)
+        for day, furthest, orders in session.execute(day_counts_query(dialect, start, end)):
+            days[_as_date(day)][int(furthest)] = int(orders)
+        by_transition: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+        by_day: dict[date, Counter[int]] = defaultdict(Counter)
+        if split.first_day < split.end_day:
+            for a, b, bucket, orders in session.execute(counts_query(split.first_day, split.end_day)):
+                by_transition[(a, b)][int(bucket)] += int(orders)
+            for day, bucket, orders in session.execute(trend_counts_query(split.first_day, split.end_day)):
+                by_day[_as_date(day)][int(bucket)] += int(orders)
+        for (day, a, b, bucket), orders in _partial_counts(session, dialect, split.partial).items():
+            by_transition[(a, b)][bucket] += orders
+            if (a, b) == _END_TO_END:
+                by_day[day][bucket] += orders
+    period_counts: Counter[int] = Counter()
+    for furthest_counts in days.values():
+        period_counts.update(furthest_counts)
+    funnel = _funnel(dict(period_counts))
+    timings = [_timing(a, b, by_transition[(a.value, b.value)]) for a, b in TRANSITIONS]
+    trend = []
+    for day, furthest_counts in sorted(days.items()):
+        reached = _funnel(furthest_counts)
+        delivered = reached[OrderStatus.DELIVERED]
+        trend.append(DayTrend(day, reached[OrderStatus.PLACED], delivered, BUCKETS.percentile(by_day[day], 0.5)))
     return PeriodFigures(funnel[OrderStatus.PLACED], timings, funnel, trend)
 
 
-# --- PostgreSQL: percentile_cont in the database ------------------------------------------------------------
-
-
-def _pg_seconds(start: OrderStatus, end: OrderStatus) -> ColumnElement[Any]:
-    return cast(func.extract("epoch", _reached_at(end) - _reached_at(start)), Float)
-
-
-def _pg_percentile(seconds: ColumnElement[Any], p: float) -> ColumnElement[Any]:
-    return func.percentile_cont(literal(p, Float)).within_group(seconds)
-
-
-def _pg_p50_p90(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
-    """``[p50, p90]`` from one sort (``percentile_cont`` of an array of fractions)."""
-    fractions = literal([0.5, 0.9], ARRAY(Float))
-    return func.percentile_cont(fractions).within_group(seconds).op("::")(literal_column("float8[]"))
-
-
-def timings_query_postgres(start: datetime, end: datetime) -> Select[Any]:
-    """Per transition: count and ``[p50, p90]`` seconds, in one aggregate over the period's orders."""
-    columns: list[ColumnElement[Any]] = []
-    for a, b in TRANSITIONS:
-        seconds = _pg_seconds(a, b)
-        columns += [func.count(seconds), _pg_p50_p90(seconds)]
-    return _in_period(select(*columns), start, end)
-
-
-def trend_query_postgres(start: datetime, end: datetime) -> Select[Any]:
-    """Per UTC day: orders placed, delivered and the end-to-end p50 seconds."""
-    day = _day("postgresql").label("day")
-    seconds = _pg_seconds(*_END_TO_END)
-    query = select(day, func.count(), func.count(seconds), _pg_percentile(seconds, 0.5))
-    return _in_period(query, start, end).group_by(day).order_by(day)
-
-
-def _postgres_percentiles(session: Session, start: datetime, end: datetime) -> tuple[list[Timing], list[DayTrend]]:
-    row = session.execute(timings_query_postgres(start, end)).one()
-    timings = []
-    for index, (a, b) in enumerate(TRANSITIONS):
-        count, p50_p90 = row[2 * index : 2 * index + 2]
-        p50, p90 = p50_p90 if p50_p90 is not None else (None, None)
-        timings.append(Timing(a, b, int(count), _float(p50), _float(p90)))
-    trend = [
-        DayTrend(_as_date(day), int(placed), int(delivered), _float(p50))
-        for day, placed, delivered, p50 in session.execute(trend_query_postgres(start, end))
-    ]
-    return timings, trend
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-# --- SQLite: durations in SQL, percentiles in numpy ---------------------------------------------------------
-
-
-def _sqlite_micros(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """Microseconds since the epoch of a stored UTC text time, exactly (integer seconds + the fraction digits)."""
-    whole = cast(func.strftime("%s", value), Integer) * 1_000_000
-    return whole + cast(func.substr(value, 21, 6), Integer)
-
-
-def durations_query_sqlite(start: datetime, end: datetime) -> Select[Any]:
-    """Per order of the period: its UTC day, then the microseconds since the epoch at which it first reached
-    each main-line node (NULL if not reached); the transitions' durations are their differences."""
-    columns = [_day("sqlite")] + [_sqlite_micros(_reached_at(status)) for status in MAIN_LINE]
-    return _in_period(select(*columns), start, end)
-
-
-def _percentiles(micros: np.ndarray[Any, Any]) -> tuple[int, float | None, float | None]:
-    reached = np.sort(micros[~np.isnan(micros)] / 1_000_000).tolist()
-    return len(reached), sorted_percentile(reached, 0.5), sorted_percentile(reached, 0.9)
-
-
-def _sqlite_percentiles(session: Session, start: datetime, end: datetime) -> tuple[list[Timing], list[DayTrend]]:
-    rows = session.execute(durations_query_sqlite(start, end)).all()
-    # Epoch microseconds (< 2**53) are exact in float64, so are their differences; NaN marks "not reached".
-    at = np.array([row[1:] for row in rows], dtype=float).reshape(len(rows), len(MAIN_LINE))
-    node = {status: index for index, status in enumerate(MAIN_LINE)}
-    timings = [Timing(a, b, *_percentiles(at[:, node[b]] - at[:, node[a]])) for a, b in TRANSITIONS]
-    end_to_end = at[:, node[OrderStatus.DELIVERED]] - at[:, node[OrderStatus.PLACED]]
-    unique_days, which = np.unique(np.array([str(row[0]) for row in rows]), return_inverse=True)
-    by_day = np.argsort(which, kind="stable")
-    bounds = np.cumsum(np.bincount(which, minlength=len(unique_days)))
-    trend = []
-    for index, day in enumerate(unique_days.tolist()):
-        members = by_day[(bounds[index - 1] if index else 0) : bounds[index]]
-        count, p50, _ = _percentiles(end_to_end[members])
-        trend.append(DayTrend(_as_date(day), len(members), count, p50))
-    return timings, trend
+def _timing(start: OrderStatus, end: OrderStatus, counts: Counter[int]) -> Timing:
+    total = sum(counts.values())
+    return Timing(start, end, total, BUCKETS.percentile(counts, 0.5), BUCKETS.percentile(counts, 0.9))
 
 
 def explained_queries(dialect: str, start: datetime, end: datetime) -> dict[str, Select[Any]]:
     """The reads ``period_figures`` runs on ``dialect``, by name (``dispatch bench ui --explain`` shows their plans)."""
-    if dialect == "postgresql":
-        return {
-            "analytics_funnel": funnel_query(start, end),
-            "analytics_timings": timings_query_postgres(start, end),
-            "analytics_trend": trend_query_postgres(start, end),
-        }
-    return {"analytics_funnel": funnel_query(start, end), "analytics_timings": durations_query_sqlite(start, end)}
+    split = _split(start, end)
+    return {
+        "analytics_funnel": funnel_query(start, end),
+        "analytics_day_counts": day_counts_query(dialect, start, end),
+        "analytics_timings": counts_query(split.first_day, split.end_day),
+        "analytics_trend": trend_counts_query(split.first_day, split.end_day),
+    }

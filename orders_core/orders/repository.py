@@ -25,6 +25,11 @@ from orders_core.orders.model import (
     ShipmentView,
     TimelineEntry,
 )
+from orders_core.orders.stage_durations import (
+    add_stage_durations,
+    drop_pending_stage_durations,
+    write_stage_durations,
+)
 from orders_core.orders.tables import (
     ExceptionRow,
     IdempotencyKeyRow,
@@ -157,6 +162,7 @@ def _write_new_orders(session: Session) -> None:
     """Insert orders added in this transaction with a Core statement (their final state: no ORM flush
     bookkeeping), then attach each row to the session so later changes are flushed as usual."""
     for row in session.info.pop(_NEW_ORDERS, []):
+        row.furthest_node = row.furthest_node or 0  # the ORM default applies at flush only
         session.execute(insert(ORDERS), {column.key: getattr(row, column.key) for column in ORDERS.c})
         make_transient_to_detached(row)
         session.add(row)
@@ -176,18 +182,22 @@ def write_pending_history(session: Session) -> None:
     session.flush()
     for table in _BUFFERED:
         insert_rows(session, table, pending[table.name])
-    record_milestones(session, pending[TIMELINE.name])  # the analytics' first-reached columns (0024)
+    completed = record_milestones(session, pending[TIMELINE.name])  # the analytics' first-reached columns (0024)
+    add_stage_durations(session, completed)  # and the stage-timing counts they complete (0025)
 
 
 @event.listens_for(Session, "before_commit")
 def _write_history_before_commit(session: Session) -> None:
     write_pending_history(session)
+    session.flush()  # ORM rows still pending may complete durations too (the mapper events in milestones)
+    write_stage_durations(session)  # last, keys sorted: see stage_durations
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_history_after_rollback(session: Session) -> None:
     session.info.pop(_PENDING_HISTORY, None)
     session.info.pop(_NEW_ORDERS, None)
+    drop_pending_stage_durations(session)
 
 
 # Intake's reads, built once (bound by name at execution): no statement construction per order.

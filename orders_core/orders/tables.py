@@ -3,12 +3,26 @@ keys, payments and shipments."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from foundation.columns import MONEY, UtcDateTime
@@ -27,6 +41,8 @@ class OrderRow(Base):
         Index("ix_orders_status", "status"),
         # The console's and the API's order list filtered by status, newest or oldest first (0018).
         Index("ix_orders_status_created_at_id", "status", "created_at", "id"),
+        # The funnel counts a period's orders per furthest node from this index alone (0025).
+        Index("ix_orders_created_at_furthest", "created_at", "furthest_node"),
         # The live map's heat layers count a period's orders per H3 cell from this index alone (0024).
         Index(
             "ix_orders_created_at_h3",
@@ -79,8 +95,28 @@ class OrderRow(Base):
     first_loaded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     first_in_transit_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     first_delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: The index in MAIN_LINE of the furthest node with a ``first_<node>_at`` (0 = placed): the funnel (0025).
+    furthest_node: Mapped[int] = mapped_column(SmallInteger, server_default="0", default=0)
     # The secret in the customer's public tracking link (``/track/{token}``, migration 0012): unguessable.
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+
+
+class StageDurationCountRow(Base):
+    """How many orders placed on ``day`` took a duration in ``bucket`` between two main-line nodes.
+
+    The stage-timing pre-aggregate (issue 10 item 7, migration 0025): ``orders_core.orders.stage_durations``
+    adds to it in the transaction that sets an order's ``first_<node>_at``; the analytics read a period's
+    percentiles from these counts instead of sorting every order's durations. ``bucket`` is a key of
+    ``orders_core.orders.stage_durations.BUCKETS`` (a log bucket: every duration within 2 % of its value).
+    """
+
+    __tablename__ = "stage_duration_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    from_node: Mapped[str] = mapped_column(String(20), primary_key=True)
+    to_node: Mapped[str] = mapped_column(String(20), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
 
 
 class OrderLineRow(Base):

@@ -1,7 +1,9 @@
 """Stage timings, funnel and daily trend over the order timeline (issue 10, item 3), on both backends.
 
 Orders and their timelines are written with known times (the pipeline stamps the wall clock), then every
-figure is checked against values worked out by hand in this file.
+figure is checked against values worked out by hand in this file: counts exactly, percentiles within the
+stage-timing pre-aggregate's error (each rank within 2 %, so an interpolated value within 2 % of the larger of
+its two ranks: under 3 % of the value for every rank pair here).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from infra.db import make_engine, make_session_factory
 from orders_core.orders.tables import OrderRow, TimelineRow
 
 from .factories import ADMIN, make_token, put_master_data
+
+#: Percentiles come from the stage-timing pre-aggregate: see the module docstring.
+SKETCH_REL = 0.03
 
 DAY1 = datetime(2026, 3, 1, tzinfo=UTC)
 NODES = ["credit_review", "stock_locked", "allocated", "picking", "loaded", "in_transit", "delivered"]
@@ -95,7 +100,14 @@ def test_stage_timings_and_trend_match_the_hand_computed_figures(client: TestCli
     body = answer.json()
     assert body["from"].startswith("2026-03-01T00:00:00") and body["to"].startswith("2026-03-03T00:00:00")
     assert body["orders"] == 5
-    timings = {(t["from_node"], t["to_node"]): (t["count"], t["p50_s"], t["p90_s"]) for t in body["transitions"]}
+    timings = {
+        (t["from_node"], t["to_node"]): (
+            t["count"],
+            pytest.approx(t["p50_s"], rel=SKETCH_REL),
+            pytest.approx(t["p90_s"], rel=SKETCH_REL),
+        )
+        for t in body["transitions"]
+    }
     # placed->allocated over A 600, B 900 (first time), C 300, D 1000: p50 at rank 1.5, p90 at rank 2.7.
     assert timings[("placed", "allocated")] == (4, 750.0, 970.0)
     assert timings[("allocated", "loaded")] == (3, 3000.0, 4200.0)  # A 3000, B 4500, C 2100
@@ -107,8 +119,8 @@ def test_stage_timings_and_trend_match_the_hand_computed_figures(client: TestCli
     assert [t["from_node"] for t in body["transitions"]][:4] == ["placed", "allocated", "loaded", "placed"]
     assert len(body["transitions"]) == 4 + 7
     assert body["trend"] == [
-        {"day": "2026-03-01", "placed": 2, "delivered": 2, "end_to_end_p50_s": 9000.0},
-        {"day": "2026-03-02", "placed": 3, "delivered": 1, "end_to_end_p50_s": 3600.0},
+        {"day": "2026-03-01", "placed": 2, "delivered": 2, "end_to_end_p50_s": pytest.approx(9000.0, rel=SKETCH_REL)},
+        {"day": "2026-03-02", "placed": 3, "delivered": 1, "end_to_end_p50_s": pytest.approx(3600.0, rel=SKETCH_REL)},
     ]
 
 

@@ -1,17 +1,23 @@
 """Each order's ``first_<node>_at`` columns (what the analytics read) equal the first time its timeline reached
 each main-line node, through the real pipeline on both backends: intake to allocated, a credit hold, and a
-cancellation (a non-main-line entry that changes none of them)."""
+cancellation (a non-main-line entry that changes none of them). The stage-timing pre-aggregate and the
+furthest node the funnel counts follow too: they equal what the timeline gives, bucketed here one value at a
+time (the scalar ``LogBuckets.key``), not by the pipeline's own code."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from infra.db import make_engine, make_session_factory
+from orders_core.analytics.stats import TRANSITIONS
 from orders_core.orders.milestones import MILESTONE_COLUMNS
-from orders_core.orders.tables import OrderRow, TimelineRow
+from orders_core.orders.model import MAIN_LINE
+from orders_core.orders.stage_durations import BUCKETS
+from orders_core.orders.tables import OrderRow, StageDurationCountRow, TimelineRow
 
 from .factories import ADMIN, put_master_data
 
@@ -61,3 +67,62 @@ def test_first_reached_columns_follow_the_timeline(database_url: str, client: Te
     # Cancelling appends a non-main-line entry: the columns stay as they were.
     assert client.post(f"/v1/orders/{placed[1]['id']}/cancel", headers=ADMIN).status_code == 200
     assert _columns_and_timeline(database_url, placed[1]["id"])[0] == held
+
+
+Counts = Counter[tuple[Any, ...]]
+
+
+def _counts_and_furthest(
+    database_url: str,
+) -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]], dict[str, int]]:
+    """The stored counts and furthest nodes, and the counts the timeline implies."""
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        stored = Counter(
+            {
+                (row.day, row.from_node, row.to_node, row.bucket): row.orders
+                for row in session.execute(select(StageDurationCountRow)).scalars()
+            }
+        )
+        furthest = dict(session.execute(select(OrderRow.id, OrderRow.furthest_node)).all())
+        expected: Counts = Counter()
+        for order in session.execute(select(OrderRow)).scalars():
+            firsts = dict(
+                session.execute(
+                    select(TimelineRow.status, func.min(TimelineRow.at))
+                    .where(TimelineRow.order_id == order.id)
+                    .group_by(TimelineRow.status)
+                ).all()
+            )
+            firsts.setdefault("placed", order.created_at)
+            for a, b in TRANSITIONS:
+                if a.value in firsts and b.value in firsts:
+                    seconds = (firsts[b.value] - firsts[a.value]).total_seconds()
+                    expected[(order.created_at.date(), a.value, b.value, BUCKETS.key(seconds))] += 1
+            reached = [index for index, status in enumerate(MAIN_LINE) if status.value in firsts]
+            assert furthest[order.id] == max(reached)
+    engine.dispose()
+    return stored, expected, furthest
+
+
+def test_stage_duration_counts_and_the_furthest_node_follow_the_timeline(database_url: str, client: TestClient) -> None:
+    put_master_data(
+        client,
+        warehouses={"W1": {"name": "W", "location": {"lat": 30.27, "lng": 120.15}}},
+        skus={"S1": {"name": "S", "unit_price": 10, "weight_kg": 1, "volume_m3": 0.01}},
+        customers={"C1": {"name": "Store", "credit_limit": 1_000_000}, "C2": {"name": "Small", "credit_limit": 5}},
+        stock={("W1", "S1"): 100},
+    )
+    for customer in ("C1", "C1", "C2"):
+        body = {
+            "customer_id": customer,
+            "lines": [{"sku": "S1", "qty": 1, "unit_price": 10}],
+            "delivery": {"lat": 30.26, "lng": 120.16, "address": "Road 1"},
+        }
+        assert client.post("/v1/orders", json=body, headers=ADMIN).status_code == 201
+
+    stored, expected, furthest = _counts_and_furthest(database_url)
+
+    assert stored == expected
+    assert sum(stored.values()) > 0  # intake reached allocated: placed -> ... -> allocated were counted
+    assert sorted(furthest.values()) == [1, MAIN_LINE.index(MAIN_LINE[3]), MAIN_LINE.index(MAIN_LINE[3])]

@@ -1,0 +1,164 @@
+"""The stage-timing pre-aggregate: per placement day and node transition, how many orders took how long.
+
+When a transaction sets an order's ``first_<node>_at`` (``milestones``), every transition of
+``orders_core.analytics.stats.TRANSITIONS`` that thereby has both ends reached gets its duration counted in
+``stage_duration_counts`` under the order's UTC creation day and the duration's log bucket (``BUCKETS``: every
+duration within 2 % of its bucket's value). The analytics then answer p50/p90 for any run of whole days by
+adding these counts, whatever the number of orders (issue 10 item 7).
+
+Writes are upserts that add (``orders = orders + n``), grouped per key and issued once per transaction just
+before it commits, keys sorted: two transactions counting the same buckets lock them in the same order, so they
+queue but never deadlock, and the locks are held only from that statement to the commit.
+
+``rebuild_stage_durations`` recomputes the whole table from the orders' columns (migration 0025, the bench
+data generator, and a repair after a bulk load that wrote order rows directly).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from foundation.quantile_sketch import LogBuckets
+from orders_core.analytics.stats import TRANSITIONS
+from orders_core.orders.model import MAIN_LINE, OrderStatus
+from orders_core.orders.tables import OrderRow, StageDurationCountRow
+
+#: Durations are kept within 2 % (relative) of their value; |d| <= 1 ms counts as 0.
+BUCKETS = LogBuckets(alpha=0.02, min_value=0.001)
+COUNTS: Table = StageDurationCountRow.__table__  # type: ignore[assignment]
+_ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
+#: Main-line status -> the order column holding the first time it was reached (as in ``milestones``).
+FIRST_COLUMNS: dict[OrderStatus, str] = {status: f"first_{status.value}_at" for status in MAIN_LINE}
+_PENDING = "orders_core.stage_duration_counts"
+
+CountKey = tuple[date, str, str, int]
+"""(creation day, from node, to node, bucket)."""
+
+
+def reached_at(created_at: datetime, firsts: Mapping[OrderStatus, datetime | None], status: OrderStatus) -> Any:
+    """When the order first reached ``status`` (placement falls back to creation, as ``stats`` defines)."""
+    at = firsts.get(status)
+    if at is None and status is OrderStatus.PLACED:
+        return created_at
+    return at
+
+
+def completed_transitions(
+    created_at: datetime,
+    before: Mapping[OrderStatus, datetime | None],
+    after: Mapping[OrderStatus, datetime | None],
+) -> list[CountKey]:
+    """The count keys of the transitions whose ends are both reached ``after`` but were not ``before``."""
+    keys: list[CountKey] = []
+    day = created_at.date()
+    for start, end in TRANSITIONS:
+        if reached_at(created_at, before, start) is not None and reached_at(created_at, before, end) is not None:
+            continue
+        began, ended = reached_at(created_at, after, start), reached_at(created_at, after, end)
+        if began is not None and ended is not None:
+            seconds = (ended - began).total_seconds()
+            keys.append((day, start.value, end.value, bucket_of(seconds)))
+    return keys
+
+
+def bucket_of(seconds: float) -> int:
+    """The bucket of one duration, by the same arithmetic as the vectorised path (``BUCKETS.keys``)."""
+    return int(BUCKETS.keys(np.array([seconds], dtype=float))[0])
+
+
+def add_stage_durations(session: Session, keys: Iterable[CountKey]) -> None:
+    """Count ``keys`` in this transaction (written just before it commits: ``write_stage_durations``)."""
+    pending: Counter[CountKey] = session.info.setdefault(_PENDING, Counter())
+    pending.update(keys)
+
+
+def drop_pending_stage_durations(session: Session) -> None:
+    """Forget the counts of a transaction that rolled back."""
+    session.info.pop(_PENDING, None)
+
+
+def write_stage_durations(session: Session | Connection, counts: Mapping[CountKey, int] | None = None) -> None:
+    """Add the transaction's pending counts (or ``counts``) to the table: one upsert, keys sorted."""
+    if counts is None:
+        assert isinstance(session, Session)
+        counts = session.info.pop(_PENDING, None)
+    if not counts:
+        return
+    rows = [
+        {"day": day, "from_node": a, "to_node": b, "bucket": bucket, "orders": counts[(day, a, b, bucket)]}
+        for day, a, b, bucket in sorted(counts)
+    ]
+    session.execute(_upsert(session), rows)
+
+
+def _upsert(session: Session | Connection) -> Any:
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(COUNTS)
+    return statement.on_conflict_do_update(
+        index_elements=[COUNTS.c.day, COUNTS.c.from_node, COUNTS.c.to_node, COUNTS.c.bucket],
+        set_={"orders": COUNTS.c.orders + statement.excluded.orders},
+    )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def counts_of_orders(rows: Iterable[Sequence[Any]]) -> Counter[CountKey]:
+    """The counts of whole orders given as ``(created_at, first_<node>_at for each MAIN_LINE node...)``."""
+    days: list[date] = []
+    times: list[list[int | None]] = []
+    for created_at, *firsts in rows:
+        days.append(created_at.date())
+        firsts[0] = firsts[0] or created_at  # placement falls back to creation
+        times.append([None if at is None else (at - _EPOCH) // _MICROSECOND for at in firsts])
+    return counts_of_epoch_micros(days, times)
+
+
+def counts_of_epoch_micros(days: Sequence[date], times: Sequence[Sequence[int | None]]) -> Counter[CountKey]:
+    """The counts of whole orders given as their creation days and, per MAIN_LINE node, the epoch
+    microseconds of its first reaching it (placement filled in) or None; vectorised per transition, with the
+    keys ``completed_transitions`` gives one order at a time (both divide exact microseconds by 10**6)."""
+    counts: Counter[CountKey] = Counter()
+    if not days:
+        return counts
+    table = np.array(times, dtype=object)
+    reached = table != None  # noqa: E711 - element-wise
+    micros = np.where(reached, table, 0).astype(np.int64)
+    day_array = np.array(days, dtype=object)
+    column = {status: index for index, status in enumerate(MAIN_LINE)}
+    for start, end in TRANSITIONS:
+        a, b = column[start], column[end]
+        both = reached[:, a] & reached[:, b]
+        keys = BUCKETS.keys((micros[both, b] - micros[both, a]) / 1_000_000).tolist()
+        counts.update(
+            zip(day_array[both].tolist(), [start.value] * len(keys), [end.value] * len(keys), keys, strict=True)
+        )
+    return counts
+
+
+def rebuild_stage_durations(connection: Connection, *, chunk: int = 5000) -> int:
+    """Recompute ``stage_duration_counts`` from every order's first-reached columns; returns the orders read."""
+    connection.execute(delete(COUNTS))
+    columns = [_ORDERS.c.created_at, *(_ORDERS.c[name] for name in FIRST_COLUMNS.values())]
+    result = connection.execute(select(*columns).execution_options(yield_per=chunk))
+    counts: Counter[CountKey] = Counter()
+    orders = 0
+    for rows in result.partitions():
+        counts.update(counts_of_orders(rows))
+        orders += len(rows)
+    rows_out = [
+        {"day": day, "from_node": a, "to_node": b, "bucket": bucket, "orders": n}
+        for (day, a, b, bucket), n in sorted(counts.items())
+    ]
+    for start in range(0, len(rows_out), chunk):
+        connection.execute(insert(COUNTS), rows_out[start : start + chunk])
+    return orders
