@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from api.cli_analytics import analytics_app
 from api.cli_planning import health_app, prebook_app
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ app.command("import")(importlib.import_module("api.import_cli").import_command)
 app.add_typer(importlib.import_module("api.forecast_cli").forecast_app, name="forecast")
 app.add_typer(health_app, name="health")
 app.add_typer(prebook_app, name="prebook")
+app.add_typer(analytics_app, name="analytics")
 app.command("reconcile")(importlib.import_module("api.reconcile_cli").reconcile_command)
 app.command("export")(importlib.import_module("api.reconcile_cli").export_command)
 

@@ -171,14 +171,14 @@ def period_figures(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) -
         session = uow.session
         dialect = session.get_bind().dialect.name
         days: dict[date, dict[int, int]] = defaultdict(dict)
-        for day, furthest, orders in session.execute(day_counts_query(dialect, start, end)):
+        for day, furthest, orders in session.execute(day_counts_query(dialect, start, end)).all():
             days[_as_date(day)][int(furthest)] = int(orders)
         by_transition: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
         by_day: dict[date, Counter[int]] = defaultdict(Counter)
         if split.first_day < split.end_day:
-            for a, b, bucket, orders in session.execute(counts_query(split.first_day, split.end_day)):
+            for a, b, bucket, orders in session.execute(counts_query(split.first_day, split.end_day)).all():
                 by_transition[(a, b)][int(bucket)] += int(orders)
-            for day, bucket, orders in session.execute(trend_counts_query(split.first_day, split.end_day)):
+            for day, bucket, orders in session.execute(trend_counts_query(split.first_day, split.end_day)).all():
                 by_day[_as_date(day)][int(bucket)] += int(orders)
         for (day, a, b, bucket), orders in _partial_counts(session, dialect, split.partial).items():
             by_transition[(a, b)][bucket] += orders

@@ -111,6 +111,8 @@ class StageDurationCountRow(Base):
     """
 
     __tablename__ = "stage_duration_counts"
+    # On SQLite the rows live in the primary key's B-tree: a period's days are one range read (0025).
+    __table_args__ = {"sqlite_with_rowid": False}
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     from_node: Mapped[str] = mapped_column(String(20), primary_key=True)

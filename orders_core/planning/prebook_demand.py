@@ -15,7 +15,7 @@ from datetime import datetime
 from types import TracebackType
 
 from orders_core.customers.demand import WeeklyDemand
-from orders_core.planning.customer_demand import customer_forecast_demand
+from orders_core.planning.customer_demand import customers_forecast_demand
 from orders_core.unit_of_work import UnitOfWork
 
 
@@ -57,9 +57,10 @@ class ForecastDemand:
         answer: dict[str, dict[str, int]] = {}
         unforecast: list[str] = []
         lent = _InCallersTransaction(uow)
+        forecast = customers_forecast_demand(lambda: lent, customer_ids, week_start.date())
         for customer_id in customer_ids:
             expected: dict[str, float] = defaultdict(float)
-            for item in customer_forecast_demand(lambda: lent, customer_id, week_start.date()):
+            for item in forecast.get(customer_id, []):
                 expected[item.sku] += item.qty
             units = whole_units(expected)
             if units:
