@@ -60,9 +60,14 @@ def first_times(entries: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, dat
     return firsts
 
 
-_CURRENT_FIRSTS = select(
-    _ORDERS.c.id, _ORDERS.c.created_at, *(_ORDERS.c[column] for column in MILESTONE_COLUMNS.values())
-).where(_ORDERS.c.id.in_(bindparam("order_keys", expanding=True)))
+#: Locked (PostgreSQL; SQLite has one writer) so that the counts follow the very row state the UPDATE changes,
+#: even for a caller that did not lock the order first.
+_CURRENT_FIRSTS = (
+    select(_ORDERS.c.id, _ORDERS.c.created_at, *(_ORDERS.c[column] for column in MILESTONE_COLUMNS.values()))
+    .where(_ORDERS.c.id.in_(bindparam("order_keys", expanding=True)))
+    .order_by(_ORDERS.c.id)
+    .with_for_update()
+)
 
 
 def furthest_node(firsts: Mapping[str, Any]) -> int:
