@@ -19,9 +19,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 
 from orders_core.master_data.tables import WarehouseRow
-from orders_core.planning.forecast import nearest_warehouses
 from orders_core.planning.history import by_region, weekly_sku_point_demand
 from orders_core.planning.reads import latest_run, week_of
+from orders_core.planning.regions import nearest_warehouses
 from orders_core.planning.tables import ForecastRow
 from orders_core.unit_of_work import UnitOfWorkFactory
 

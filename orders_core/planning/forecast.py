@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-import h3
 import pandas as pd
 from sqlalchemy import delete, insert, select
 
@@ -23,9 +22,9 @@ from forecasting.pipeline import ForecastPlan, NotEnoughHistory, complete_weeks,
 from forecasting.safety_stock import SERVICE_LEVEL
 from foundation.clock import utc_now
 from foundation.errors import Conflict
-from geo.distance import haversine_m
 from orders_core.master_data.tables import WarehouseRow
 from orders_core.planning.history import REGION_H3_RESOLUTION, weekly_demand
+from orders_core.planning.regions import nearest_warehouses
 from orders_core.planning.tables import ForecastRow, ForecastRunRow, ReplenishmentRow
 from orders_core.stock.tables import StockLevelRow
 from orders_core.unit_of_work import UnitOfWorkFactory
@@ -75,15 +74,6 @@ def history_window(now: datetime, weeks: int) -> tuple[datetime, datetime]:
     monday = today - timedelta(days=today.weekday())
     until = datetime.combine(monday, time(0), tzinfo=UTC)
     return until - timedelta(weeks=weeks), until
-
-
-def nearest_warehouses(regions: list[str], warehouses: dict[str, tuple[float, float]]) -> dict[str, str]:
-    """Each region's serving warehouse: the nearest (great circle) to the region cell's centre."""
-    served = {}
-    for region in regions:
-        lat, lng = h3.cell_to_latlng(region)
-        served[region] = min(warehouses, key=lambda w: (haversine_m(lat, lng, *warehouses[w]), w))
-    return served if warehouses else {}
 
 
 def run_forecast(
