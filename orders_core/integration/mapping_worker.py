@@ -96,16 +96,23 @@ def _encode(verdict: Verdict) -> tuple[Any, ...]:
         verdict.exception_kind,
         verdict.exception_details,
         None if mapped is None else mapped.values,
-        None if mapped is None else [(line.sku, line.qty, line.unit_price, line.unit) for line in mapped.lines],
+        # A record with its rows built here needs no lines there (the writer stores those rows): rebuilding
+        # a year's MappedLine objects cost the writer more than inserting them.
+        None if mapped is None or verdict.rows is not None else [_line(line) for line in mapped.lines],
+        verdict.rows,
     )
 
 
+def _line(line: MappedLine) -> tuple[Any, ...]:
+    return (line.sku, line.qty, line.unit_price, line.unit)
+
+
 def _decode(record: SourceRecord, item: tuple[Any, ...]) -> Verdict:
-    number, key, outcome, reason, warnings, waiting_for, kind, details, values, lines = item
+    number, key, outcome, reason, warnings, waiting_for, kind, details, values, lines, rows = item
     if number != record.number:
         raise RuntimeError(f"the mapping worker answered record {number} for record {record.number}")
-    mapped = None if values is None else MappedRecord(values, [MappedLine(*line) for line in lines])
-    return Verdict(record, key, Outcome(outcome), mapped, reason, warnings, waiting_for, kind, details)
+    mapped = None if values is None else MappedRecord(values, [MappedLine(*line) for line in lines or ()])
+    return Verdict(record, key, Outcome(outcome), mapped, reason, warnings, waiting_for, kind, details, rows)
 
 
 def _picklable(exc: BaseException) -> BaseException:
