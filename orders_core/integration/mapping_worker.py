@@ -5,8 +5,10 @@ driver, SQLite itself) each take about half of an import's CPU: on two cores the
 is forked, so it inherits the open source, the profile and the master-data snapshot as they are; it sends
 each batch's verdicts back in file order through a bounded queue (at most a few batches ahead). Only what
 does not change during a run may be mapped ahead: the importer uses this for history-mode order imports,
-whose master data the run never adds to. Duplicate checks, database judgement and writes stay in the
-importing process, batch by batch, so atomicity, resume and the per-record report are unchanged.
+whose master data the run never adds to; for those the worker also builds and encodes the rows of each
+record that will land as an accepted order (``importer._Importer.map_ahead``), so the importing process
+mostly writes. Duplicate checks, database judgement and writes stay in the importing process, batch by
+batch, so atomicity, resume and the per-record report are unchanged.
 """
 
 from __future__ import annotations
