@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 import h3
+import h3.api.basic_int as h3_int
 
 #: Resolutions of the heat map, from region-wide (res 5: ~250 km² cells) to street blocks (res 9: ~0.1 km²).
 HEAT_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
@@ -18,7 +19,13 @@ HEAT_RESOLUTIONS: tuple[int, ...] = (5, 6, 7, 8, 9)
 
 def point_cells(lat: float, lng: float) -> dict[int, int]:
     """The 64-bit H3 cell containing (lat, lng) at each heat resolution (ints, so they index well in SQL)."""
-    return {res: h3.str_to_int(h3.latlng_to_cell(lat, lng, res)) for res in HEAT_RESOLUTIONS}
+    return dict(zip(HEAT_RESOLUTIONS, point_cell_ints(lat, lng), strict=True))
+
+
+def point_cell_ints(lat: float, lng: float) -> list[int]:
+    """The cells of ``point_cells`` in ``HEAT_RESOLUTIONS`` order, computed as integers directly (a quarter
+    of the time of going through the hexadecimal names: a year of imported orders needs two million)."""
+    return [h3_int.latlng_to_cell(lat, lng, res) for res in HEAT_RESOLUTIONS]
 
 
 def cell_polygon(cell: int) -> dict[str, Any]:

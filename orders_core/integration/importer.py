@@ -23,6 +23,15 @@ import structlog
 from foundation.clock import utc_now
 from foundation.errors import Conflict, DispatchError, InvalidInput, NotFound
 from foundation.money import MONEY_QUANTUM
+from orders_core.integration.history_rows import (
+    LINE_COLUMNS,
+    ORDER_COLUMNS,
+    TIMELINE_COLUMNS,
+    HistoryRows,
+    fresh_ids,
+    history_order,
+    lands_as_accepted_order,
+)
 from orders_core.integration.mapping import (
     MappedRecord,
     MasterIndex,
@@ -35,15 +44,21 @@ from orders_core.integration.mapping_worker import can_fork, mapped_in_worker
 from orders_core.integration.profile import EXPORT_ONLY_ENTITIES, Profile, Strategy
 from orders_core.integration.profile_loader import load_profile
 from orders_core.integration.reader import SourceRecord, file_sha256, open_source
-from orders_core.integration.repository import COUNTERS, ImportRepository, LngLat, report_dicts, run_row
+from orders_core.integration.repository import (
+    COUNTERS,
+    ImportRepository,
+    report_dicts,
+    row_encoder,
+    run_row,
+)
 from orders_core.master_data.model import Customer, Sku
 from orders_core.master_data.repository import MasterDataRepository
 from orders_core.orders.exceptions_flow import open_exception
-from orders_core.orders.intake import new_tracking_token, place_order
+from orders_core.orders.intake import place_order
 from orders_core.orders.lifecycle import advance_order, load_order
 from orders_core.orders.model import PRE_SHIPPING, DeliveryPoint, OrderStatus, PlaceOrder, RequestedLine
 from orders_core.orders.pipeline import StockPort
-from orders_core.orders.repository import OrderRepository
+from orders_core.orders.repository import ORDER_LINES, ORDERS, TIMELINE, OrderRepository
 from orders_core.orders.root_causes import root_cause_at_opening
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -215,7 +230,7 @@ def _judged_batches(
     def open_batches() -> Iterator[list[SourceRecord]]:
         return _batches(open_source(importer.profile, path).records(), resumed_after, importer.options)
 
-    yield from mapped_in_worker(batches, open_batches, importer.map_batch)
+    yield from mapped_in_worker(batches, open_batches, importer.map_ahead)
 
 
 def _batches(
@@ -260,6 +275,11 @@ class _Importer:
         self.dedupe = bool(profile.rule(Strategy.DEDUPE_SOURCE_KEY))
         self.actor = f"{options.actor}:{profile.system}"
         self.split = bool(profile.rule(Strategy.SPLIT_BY_WAREHOUSE))
+        with new_uow() as uow:
+            dialect = uow.session.get_bind().dialect
+        self.encode_order = row_encoder(dialect, ORDERS, ORDER_COLUMNS)
+        self.encode_line = row_encoder(dialect, ORDER_LINES, LINE_COLUMNS)
+        self.encode_timeline = row_encoder(dialect, TIMELINE, TIMELINE_COLUMNS)
 
     # ---- judging ------------------------------------------------------------------------------------
     def maps_ahead(self) -> bool:
@@ -270,6 +290,32 @@ class _Importer:
     def map_batch(self, batch: list[SourceRecord]) -> list[Verdict]:
         """Every record of the batch mapped and checked on its own (no database)."""
         return map_records(self.profile, batch, self.master)
+
+    def map_ahead(self, batch: list[SourceRecord]) -> list[Verdict]:
+        """``map_batch``, and the encoded rows of each record that will land as an accepted order unless
+        it is a duplicate (in the mapping worker: the writing process then only writes them)."""
+        verdicts = self.map_batch(batch)
+        if self.options.dry_run:
+            return verdicts
+        landing = [verdict for verdict in verdicts if lands_as_accepted_order(verdict, self.master)]
+        now = utc_now()
+        for verdict, ids in zip(landing, fresh_ids(len(landing)), strict=True):
+            assert verdict.mapped is not None
+            verdict.rows = self.encoded(
+                history_order(
+                    verdict, verdict.mapped, self.master, ids=ids, actor=self.actor, system=self.profile.system, now=now
+                )
+            )
+        return verdicts
+
+    def encoded(self, rows: HistoryRows) -> tuple[str, Any, list[Any], list[Any]]:
+        """An order's rows as the backend's bulk write takes them: (order id, order, lines, timeline)."""
+        return (
+            rows.order_id,
+            self.encode_order(rows.order),
+            [self.encode_line(line) for line in rows.lines],
+            [self.encode_timeline(entry) for entry in rows.timeline],
+        )
 
     def judge(
         self, batch: list[SourceRecord], *, retrying: bool = False, mapped: list[Verdict] | None = None
@@ -377,7 +423,7 @@ class _Importer:
             for row in rows:
                 counts[row["outcome"]] = counts.get(row["outcome"], 0) + 1
             repository = ImportRepository(uow.session)
-            repository.add_records([{**row, "run_id": self.run_id} for row in rows])
+            repository.add_records(self.run_id, rows)
             last = max(v.record.number for v in verdicts)
             repository.advance_run(self.run_id, last if last > 0 else None, counts)
             uow.commit()
@@ -446,12 +492,13 @@ class _BatchWriter:
     def write(self) -> list[dict[str, Any]]:
         now = utc_now()
         rows: list[dict[str, Any]] = []
-        keys: list[dict[str, Any]] = []
+        keys: list[tuple[Any, ...]] = []
         pending: list[dict[str, Any]] = []
-        orders: list[dict[str, Any]] = []
-        lines: list[dict[str, Any]] = []
-        timeline: list[dict[str, Any]] = []
+        orders: list[Any] = []
+        lines: list[Any] = []
+        timeline: list[Any] = []
         exceptions: list[dict[str, Any]] = []
+        system, target, run_id = self.profile.system, self.profile.target, self.importer.run_id
         for verdict in self.verdicts:
             entity_id: str | None = None
             lands = verdict.outcome is Outcome.ACCEPTED or (
@@ -461,17 +508,7 @@ class _BatchWriter:
             )
             if lands and verdict.mapped is not None:
                 entity_id = self._land(verdict, verdict.mapped, now, orders, lines, timeline, exceptions)
-                keys.append(
-                    {
-                        "system": self.profile.system,
-                        "entity": self.profile.target,
-                        "source_key": verdict.source_key[:200],
-                        "run_id": self.importer.run_id,
-                        "record_no": verdict.record.number,
-                        "entity_id": entity_id,
-                        "created_at": now,
-                    }
-                )
+                keys.append((system, target, verdict.source_key[:200], run_id, verdict.record.number, entity_id, now))
             elif verdict.outcome in (Outcome.HELD, Outcome.DEFERRED):
                 pending.append(
                     {
@@ -489,7 +526,9 @@ class _BatchWriter:
                     }
                 )
             rows.append(self.importer._report_row(verdict, entity_id))
-        self.repository.insert_orders(orders, lines, timeline, exceptions)
+        self.repository.insert_orders(
+            orders, lines, timeline, exceptions, columns=(ORDER_COLUMNS, LINE_COLUMNS, TIMELINE_COLUMNS)
+        )
         self.repository.add_source_keys(keys)
         self.repository.add_pending(pending)
         return rows
@@ -499,9 +538,9 @@ class _BatchWriter:
         verdict: Verdict,
         mapped: MappedRecord,
         now: Any,
-        orders: list[dict[str, Any]],
-        lines: list[dict[str, Any]],
-        timeline: list[dict[str, Any]],
+        orders: list[Any],
+        lines: list[Any],
+        timeline: list[Any],
         exceptions: list[dict[str, Any]],
     ) -> str:
         target = self.profile.target
@@ -546,73 +585,33 @@ class _BatchWriter:
         verdict: Verdict,
         mapped: MappedRecord,
         now: Any,
-        orders: list[dict[str, Any]],
-        lines: list[dict[str, Any]],
-        timeline: list[dict[str, Any]],
+        orders: list[Any],
+        lines: list[Any],
+        timeline: list[Any],
         exceptions: list[dict[str, Any]],
     ) -> str:
-        """An order recorded as given: status, times and lines; no credit or stock checks."""
-        values = mapped.values
-        order_id = "ord_" + secrets.token_hex(8)
-        placed_at = values["placed_at"]
-        status = values.get("status") or OrderStatus.PLACED.value
-        held = verdict.outcome is Outcome.HELD
-        final_at = values.get("delivered_at") or placed_at
-        prices = self.master.sku_prices
-        total = Decimal("0")
-        for number, line in enumerate(mapped.lines, start=1):
-            price = line.unit_price if line.unit_price is not None else prices[line.sku]
-            total += price * line.qty
-            lines.append(
-                {
-                    "order_id": order_id,
-                    "line_no": number,
-                    "sku": line.sku,
-                    "qty": line.qty,
-                    "unit_price": price,
-                    "catalogue_price": prices[line.sku],
-                }
+        """An order recorded as given (``history_rows.history_order``): its rows as the mapping worker
+        encoded them when it foresaw the record landing as accepted, else built here."""
+        encoded = verdict.rows if verdict.outcome is Outcome.ACCEPTED else None
+        if encoded is None:
+            ((order_id, token),) = fresh_ids(1)
+            built = history_order(
+                verdict,
+                mapped,
+                self.master,
+                ids=(order_id, token),
+                actor=self.importer.actor,
+                system=self.profile.system,
+                now=now,
             )
-        lat, lng = values["delivery_lat"], values["delivery_lng"]
-        orders.append(
-            {
-                "id": order_id,
-                "customer_id": values["customer_id"],
-                "status": OrderStatus.ON_HOLD.value if held else status,
-                "held_from": status if held else None,
-                "price_ok": True,
-                "credit_ok": True,
-                "total": total.quantize(MONEY_QUANTUM),
-                "payment_status": "not_required",
-                "delivery_lat": lat,
-                "delivery_lng": lng,
-                "delivery_address": values.get("delivery_address"),
-                "delivery_location": LngLat(lng, lat),
-                "delivery_contact_name": values.get("contact_name"),
-                "delivery_contact_phone": values.get("contact_phone"),
-                "cash_on_delivery": bool(values.get("cash_on_delivery") or False),
-                "promised_by": values.get("promised_by"),
-                "created_at": placed_at,
-                "updated_at": final_at,
-                "priority": values.get("priority") or "normal",
-                "backorder_of": None,
-                "tracking_token": new_tracking_token(),
-            }
-        )
-        reason = f"imported from {self.profile.system} record {verdict.source_key}"
-        timeline.append(_entry(order_id, OrderStatus.PLACED.value, placed_at, self.importer.actor, reason))
-        if status != OrderStatus.PLACED.value:
-            timeline.append(_entry(order_id, status, final_at, self.importer.actor, "as given by the source"))
-        if held:
-            kind = str(verdict.exception_kind)
-            timeline.append(
-                {
-                    **_entry(order_id, OrderStatus.ON_HOLD.value, now, self.importer.actor, verdict.reason),
-                    "reason_code": kind,
-                }
-            )
-            exceptions.append(_exception_row(order_id, kind, verdict, now))
-        return order_id
+            encoded = self.importer.encoded(built)
+        order_id, order, order_lines, entries = encoded
+        orders.append(order)
+        lines.extend(order_lines)
+        timeline.extend(entries)
+        if verdict.outcome is Outcome.HELD:
+            exceptions.append(_exception_row(order_id, str(verdict.exception_kind), verdict, now))
+        return str(order_id)
 
     def _place(self, verdict: Verdict, mapped: MappedRecord) -> str:
         """A live order through intake (price, credit, stock, allocation), then held if the record must be."""
@@ -678,18 +677,6 @@ class _BatchWriter:
                 self.master.sku_prices[values["sku"]] = values.get("unit_price") or Decimal("0")
                 if values.get("pack_size"):
                     self.master.pack_sizes[values["sku"]] = int(values["pack_size"])
-
-
-def _entry(order_id: str, status: str, at: Any, actor: str, reason: str | None) -> dict[str, Any]:
-    return {
-        "order_id": order_id,
-        "status": status,
-        "at": at,
-        "actor": actor,
-        "reason_code": "imported",
-        "reason": reason,
-        "expected_next_at": None,
-    }
 
 
 def _exception_row(order_id: str, kind: str, verdict: Verdict, now: Any) -> dict[str, Any]:

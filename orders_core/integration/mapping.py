@@ -94,6 +94,9 @@ class Verdict:
     #: Held records that still form a whole order are stored as an order on hold with this desk exception.
     exception_kind: str | None = None
     exception_details: dict[str, Any] = field(default_factory=dict)
+    #: The rows the writer stores if the record lands as an accepted order, built and encoded ahead by
+    #: the mapping worker (``importer._Importer.map_ahead``); None: built when written.
+    rows: Any = None
 
 
 class _Problems:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from orders_core.integration.importer import ImportOptions, _batches
-from orders_core.integration.mapping import MasterIndex, Verdict, map_record
+from orders_core.integration.mapping import MasterIndex, Outcome, Verdict, map_record
 from orders_core.integration.mapping_worker import mapped_in_worker
 from orders_core.integration.profile_loader import load_profile
 from orders_core.integration.reader import SourceRecord, open_source
@@ -49,7 +49,8 @@ def _summary(verdict: Verdict) -> tuple[object, ...]:
     )
 
 
-def test_worker_verdicts_equal_mapping_in_process_in_file_order() -> None:
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_worker_verdicts_equal_mapping_in_process_in_file_order(workers: int) -> None:
     profile = load_profile(PROFILES / "erp_orders_csv.yaml")
     master = _master()
     path = DATA / "erp_orders.csv"
@@ -60,7 +61,7 @@ def test_worker_verdicts_equal_mapping_in_process_in_file_order() -> None:
     expected = [_summary(v) for batch in _batches_of(path, 2) for v in map_batch(batch)]
     got = [
         _summary(v)
-        for _, verdicts in mapped_in_worker(_batches_of(path, 2), lambda: _batches_of(path, 2), map_batch)
+        for _, verdicts in mapped_in_worker(_batches_of(path, 2), lambda: _batches_of(path, 2), map_batch, workers)
         for v in verdicts
     ]
     assert len(expected) > 2
@@ -68,14 +69,16 @@ def test_worker_verdicts_equal_mapping_in_process_in_file_order() -> None:
     assert got == expected
 
 
-def test_a_failure_in_the_worker_is_raised_in_the_importing_process() -> None:
+def test_a_failure_in_a_worker_is_raised_in_the_importing_process() -> None:
     path = DATA / "erp_orders.csv"
 
     def failing(batch: list[SourceRecord]) -> list[Verdict]:
-        raise ValueError(f"cannot map record {batch[0].number}")
+        if batch[0].number == 2:  # the second worker's first batch
+            raise ValueError(f"cannot map record {batch[0].number}")
+        return [Verdict(record, "", Outcome.REJECTED) for record in batch]
 
-    with pytest.raises(ValueError, match="cannot map record 1"):
-        list(mapped_in_worker(_batches_of(path, 1), lambda: _batches_of(path, 1), failing))
+    with pytest.raises(ValueError, match="cannot map record 2"):
+        list(mapped_in_worker(_batches_of(path, 1), lambda: _batches_of(path, 1), failing, 2))
     assert multiprocessing.active_children() == []
 
 
