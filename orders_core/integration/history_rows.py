@@ -21,7 +21,8 @@ from geo.h3_cells import HEAT_RESOLUTIONS, point_cell_ints
 from orders_core.integration.mapping import MappedRecord, MasterIndex, Outcome, Verdict
 from orders_core.integration.repository import LngLat
 from orders_core.orders.milestones import MILESTONE_COLUMNS
-from orders_core.orders.model import OrderStatus
+from orders_core.orders.model import MAIN_LINE, OrderStatus
+from orders_core.orders.stage_durations import Duration, transition_durations
 
 _CELLS = tuple(f"delivery_h3_r{res}" for res in HEAT_RESOLUTIONS)
 _FIRSTS = tuple(MILESTONE_COLUMNS.values())
@@ -50,6 +51,7 @@ ORDER_COLUMNS: tuple[str, ...] = (
     "priority",
     "backorder_of",
     *_FIRSTS,
+    "furthest_node",
     "tracking_token",
 )
 LINE_COLUMNS: tuple[str, ...] = ("order_id", "line_no", "sku", "qty", "unit_price", "catalogue_price")
@@ -74,6 +76,8 @@ class HistoryRows:
     order: tuple[Any, ...]
     lines: list[tuple[Any, ...]]
     timeline: list[tuple[Any, ...]]
+    #: The stage-timing durations its milestones complete (``orders_core.orders.stage_durations``).
+    durations: list[Duration]
 
 
 def fresh_ids(count: int) -> list[tuple[str, str]]:
@@ -178,6 +182,8 @@ def history_order(
         values.get("priority") or "normal",
         None,
         *firsts,
+        max((index for index, at in enumerate(firsts) if at is not None), default=0),
         token,
     )
-    return HistoryRows(order_id, order, lines, timeline)
+    reached = {status: at for status, at in zip(MAIN_LINE, firsts, strict=True) if at is not None}
+    return HistoryRows(order_id, order, lines, timeline, transition_durations(placed_at, {}, reached))

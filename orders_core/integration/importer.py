@@ -60,6 +60,7 @@ from orders_core.orders.model import PRE_SHIPPING, DeliveryPoint, OrderStatus, P
 from orders_core.orders.pipeline import StockPort
 from orders_core.orders.repository import ORDER_LINES, ORDERS, TIMELINE, OrderRepository
 from orders_core.orders.root_causes import root_cause_at_opening
+from orders_core.orders.stage_durations import Duration, add_stage_durations, bucketed
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("orders_core.integration")
@@ -308,13 +309,15 @@ class _Importer:
             )
         return verdicts
 
-    def encoded(self, rows: HistoryRows) -> tuple[str, Any, list[Any], list[Any]]:
-        """An order's rows as the backend's bulk write takes them: (order id, order, lines, timeline)."""
+    def encoded(self, rows: HistoryRows) -> tuple[str, Any, list[Any], list[Any], list[Duration]]:
+        """An order's rows as the backend's bulk write takes them: (order id, order, lines, timeline), and the
+        stage-timing durations it completes."""
         return (
             rows.order_id,
             self.encode_order(rows.order),
             [self.encode_line(line) for line in rows.lines],
             [self.encode_timeline(entry) for entry in rows.timeline],
+            rows.durations,
         )
 
     def judge(
@@ -488,6 +491,7 @@ class _BatchWriter:
         self.verdicts = verdicts
         self.repository = ImportRepository(uow.session)
         self.created: list[tuple[str, MappedRecord]] = []
+        self.durations: list[Duration] = []
 
     def write(self) -> list[dict[str, Any]]:
         now = utc_now()
@@ -529,6 +533,7 @@ class _BatchWriter:
         self.repository.insert_orders(
             orders, lines, timeline, exceptions, columns=(ORDER_COLUMNS, LINE_COLUMNS, TIMELINE_COLUMNS)
         )
+        add_stage_durations(self.uow.session, bucketed(self.durations))  # written as the batch commits
         self.repository.add_source_keys(keys)
         self.repository.add_pending(pending)
         return rows
@@ -605,10 +610,11 @@ class _BatchWriter:
                 now=now,
             )
             encoded = self.importer.encoded(built)
-        order_id, order, order_lines, entries = encoded
+        order_id, order, order_lines, entries, durations = encoded
         orders.append(order)
         lines.extend(order_lines)
         timeline.extend(entries)
+        self.durations.extend(durations)
         if verdict.outcome is Outcome.HELD:
             exceptions.append(_exception_row(order_id, str(verdict.exception_kind), verdict, now))
         return str(order_id)

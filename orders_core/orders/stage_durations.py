@@ -51,27 +51,42 @@ def reached_at(created_at: datetime, firsts: Mapping[OrderStatus, datetime | Non
     return at
 
 
-def completed_transitions(
+Duration = tuple[date, str, str, float]
+"""(creation day, from node, to node, seconds): a count key before bucketing."""
+
+
+def transition_durations(
     created_at: datetime,
     before: Mapping[OrderStatus, datetime | None],
     after: Mapping[OrderStatus, datetime | None],
-) -> list[CountKey]:
-    """The count keys of the transitions whose ends are both reached ``after`` but were not ``before``."""
-    keys: list[CountKey] = []
+) -> list[Duration]:
+    """The durations of the transitions whose ends are both reached ``after`` but were not ``before``."""
+    durations: list[Duration] = []
     day = created_at.date()
     for start, end in TRANSITIONS:
         if reached_at(created_at, before, start) is not None and reached_at(created_at, before, end) is not None:
             continue
         began, ended = reached_at(created_at, after, start), reached_at(created_at, after, end)
         if began is not None and ended is not None:
-            seconds = (ended - began).total_seconds()
-            keys.append((day, start.value, end.value, bucket_of(seconds)))
-    return keys
+            durations.append((day, start.value, end.value, (ended - began).total_seconds()))
+    return durations
 
 
-def bucket_of(seconds: float) -> int:
-    """The bucket of one duration, by the same arithmetic as the vectorised path (``BUCKETS.keys``)."""
-    return int(BUCKETS.keys(np.array([seconds], dtype=float))[0])
+def bucketed(durations: Sequence[Duration]) -> list[CountKey]:
+    """The count keys of ``durations``, bucketed in one vectorised call (``BUCKETS.keys``, as the rebuild)."""
+    if not durations:
+        return []
+    keys = BUCKETS.keys(np.array([seconds for *_, seconds in durations], dtype=float)).tolist()
+    return [(day, a, b, key) for (day, a, b, _), key in zip(durations, keys, strict=True)]
+
+
+def completed_transitions(
+    created_at: datetime,
+    before: Mapping[OrderStatus, datetime | None],
+    after: Mapping[OrderStatus, datetime | None],
+) -> list[CountKey]:
+    """The count keys of the transitions whose ends are both reached ``after`` but were not ``before``."""
+    return bucketed(transition_durations(created_at, before, after))
 
 
 def add_stage_durations(session: Session, keys: Iterable[CountKey]) -> None:

@@ -1,6 +1,7 @@
 """History-mode orders land with everything the rest of the service reads from an order: the first time
-at each main-line node (as the timeline writer keeps it), the delivery point's H3 cells (as intake sets
-them), and text exactly as given, whatever characters it holds (COPY's text format on PostGIS)."""
+at each main-line node (as the timeline writer keeps it), the furthest node and the stage-timing counts (as
+a rebuild from those times gives them), the delivery point's H3 cells (as intake sets them), and text exactly
+as given, whatever characters it holds (COPY's text format on PostGIS)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from orders_core.integration.history_rows import fresh_ids
 from orders_core.integration.repository import ImportRepository, report_dicts
 from orders_core.integration.tables import ImportSourceKeyRow
 from orders_core.orders.milestones import MILESTONE_COLUMNS
+from orders_core.orders.stage_durations import rebuild_stage_durations
 from orders_core.orders.tables import OrderRow, TimelineRow
+from orders_core.orders.tables import StageDurationCountRow as COUNTS_ROW
 from tests.orders_core.integration.conftest import DATA, Stores
 from tests.orders_core.integration.test_import import _erp_file, _erp_row
 
@@ -42,10 +45,18 @@ def test_imported_orders_carry_their_first_times_and_heat_cells(master_loaded: S
             # What migration 0024 backfills from the timeline: MIN(at) per main-line node.
             assert getattr(order, column) == firsts.get((order.id, status)), (order.id, column)
         assert order.first_placed_at == order.created_at
+        reached = [index for index, status in enumerate(MILESTONE_COLUMNS) if (order.id, status) in firsts]
+        assert order.furthest_node == max(reached)
         cells = point_cells(order.delivery_lat, order.delivery_lng)
         assert {res: getattr(order, f"delivery_h3_r{res}") for res in cells} == cells
         statuses.add(order.status)
     assert {"delivered", "in_transit"} <= statuses  # more than the placed node is compared
+    with stores.uow() as uow:
+        kept = {(r.day, r.from_node, r.to_node, r.bucket): r.orders for r in uow.session.scalars(select(COUNTS_ROW))}
+        rebuild_stage_durations(uow.session.connection())  # in this transaction only: rolled back below
+        rebuilt = {(r.day, r.from_node, r.to_node, r.bucket): r.orders for r in uow.session.scalars(select(COUNTS_ROW))}
+    assert kept == rebuilt
+    assert sum(n for (_, a, b, _), n in kept.items() if (a, b) == ("placed", "delivered")) >= 1
 
 
 def test_text_with_tabs_newlines_and_backslashes_lands_as_given(master_loaded: Stores, tmp_path: Path) -> None:
