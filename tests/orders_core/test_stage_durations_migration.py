@@ -80,7 +80,7 @@ def test_earlier_orders_are_counted_and_the_downgrade_removes_the_counts(databas
                 text("SELECT day, from_node, to_node, bucket, orders FROM stage_duration_counts")
             )
         }
-        furthest = dict(connection.execute(text("SELECT id, furthest_node FROM orders")).all())
+        furthest: dict[str, int] = dict(connection.execute(text("SELECT id, furthest_node FROM orders")).all())
     five_minutes, six_hours = BUCKETS.key(300.0), BUCKETS.key(6 * 3600.0)
     assert counts == {
         ("2026-03-01", "placed", "allocated", five_minutes): 2,
