@@ -14,6 +14,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import delete, select
 
+from benchmarks.import_data import ORDER_HEADER
 from orders_core.integration.failed_file import write_source_file
 from orders_core.integration.importer import ImportOptions, failed_rows, run_import
 from orders_core.integration.profile_loader import load_profile, parse_profile
@@ -30,19 +31,8 @@ from orders_core.master_data.tables import SkuRow
 from orders_core.orders.tables import ExceptionRow, OrderLineRow, OrderRow, ShipmentRow, TimelineRow
 from tests.orders_core.integration.conftest import DATA, PROFILES, Stores
 
-ERP_HEADER = [
-    "订单编号",
-    "客户编码",
-    "下单时间",
-    "订单状态",
-    "收货地址",
-    "收货人",
-    "联系电话",
-    "纬度",
-    "经度",
-    "货到付款",
-]
-ERP_HEADER += ["要求送达日期", "签收时间", "优先级", "发货仓库", "商品编码", "数量", "单位", "单价"]
+#: The ERP export's columns (Chinese headers, one row per order line), as the import benchmark writes them.
+ERP_HEADER = ORDER_HEADER
 
 
 def _erp_row(order_no: str, sku: str, qty: str = "1", **changes: str) -> list[str]:
