@@ -5,10 +5,11 @@
   index alone: exact.
 * **Percentiles** come from the stage-timing pre-aggregate ``stage_duration_counts``
   (``orders_core.orders.stage_durations``): per creation day, transition and log bucket, how many orders took
-  that long. The whole UTC days of the period are read from it (a few rows per day and transition, however
-  many orders); the part of a period that starts or ends inside a day is read from those orders' own
-  columns and bucketed the same way. p50/p90 interpolate between ranks like ``stats`` does, on bucket values:
-  **each figure lies within 2 % of the exact one** (``foundation.quantile_sketch``); counts are exact.
+  that long. The whole calendar months of the period are read from its monthly sums, its other whole UTC
+  days from the day rows (a few rows per day and transition, however many orders); the part of a period
+  that starts or ends inside a day is read from those orders' own columns and bucketed the same way.
+  p50/p90 interpolate between ranks like ``stats`` does, on bucket values: **each figure lies within 2 % of
+  the exact one** (``foundation.quantile_sketch``); counts are exact.
 
 Both backends run the same statements; the tests compare every figure with the pure reference (``stats``).
 """
@@ -20,13 +21,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Date, Integer, Select, and_, cast, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Date, Integer, Select, and_, cast, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from orders_core.analytics.stats import TRANSITIONS, DayTrend, Timing
 from orders_core.orders.milestones import MILESTONE_COLUMNS
 from orders_core.orders.model import MAIN_LINE, OrderStatus
-from orders_core.orders.stage_durations import BUCKETS, COUNTS, CountKey, counts_of_epoch_micros
+from orders_core.orders.stage_durations import BUCKETS, COUNTS, MONTH_COUNTS, CountKey, counts_of_epoch_micros
 from orders_core.orders.tables import OrderRow
 from orders_core.unit_of_work import UnitOfWorkFactory
 
@@ -88,12 +89,23 @@ def day_counts_query(dialect: str, start: datetime, end: datetime) -> Select[Any
     return _in_period(select(*columns), start, end).group_by(day, OrderRow.furthest_node)
 
 
-def counts_query(first_day: date, end_day: date) -> Select[Any]:
-    """Per transition and bucket, the orders created on ``[first_day, end_day)`` (the pre-aggregate)."""
-    return (
-        select(COUNTS.c.from_node, COUNTS.c.to_node, COUNTS.c.bucket, func.sum(COUNTS.c.orders))
-        .where(COUNTS.c.day >= first_day, COUNTS.c.day < end_day)
-        .group_by(COUNTS.c.from_node, COUNTS.c.to_node, COUNTS.c.bucket)
+def counts_query(day_ranges: list[tuple[date, date]], months: tuple[date, date] | None) -> Select[Any]:
+    """Per transition and bucket, the orders created on the whole days ``day_ranges`` (``[first, end)`` each,
+    from the day rows) and in the whole months ``months`` (``[first, end)``, from the month rows)."""
+    parts: list[Select[Any]] = []
+    days = or_(*(and_(COUNTS.c.day >= a, COUNTS.c.day < b) for a, b in day_ranges))
+    if day_ranges:
+        parts.append(select(COUNTS.c.from_node, COUNTS.c.to_node, COUNTS.c.bucket, COUNTS.c.orders).where(days))
+    if months is not None:
+        within = and_(MONTH_COUNTS.c.month >= months[0], MONTH_COUNTS.c.month < months[1])
+        parts.append(
+            select(
+                MONTH_COUNTS.c.from_node, MONTH_COUNTS.c.to_node, MONTH_COUNTS.c.bucket, MONTH_COUNTS.c.orders
+            ).where(within)
+        )
+    rows = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    return select(rows.c.from_node, rows.c.to_node, rows.c.bucket, func.sum(rows.c.orders)).group_by(
+        rows.c.from_node, rows.c.to_node, rows.c.bucket
     )
 
 
@@ -116,11 +128,32 @@ def period_funnel(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) ->
 
 @dataclass(frozen=True)
 class _Split:
-    """A period as the whole UTC days the pre-aggregate answers and the partial-day ranges read per order."""
+    """A period as the whole UTC days the pre-aggregate answers (``[first_day, end_day)``; of them, the whole
+    calendar months ``months`` from the month rows, the other days from the day rows) and the partial-day
+    ranges read per order."""
 
     first_day: date
     end_day: date
     partial: list[tuple[datetime, datetime]]
+
+    @property
+    def months(self) -> tuple[date, date] | None:
+        first = self.first_day if self.first_day.day == 1 else _next_month(self.first_day)
+        end = self.end_day.replace(day=1)
+        return (first, end) if first < end else None
+
+    @property
+    def day_ranges(self) -> list[tuple[date, date]]:
+        if self.first_day >= self.end_day:
+            return []
+        months = self.months
+        if months is None:
+            return [(self.first_day, self.end_day)]
+        return [(a, b) for a, b in ((self.first_day, months[0]), (months[1], self.end_day)) if a < b]
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def _split(start: datetime, end: datetime) -> _Split:
@@ -176,7 +209,7 @@ def period_figures(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) -
         by_transition: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
         by_day: dict[date, Counter[int]] = defaultdict(Counter)
         if split.first_day < split.end_day:
-            for a, b, bucket, orders in session.execute(counts_query(split.first_day, split.end_day)).all():
+            for a, b, bucket, orders in session.execute(counts_query(split.day_ranges, split.months)).all():
                 by_transition[(a, b)][int(bucket)] += int(orders)
             for day, bucket, orders in session.execute(trend_counts_query(split.first_day, split.end_day)).all():
                 by_day[_as_date(day)][int(bucket)] += int(orders)
@@ -208,6 +241,6 @@ def explained_queries(dialect: str, start: datetime, end: datetime) -> dict[str,
     return {
         "analytics_funnel": funnel_query(start, end),
         "analytics_day_counts": day_counts_query(dialect, start, end),
-        "analytics_timings": counts_query(split.first_day, split.end_day),
+        "analytics_timings": counts_query(split.day_ranges or [(split.first_day, split.end_day)], split.months),
         "analytics_trend": trend_counts_query(split.first_day, split.end_day),
     }

@@ -10,7 +10,11 @@ Writes are upserts that add (``orders = orders + n``), grouped per key and issue
 before it commits, keys sorted: two transactions counting the same buckets lock them in the same order, so they
 queue but never deadlock, and the locks are held only from that statement to the commit.
 
-``rebuild_stage_durations`` recomputes the whole table from the orders' columns (migration 0025, the bench
+The same counts summed per calendar month (``stage_duration_month_counts``) are upserted in the same place,
+after the day rows (every transaction takes its locks in that order), so that a long period reads a row set
+per month rather than per day.
+
+``rebuild_stage_durations`` recomputes both tables from the orders' columns (migration 0025, the bench
 data generator, and a repair after a bulk load that wrote order rows directly).
 """
 
@@ -29,11 +33,12 @@ from sqlalchemy.orm import Session
 from foundation.quantile_sketch import LogBuckets
 from orders_core.analytics.stats import TRANSITIONS
 from orders_core.orders.model import MAIN_LINE, OrderStatus
-from orders_core.orders.tables import OrderRow, StageDurationCountRow
+from orders_core.orders.tables import OrderRow, StageDurationCountRow, StageDurationMonthCountRow
 
 #: Durations are kept within 2 % (relative) of their value; |d| <= 1 ms counts as 0.
 BUCKETS = LogBuckets(alpha=0.02, min_value=0.001)
 COUNTS: Table = StageDurationCountRow.__table__  # type: ignore[assignment]
+MONTH_COUNTS: Table = StageDurationMonthCountRow.__table__  # type: ignore[assignment]
 _ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
 #: Main-line status -> the order column holding the first time it was reached (as in ``milestones``).
 FIRST_COLUMNS: dict[OrderStatus, str] = {status: f"first_{status.value}_at" for status in MAIN_LINE}
@@ -101,25 +106,38 @@ def drop_pending_stage_durations(session: Session) -> None:
 
 
 def write_stage_durations(session: Session | Connection, counts: Mapping[CountKey, int] | None = None) -> None:
-    """Add the transaction's pending counts (or ``counts``) to the table: one upsert, keys sorted."""
+    """Add the transaction's pending counts (or ``counts``) to the day and month tables: one upsert each,
+    keys sorted, days first."""
     if counts is None:
         assert isinstance(session, Session)
         counts = session.info.pop(_PENDING, None)
     if not counts:
         return
-    rows = [
-        {"day": day, "from_node": a, "to_node": b, "bucket": bucket, "orders": counts[(day, a, b, bucket)]}
+    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
+    session.execute(_upsert(dialect, COUNTS, "day"), _rows(counts, "day"))
+    session.execute(_upsert(dialect, MONTH_COUNTS, "month"), _rows(by_month(counts), "month"))
+
+
+def by_month(counts: Mapping[CountKey, int]) -> Counter[CountKey]:
+    """The counts summed per calendar month (keyed by the month's first day)."""
+    months: Counter[CountKey] = Counter()
+    for (day, a, b, bucket), orders in counts.items():
+        months[(day.replace(day=1), a, b, bucket)] += orders
+    return months
+
+
+def _rows(counts: Mapping[CountKey, int], period: str) -> list[dict[str, Any]]:
+    return [
+        {period: day, "from_node": a, "to_node": b, "bucket": bucket, "orders": counts[(day, a, b, bucket)]}
         for day, a, b, bucket in sorted(counts)
     ]
-    session.execute(_upsert(session), rows)
 
 
-def _upsert(session: Session | Connection) -> Any:
-    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
-    statement = (postgresql if dialect == "postgresql" else sqlite).insert(COUNTS)
+def _upsert(dialect: str, table: Table, period: str) -> Any:
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(table)
     return statement.on_conflict_do_update(
-        index_elements=[COUNTS.c.day, COUNTS.c.from_node, COUNTS.c.to_node, COUNTS.c.bucket],
-        set_={"orders": COUNTS.c.orders + statement.excluded.orders},
+        index_elements=[table.c[period], table.c.from_node, table.c.to_node, table.c.bucket],
+        set_={"orders": table.c.orders + statement.excluded.orders},
     )
 
 
@@ -160,9 +178,12 @@ def counts_of_epoch_micros(days: Sequence[date], times: Sequence[Sequence[int | 
     return counts
 
 
-def rebuild_stage_durations(connection: Connection, *, chunk: int = 5000) -> int:
-    """Recompute ``stage_duration_counts`` from every order's first-reached columns; returns the orders read."""
+def rebuild_stage_durations(connection: Connection, *, chunk: int = 5000, months: bool = True) -> int:
+    """Recompute ``stage_duration_counts`` and (unless ``months`` is false: migration 0025 predates the month
+    table) its month sums from every order's first-reached columns; returns the orders read."""
     connection.execute(delete(COUNTS))
+    if months:
+        connection.execute(delete(MONTH_COUNTS))
     columns = [_ORDERS.c.created_at, *(_ORDERS.c[name] for name in FIRST_COLUMNS.values())]
     result = connection.execute(select(*columns).execution_options(yield_per=chunk))
     counts: Counter[CountKey] = Counter()
@@ -170,10 +191,9 @@ def rebuild_stage_durations(connection: Connection, *, chunk: int = 5000) -> int
     for rows in result.partitions():
         counts.update(counts_of_orders(rows))
         orders += len(rows)
-    rows_out = [
-        {"day": day, "from_node": a, "to_node": b, "bucket": bucket, "orders": n}
-        for (day, a, b, bucket), n in sorted(counts.items())
-    ]
-    for start in range(0, len(rows_out), chunk):
-        connection.execute(insert(COUNTS), rows_out[start : start + chunk])
+    tables = [(COUNTS, "day", counts)] + ([(MONTH_COUNTS, "month", by_month(counts))] if months else [])
+    for table, period, table_counts in tables:
+        rows_out = _rows(table_counts, period)
+        for start in range(0, len(rows_out), chunk):
+            connection.execute(insert(table), rows_out[start : start + chunk])
     return orders

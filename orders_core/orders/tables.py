@@ -121,6 +121,20 @@ class StageDurationCountRow(Base):
     orders: Mapped[int] = mapped_column(Integer)
 
 
+class StageDurationMonthCountRow(Base):
+    """``stage_duration_counts`` summed per calendar month of creation (``month`` is its first day), kept by
+    the same upsert: a period's whole months are read from here, its other days from the day rows (0026)."""
+
+    __tablename__ = "stage_duration_month_counts"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    from_node: Mapped[str] = mapped_column(String(20), primary_key=True)
+    to_node: Mapped[str] = mapped_column(String(20), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    orders: Mapped[int] = mapped_column(Integer)
+
+
 class OrderLineRow(Base):
     """A requested line with the quoted and the catalogue price at intake."""
 

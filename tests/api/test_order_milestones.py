@@ -20,7 +20,7 @@ from orders_core.analytics.stats import TRANSITIONS
 from orders_core.orders.milestones import MILESTONE_COLUMNS
 from orders_core.orders.model import MAIN_LINE
 from orders_core.orders.stage_durations import BUCKETS
-from orders_core.orders.tables import OrderRow, StageDurationCountRow, TimelineRow
+from orders_core.orders.tables import OrderRow, StageDurationCountRow, StageDurationMonthCountRow, TimelineRow
 
 from .factories import ADMIN, put_master_data
 
@@ -126,6 +126,17 @@ def test_stage_duration_counts_and_the_furthest_node_follow_the_timeline(databas
     stored, expected, furthest = _counts_and_furthest(database_url)
 
     assert stored == expected
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        months = {
+            (row.month, row.from_node, row.to_node, row.bucket): row.orders
+            for row in session.execute(select(StageDurationMonthCountRow)).scalars()
+        }
+    engine.dispose()
+    expected_months: Counts = Counter()
+    for (day, a, b, bucket), orders in expected.items():
+        expected_months[(day.replace(day=1), a, b, bucket)] += orders
+    assert months == expected_months
     assert sum(stored.values()) > 0  # intake reached allocated: placed -> ... -> allocated were counted
     assert sorted(furthest.values()) == [1, MAIN_LINE.index(MAIN_LINE[3]), MAIN_LINE.index(MAIN_LINE[3])]
 

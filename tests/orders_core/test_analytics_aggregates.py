@@ -41,10 +41,10 @@ def new_uow(database_url: str) -> Iterator[UnitOfWorkFactory]:
     engine.dispose()
 
 
-def _random_orders(rng: random.Random, count: int) -> list[OrderReach]:
+def _random_orders(rng: random.Random, count: int, start: datetime = START, end: datetime = END) -> list[OrderReach]:
     orders = []
     for n in range(count):
-        placed = START + timedelta(microseconds=rng.randrange(int((END - START) / timedelta(microseconds=1))))
+        placed = start + timedelta(microseconds=rng.randrange(int((end - start) / timedelta(microseconds=1))))
         reached: dict[OrderStatus, datetime] = {}
         if rng.random() < 0.8:  # the rest were stored before the timeline had 'placed'
             reached[OrderStatus.PLACED] = placed + timedelta(microseconds=rng.randrange(0, 3))
@@ -156,6 +156,28 @@ def test_database_figures_agree_with_the_reference_on_random_orders(
             _durations(of_day, OrderStatus.PLACED, OrderStatus.DELIVERED), 0.5, day.end_to_end_p50_s
         )
     assert len(figures.trend) == 4 and all(t.delivered > 0 for t in figures.trend)
+
+
+def test_a_period_of_whole_months_and_loose_days_reads_month_and_day_counts_alike(
+    new_uow: UnitOfWorkFactory,
+) -> None:
+    """April 20 to June 10: the whole of May comes from the month sums, April's and June's days from the
+    day rows, the first and last hours from the orders; every figure agrees with the reference all the same."""
+    generated = _random_orders(
+        random.Random(11), 900, datetime(2026, 4, 18, tzinfo=UTC), datetime(2026, 6, 12, tzinfo=UTC)
+    )
+    _write(new_uow, generated)
+    first, last = datetime(2026, 4, 20, 6, tzinfo=UTC), datetime(2026, 6, 10, 18, tzinfo=UTC)
+    inside = [o for o in generated if first <= o.placed_at < last]
+
+    figures = period_figures(new_uow, first, last)
+
+    assert figures.orders == len(inside) > 700
+    assert figures.funnel == funnel(inside)
+    _assert_timings_agree(figures.timings, inside)
+    assert [(t.day, t.placed, t.delivered) for t in figures.trend] == [
+        (t.day, t.placed, t.delivered) for t in daily_trend(inside)
+    ]
 
 
 def test_an_empty_period_has_zero_counts_and_no_percentiles(new_uow: UnitOfWorkFactory) -> None:

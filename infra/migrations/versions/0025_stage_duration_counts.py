@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", "from_node", "to_node", "bucket"),
         sqlite_with_rowid=False,  # SQLite: the rows live in the key's B-tree, a period is one range read
     )
-    rebuild_stage_durations(op.get_bind())
+    rebuild_stage_durations(op.get_bind(), months=False)  # the month sums come with 0026
     op.add_column("orders", sa.Column("furthest_node", sa.SmallInteger(), server_default="0", nullable=False))
     for index, node in reversed(list(enumerate(NODES))):
         if index:
