@@ -40,6 +40,7 @@ from orders_core.census import orders_by_status
 from orders_core.customers.demand import HistoryMeanDemand, WeeklyDemand
 from orders_core.customers.health_service import recompute_health
 from orders_core.dispatching import CarrierMatching, build_carrier_matching, warm_carrier_index
+from orders_core.orders.stage_durations import fold_stage_durations
 from orders_core.orders.timeouts import release_expired_orders
 from orders_core.planning.prebook_demand import ForecastDemand
 from orders_core.stock.prebook_service import expire_prebookings, plan_prebookings, settle_prebookings
@@ -141,6 +142,10 @@ class Container:
             self.jobs.append(
                 PeriodicJob("reconcile_stock", self.settings.stock.reconcile_interval_s, self.reconcile_stock)
             )
+        if self.settings.analytics_fold_interval_s > 0:
+            self.jobs.append(
+                PeriodicJob("fold_stage_durations", self.settings.analytics_fold_interval_s, self.fold_stage_durations)
+            )
         self._start_transport_jobs()
         self._start_planning_jobs()
         for job in self.jobs:
@@ -154,6 +159,13 @@ class Container:
             redis=bool(self.redis),
             stock_rebuilt=rebuilt,
         )
+
+    def fold_stage_durations(self) -> dict[str, int]:
+        """Fold the pipeline's stage-timing deltas into the analytics' counts (the periodic job)."""
+        with self.uow() as uow:
+            folded = fold_stage_durations(uow.session)
+            uow.commit()
+        return {"folded": folded} if folded else {}
 
     def reconcile_stock(self) -> dict[str, int]:
         """One reconciler pass over the fast stock store (the periodic job; ``dispatch stock reconcile``)."""

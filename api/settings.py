@@ -201,6 +201,9 @@ class Settings(BaseSettings):
     # How long a temporary credit limit lasts when the approval (or customer PUT) gives no expiry.
     temporary_credit_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
     jobs_interval_s: float = 30.0
+    # How often the stage-timing deltas the pipeline writes are folded into the analytics' counts (0: never;
+    # readers add the deltas not yet folded, so this bounds the table's size, not the figures' freshness).
+    analytics_fold_interval_s: float = Field(default=10.0, ge=0)
     # A carrier whose newest fix is older than this is not matched (the contract's default: 900 s); 0 = no limit.
     max_position_age_s: float = Field(default=900.0, ge=0)
     match_fallback_steps_m: tuple[float, ...] = (3000.0, 5000.0, 8000.0, 12000.0)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from orders_core.analytics.stats import TRANSITIONS, DayTrend, Timing
 from orders_core.orders.milestones import MILESTONE_COLUMNS
 from orders_core.orders.model import MAIN_LINE, OrderStatus
-from orders_core.orders.stage_durations import BUCKETS, COUNTS, MONTH_COUNTS, CountKey, counts_of_epoch_micros
+from orders_core.orders.stage_durations import BUCKETS, COUNTS, DELTAS, MONTH_COUNTS, CountKey, counts_of_epoch_micros
 from orders_core.orders.tables import OrderRow
 from orders_core.unit_of_work import UnitOfWorkFactory
 
@@ -89,12 +89,15 @@ def day_counts_query(dialect: str, start: datetime, end: datetime) -> Select[Any
     return _in_period(select(*columns), start, end).group_by(day, OrderRow.furthest_node)
 
 
-def counts_query(day_ranges: list[tuple[date, date]], months: tuple[date, date] | None) -> Select[Any]:
+def counts_query(
+    day_ranges: list[tuple[date, date]], months: tuple[date, date] | None, whole_days: tuple[date, date]
+) -> Select[Any]:
     """Per transition and bucket, the orders created on the whole days ``day_ranges`` (``[first, end)`` each,
-    from the day rows) and in the whole months ``months`` (``[first, end)``, from the month rows)."""
+    from the day rows), in the whole months ``months`` (``[first, end)``, from the month rows), and the deltas
+    not yet folded of all the ``whole_days``."""
     parts: list[Select[Any]] = []
-    days = or_(*(and_(COUNTS.c.day >= a, COUNTS.c.day < b) for a, b in day_ranges))
     if day_ranges:
+        days = or_(*(and_(COUNTS.c.day >= a, COUNTS.c.day < b) for a, b in day_ranges))
         parts.append(select(COUNTS.c.from_node, COUNTS.c.to_node, COUNTS.c.bucket, COUNTS.c.orders).where(days))
     if months is not None:
         within = and_(MONTH_COUNTS.c.month >= months[0], MONTH_COUNTS.c.month < months[1])
@@ -103,20 +106,28 @@ def counts_query(day_ranges: list[tuple[date, date]], months: tuple[date, date] 
                 MONTH_COUNTS.c.from_node, MONTH_COUNTS.c.to_node, MONTH_COUNTS.c.bucket, MONTH_COUNTS.c.orders
             ).where(within)
         )
-    rows = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    unfolded = and_(DELTAS.c.day >= whole_days[0], DELTAS.c.day < whole_days[1])
+    parts.append(select(DELTAS.c.from_node, DELTAS.c.to_node, DELTAS.c.bucket, DELTAS.c.orders).where(unfolded))
+    rows = union_all(*parts).subquery()
     return select(rows.c.from_node, rows.c.to_node, rows.c.bucket, func.sum(rows.c.orders)).group_by(
         rows.c.from_node, rows.c.to_node, rows.c.bucket
     )
 
 
 def trend_counts_query(first_day: date, end_day: date) -> Select[Any]:
-    """Per day and bucket, the end-to-end durations of the orders created on ``[first_day, end_day)``."""
-    return select(COUNTS.c.day, COUNTS.c.bucket, COUNTS.c.orders).where(
-        COUNTS.c.day >= first_day,
-        COUNTS.c.day < end_day,
-        COUNTS.c.from_node == _END_TO_END[0],
-        COUNTS.c.to_node == _END_TO_END[1],
-    )
+    """Per day and bucket, the end-to-end durations of the orders created on ``[first_day, end_day)`` (day rows
+    and deltas not yet folded)."""
+    parts = [
+        select(table.c.day, table.c.bucket, table.c.orders).where(
+            table.c.day >= first_day,
+            table.c.day < end_day,
+            table.c.from_node == _END_TO_END[0],
+            table.c.to_node == _END_TO_END[1],
+        )
+        for table in (COUNTS, DELTAS)
+    ]
+    rows = union_all(*parts).subquery()
+    return select(rows.c.day, rows.c.bucket, func.sum(rows.c.orders)).group_by(rows.c.day, rows.c.bucket)
 
 
 def period_funnel(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) -> dict[OrderStatus, int]:
@@ -209,7 +220,8 @@ def period_figures(new_uow: UnitOfWorkFactory, start: datetime, end: datetime) -
         by_transition: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
         by_day: dict[date, Counter[int]] = defaultdict(Counter)
         if split.first_day < split.end_day:
-            for a, b, bucket, orders in session.execute(counts_query(split.day_ranges, split.months)).all():
+            whole_days = (split.first_day, split.end_day)
+            for a, b, bucket, orders in session.execute(counts_query(split.day_ranges, split.months, whole_days)).all():
                 by_transition[(a, b)][int(bucket)] += int(orders)
             for day, bucket, orders in session.execute(trend_counts_query(split.first_day, split.end_day)).all():
                 by_day[_as_date(day)][int(bucket)] += int(orders)
@@ -241,6 +253,6 @@ def explained_queries(dialect: str, start: datetime, end: datetime) -> dict[str,
     return {
         "analytics_funnel": funnel_query(start, end),
         "analytics_day_counts": day_counts_query(dialect, start, end),
-        "analytics_timings": counts_query(split.day_ranges or [(split.first_day, split.end_day)], split.months),
+        "analytics_timings": counts_query(split.day_ranges, split.months, (split.first_day, split.end_day)),
         "analytics_trend": trend_counts_query(split.first_day, split.end_day),
     }

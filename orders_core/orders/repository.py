@@ -190,7 +190,7 @@ def write_pending_history(session: Session) -> None:
 def _write_history_before_commit(session: Session) -> None:
     write_pending_history(session)
     session.flush()  # ORM rows still pending may complete durations too (the mapper events in milestones)
-    write_stage_durations(session)  # last, keys sorted: see stage_durations
+    write_stage_durations(session)  # last: the stage-timing deltas (see stage_durations)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -6,13 +6,14 @@ When a transaction sets an order's ``first_<node>_at`` (``milestones``), every t
 duration within 2 % of its bucket's value). The analytics then answer p50/p90 for any run of whole days by
 adding these counts, whatever the number of orders (issue 10 item 7).
 
-Writes are upserts that add (``orders = orders + n``), grouped per key and issued once per transaction just
-before it commits, keys sorted: two transactions counting the same buckets lock them in the same order, so they
-queue but never deadlock, and the locks are held only from that statement to the commit.
+The order's transaction only *inserts* its counts, once, just before it commits, into
+``stage_duration_deltas``: upserting the shared counters there made concurrent orders of the same day queue on
+the same few rows until each committed. ``fold_stage_durations`` (a periodic job, every
+``DISPATCH_ANALYTICS_FOLD_INTERVAL_S``) moves the deltas into the counts with upserts that add
+(``orders = orders + n``), keys sorted, and deletes them; readers add the deltas not yet folded.
 
-The same counts summed per calendar month (``stage_duration_month_counts``) are upserted in the same place,
-after the day rows (every transaction takes its locks in that order), so that a long period reads a row set
-per month rather than per day.
+The fold also keeps the same counts summed per calendar month (``stage_duration_month_counts``), so that a
+long period reads a row set per month rather than per day.
 
 ``rebuild_stage_durations`` recomputes both tables from the orders' columns (migration 0025, the bench
 data generator, and a repair after a bulk load that wrote order rows directly).
@@ -33,12 +34,18 @@ from sqlalchemy.orm import Session
 from foundation.quantile_sketch import LogBuckets
 from orders_core.analytics.stats import TRANSITIONS
 from orders_core.orders.model import MAIN_LINE, OrderStatus
-from orders_core.orders.tables import OrderRow, StageDurationCountRow, StageDurationMonthCountRow
+from orders_core.orders.tables import (
+    OrderRow,
+    StageDurationCountRow,
+    StageDurationDeltaRow,
+    StageDurationMonthCountRow,
+)
 
 #: Durations are kept within 2 % (relative) of their value; |d| <= 1 ms counts as 0.
 BUCKETS = LogBuckets(alpha=0.02, min_value=0.001)
 COUNTS: Table = StageDurationCountRow.__table__  # type: ignore[assignment]
 MONTH_COUNTS: Table = StageDurationMonthCountRow.__table__  # type: ignore[assignment]
+DELTAS: Table = StageDurationDeltaRow.__table__  # type: ignore[assignment]
 _ORDERS: Table = OrderRow.__table__  # type: ignore[assignment]
 #: Main-line status -> the order column holding the first time it was reached (as in ``milestones``).
 FIRST_COLUMNS: dict[OrderStatus, str] = {status: f"first_{status.value}_at" for status in MAIN_LINE}
@@ -105,17 +112,35 @@ def drop_pending_stage_durations(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def write_stage_durations(session: Session | Connection, counts: Mapping[CountKey, int] | None = None) -> None:
-    """Add the transaction's pending counts (or ``counts``) to the day and month tables: one upsert each,
-    keys sorted, days first."""
-    if counts is None:
-        assert isinstance(session, Session)
-        counts = session.info.pop(_PENDING, None)
-    if not counts:
-        return
-    dialect = session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
-    session.execute(_upsert(dialect, COUNTS, "day"), _rows(counts, "day"))
-    session.execute(_upsert(dialect, MONTH_COUNTS, "month"), _rows(by_month(counts), "month"))
+def write_stage_durations(session: Session) -> None:
+    """Insert the transaction's pending counts as deltas (no shared row is locked: see the module docstring)."""
+    counts: Counter[CountKey] | None = session.info.pop(_PENDING, None)
+    if counts:
+        session.execute(insert(DELTAS), _rows(counts, "day"))
+
+
+def fold_stage_durations(connection: Session | Connection, *, limit: int = 50_000) -> int:
+    """Move up to ``limit`` deltas (oldest first) into the day and month counts in this transaction; returns
+    how many were folded. Concurrent folds skip each other's rows (PostgreSQL ``SKIP LOCKED``)."""
+    picked = (
+        select(DELTAS.c.id, DELTAS.c.day, DELTAS.c.from_node, DELTAS.c.to_node, DELTAS.c.bucket, DELTAS.c.orders)
+        .order_by(DELTAS.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = connection.execute(picked).all()
+    if not rows:
+        return 0
+    counts: Counter[CountKey] = Counter()
+    for _, day, a, b, bucket, orders in rows:
+        counts[(day, a, b, bucket)] += orders
+    ids = [row[0] for row in rows]
+    for start in range(0, len(ids), 1000):
+        connection.execute(delete(DELTAS).where(DELTAS.c.id.in_(ids[start : start + 1000])))
+    dialect = connection.get_bind().dialect.name if isinstance(connection, Session) else connection.dialect.name
+    connection.execute(_upsert(dialect, COUNTS, "day"), _rows(counts, "day"))
+    connection.execute(_upsert(dialect, MONTH_COUNTS, "month"), _rows(by_month(counts), "month"))
+    return len(rows)
 
 
 def by_month(counts: Mapping[CountKey, int]) -> Counter[CountKey]:
@@ -179,11 +204,12 @@ def counts_of_epoch_micros(days: Sequence[date], times: Sequence[Sequence[int | 
 
 
 def rebuild_stage_durations(connection: Connection, *, chunk: int = 5000, months: bool = True) -> int:
-    """Recompute ``stage_duration_counts`` and (unless ``months`` is false: migration 0025 predates the month
-    table) its month sums from every order's first-reached columns; returns the orders read."""
+    """Recompute ``stage_duration_counts`` and (unless ``months`` is false: migration 0025 predates them) its
+    month sums from every order's first-reached columns, dropping the deltas; returns the orders read."""
     connection.execute(delete(COUNTS))
     if months:
         connection.execute(delete(MONTH_COUNTS))
+        connection.execute(delete(DELTAS))
     columns = [_ORDERS.c.created_at, *(_ORDERS.c[name] for name in FIRST_COLUMNS.values())]
     result = connection.execute(select(*columns).execution_options(yield_per=chunk))
     counts: Counter[CountKey] = Counter()

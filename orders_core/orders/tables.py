@@ -135,6 +135,23 @@ class StageDurationMonthCountRow(Base):
     orders: Mapped[int] = mapped_column(Integer)
 
 
+class StageDurationDeltaRow(Base):
+    """Counts a committed transaction added, not yet folded into ``stage_duration_counts`` and its month sums.
+
+    The order pipeline only inserts here (no shared row to lock: concurrent orders never queue on a hot
+    counter); a periodic job folds the rows into the count tables and deletes them, and readers add the rows
+    not yet folded, so figures are current either way (0026)."""
+
+    __tablename__ = "stage_duration_deltas"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date)
+    from_node: Mapped[str] = mapped_column(String(20))
+    to_node: Mapped[str] = mapped_column(String(20))
+    bucket: Mapped[int] = mapped_column(Integer)
+    orders: Mapped[int] = mapped_column(Integer)
+
+
 class OrderLineRow(Base):
     """A requested line with the quoted and the catalogue price at intake."""
 

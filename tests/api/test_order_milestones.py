@@ -19,8 +19,14 @@ from infra.db import make_engine, make_session_factory
 from orders_core.analytics.stats import TRANSITIONS
 from orders_core.orders.milestones import MILESTONE_COLUMNS
 from orders_core.orders.model import MAIN_LINE
-from orders_core.orders.stage_durations import BUCKETS
-from orders_core.orders.tables import OrderRow, StageDurationCountRow, StageDurationMonthCountRow, TimelineRow
+from orders_core.orders.stage_durations import BUCKETS, fold_stage_durations
+from orders_core.orders.tables import (
+    OrderRow,
+    StageDurationCountRow,
+    StageDurationDeltaRow,
+    StageDurationMonthCountRow,
+    TimelineRow,
+)
 
 from .factories import ADMIN, put_master_data
 
@@ -83,8 +89,11 @@ Counts = Counter[tuple[Any, ...]]
 def _counts_and_furthest(
     database_url: str,
 ) -> tuple[Counter[tuple[Any, ...]], Counter[tuple[Any, ...]], dict[str, int]]:
-    """The stored counts and furthest nodes, and the counts the timeline implies."""
+    """The stored counts (after folding the pipeline's deltas) and furthest nodes, and the counts the timeline
+    implies."""
     engine = make_engine(database_url)
+    with engine.begin() as connection:
+        fold_stage_durations(connection)
     with make_session_factory(engine)() as session:
         stored = Counter(
             {
@@ -122,6 +131,11 @@ def test_stage_duration_counts_and_the_furthest_node_follow_the_timeline(databas
             "delivery": {"lat": 30.26, "lng": 120.16, "address": "Road 1"},
         }
         assert client.post("/v1/orders", json=body, headers=ADMIN).status_code == 201
+    engine = make_engine(database_url)
+    with engine.connect() as connection:  # the orders' transactions inserted deltas, locked no counter
+        assert connection.execute(select(func.count()).select_from(StageDurationDeltaRow)).scalar_one() > 0
+        assert connection.execute(select(func.count()).select_from(StageDurationCountRow)).scalar_one() == 0
+    engine.dispose()
 
     stored, expected, furthest = _counts_and_furthest(database_url)
 

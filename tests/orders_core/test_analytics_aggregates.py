@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from shapely.geometry import Point
+from sqlalchemy import select
 
 from infra.db import make_engine, make_session_factory
 from orders_core.analytics.aggregates import period_figures, period_funnel
@@ -25,8 +27,8 @@ from orders_core.analytics.stats import OrderReach, Timing, daily_trend, funnel,
 from orders_core.master_data.tables import CustomerRow
 from orders_core.orders.milestones import MILESTONE_COLUMNS
 from orders_core.orders.model import MAIN_LINE, OrderStatus
-from orders_core.orders.stage_durations import BUCKETS
-from orders_core.orders.tables import OrderRow
+from orders_core.orders.stage_durations import BUCKETS, fold_stage_durations, rebuild_stage_durations
+from orders_core.orders.tables import OrderRow, StageDurationCountRow, StageDurationMonthCountRow
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
@@ -178,6 +180,37 @@ def test_a_period_of_whole_months_and_loose_days_reads_month_and_day_counts_alik
     assert [(t.day, t.placed, t.delivered) for t in figures.trend] == [
         (t.day, t.placed, t.delivered) for t in daily_trend(inside)
     ]
+    with new_uow() as uow:  # the deltas the writes left are folded into the counts: the figures stay the same
+        assert fold_stage_durations(uow.session) > 0
+        uow.commit()
+    assert period_figures(new_uow, first, last) == figures
+
+
+def test_concurrent_folds_count_every_delta_once(new_uow: UnitOfWorkFactory) -> None:
+    """Four folds at once, 50 deltas each at most, until none is left: the counts equal a rebuild's."""
+    _write(new_uow, _random_orders(random.Random(5), 300))
+
+    def fold_until_empty() -> int:
+        folded = 0
+        while True:
+            with new_uow() as uow:
+                step = fold_stage_durations(uow.session, limit=50)
+                uow.commit()
+            if step == 0:
+                return folded
+            folded += step
+
+    with ThreadPoolExecutor(4) as pool:
+        folded = sum(pool.map(lambda _: fold_until_empty(), range(4)))
+    with new_uow() as uow:
+        kept = {tuple(row[:4]): row[4] for row in uow.session.execute(select(StageDurationCountRow.__table__)).all()}
+        months = {tuple(r[:4]): r[4] for r in uow.session.execute(select(StageDurationMonthCountRow.__table__)).all()}
+        rebuild_stage_durations(uow.session.connection())  # rolled back with the unit of work
+        rebuilt = {tuple(row[:4]): row[4] for row in uow.session.execute(select(StageDurationCountRow.__table__)).all()}
+        rebuilt_months = {
+            tuple(r[:4]): r[4] for r in uow.session.execute(select(StageDurationMonthCountRow.__table__)).all()
+        }
+    assert folded > 50 and kept == rebuilt and months == rebuilt_months
 
 
 def test_an_empty_period_has_zero_counts_and_no_percentiles(new_uow: UnitOfWorkFactory) -> None:

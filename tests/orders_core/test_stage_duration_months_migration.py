@@ -32,7 +32,7 @@ def _day(engine: Engine, day: date) -> object:
 
 
 def test_models_and_migration_agree(database_url: str) -> None:
-    assert schema_diffs(database_url, {"stage_duration_month_counts"}) == []
+    assert schema_diffs(database_url, {"stage_duration_month_counts", "stage_duration_deltas"}) == []
 
 
 def test_the_day_counts_are_summed_per_month_and_the_downgrade_removes_them(database_url: str) -> None:
@@ -59,5 +59,5 @@ def test_the_day_counts_are_summed_per_month_and_the_downgrade_removes_them(data
         ("2026-03-01", "loaded", "delivered", 400): 3,
     }
     migrate_to(engine, "0025_stage_duration_counts", down=True)
-    assert "stage_duration_month_counts" not in inspect(engine).get_table_names()
+    assert not {"stage_duration_month_counts", "stage_duration_deltas"} & set(inspect(engine).get_table_names())
     engine.dispose()

@@ -16,7 +16,7 @@ from orders_core.integration.history_rows import fresh_ids
 from orders_core.integration.repository import ImportRepository, report_dicts
 from orders_core.integration.tables import ImportSourceKeyRow
 from orders_core.orders.milestones import MILESTONE_COLUMNS
-from orders_core.orders.stage_durations import rebuild_stage_durations
+from orders_core.orders.stage_durations import fold_stage_durations, rebuild_stage_durations
 from orders_core.orders.tables import OrderRow, TimelineRow
 from orders_core.orders.tables import StageDurationCountRow as COUNTS_ROW
 from tests.orders_core.integration.conftest import DATA, Stores
@@ -52,6 +52,7 @@ def test_imported_orders_carry_their_first_times_and_heat_cells(master_loaded: S
         statuses.add(order.status)
     assert {"delivered", "in_transit"} <= statuses  # more than the placed node is compared
     with stores.uow() as uow:
+        assert fold_stage_durations(uow.session) > 0  # the import inserted deltas; fold them as the job does
         kept = {(r.day, r.from_node, r.to_node, r.bucket): r.orders for r in uow.session.scalars(select(COUNTS_ROW))}
         rebuild_stage_durations(uow.session.connection())  # in this transaction only: rolled back below
         rebuilt = {(r.day, r.from_node, r.to_node, r.bucket): r.orders for r in uow.session.scalars(select(COUNTS_ROW))}
