@@ -43,7 +43,6 @@ def upgrade() -> None:
         f" GROUP BY {month}, from_node, to_node, bucket"
     )
 
-
     op.create_table(
         "stage_duration_deltas",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
