@@ -13,7 +13,6 @@ encoding, missing columns, not JSON) is 422 ``unreadable_source``; the same key 
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,6 +28,7 @@ from api.deps import get_container
 from api.import_cli import resolve_profile_path
 from api.metrics import count_import
 from api.schemas.master_data import NON_BLANK_TEXT_PATTERN
+from api.uploads import save_upload
 from foundation.errors import NotFound
 from infra.pagination import MAX_PAGE_SIZE
 from orders_core.integration.importer import ImportOptions, run_import, run_report
@@ -74,8 +74,7 @@ async def upload_import(
     loaded = load_profile(path)
     with tempfile.TemporaryDirectory(prefix="upload-") as scratch:
         target = Path(scratch) / "source"
-        with target.open("wb") as handle:
-            await run_in_threadpool(shutil.copyfileobj, file.file, handle)
+        await run_in_threadpool(save_upload, file, target)
         rows: list[dict[str, Any]] = []
         summary = await run_in_threadpool(
             run_import,

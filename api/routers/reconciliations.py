@@ -7,7 +7,6 @@ with our orders of the period, stores the summary and every difference, and answ
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +25,7 @@ from api.pagination import MultiValue, one_of, page_request
 from api.schemas.master_data import NON_BLANK_TEXT_PATTERN
 from api.schemas.reconciliations import DifferenceListOut, DifferenceOut, RunListOut, RunOut, run_out
 from api.tokens import Principal
+from api.uploads import save_upload
 from infra.pagination import PageRequest
 from orders_core.integration.reconcile import Cause
 from orders_core.integration.reconcile_report import CSV_COLUMNS
@@ -43,7 +43,6 @@ router = APIRouter(prefix="/v1/reconciliations", tags=["reconciliations"])
 desk = require_roles("dispatcher")
 log = structlog.get_logger("api.reconciliations")
 RunId = Annotated[str, PathParam(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9\-]+$")]
-_CHUNK = 1 << 20
 
 
 @router.post(
@@ -79,12 +78,8 @@ def create_reconciliation(
     name = Path(file.filename or "export").name
     with tempfile.TemporaryDirectory(prefix="reconcile-") as folder:
         path = Path(folder) / f"export.{loaded.source.format}"
-        digest = hashlib.sha256()
-        with path.open("wb") as out:
-            for chunk in iter(lambda: file.file.read(_CHUNK), b""):
-                digest.update(chunk)
-                out.write(chunk)
-        request = RunRequest(loaded.name, name, digest.hexdigest(), None, None, principal.actor, idempotency_key)
+        sha256 = save_upload(file, path)
+        request = RunRequest(loaded.name, name, sha256, None, None, principal.actor, idempotency_key)
         replayed = replay_run(container.uow, request)
         if replayed is not None:
             response.status_code = 200

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -21,6 +20,7 @@ from api.deps import get_container
 from api.import_cli import PROFILES_DIR
 from api.pagination import CURSOR_PATTERN, one_of
 from api.tokens import Principal
+from api.uploads import save_upload
 from infra.pagination import PageRequest
 from orders_core.integration.reconcile import Cause
 from orders_core.integration.reconciliation import profile_by_name, reconcile_export
@@ -30,7 +30,6 @@ router = APIRouter()
 desk = console_roles("dispatcher")
 RUNS_SHOWN = 50
 DIFFERENCES_SHOWN = 100
-_CHUNK = 1 << 20
 register_page("integration", "Reconciliation", "/console/reconciliations", roles=("dispatcher",), order=20)
 
 
@@ -77,11 +76,7 @@ def start_run(
     name = Path(file.filename or "export").name
     with tempfile.TemporaryDirectory(prefix="reconcile-") as folder:
         path = Path(folder) / f"export.{loaded.source.format}"
-        digest = hashlib.sha256()
-        with path.open("wb") as out:
-            for chunk in iter(lambda: file.file.read(_CHUNK), b""):
-                digest.update(chunk)
-                out.write(chunk)
+        save_upload(file, path)
         outcome = reconcile_export(container.uow, loaded, path, start=start, end=end)
     request = RunRequest(
         loaded.name, name, outcome.export_sha256, outcome.period_from, outcome.period_to, principal.actor
