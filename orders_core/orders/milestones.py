@@ -70,18 +70,34 @@ _CURRENT_FIRSTS = (
 )
 
 
+def stored_firsts(row: OrderRow) -> tuple[Any, ...]:
+    """An order row's ``(created_at, first_<node>_at...)`` in MAIN_LINE order, as ``record_milestones`` reads them."""
+    return (row.created_at, *(getattr(row, column) for column in MILESTONE_COLUMNS.values()))
+
+
 def furthest_node(firsts: Mapping[str, Any]) -> int:
     """The index in MAIN_LINE of the furthest node set among first-reached columns (by column name)."""
     return max((NODE_INDEX[status] for status, column in MILESTONE_COLUMNS.items() if firsts.get(column)), default=0)
 
 
-def record_milestones(connection: Session | Connection, entries: Iterable[Mapping[str, Any]]) -> list[CountKey]:
+def record_milestones(
+    connection: Session | Connection,
+    entries: Iterable[Mapping[str, Any]],
+    inserted: Mapping[str, tuple[Any, ...]] | None = None,
+) -> list[CountKey]:
     """Set the first-reached columns the timeline ``entries`` just written fill (one statement for all);
-    returns the stage-duration counts the newly reached milestones complete (``add_stage_durations``)."""
+    returns the stage-duration counts the newly reached milestones complete (``add_stage_durations``).
+
+    ``inserted``: orders this transaction inserted, as ``(created_at, first_<node>_at...)`` exactly as written
+    (``stored_firsts``); their columns are not read back (intake's transaction needs no extra SELECT)."""
     firsts = first_times(entries)
     if not firsts:
         return []
-    current = {row[0]: row[1:] for row in connection.execute(_CURRENT_FIRSTS, {"order_keys": list(firsts)})}
+    known = {order_id: inserted[order_id] for order_id in firsts if inserted and order_id in inserted}
+    unknown = [order_id for order_id in firsts if order_id not in known]
+    current = dict(known)
+    if unknown:
+        current |= {row[0]: row[1:] for row in connection.execute(_CURRENT_FIRSTS, {"order_keys": unknown})}
     parameters = [
         {
             "order_key": order_id,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from foundation.clock import utc_now
 from foundation.money import MONEY_QUANTUM, to_money
-from orders_core.orders.milestones import record_milestones
+from orders_core.orders.milestones import record_milestones, stored_firsts
 from orders_core.orders.model import (
     CLOSED,
     AllocatedLine,
@@ -158,14 +158,18 @@ def _pending(session: Session) -> dict[str, list[dict[str, Any]]]:
     return pending
 
 
-def _write_new_orders(session: Session) -> None:
+def _write_new_orders(session: Session) -> dict[str, tuple[Any, ...]]:
     """Insert orders added in this transaction with a Core statement (their final state: no ORM flush
-    bookkeeping), then attach each row to the session so later changes are flushed as usual."""
+    bookkeeping), then attach each row to the session so later changes are flushed as usual. Returns each
+    inserted order's first-reached columns as written (``milestones.stored_firsts``)."""
+    inserted = {}
     for row in session.info.pop(_NEW_ORDERS, []):
         row.furthest_node = row.furthest_node or 0  # the ORM default applies at flush only
         session.execute(insert(ORDERS), {column.key: getattr(row, column.key) for column in ORDERS.c})
+        inserted[row.id] = stored_firsts(row)
         make_transient_to_detached(row)
         session.add(row)
+    return inserted
 
 
 def write_pending_history(session: Session) -> None:
@@ -175,14 +179,15 @@ def write_pending_history(session: Session) -> None:
     Runs automatically just before the session commits, so a use case never forgets it; readers of
     those tables call it first, so a transaction always reads its own writes.
     """
-    _write_new_orders(session)
+    inserted = _write_new_orders(session)
     pending = session.info.pop(_PENDING_HISTORY, None)
     if not pending:
         return
     session.flush()
     for table in _BUFFERED:
         insert_rows(session, table, pending[table.name])
-    completed = record_milestones(session, pending[TIMELINE.name])  # the analytics' first-reached columns (0024)
+    # The analytics' first-reached columns (0024); orders inserted just now are not read back.
+    completed = record_milestones(session, pending[TIMELINE.name], inserted)
     add_stage_durations(session, completed)  # and the stage-timing counts they complete (0025)
 
 
