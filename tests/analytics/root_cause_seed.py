@@ -18,7 +18,8 @@ from shapely.geometry import Point
 
 from infra.db import make_engine, make_session_factory
 from orders_core.master_data.tables import CustomerRow, SkuRow, WarehouseRow
-from orders_core.orders.tables import ExceptionRow, OrderLineRow, OrderRow, ShipmentRow, TimelineRow
+from orders_core.orders.tables import ExceptionRow, OrderLineRow, ShipmentRow, TimelineRow
+from tests.order_rows import order_row
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 3, 8, tzinfo=UTC)
@@ -129,21 +130,7 @@ def seed(
         for i, order in enumerate(seeded_orders):
             placed = now + timedelta(hours=2 * i)  # spread over days, for the trend
             session.add(
-                OrderRow(
-                    id=order.id,
-                    customer_id=order.customer,
-                    status="allocated" if order.shipments else "on_hold",
-                    price_ok=True,
-                    credit_ok=True,
-                    total=Decimal("10.00"),
-                    payment_status="not_required",
-                    delivery_lat=31.2,
-                    delivery_lng=121.5,
-                    delivery_location=Point(121.5, 31.2),
-                    created_at=placed,
-                    updated_at=placed,
-                    tracking_token=f"token-{order.id}",
-                )
+                order_row(order.id, order.customer, placed, status="allocated" if order.shipments else "on_hold")
             )
         session.flush()
         for order in seeded_orders:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
-from shapely.geometry import Point
 
 from infra.db import make_engine, make_session_factory
-from orders_core.orders.tables import OrderRow, TimelineRow
+from orders_core.orders.tables import TimelineRow
+from tests.order_rows import order_row
 
 from .factories import ADMIN, make_token, put_master_data
 
@@ -59,23 +58,7 @@ def _write_orders(database_url: str) -> None:
     engine = make_engine(database_url)
     with make_session_factory(engine)() as session:
         for order_id, (placed_at, steps) in ORDERS.items():
-            session.add(
-                OrderRow(
-                    id=order_id,
-                    customer_id="C1",
-                    status=steps[-1][0] if steps else "placed",
-                    price_ok=True,
-                    credit_ok=True,
-                    total=Decimal("10.00"),
-                    payment_status="not_required",
-                    delivery_lat=31.2,
-                    delivery_lng=121.5,
-                    delivery_location=Point(121.5, 31.2),
-                    created_at=placed_at,
-                    updated_at=placed_at,
-                    tracking_token=f"token-{order_id}",
-                )
-            )
+            session.add(order_row(order_id, "C1", placed_at, status=steps[-1][0] if steps else "placed"))
             session.flush()
             for status, after_s in [("placed", 0), *steps]:
                 at = placed_at + timedelta(seconds=after_s)

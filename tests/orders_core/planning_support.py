@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from forecasting.history import HistorySpec, weekly_history
 from orders_core.master_data.tables import CustomerRow, SkuRow, WarehouseRow
-from orders_core.orders.tables import OrderLineRow, OrderRow
+from orders_core.orders.tables import OrderLineRow
 from orders_core.stock.tables import StockLevelRow
+from tests.order_rows import order_row
 
 START = date(2024, 1, 1)  # a Monday
 WEEKS = 80
@@ -117,23 +118,7 @@ def _order(
     session: Session, order_id: str, customer: str, point: str, placed: datetime, sku: str, qty: int, status: str
 ) -> None:
     lat, lng = POINTS[point]
-    session.add(
-        OrderRow(
-            id=order_id,
-            customer_id=customer,
-            status=status,
-            price_ok=True,
-            credit_ok=True,
-            total=Decimal(2 * qty),
-            payment_status="not_required",
-            delivery_lat=lat,
-            delivery_lng=lng,
-            delivery_location=Point(lng, lat),
-            created_at=placed,
-            updated_at=placed,
-            tracking_token=f"t-{order_id}",
-        )
-    )
+    session.add(order_row(order_id, customer, placed, status=status, total=Decimal(2 * qty), lat=lat, lng=lng))
     session.flush()
     session.add(
         OrderLineRow(

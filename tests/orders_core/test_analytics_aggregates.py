@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from shapely.geometry import Point
 from sqlalchemy import select
 
 from infra.db import make_engine, make_session_factory
@@ -28,8 +28,9 @@ from orders_core.master_data.tables import CustomerRow
 from orders_core.orders.milestones import MILESTONE_COLUMNS
 from orders_core.orders.model import MAIN_LINE, OrderStatus
 from orders_core.orders.stage_durations import BUCKETS, fold_stage_durations, rebuild_stage_durations
-from orders_core.orders.tables import OrderRow, StageDurationCountRow, StageDurationMonthCountRow
+from orders_core.orders.tables import StageDurationCountRow, StageDurationMonthCountRow
 from orders_core.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from tests.order_rows import order_row
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
 END = START + timedelta(days=4)
@@ -77,25 +78,8 @@ def _write(new_uow: UnitOfWorkFactory, orders: list[OrderReach]) -> None:
         )
         uow.session.flush()
         for order in orders:
-            firsts = {MILESTONE_COLUMNS[status.value]: at for status, at in order.reached.items()}
-            uow.session.add(
-                OrderRow(
-                    id=order.order_id,
-                    customer_id="C1",
-                    status="placed",
-                    price_ok=True,
-                    credit_ok=True,
-                    total=Decimal("1.00"),
-                    payment_status="not_required",
-                    delivery_lat=31.2,
-                    delivery_lng=121.5,
-                    delivery_location=Point(121.5, 31.2),
-                    created_at=order.placed_at,
-                    updated_at=order.placed_at,
-                    tracking_token=f"t-{order.order_id}",
-                    **firsts,
-                )
-            )
+            firsts: dict[str, Any] = {MILESTONE_COLUMNS[status.value]: at for status, at in order.reached.items()}
+            uow.session.add(order_row(order.order_id, "C1", order.placed_at, total=Decimal("1.00"), **firsts))
         uow.commit()
 
 
