@@ -61,13 +61,7 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     """The ``p`` quantile (0..1) of ``values`` by linear interpolation; None for no values."""
     if not values:
         return None
-    return sorted_percentile(sorted(values), p)
-
-
-def sorted_percentile(ordered: Sequence[float], p: float) -> float | None:
-    """``percentile`` of values already sorted ascending (the database or numpy sorted them); None if empty."""
-    if len(ordered) == 0:
-        return None
+    ordered = sorted(values)
     position = p * (len(ordered) - 1)
     low = int(position)
     high = min(low + 1, len(ordered) - 1)
