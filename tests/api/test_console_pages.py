@@ -60,6 +60,12 @@ def open_exceptions(client: TestClient) -> list[dict[str, Any]]:
     return items
 
 
+def decide(client: TestClient, exception_id: str, form: dict[str, str]) -> Any:
+    """Post a decision from the inbox with the session's CSRF token, as the inbox's form does."""
+    data = {"csrf_token": page_csrf(client, "/console/exceptions"), **form}
+    return client.post(f"/console/exceptions/{exception_id}/decide", data=data, follow_redirects=False)
+
+
 def order_ids_on(page: str) -> list[str]:
     return re.findall(r'<tr data-order="([^"]+)"', page)
 
@@ -125,15 +131,14 @@ def test_approving_in_the_inbox_moves_the_order_on_and_records_who_decided(clien
     inbox = client.get("/console/exceptions")
     assert f'data-exception="{exception["id"]}"' in inbox.text
     assert 'data-wait="within"' in inbox.text  # price conflicts may wait an hour here
-    decided = client.post(
-        f"/console/exceptions/{exception['id']}/decide",
-        data={
-            "csrf_token": page_csrf(client, "/console/exceptions"),
+    decided = decide(
+        client,
+        exception["id"],
+        {
             "action": "approve",
             "reason_code": "customer_confirmed",
             "note": "called the store",
         },
-        follow_redirects=False,
     )
     assert decided.status_code == 303, decided.text
     assert order_status(client, order["id"]) == "allocated"
@@ -145,10 +150,10 @@ def test_approving_in_the_inbox_moves_the_order_on_and_records_who_decided(clien
     order_page = client.get(f"/console/orders/{order['id']}").text
     assert 'id="audit-trail"' in order_page and f"dispatcher:{token_id}" in order_page
     assert 'data-status="allocated"' in order_page
-    again = client.post(
-        f"/console/exceptions/{exception['id']}/decide",
-        data={
-            "csrf_token": page_csrf(client, "/console/exceptions"),
+    again = decide(
+        client,
+        exception["id"],
+        {
             "action": "reject",
             "reason_code": "other",
             "note": "x",
@@ -164,15 +169,14 @@ def test_rejecting_cancels_the_order(client: TestClient) -> None:
     order = place(client, "C1", "S1", 1, 8)
     (exception,) = open_exceptions(client)
     login(client, ADMIN_TOKEN)
-    answer = client.post(
-        f"/console/exceptions/{exception['id']}/decide",
-        data={
-            "csrf_token": page_csrf(client, "/console/exceptions"),
+    answer = decide(
+        client,
+        exception["id"],
+        {
             "action": "reject",
             "reason_code": "price_not_accepted",
             "next": f"/console/orders/{order['id']}",
         },
-        follow_redirects=False,
     )
     assert (answer.status_code, answer.headers["location"]) == (303, f"/console/orders/{order['id']}")
     assert order_status(client, order["id"]) == "cancelled"
@@ -191,10 +195,7 @@ def test_a_decision_without_a_documented_reason_changes_nothing(client: TestClie
     order = place(client, "C1", "S1", 1, 8)
     (exception,) = open_exceptions(client)
     login(client, ADMIN_TOKEN)
-    answer = client.post(
-        f"/console/exceptions/{exception['id']}/decide",
-        data={"csrf_token": page_csrf(client, "/console/exceptions"), **form},
-    )
+    answer = decide(client, exception["id"], form)
     assert answer.status_code == 422
     assert order_status(client, order["id"]) == "on_hold"
     assert [x["id"] for x in open_exceptions(client)] == [exception["id"]]
@@ -263,10 +264,10 @@ def test_warehouse_token_may_read_the_inbox_but_not_decide(client: TestClient) -
     login(client, bearer(make_token(client, "warehouse", "W1")))
     inbox = client.get("/console/exceptions")
     assert exception["id"] in inbox.text and "Only dispatchers decide exceptions." in inbox.text
-    answer = client.post(
-        f"/console/exceptions/{exception['id']}/decide",
-        data={
-            "csrf_token": page_csrf(client, "/console/exceptions"),
+    answer = decide(
+        client,
+        exception["id"],
+        {
             "action": "approve",
             "reason_code": "within_policy",
         },
@@ -320,25 +321,24 @@ def test_a_credit_hold_is_approved_with_a_temporary_limit_and_a_price_conflict_a
     login(client, ADMIN_TOKEN)
     inbox = client.get("/console/exceptions").text
     assert f'id="credit-{credit["id"]}"' in inbox
-    bad = client.post(
-        f"/console/exceptions/{credit['id']}/decide",
-        data={
-            "csrf_token": page_csrf(client, "/console/exceptions"),
+    bad = decide(
+        client,
+        credit["id"],
+        {
             "action": "approve",
             "reason_code": "credit_extended",
             "credit_limit": "lots",
         },
     )
     assert bad.status_code == 422 and order_status(client, held["id"]) == "on_hold"
-    done = client.post(
-        f"/console/exceptions/{credit['id']}/decide",
-        data={
-            "csrf_token": page_csrf(client, "/console/exceptions"),
+    done = decide(
+        client,
+        credit["id"],
+        {
             "action": "approve",
             "reason_code": "credit_extended",
             "credit_limit": "5000",
         },
-        follow_redirects=False,
     )
     assert done.status_code == 303, done.text
     assert order_status(client, held["id"]) == "allocated"
@@ -346,10 +346,10 @@ def test_a_credit_hold_is_approved_with_a_temporary_limit_and_a_price_conflict_a
 
     quoted_low = place(client, "C2", "S2", 2, 4)  # catalogue 5
     (conflict,) = open_exceptions(client)
-    client.post(
-        f"/console/exceptions/{conflict['id']}/decide",
-        data={
-            "csrf_token": page_csrf(client, "/console/exceptions"),
+    decide(
+        client,
+        conflict["id"],
+        {
             "action": "approve",
             "reason_code": "within_policy",
             "price": "catalogue",
